@@ -1,0 +1,48 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration object, built once at start from the environment (IM_*) and validated; a bad value stops
+ * the process with a message naming the variable.
+ */
+const schema = z.object({
+  host: z.string().default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535).default(7400),
+  node: z.string().min(1).default('gw-1'),
+  tokenTtlSec: z.coerce.number().int().positive().default(3600),
+  maxFrameBytes: z.coerce.number().int().positive().default(64 * 1024),
+  hardMaxFrameBytes: z.coerce.number().int().positive().default(1024 * 1024),
+  maxBodyBytes: z.coerce.number().int().positive().default(32 * 1024),
+  heartbeatIntervalMs: z.coerce.number().int().positive().default(25_000),
+  heartbeatTimeoutMs: z.coerce.number().int().positive().default(60_000),
+  maxBufferedBytes: z.coerce.number().int().positive().default(1024 * 1024),
+  rateLimitFrames: z.coerce.number().int().positive().default(200),
+  rateLimitSeconds: z.coerce.number().int().positive().default(1),
+  routeTtlMs: z.coerce.number().int().positive().default(90_000),
+  drainTimeoutMs: z.coerce.number().int().nonnegative().default(5_000),
+  allowedOrigins: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
+  smallGroupMaxMembers: z.coerce.number().int().positive().default(200),
+  dedupeTtlMs: z.coerce.number().int().positive().default(24 * 3600 * 1000),
+  inboxRetainedPerUser: z.coerce.number().int().positive().default(20_000),
+  busPartitions: z.coerce.number().int().positive().default(8),
+});
+
+export type Config = z.infer<typeof schema>;
+
+const envNames: Record<keyof Config, string> = Object.fromEntries(
+  Object.keys(schema.shape).map((k) => [k, 'IM_' + k.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase()]),
+) as Record<keyof Config, string>;
+
+/** Config from IM_* variables (IM_PORT, IM_MAX_FRAME_BYTES, …) with `overrides` on top. */
+export function loadConfig(overrides: Partial<Record<keyof Config, unknown>> = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(envNames)) if (env[name] !== undefined) raw[key] = env[name];
+  const parsed = schema.safeParse({ ...raw, ...overrides });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${envNames[i.path[0] as keyof Config] ?? i.path.join('.')}: ${i.message}`);
+    throw new Error(`config: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}

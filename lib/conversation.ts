@@ -1,0 +1,24 @@
+import { ImError } from './errors.ts';
+
+/** User, device and group ids: short, printable, and free of the ':' that separates conversation parts. */
+const ID_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
+
+export function assertId(kind: 'user' | 'device' | 'group', id: string): string {
+  if (!ID_PATTERN.test(id)) {
+    throw new ImError('INVALID_ARGUMENT', `${kind} id must be 1-64 characters of [A-Za-z0-9_.@-], got ${JSON.stringify(id)}`);
+  }
+  return id;
+}
+
+/**
+ * Conversation ids (also the `chat_input` partition key, so one conversation keeps its order):
+ *   dm:<a>:<b>    a 1:1 conversation, the two user ids sorted so both sides name it alike
+ *   group:<id>    a group
+ */
+export function dmConversation(a: string, b: string): string {
+  return a < b ? `dm:${a}:${b}` : `dm:${b}:${a}`;
+}
+
+export function groupConversation(groupId: string): string {
+  return `group:${groupId}`;
+}

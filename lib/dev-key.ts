@@ -1,0 +1,41 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import sodium from 'libsodium-wrappers';
+
+/**
+ * The local development signing key shared by the embedded server and `imctl token`, so a person can try the
+ * product without an identity provider. Kept at $IM_DEV_KEY_FILE or ~/.im/dev-key.json, created on first use
+ * with mode 0600. Production deployments configure a real key pair instead.
+ */
+export function devKeyPath(): string {
+  return process.env.IM_DEV_KEY_FILE ?? join(homedir(), '.im', 'dev-key.json');
+}
+
+export interface DevKey {
+  seed: Uint8Array;
+  publicKey: Uint8Array;
+}
+
+export async function loadOrCreateDevKey(path = devKeyPath()): Promise<DevKey> {
+  await sodium.ready;
+  let seed: Uint8Array;
+  try {
+    const stored = JSON.parse(readFileSync(path, 'utf8')) as { seed?: unknown };
+    if (typeof stored.seed !== 'string') throw new Error(`${path}: no seed`);
+    seed = Buffer.from(stored.seed, 'base64url');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    seed = randomBytes(sodium.crypto_sign_SEEDBYTES);
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    try {
+      writeFileSync(path, JSON.stringify({ seed: Buffer.from(seed).toString('base64url') }) + '\n', { mode: 0o600, flag: 'wx' });
+    } catch (raced) {
+      // Another process created it first: use theirs, so both sign with one key.
+      if ((raced as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateDevKey(path);
+      throw raced;
+    }
+  }
+  return { seed, publicKey: sodium.crypto_sign_seed_keypair(seed).publicKey };
+}

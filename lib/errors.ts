@@ -1,0 +1,52 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
+
+/**
+ * The one error catalogue. Codes are stable: clients switch on them, so a code is never renamed or reused.
+ * Each maps to an HTTP status (sync over HTTP, admin API) and a gRPC status (between services).
+ */
+const catalogue = {
+  BAD_FRAME: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
+  INVALID_ARGUMENT: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
+  BAD_SYNC_KEY: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
+  UNAUTHORIZED: { http: 401, grpc: GrpcStatus.UNAUTHENTICATED },
+  TOKEN_EXPIRED: { http: 401, grpc: GrpcStatus.UNAUTHENTICATED },
+  FORBIDDEN: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED },
+  NOT_MEMBER: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED },
+  NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND },
+  TOO_LARGE: { http: 413, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
+  RATE_LIMITED: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
+  SLOW_CONSUMER: { http: 503, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
+  UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
+  INTERNAL: { http: 500, grpc: GrpcStatus.INTERNAL },
+} as const;
+
+export type ErrorCode = keyof typeof catalogue;
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(catalogue, code);
+}
+
+export class ImError extends Error {
+  override readonly name = 'ImError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  get httpStatus(): number {
+    return catalogue[this.code].http;
+  }
+
+  get grpcStatus(): GrpcStatus {
+    return catalogue[this.code].grpc;
+  }
+}
+
+/** Anything thrown, as an ImError: unknown errors become INTERNAL and keep the original as `cause`. */
+export function toImError(err: unknown): ImError {
+  if (err instanceof ImError) return err;
+  return new ImError('INTERNAL', 'internal error', { cause: err });
+}

@@ -1,0 +1,120 @@
+import {
+  Client,
+  Metadata,
+  Server,
+  ServerCredentials,
+  credentials,
+  status,
+  type ServiceDefinition,
+  type ServiceError,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { ImError, isErrorCode, toImError } from './errors.ts';
+import type { Closeable } from './lifecycle.ts';
+
+/** The shape ts-proto generates for a unary method of a grpc-js service definition. */
+interface UnaryMethod<Req, Res> {
+  path: string;
+  requestStream: false;
+  responseStream: false;
+  requestSerialize(value: Req): Buffer;
+  requestDeserialize(bytes: Buffer): Req;
+  responseSerialize(value: Res): Buffer;
+  responseDeserialize(bytes: Buffer): Res;
+}
+
+/**
+ * A service's API as a plain async interface, derived from its generated gRPC definition: embedded mode calls an
+ * implementation directly, cluster mode calls the same interface through `grpcClient`.
+ */
+export type ApiOf<D> = {
+  [K in keyof D]: D[K] extends UnaryMethod<infer Req, infer Res> ? (request: Req) => Promise<Res> : never;
+};
+
+const ERROR_CODE_KEY = 'im-error-code';
+
+/** Adds `impl` to `server` under `definition`; ImErrors travel as gRPC statuses with their stable code. */
+export function addApi<D extends object>(server: Server, definition: D, impl: ApiOf<D>): void {
+  const handlers: UntypedServiceImplementation = {};
+  for (const name of Object.keys(definition)) {
+    const method = (impl as Record<string, (req: unknown) => Promise<unknown>>)[name]!.bind(impl);
+    handlers[name] = (call: { request: unknown }, callback: (err: Partial<ServiceError> | null, res?: unknown) => void) => {
+      method(call.request).then(
+        (res) => callback(null, res),
+        (err: unknown) => {
+          const e = toImError(err);
+          const metadata = new Metadata();
+          metadata.set(ERROR_CODE_KEY, e.code);
+          callback({ code: e.grpcStatus, details: e.message, metadata });
+        },
+      );
+    };
+  }
+  server.addService(definition as unknown as ServiceDefinition, handlers);
+}
+
+export interface GrpcClientOptions {
+  /** Per-call deadline. */
+  timeoutMs?: number;
+}
+
+/** A client for `definition` at `address` that implements the same ApiOf interface as the server's impl. */
+export function grpcClient<D extends object>(
+  definition: D,
+  address: string,
+  options: GrpcClientOptions = {},
+): ApiOf<D> & Closeable {
+  const client = new Client(address, credentials.createInsecure(), {
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  });
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const api: Record<string, unknown> = { close: () => Promise.resolve(client.close()) };
+  for (const [name, m] of Object.entries(definition)) {
+    const method = m as UnaryMethod<unknown, unknown>;
+    api[name] = (request: unknown) =>
+      new Promise((resolve, reject) => {
+        client.makeUnaryRequest(
+          method.path,
+          (v: unknown) => method.requestSerialize(v),
+          (b: Buffer) => method.responseDeserialize(b),
+          request,
+          new Metadata(),
+          { deadline: Date.now() + timeoutMs },
+          (err, res) => (err ? reject(fromServiceError(err, method.path)) : resolve(res)),
+        );
+      });
+  }
+  return api as ApiOf<D> & Closeable;
+}
+
+function fromServiceError(err: ServiceError, path: string): ImError {
+  const code = err.metadata?.get(ERROR_CODE_KEY)[0];
+  if (typeof code === 'string' && isErrorCode(code)) return new ImError(code, err.details, { cause: err });
+  const unavailable = err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED;
+  return new ImError(unavailable ? 'UNAVAILABLE' : 'INTERNAL', `${path}: ${err.details || err.message}`, { cause: err });
+}
+
+/** Starts a gRPC server on host:port (port 0 picks a free one) and returns its bound address. */
+export async function serveGrpc(
+  register: (server: Server) => void,
+  host = '127.0.0.1',
+  port = 0,
+): Promise<{ address: string } & Closeable> {
+  const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  register(server);
+  const bound = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return {
+    address: `${host}:${bound}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.forceShutdown(), 2_000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
+  };
+}

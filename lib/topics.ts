@@ -1,0 +1,18 @@
+/**
+ * Every bus topic, defined once; infra creates them from this list and services name them from here.
+ *   chat_input      upstream sends, keyed by conversation (one conversation keeps its order)
+ *   user_state      device online/offline, keyed by user
+ *   <topic>.dead    records a handler gave up on, with the reason in the value
+ */
+export const topics = {
+  chatInput: { name: 'chat_input', partitions: 8 },
+  userState: { name: 'user_state', partitions: 8 },
+  chatInputDead: { name: 'chat_input.dead', partitions: 1 },
+  userStateDead: { name: 'user_state.dead', partitions: 1 },
+} as const;
+
+export type TopicName = (typeof topics)[keyof typeof topics]['name'];
+
+export function deadLetterTopic(topic: string): string {
+  return `${topic}.dead`;
+}

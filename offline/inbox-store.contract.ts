@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Message } from '../proto/gen/im/v1/message.pb.ts';
+import type { InboxStore } from './inbox-store.ts';
+
+export function message(seq: number, text = `m${seq}`): Message {
+  return Message.create({
+    serverMsgId: `s${seq}`,
+    conversation: 'dm:a:b',
+    fromUser: 'a',
+    fromDevice: 'phone',
+    clientMsgId: `c${seq}`,
+    seq,
+    stream: 'inbox',
+    sentAtMs: 1_700_000_000_000 + seq,
+    contentType: 'text/plain',
+    body: Buffer.from(text),
+  });
+}
+
+/** The behaviour every InboxStore adapter promises. */
+export function inboxStoreContract(adapter: string, setup: () => Promise<{ store: InboxStore; close(): Promise<void> }>): void {
+  describe(`InboxStore contract: ${adapter}`, () => {
+    let store: InboxStore;
+    let close: () => Promise<void>;
+    before(async () => ({ store, close } = await setup()));
+    after(() => close());
+    const user = () => `u-${randomUUID().slice(0, 8)}`;
+
+    it('reads back what was written, ascending by seq, whatever the write order', async () => {
+      const u = user();
+      await store.write([3, 1, 2].map((seq) => ({ user: u, message: message(seq) })));
+      const page = await store.read(u, 0, 10);
+      assert.deepEqual(
+        page.messages.map((m) => m.seq),
+        [1, 2, 3],
+      );
+      assert.equal(Buffer.from(page.messages[1]!.body).toString(), 'm2');
+      assert.equal(page.hasMore, false);
+    });
+
+    it('keeps one row when the same entry is written twice', async () => {
+      const u = user();
+      await store.write([{ user: u, message: message(1) }]);
+      await store.write([{ user: u, message: message(1) }]);
+      assert.equal((await store.read(u, 0, 10)).messages.length, 1);
+    });
+
+    it('pages with afterSeq, limit and hasMore, and stops before beforeSeq', async () => {
+      const u = user();
+      await store.write([1, 2, 3, 5, 8].map((seq) => ({ user: u, message: message(seq) })));
+      const first = await store.read(u, 0, 2);
+      assert.deepEqual(
+        first.messages.map((m) => m.seq),
+        [1, 2],
+      );
+      assert.equal(first.hasMore, true);
+      const rest = await store.read(u, 2, 10);
+      assert.deepEqual(
+        rest.messages.map((m) => m.seq),
+        [3, 5, 8],
+      );
+      assert.equal(rest.hasMore, false);
+      const bounded = await store.read(u, 2, 10, 8);
+      assert.deepEqual(
+        bounded.messages.map((m) => m.seq),
+        [3, 5],
+      );
+      assert.equal(bounded.hasMore, false);
+    });
+
+    it('keeps inboxes of different users apart', async () => {
+      const [a, b] = [user(), user()];
+      await store.write([{ user: a, message: message(1, 'for a') }]);
+      assert.equal((await store.read(b, 0, 10)).messages.length, 0);
+    });
+
+    it('never moves a device cursor backwards, and keeps devices apart', async () => {
+      const u = user();
+      assert.equal(await store.cursor(u, 'phone'), 0);
+      assert.equal(await store.ack(u, 'phone', 5), 5);
+      assert.equal(await store.ack(u, 'phone', 3), 5);
+      assert.equal(await store.cursor(u, 'phone'), 5);
+      assert.equal(await store.cursor(u, 'laptop'), 0);
+    });
+  });
+}

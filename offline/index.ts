@@ -1,0 +1,64 @@
+import { OfflineServiceService } from '../proto/gen/im/v1/services.pb.ts';
+import type {
+  AckInboxRequest,
+  AckInboxResponse,
+  AllocateSeqsRequest,
+  AllocateSeqsResponse,
+  GetCursorRequest,
+  GetCursorResponse,
+  GetEpochResponse,
+  ReadInboxRequest,
+  ReadInboxResponse,
+  WriteInboxRequest,
+  WriteInboxResponse,
+} from '../proto/gen/im/v1/services.pb.ts';
+import { ImError } from '../lib/errors.ts';
+import type { ApiOf } from '../lib/grpc.ts';
+import type { InboxStore } from './inbox-store.ts';
+import type { Sequencer } from './sequencer.ts';
+
+export type OfflineApi = ApiOf<typeof OfflineServiceService>;
+export { OfflineServiceService };
+
+export const MAX_READ_LIMIT = 1000;
+
+/** The offline service: sequence allocation plus the inbox, with reads that never pass a seq still in flight. */
+export class Offline implements OfflineApi {
+  constructor(
+    private readonly sequencer: Sequencer,
+    private readonly inbox: InboxStore,
+  ) {}
+
+  async allocateSeqs({ users }: AllocateSeqsRequest): Promise<AllocateSeqsResponse> {
+    return { seqs: await this.sequencer.allocate(users) };
+  }
+
+  async writeInbox({ entries }: WriteInboxRequest): Promise<WriteInboxResponse> {
+    const rows = entries.map((e) => {
+      if (!e.message) throw new ImError('INVALID_ARGUMENT', 'offline: inbox entry without a message');
+      return { user: e.user, message: e.message };
+    });
+    await this.inbox.write(rows);
+    await this.sequencer.complete(rows.map((r) => ({ user: r.user, seq: r.message.seq })));
+    return {};
+  }
+
+  async readInbox({ user, afterSeq, limit }: ReadInboxRequest): Promise<ReadInboxResponse> {
+    const bounded = Math.min(Math.max(limit, 1), MAX_READ_LIMIT);
+    const inFlight = await this.sequencer.lowestInFlight(user);
+    const page = await this.inbox.read(user, afterSeq, bounded, inFlight);
+    return { messages: page.messages, hasMore: page.hasMore, floorSeq: page.floorSeq };
+  }
+
+  async ackInbox({ user, device, seq }: AckInboxRequest): Promise<AckInboxResponse> {
+    return { seq: await this.inbox.ack(user, device, seq) };
+  }
+
+  async getCursor({ user, device }: GetCursorRequest): Promise<GetCursorResponse> {
+    return { seq: await this.inbox.cursor(user, device) };
+  }
+
+  async getEpoch(): Promise<GetEpochResponse> {
+    return { epoch: await this.sequencer.epoch() };
+  }
+}

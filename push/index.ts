@@ -1,0 +1,152 @@
+import { ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
+import type { Message } from '../proto/gen/im/v1/message.pb.ts';
+import { UserState } from '../proto/gen/im/v1/bus.pb.ts';
+import {
+  PushServiceService,
+  type DeliverMessagesRequest,
+  type DeliverMessagesResponse,
+  type FrameToConnections,
+  type SendToConnectionRequest,
+  type SendToConnectionResponse,
+} from '../proto/gen/im/v1/services.pb.ts';
+import type { Bus } from '../lib/bus.ts';
+import { consume } from '../lib/bus-consumer.ts';
+import type { ApiOf } from '../lib/grpc.ts';
+import type { Closeable } from '../lib/lifecycle.ts';
+import type { Logger } from '../lib/logger.ts';
+import { topics } from '../lib/topics.ts';
+import type { OfflineApi } from '../offline/index.ts';
+import type { GatewayDirectory } from './gateway-directory.ts';
+import type { Route, RouteTable } from './route-table.ts';
+
+export type PushApi = ApiOf<typeof PushServiceService>;
+export { PushServiceService };
+export type { Route, RouteRef, RouteTable } from './route-table.ts';
+export type { GatewayDirectory } from './gateway-directory.ts';
+
+export interface PushOptions {
+  /** How long a route lives without a heartbeat refresh. */
+  routeTtlMs: number;
+  /** Messages per Deliver frame when a device catches up on coming online. */
+  catchUpPageSize: number;
+  /** Catch-up stops after this many; the client syncs for the rest. */
+  catchUpMax: number;
+}
+
+export interface PushDeps {
+  routes: RouteTable;
+  gateways: GatewayDirectory;
+  offline: OfflineApi;
+  log: Logger;
+  options: PushOptions;
+}
+
+/** Online delivery: an accelerator on top of the inbox, which stays the truth (clients sync to fill any gap). */
+export class Push implements PushApi {
+  constructor(private readonly deps: PushDeps) {}
+
+  async deliverMessages({ deliveries }: DeliverMessagesRequest): Promise<DeliverMessagesResponse> {
+    const byUser = new Map<string, Message[]>();
+    for (const { user, message } of deliveries) {
+      if (!message) continue;
+      const list = byUser.get(user);
+      if (list) list.push(message);
+      else byUser.set(user, [message]);
+    }
+    const routes = await this.deps.routes.lookup([...byUser.keys()]);
+    const byNode = new Map<string, FrameToConnections[]>();
+    for (const [user, userRoutes] of routes) {
+      // One encoding per user: every device of the user gets the same frame (the seq is per inbox).
+      const frame = encodeDeliver(byUser.get(user)!);
+      for (const [node, nodeRoutes] of groupBy(userRoutes, (r) => r.node)) {
+        const items = byNode.get(node) ?? [];
+        items.push({ connIds: nodeRoutes.map((r) => r.connId), frame });
+        byNode.set(node, items);
+      }
+    }
+    const delivered = await Promise.all([...byNode].map(([node, items]) => this.toNode(node, items, routes)));
+    return { delivered: delivered.reduce((a, b) => a + b, 0) };
+  }
+
+  async sendToConnection({ node, connId, frame }: SendToConnectionRequest): Promise<SendToConnectionResponse> {
+    const gateway = await this.deps.gateways.get(node);
+    if (!gateway) return { delivered: false };
+    const res = await gateway.deliver({ items: [{ connIds: [connId], frame }] });
+    return { delivered: res.delivered > 0 };
+  }
+
+  /** `user_state` handler: keep the route table, and on online hand the device what it has not acked. */
+  async onUserState(state: UserState): Promise<void> {
+    const ref = { user: state.user, device: state.device, connId: state.connId };
+    if (!state.online) {
+      await this.deps.routes.remove(ref);
+      return;
+    }
+    await this.deps.routes.put({ ...ref, node: state.node, atMs: state.atMs }, this.deps.options.routeTtlMs);
+    await this.catchUp(state);
+  }
+
+  private async catchUp(state: UserState): Promise<void> {
+    const { catchUpPageSize, catchUpMax } = this.deps.options;
+    let { seq: after } = await this.deps.offline.getCursor({ user: state.user, device: state.device });
+    for (let sent = 0; sent < catchUpMax; ) {
+      const page = await this.deps.offline.readInbox({ user: state.user, afterSeq: after, limit: catchUpPageSize });
+      if (page.messages.length === 0) return;
+      const res = await this.sendToConnection({ node: state.node, connId: state.connId, frame: encodeDeliver(page.messages) });
+      if (!res.delivered || !page.hasMore) return;
+      sent += page.messages.length;
+      after = page.messages.at(-1)!.seq;
+    }
+  }
+
+  private async toNode(node: string, items: FrameToConnections[], routes: Map<string, Route[]>): Promise<number> {
+    const log = this.deps.log;
+    const gateway = await this.deps.gateways.get(node);
+    if (!gateway) {
+      log.debug({ node }, 'no such gateway node; its routes will expire');
+      return 0;
+    }
+    try {
+      const res = await gateway.deliver({ items });
+      if (res.goneConnIds.length) await this.dropGone(res.goneConnIds, routes);
+      return res.delivered;
+    } catch (err) {
+      log.warn({ err, node }, 'gateway delivery failed; recipients will sync');
+      return 0;
+    }
+  }
+
+  private async dropGone(connIds: string[], routes: Map<string, Route[]>): Promise<void> {
+    const gone = new Set(connIds);
+    const refs = [...routes.values()].flat().filter((r) => gone.has(r.connId));
+    await Promise.all(refs.map((r) => this.deps.routes.remove(r)));
+  }
+}
+
+export function encodeDeliver(messages: Message[]): Buffer {
+  return Buffer.from(ServerFrame.encode({ requestId: 0, body: { $case: 'deliver', value: { messages } } }).finish());
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = groups.get(k);
+    if (list) list.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}
+
+/** Starts push: consumes `user_state` (group `push`). */
+export async function startPush(deps: PushDeps & { bus: Bus }): Promise<{ api: Push } & Closeable> {
+  const push = new Push(deps);
+  const sub = await consume(deps.bus, {
+    topic: topics.userState.name,
+    group: 'push',
+    decode: (value) => UserState.decode(value),
+    handle: (state) => push.onUserState(state),
+    log: deps.log,
+  });
+  return { api: push, close: () => sub.close() };
+}

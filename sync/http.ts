@@ -1,0 +1,108 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SyncRequest, SyncResponse } from '../proto/gen/im/v1/client.pb.ts';
+import { ImError, toImError } from '../lib/errors.ts';
+import type { TokenVerifier } from '../lib/token.ts';
+import type { SyncApi } from './index.ts';
+
+export const SYNC_HTTP_PATH = '/v1/sync';
+const MAX_BODY_BYTES = 128 * 1024;
+const PROTOBUF = 'application/x-protobuf';
+
+/**
+ * `POST /v1/sync` with `Authorization: Bearer <token>` for clients waking from a push: a JSON body
+ * `{"sync_key": "...", "limit": 100}` answered in JSON, or a protobuf SyncRequest (Content-Type
+ * application/x-protobuf) answered with a protobuf SyncResponse. Errors are `{code, message}` with a 4xx/5xx.
+ */
+export function syncHttpHandler(sync: SyncApi, verify: TokenVerifier) {
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path !== SYNC_HTTP_PATH) return false;
+    serve(req, res, sync, verify).catch((err: unknown) => sendError(res, err));
+    return true;
+  };
+}
+
+async function serve(req: IncomingMessage, res: ServerResponse, sync: SyncApi, verify: TokenVerifier): Promise<void> {
+  if (req.method !== 'POST') throw new ImError('INVALID_ARGUMENT', 'use POST');
+  const auth = req.headers.authorization;
+  if (!auth?.startsWith('Bearer ')) throw new ImError('UNAUTHORIZED', 'missing Authorization: Bearer <token>');
+  const claims = verify(auth.slice('Bearer '.length).trim());
+  const body = await readBody(req);
+  const protobuf = req.headers['content-type']?.startsWith(PROTOBUF) ?? false;
+  const { syncKey, limit } = protobuf ? decodeProtobuf(body) : decodeJson(body);
+  const result = await sync.getDiff({ user: claims.sub, device: claims.dev, syncKey, limit });
+  if (protobuf) {
+    res.writeHead(200, { 'content-type': PROTOBUF });
+    res.end(SyncResponse.encode(result).finish());
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(
+    JSON.stringify({
+      messages: result.messages.map((m) => ({
+        server_msg_id: m.serverMsgId,
+        conversation: m.conversation,
+        from: m.fromUser,
+        from_device: m.fromDevice,
+        client_msg_id: m.clientMsgId,
+        seq: m.seq,
+        sent_at_ms: m.sentAtMs,
+        content_type: m.contentType,
+        ...(m.contentType === 'text/plain' ? { text: Buffer.from(m.body).toString('utf8') } : { body_base64: Buffer.from(m.body).toString('base64') }),
+      })),
+      sync_key: result.syncKey,
+      has_more: result.hasMore,
+      reset: result.reset,
+    }),
+  );
+}
+
+function decodeJson(body: Buffer): { syncKey: string; limit: number } {
+  let value: unknown;
+  try {
+    value = body.length ? JSON.parse(body.toString('utf8')) : {};
+  } catch {
+    throw new ImError('INVALID_ARGUMENT', 'body is not JSON');
+  }
+  const v = value as { sync_key?: unknown; limit?: unknown } | null;
+  if (typeof v !== 'object' || v === null) throw new ImError('INVALID_ARGUMENT', 'body must be a JSON object');
+  if (v.sync_key !== undefined && typeof v.sync_key !== 'string') throw new ImError('INVALID_ARGUMENT', 'sync_key must be a string');
+  if (v.limit !== undefined && (!Number.isInteger(v.limit) || (v.limit as number) < 0)) {
+    throw new ImError('INVALID_ARGUMENT', 'limit must be a non-negative integer');
+  }
+  return { syncKey: v.sync_key ?? '', limit: (v.limit as number | undefined) ?? 0 };
+}
+
+function decodeProtobuf(body: Buffer): { syncKey: string; limit: number } {
+  try {
+    return SyncRequest.decode(body);
+  } catch {
+    throw new ImError('BAD_FRAME', 'body is not a SyncRequest protobuf');
+  }
+}
+
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new ImError('TOO_LARGE', `body is over ${MAX_BODY_BYTES} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function sendError(res: ServerResponse, err: unknown): void {
+  const e = toImError(err);
+  if (res.headersSent) return void res.destroy();
+  res.writeHead(e.httpStatus, { 'content-type': 'application/json', connection: 'close' });
+  res.end(JSON.stringify({ code: e.code, message: e.code === 'INTERNAL' ? 'internal error' : e.message }));
+}
