@@ -1,0 +1,140 @@
+import { pathToFileURL } from 'node:url';
+import { MemoryBus } from '../lib/bus.memory.ts';
+import { loadConfig, type Config } from '../lib/config.ts';
+import { devKeyPath, loadOrCreateDevKey } from '../lib/dev-key.ts';
+import { closeAll, type Closeable } from '../lib/lifecycle.ts';
+import { createLogger, type Logger } from '../lib/logger.ts';
+import { tokenSigner, tokenVerifier } from '../lib/token.ts';
+import { topics } from '../lib/topics.ts';
+import { startGateway, type Gateway } from '../gateway/index.ts';
+import { startLogic } from '../logic/index.ts';
+import { MemoryGroupStore } from '../logic/group-store.memory.ts';
+import { MemoryOutcomeStore } from '../logic/outcome-store.memory.ts';
+import { Offline } from '../offline/index.ts';
+import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
+import { MemorySequencer } from '../offline/sequencer.memory.ts';
+import { startPush } from '../push/index.ts';
+import { StaticGatewayDirectory } from '../push/gateway-directory.ts';
+import { MemoryRouteTable } from '../push/route-table.memory.ts';
+import { Sync } from '../sync/index.ts';
+import { syncHttpHandler } from '../sync/http.ts';
+
+export interface Embedded extends Closeable {
+  gateway: Gateway;
+  config: Config;
+  /** Signs a token with the dev key (what `imctl token` prints). */
+  token(user: string, device: string, ttlSec?: number): string;
+}
+
+/** Every service in one process on the in-process adapters: the composition root of embedded mode. */
+export async function startEmbedded(config: Config = loadConfig(), log: Logger = createLogger()): Promise<Embedded> {
+  const key = await loadOrCreateDevKey();
+  const signer = await tokenSigner(key.seed);
+  const verifyToken = await tokenVerifier(key.publicKey);
+  const partitions = new Map<string, number>(Object.values(topics).map((t) => [t.name, t.partitions]));
+  const bus = new MemoryBus({ partitionsOf: (t) => partitions.get(t) ?? 1 });
+  const offline = new Offline(new MemorySequencer(), new MemoryInboxStore(config.inboxRetainedPerUser));
+  const sync = new Sync(offline);
+  const routes = new MemoryRouteTable();
+  const gateways = new StaticGatewayDirectory();
+  const started: Closeable[] = [bus];
+  try {
+    const push = await startPush({
+      bus,
+      routes,
+      gateways,
+      offline,
+      log: log.child({ svc: 'push' }),
+      options: { routeTtlMs: config.routeTtlMs, catchUpPageSize: 100, catchUpMax: 1000 },
+    });
+    started.push(push);
+    const logic = await startLogic({
+      bus,
+      offline,
+      push: push.api,
+      groups: new MemoryGroupStore(),
+      outcomes: new MemoryOutcomeStore(),
+      limits: {
+        maxBodyBytes: config.maxBodyBytes,
+        dedupeTtlMs: config.dedupeTtlMs,
+        group: { maxMembers: config.smallGroupMaxMembers, maxNameChars: 128 },
+      },
+      log: log.child({ svc: 'logic' }),
+    });
+    started.push(logic);
+    const gateway = await startGateway({
+      bus,
+      sync,
+      logic: logic.api,
+      routes,
+      verifyToken,
+      log: log.child({ svc: 'gateway' }),
+      http: syncHttpHandler(sync, verifyToken),
+      options: {
+        host: config.host,
+        port: config.port,
+        node: config.node,
+        maxFrameBytes: config.maxFrameBytes,
+        hardMaxFrameBytes: config.hardMaxFrameBytes,
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+        maxBufferedBytes: config.maxBufferedBytes,
+        rateLimit: { frames: config.rateLimitFrames, perSeconds: config.rateLimitSeconds },
+        routeTtlMs: config.routeTtlMs,
+        drainTimeoutMs: config.drainTimeoutMs,
+        allowedOrigins: config.allowedOrigins,
+      },
+    });
+    gateways.set(config.node, gateway.api);
+    started.push(gateway);
+    return {
+      gateway,
+      config,
+      token: (user, device, ttlSec = config.tokenTtlSec) => signer.sign(user, device, ttlSec),
+      close: () => closeAll(started),
+    };
+  } catch (err) {
+    await closeAll(started);
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const log = createLogger();
+  const im = await startEmbedded(loadConfig(), log);
+  const server = `--server ${im.gateway.url}`;
+  const defaultServer = im.config.port === 7400 && im.config.host === '127.0.0.1';
+  process.stdout.write(
+    [
+      '',
+      `IM backend (embedded) on ${im.gateway.url}  WebSocket ${im.gateway.url}/v1/ws  HTTP sync POST http://${im.config.host}:${im.gateway.port}/v1/sync`,
+      `dev signing key: ${devKeyPath()}`,
+      'Try it from another terminal:',
+      `  npx imctl listen --user bob --device phone ${defaultServer ? '' : server}`,
+      `  npx imctl send --user alice --device laptop --to bob --text "hello bob" ${defaultServer ? '' : server}`,
+      'Ctrl-C stops it (clients are asked to reconnect, then it drains).',
+      '',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    im.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`embedded: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

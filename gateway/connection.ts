@@ -1,0 +1,62 @@
+import type { WebSocket } from 'ws';
+import { ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
+import type { ErrorCode } from '../lib/errors.ts';
+
+/** Close codes a client can act on (4000-4999 are the application's range). */
+export const CloseCode = {
+  goingAway: 1001,
+  heartbeatTimeout: 4000,
+  slowConsumer: 4008,
+  replaced: 4009,
+} as const;
+
+/**
+ * One authenticated WebSocket. Its send buffer is bounded: a client that stops reading is disconnected with a
+ * reason once `maxBufferedBytes` are queued, so a slow reader never makes the gateway's memory grow.
+ */
+export class Connection {
+  lastSeenMs: number;
+  private closing = false;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly connId: string,
+    readonly user: string,
+    readonly device: string,
+    readonly openedAtMs: number,
+    private readonly maxBufferedBytes: number,
+  ) {
+    this.lastSeenMs = openedAtMs;
+  }
+
+  get isOpen(): boolean {
+    return !this.closing && this.ws.readyState === this.ws.OPEN;
+  }
+
+  /** Queues an encoded frame; false if the connection is gone or was just cut off for not reading. */
+  sendBytes(frame: Uint8Array): boolean {
+    if (!this.isOpen) return false;
+    if (this.ws.bufferedAmount + frame.length > this.maxBufferedBytes) {
+      this.close(CloseCode.slowConsumer, 'slow consumer: send queue full');
+      return false;
+    }
+    this.ws.send(frame, { binary: true });
+    return true;
+  }
+
+  send(frame: ServerFrame): boolean {
+    return this.sendBytes(ServerFrame.encode(frame).finish());
+  }
+
+  sendError(requestId: number, code: ErrorCode, message: string): boolean {
+    return this.send({ requestId, body: { $case: 'error', value: { code, message } } });
+  }
+
+  /** Closes with a reason; a peer that does not answer the close handshake is cut off after a second. */
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.ws.close(code, reason);
+    setTimeout(() => this.ws.terminate(), 1_000).unref();
+  }
+}

@@ -1,0 +1,92 @@
+import { ChatInput } from '../proto/gen/im/v1/bus.pb.ts';
+import { ClientFrame, type ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
+import type { Bus } from '../lib/bus.ts';
+import { assertId, dmConversation, groupConversation } from '../lib/conversation.ts';
+import { ImError, toImError } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { topics } from '../lib/topics.ts';
+import type { LogicApi } from '../logic/index.ts';
+import type { SyncApi } from '../sync/index.ts';
+import type { Connection } from './connection.ts';
+
+export interface FrameHandlerDeps {
+  node: string;
+  bus: Bus;
+  sync: SyncApi;
+  logic: LogicApi;
+  log: Logger;
+}
+
+type Reply = ServerFrame['body'];
+
+/** Decodes one client frame and answers it on the same connection; bad input gets an error frame, never a throw. */
+export class FrameHandler {
+  constructor(private readonly deps: FrameHandlerDeps) {}
+
+  async handle(conn: Connection, data: Buffer): Promise<void> {
+    let frame: ClientFrame;
+    try {
+      frame = ClientFrame.decode(data);
+    } catch {
+      conn.sendError(0, 'BAD_FRAME', 'frame is not a valid ClientFrame protobuf');
+      return;
+    }
+    const requestId = frame.requestId;
+    try {
+      const reply = await this.dispatch(conn, frame);
+      if (reply && (requestId !== 0 || reply.$case !== 'ackResult')) conn.send({ requestId, body: reply });
+    } catch (err) {
+      const e = toImError(err);
+      if (e.code === 'INTERNAL') this.deps.log.error({ err, case: frame.body?.$case }, 'frame failed');
+      conn.sendError(requestId, e.code, e.code === 'INTERNAL' ? 'internal error' : e.message);
+    }
+  }
+
+  /** Returns the reply, or undefined where the reply comes later (a send is answered once it is durable). */
+  private async dispatch(conn: Connection, frame: ClientFrame): Promise<Reply> {
+    const { sync, logic } = this.deps;
+    const who = { user: conn.user, device: conn.device };
+    const body = frame.body;
+    switch (body?.$case) {
+      case 'send':
+        await this.publishSend(conn, frame.requestId, body.value);
+        return undefined;
+      case 'sync':
+        return { $case: 'sync', value: await sync.getDiff({ ...who, syncKey: body.value.syncKey, limit: body.value.limit }) };
+      case 'ack':
+        return { $case: 'ackResult', value: await sync.ack({ ...who, syncKey: body.value.syncKey, inboxSeq: body.value.inboxSeq }) };
+      case 'ping':
+        return { $case: 'pong', value: { clientTimeMs: body.value.clientTimeMs, serverTimeMs: Date.now() } };
+      case 'groupCreate':
+        return { $case: 'group', value: await logic.createGroup({ actor: conn.user, ...body.value }) };
+      case 'groupAdd':
+        return { $case: 'group', value: await logic.addMembers({ actor: conn.user, ...body.value }) };
+      case 'groupRemove':
+        return { $case: 'group', value: await logic.removeMembers({ actor: conn.user, ...body.value }) };
+      case 'groupMembers':
+        return { $case: 'groupMembers', value: await logic.listMembers({ actor: conn.user, groupId: body.value.groupId }) };
+      case undefined:
+        throw new ImError('BAD_FRAME', 'frame has no body');
+      default:
+        return assertNever(body);
+    }
+  }
+
+  private async publishSend(conn: Connection, requestId: number, send: NonNullable<ChatInput['send']>): Promise<void> {
+    const to = send.to?.kind;
+    if (!to) throw new ImError('INVALID_ARGUMENT', 'send needs a recipient: a user or a group');
+    const conversation = to.$case === 'user' ? dmConversation(conn.user, assertId('user', to.value)) : groupConversation(assertId('group', to.value));
+    const input: ChatInput = {
+      user: conn.user,
+      device: conn.device,
+      send,
+      origin: { node: this.deps.node, connId: conn.connId, requestId },
+      receivedAtMs: Date.now(),
+    };
+    await this.deps.bus.publish(topics.chatInput.name, conversation, ChatInput.encode(input).finish());
+  }
+}
+
+function assertNever(value: never): never {
+  throw new ImError('BAD_FRAME', `unknown frame ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,211 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { UserState } from '../proto/gen/im/v1/bus.pb.ts';
+import type { GatewayDeliverRequest, GatewayDeliverResponse } from '../proto/gen/im/v1/services.pb.ts';
+import type { Bus } from '../lib/bus.ts';
+import { ImError } from '../lib/errors.ts';
+import { newConnId } from '../lib/ids.ts';
+import type { Closeable } from '../lib/lifecycle.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { TokenVerifier } from '../lib/token.ts';
+import { topics } from '../lib/topics.ts';
+import type { LogicApi } from '../logic/index.ts';
+import type { RouteTable } from '../push/index.ts';
+import type { SyncApi } from '../sync/index.ts';
+import type { GatewayApi } from './api.ts';
+import { CloseCode, Connection } from './connection.ts';
+import { FrameHandler } from './frame-handler.ts';
+import { authenticateUpgrade, refuseUpgrade } from './handshake.ts';
+
+export { GatewayServiceService, type GatewayApi } from './api.ts';
+export { WS_PATH } from './handshake.ts';
+
+export interface GatewayOptions {
+  host: string;
+  port: number;
+  node: string;
+  /** Frames above this get a TOO_LARGE error frame; the connection stays. */
+  maxFrameBytes: number;
+  /** Frames above this close the connection (1009) before they are read whole. */
+  hardMaxFrameBytes: number;
+  heartbeatIntervalMs: number;
+  /** A connection silent for this long is closed. */
+  heartbeatTimeoutMs: number;
+  /** The bound of each connection's send queue. */
+  maxBufferedBytes: number;
+  rateLimit: { frames: number; perSeconds: number };
+  routeTtlMs: number;
+  drainTimeoutMs: number;
+  /** Empty: any Origin (native apps send none). */
+  allowedOrigins: string[];
+}
+
+export interface GatewayDeps {
+  bus: Bus;
+  sync: SyncApi;
+  logic: LogicApi;
+  routes: RouteTable;
+  verifyToken: TokenVerifier;
+  log: Logger;
+  options: GatewayOptions;
+  /** Other HTTP routes served on the same port (e.g. POST /v1/sync); return false for "not mine". */
+  http?: (req: IncomingMessage, res: ServerResponse) => boolean;
+}
+
+export interface Gateway extends Closeable {
+  api: GatewayApi;
+  /** ws://host:port */
+  url: string;
+  port: number;
+  connectionCount(): number;
+}
+
+export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
+  const { options, log, bus } = deps;
+  const conns = new Map<string, Connection>();
+  const byDevice = new Map<string, Connection>();
+  const handler = new FrameHandler({ node: options.node, bus, sync: deps.sync, logic: deps.logic, log });
+  const limiter = new RateLimiterMemory({ points: options.rateLimit.frames, duration: options.rateLimit.perSeconds });
+  let draining = false;
+
+  const publishState = async (conn: Connection, online: boolean) => {
+    const state: UserState = {
+      user: conn.user,
+      device: conn.device,
+      online,
+      node: options.node,
+      connId: conn.connId,
+      nodeEpoch: 0,
+      atMs: online ? conn.openedAtMs : Date.now(),
+    };
+    try {
+      await bus.publish(topics.userState.name, conn.user, UserState.encode(state).finish());
+    } catch (err) {
+      // Without the event the route is missing (online) or expires by TTL (offline); the client still syncs.
+      log.warn({ err, user: conn.user, online }, 'could not publish user_state');
+    }
+  };
+
+  const onFrame = async (conn: Connection, data: Buffer, isBinary: boolean) => {
+    conn.lastSeenMs = Date.now();
+    if (!isBinary) return void conn.sendError(0, 'BAD_FRAME', 'text frames are not accepted: send binary protobuf ClientFrames');
+    if (data.length > options.maxFrameBytes) {
+      return void conn.sendError(0, 'TOO_LARGE', `frame is ${data.length} bytes; the limit is ${options.maxFrameBytes}`);
+    }
+    try {
+      await limiter.consume(conn.connId);
+    } catch {
+      return void conn.sendError(0, 'RATE_LIMITED', `more than ${options.rateLimit.frames} frames in ${options.rateLimit.perSeconds}s; slow down`);
+    }
+    await handler.handle(conn, data);
+  };
+
+  const accept = (ws: WebSocket, user: string, device: string) => {
+    const conn = new Connection(ws, newConnId(), user, device, Date.now(), options.maxBufferedBytes);
+    conns.set(conn.connId, conn);
+    const deviceKey = `${user}\n${device}`;
+    byDevice.get(deviceKey)?.close(CloseCode.replaced, 'replaced by a newer connection of this device');
+    byDevice.set(deviceKey, conn);
+    ws.on('message', (data: Buffer, isBinary) => void onFrame(conn, data, isBinary));
+    ws.on('error', (err) => log.debug({ err, connId: conn.connId }, 'connection error'));
+    ws.on('close', () => {
+      conns.delete(conn.connId);
+      if (byDevice.get(deviceKey) === conn) byDevice.delete(deviceKey);
+      void publishState(conn, false);
+    });
+    conn.send({
+      requestId: 0,
+      body: {
+        $case: 'authResult',
+        value: {
+          user,
+          device,
+          connId: conn.connId,
+          serverTimeMs: Date.now(),
+          heartbeatIntervalMs: options.heartbeatIntervalMs,
+          maxFrameBytes: options.maxFrameBytes,
+        },
+      },
+    });
+    void publishState(conn, true);
+  };
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.hardMaxFrameBytes, perMessageDeflate: false, clientTracking: false });
+  const server = createServer((req, res) => {
+    if (req.url === '/healthz') {
+      res.writeHead(draining ? 503 : 200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: draining ? 'draining' : 'ok', node: options.node, connections: conns.size }));
+      return;
+    }
+    if (deps.http?.(req, res)) return;
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` }));
+  });
+  server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    if (draining) return refuseUpgrade(socket, new ImError('UNAVAILABLE', 'server is draining: reconnect later'));
+    let claims;
+    try {
+      claims = authenticateUpgrade(req, deps.verifyToken, options.allowedOrigins);
+    } catch (err) {
+      return refuseUpgrade(socket, err);
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, claims.sub, claims.dev));
+  });
+
+  const heartbeat = setInterval(() => {
+    const silentSince = Date.now() - options.heartbeatTimeoutMs;
+    for (const conn of conns.values()) {
+      if (conn.lastSeenMs < silentSince) conn.close(CloseCode.heartbeatTimeout, 'heartbeat timeout');
+    }
+  }, Math.max(50, Math.floor(options.heartbeatTimeoutMs / 4)));
+  const refreshRoutes = setInterval(() => {
+    const refs = [...conns.values()].map((c) => ({ user: c.user, device: c.device, connId: c.connId }));
+    deps.routes.refresh(refs, options.routeTtlMs).catch((err: unknown) => log.warn({ err }, 'route refresh failed'));
+  }, Math.max(100, Math.floor(options.routeTtlMs / 3)));
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ node: options.node, port }, 'gateway listening');
+
+  const api: GatewayApi = {
+    deliver({ items }: GatewayDeliverRequest): Promise<GatewayDeliverResponse> {
+      let delivered = 0;
+      const gone: string[] = [];
+      for (const { connIds, frame } of items) {
+        for (const id of connIds) {
+          const conn = conns.get(id);
+          if (conn?.sendBytes(frame)) delivered++;
+          else if (!conn) gone.push(id);
+        }
+      }
+      return Promise.resolve({ delivered, goneConnIds: gone });
+    },
+  };
+
+  /** Graceful drain: refuse new connections, ask every client to reconnect elsewhere, wait, then close the rest. */
+  const close = async () => {
+    if (draining) return;
+    draining = true;
+    clearInterval(heartbeat);
+    clearInterval(refreshRoutes);
+    for (const conn of conns.values()) {
+      conn.send({ requestId: 0, body: { $case: 'reconnect', value: { reason: 'server shutting down', retryAfterMs: Math.floor(Math.random() * 1000) } } });
+    }
+    const deadline = Date.now() + options.drainTimeoutMs;
+    while (conns.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const conn of conns.values()) conn.close(CloseCode.goingAway, 'server shutting down');
+    while (conns.size > 0 && Date.now() < deadline + 1_500) await new Promise((r) => setTimeout(r, 20));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+    log.info({ node: options.node }, 'gateway stopped');
+  };
+
+  return { api, url: `ws://${options.host}:${port}`, port, connectionCount: () => conns.size, close };
+}

@@ -1,0 +1,89 @@
+import { ChatInput } from '../proto/gen/im/v1/bus.pb.ts';
+import { ServerFrame, type GroupInfo, type GroupMembers } from '../proto/gen/im/v1/client.pb.ts';
+import {
+  LogicServiceService,
+  type ChangeMembersRequest,
+  type CreateGroupRequest,
+  type ListMembersRequest,
+} from '../proto/gen/im/v1/services.pb.ts';
+import type { Bus } from '../lib/bus.ts';
+import { consume } from '../lib/bus-consumer.ts';
+import { ImError } from '../lib/errors.ts';
+import type { ApiOf } from '../lib/grpc.ts';
+import type { Closeable } from '../lib/lifecycle.ts';
+import type { Logger } from '../lib/logger.ts';
+import { topics } from '../lib/topics.ts';
+import type { OfflineApi } from '../offline/index.ts';
+import type { PushApi } from '../push/index.ts';
+import type { GroupStore } from './group-store.ts';
+import { Groups, type GroupLimits } from './groups.ts';
+import type { OutcomeStore } from './outcome-store.ts';
+import { SendProcessor, type SendLimits } from './send.ts';
+
+export type LogicApi = ApiOf<typeof LogicServiceService>;
+export { LogicServiceService };
+export type { GroupStore } from './group-store.ts';
+export type { OutcomeStore } from './outcome-store.ts';
+
+export interface LogicDeps {
+  bus: Bus;
+  offline: OfflineApi;
+  push: PushApi;
+  groups: GroupStore;
+  outcomes: OutcomeStore;
+  limits: SendLimits & { group: GroupLimits };
+  log: Logger;
+}
+
+/** Group management, callable directly (embedded) or over gRPC (cluster). */
+export class Logic implements LogicApi {
+  constructor(private readonly groups: Groups) {}
+
+  createGroup(req: CreateGroupRequest): Promise<GroupInfo> {
+    return this.groups.create(req);
+  }
+  addMembers(req: ChangeMembersRequest): Promise<GroupInfo> {
+    return this.groups.addMembers(req);
+  }
+  removeMembers(req: ChangeMembersRequest): Promise<GroupInfo> {
+    return this.groups.removeMembers(req);
+  }
+  listMembers(req: ListMembersRequest): Promise<GroupMembers> {
+    return this.groups.listMembers(req);
+  }
+}
+
+/** Starts logic: consumes `chat_input` (group `logic`) and answers each send on the connection it came from. */
+export async function startLogic(deps: LogicDeps): Promise<{ api: Logic } & Closeable> {
+  const log = deps.log;
+  const groups = new Groups(deps.groups, deps.limits.group);
+  const sends = new SendProcessor({ ...deps, groups });
+  const reply = async (input: ChatInput, frame: ServerFrame['body']) => {
+    const origin = input.origin;
+    if (!origin) return;
+    const bytes = Buffer.from(ServerFrame.encode({ requestId: origin.requestId, body: frame }).finish());
+    try {
+      await deps.push.sendToConnection({ node: origin.node, connId: origin.connId, frame: bytes });
+    } catch (err) {
+      // The client retries with the same client_msg_id and gets the recorded result.
+      log.warn({ err, node: origin.node }, 'could not answer the sender');
+    }
+  };
+  const sub = await consume(deps.bus, {
+    topic: topics.chatInput.name,
+    group: 'logic',
+    decode: (value) => ChatInput.decode(value),
+    log,
+    handle: async (input) => {
+      try {
+        const result = await sends.process(input);
+        await reply(input, { $case: 'sendResult', value: result });
+      } catch (err) {
+        // A send that can never succeed is answered; anything else (a store is down) is retried by the bus.
+        if (!(err instanceof ImError) || err.code === 'INTERNAL' || err.code === 'UNAVAILABLE') throw err;
+        await reply(input, { $case: 'error', value: { code: err.code, message: err.message } });
+      }
+    },
+  });
+  return { api: new Logic(groups), close: () => sub.close() };
+}

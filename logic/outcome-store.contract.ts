@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { SendOutcome } from '../proto/gen/im/v1/store.pb.ts';
+import { message } from '../offline/inbox-store.contract.ts';
+import type { OutcomeStore } from './outcome-store.ts';
+
+const outcome = (serverMsgId: string) =>
+  SendOutcome.create({ message: { ...message(0), serverMsgId }, recipients: [{ user: 'a', seq: 7 }], done: false });
+
+export function outcomeStoreContract(adapter: string, setup: () => Promise<{ store: OutcomeStore; close(): Promise<void> }>): void {
+  describe(`OutcomeStore contract: ${adapter}`, () => {
+    let store: OutcomeStore;
+    let close: () => Promise<void>;
+    before(async () => ({ store, close } = await setup()));
+    after(() => close());
+
+    it('keeps the first outcome stored under a key', async () => {
+      const key = randomUUID();
+      assert.equal(await store.get(key), undefined);
+      const first = await store.putIfAbsent(key, outcome('first'), 10_000);
+      assert.equal(first.message?.serverMsgId, 'first');
+      const second = await store.putIfAbsent(key, outcome('second'), 10_000);
+      assert.equal(second.message?.serverMsgId, 'first');
+      assert.deepEqual((await store.get(key))?.recipients, [{ user: 'a', seq: 7 }]);
+    });
+
+    it('marks an outcome done', async () => {
+      const key = randomUUID();
+      await store.putIfAbsent(key, outcome('x'), 10_000);
+      await store.markDone(key, 10_000);
+      assert.equal((await store.get(key))?.done, true);
+    });
+
+    it('forgets outcomes after their TTL', async () => {
+      const key = randomUUID();
+      await store.putIfAbsent(key, outcome('x'), 1_000);
+      await new Promise((r) => setTimeout(r, 1_300));
+      assert.equal(await store.get(key), undefined);
+    });
+  });
+}

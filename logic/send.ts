@@ -1,0 +1,133 @@
+import type { ChatInput } from '../proto/gen/im/v1/bus.pb.ts';
+import type { Message, SendResult } from '../proto/gen/im/v1/message.pb.ts';
+import type { SendOutcome } from '../proto/gen/im/v1/store.pb.ts';
+import { assertId, dmConversation, groupConversation } from '../lib/conversation.ts';
+import { ImError } from '../lib/errors.ts';
+import { newServerMsgId } from '../lib/ids.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { OfflineApi } from '../offline/index.ts';
+import type { PushApi } from '../push/index.ts';
+import type { Groups } from './groups.ts';
+import { outcomeKey, type OutcomeStore } from './outcome-store.ts';
+
+export interface SendLimits {
+  maxBodyBytes: number;
+  /** How long a client_msg_id is remembered: a retry within it returns the first result. */
+  dedupeTtlMs: number;
+}
+
+const CLIENT_MSG_ID = /^[\x21-\x7e]{1,64}$/;
+const CONTENT_TYPE = /^[\x21-\x7e]{1,64}$/;
+
+/**
+ * One upstream send, start to finish. The outcome (server_msg_id and every recipient's seq) is recorded before
+ * any inbox row is written, so a replay after a crash, or a client's retry, rewrites the same rows.
+ */
+export class SendProcessor {
+  constructor(
+    private readonly deps: {
+      offline: OfflineApi;
+      push: PushApi;
+      groups: Groups;
+      outcomes: OutcomeStore;
+      limits: SendLimits;
+      log: Logger;
+      now?: () => number;
+    },
+  ) {}
+
+  async process(input: ChatInput): Promise<SendResult> {
+    const send = input.send;
+    if (!send) throw new ImError('BAD_FRAME', 'send request missing');
+    if (!CLIENT_MSG_ID.test(send.clientMsgId)) throw new ImError('INVALID_ARGUMENT', 'client_msg_id must be 1-64 printable ASCII characters');
+    const key = outcomeKey(input.user, input.device, send.clientMsgId);
+    const { outcomes, limits } = this.deps;
+    const known = await outcomes.get(key);
+    if (known?.done) return resultFor(known, input.user);
+    const outcome = known ?? (await this.decide(input, key));
+    await this.store(outcome);
+    await outcomes.markDone(key, limits.dedupeTtlMs);
+    await this.deliver(outcome);
+    return resultFor(outcome, input.user);
+  }
+
+  private async decide(input: ChatInput, key: string): Promise<SendOutcome> {
+    const send = input.send!;
+    const { limits } = this.deps;
+    const contentType = send.contentType || 'text/plain';
+    if (!CONTENT_TYPE.test(contentType)) throw new ImError('INVALID_ARGUMENT', 'content_type must be 1-64 printable ASCII characters');
+    if (send.body.length === 0) throw new ImError('INVALID_ARGUMENT', 'message body is empty');
+    if (send.body.length > limits.maxBodyBytes) {
+      throw new ImError('TOO_LARGE', `message body is ${send.body.length} bytes; the limit is ${limits.maxBodyBytes}`);
+    }
+    const { conversation, recipients } = await this.resolve(input);
+    const seqs = await this.deps.offline.allocateSeqs({ users: recipients });
+    const message: Message = {
+      serverMsgId: newServerMsgId(),
+      conversation,
+      fromUser: input.user,
+      fromDevice: input.device,
+      clientMsgId: send.clientMsgId,
+      seq: 0,
+      stream: 'inbox',
+      sentAtMs: (this.deps.now ?? Date.now)(),
+      contentType,
+      body: Buffer.from(send.body),
+    };
+    const ours: SendOutcome = { message, recipients: recipients.map((user, i) => ({ user, seq: seqs.seqs[i]! })), done: false };
+    // If a concurrent attempt recorded first, its seqs win; ours become gaps, which readers tolerate.
+    return this.deps.outcomes.putIfAbsent(key, ours, limits.dedupeTtlMs);
+  }
+
+  private async resolve(input: ChatInput): Promise<{ conversation: string; recipients: string[] }> {
+    const to = input.send?.to?.kind;
+    switch (to?.$case) {
+      case 'user': {
+        const peer = assertId('user', to.value);
+        return { conversation: dmConversation(input.user, peer), recipients: [...new Set([input.user, peer])] };
+      }
+      case 'group': {
+        await this.deps.groups.requireMember(to.value, input.user);
+        return { conversation: groupConversation(to.value), recipients: await this.deps.groups.members(to.value) };
+      }
+      case undefined:
+        throw new ImError('INVALID_ARGUMENT', 'send needs a recipient: a user or a group');
+      default:
+        return assertNever(to);
+    }
+  }
+
+  private async store(outcome: SendOutcome): Promise<void> {
+    const template = outcome.message!;
+    await this.deps.offline.writeInbox({
+      entries: outcome.recipients.map(({ user, seq }) => ({ user, message: { ...template, seq } })),
+    });
+  }
+
+  /** Online delivery is best effort: the inbox already holds the message and clients sync for anything missed. */
+  private async deliver(outcome: SendOutcome): Promise<void> {
+    const template = outcome.message!;
+    try {
+      await this.deps.push.deliverMessages({
+        deliveries: outcome.recipients.map(({ user, seq }) => ({ user, message: { ...template, seq } })),
+      });
+    } catch (err) {
+      this.deps.log.warn({ err, serverMsgId: template.serverMsgId }, 'online delivery failed; recipients will sync');
+    }
+  }
+}
+
+function resultFor(outcome: SendOutcome, sender: string): SendResult {
+  const m = outcome.message!;
+  return {
+    clientMsgId: m.clientMsgId,
+    serverMsgId: m.serverMsgId,
+    conversation: m.conversation,
+    seq: outcome.recipients.find((r) => r.user === sender)?.seq ?? 0,
+    sentAtMs: m.sentAtMs,
+  };
+}
+
+function assertNever(value: never): never {
+  throw new ImError('INVALID_ARGUMENT', `unknown recipient kind ${JSON.stringify(value)}`);
+}
