@@ -1,0 +1,390 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import pRetry from 'p-retry';
+import WebSocket from 'ws';
+import {
+  ClientFrame,
+  ServerFrame,
+  type AuthResult,
+  type GroupInfo,
+  type GroupMembers,
+  type SyncResponse,
+} from '../proto/gen/im/v1/client.pb.ts';
+import type { Message, Peer, SendResult } from '../proto/gen/im/v1/message.pb.ts';
+import { ImError, isErrorCode } from '../lib/errors.ts';
+import { InboxOrder } from './inbox-order.ts';
+
+export type { Message, SendResult, AuthResult, GroupInfo, GroupMembers };
+
+/** What a client saves to resume later without gaps or duplicates. */
+export interface SyncState {
+  syncKey: string;
+  inboxSeq: number;
+}
+
+export interface ImClientOptions {
+  /** ws://host:port or a full URL ending in /v1/ws. */
+  url: string;
+  /** A token, or a function that returns a fresh one (called at every connect). */
+  token: string | (() => string | Promise<string>);
+  state?: SyncState;
+  /** Reconnect with backoff after a drop (default true). */
+  reconnect?: boolean;
+  backoff?: { minMs: number; maxMs: number };
+  /** A send without a result after this long is sent again with the same client_msg_id. */
+  sendRetryMs?: number;
+  /** A send is given up (rejected UNAVAILABLE) after this long. */
+  sendTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  syncPageSize?: number;
+}
+
+interface ClientEvents {
+  message: [Message];
+  connected: [AuthResult];
+  disconnected: [{ code: number; reason: string }];
+  state: [SyncState];
+  reset: [];
+  error: [Error];
+}
+
+type ReplyBody = NonNullable<ServerFrame['body']>;
+type RequestBody = NonNullable<ClientFrame['body']>;
+
+interface PendingSend {
+  body: RequestBody;
+  resolve(result: SendResult): void;
+  reject(err: Error): void;
+  requestId: number;
+  deadline: number;
+}
+
+/** Errors worth sending again with the same client_msg_id (the server dedupes). */
+const RETRYABLE = new Set(['RATE_LIMITED', 'UNAVAILABLE', 'INTERNAL']);
+
+/**
+ * The client SDK: connect with a token, send with automatic client_msg_id and retry, receive in order without
+ * duplicates, ack, keep the sync_key, pull the diff on a gap, reconnect with backoff and resync.
+ */
+export class ImClient extends EventEmitter<ClientEvents> {
+  private ws: WebSocket | undefined;
+  private nextRequestId = 1;
+  private readonly requests = new Map<number, { resolve(b: ReplyBody): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
+  private readonly sends = new Map<string, PendingSend>();
+  private readonly order: InboxOrder;
+  private syncKey: string;
+  private syncing: Promise<void> | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private ackTimer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private sendTimer: NodeJS.Timeout | undefined;
+  private closedByUser = false;
+  private reconnecting = false;
+  auth: AuthResult | undefined;
+
+  constructor(private readonly options: ImClientOptions) {
+    super();
+    this.syncKey = options.state?.syncKey ?? '';
+    this.order = new InboxOrder(options.state?.inboxSeq ?? 0, false);
+  }
+
+  get state(): SyncState {
+    return { syncKey: this.syncKey, inboxSeq: this.order.lastSeq };
+  }
+
+  get connected(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN && this.auth !== undefined;
+  }
+
+  /** Opens the connection and pulls everything missed; rejects with an ImError if the server refuses. */
+  async connect(): Promise<AuthResult> {
+    this.closedByUser = false;
+    const auth = await this.open();
+    await this.sync();
+    return auth;
+  }
+
+  async close(): Promise<void> {
+    this.closedByUser = true;
+    this.stopTimers();
+    await this.flushAck().catch(() => undefined);
+    for (const s of this.sends.values()) s.reject(new ImError('UNAVAILABLE', 'client closed'));
+    this.sends.clear();
+    const ws = this.ws;
+    if (!ws || ws.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      ws.once('close', () => resolve());
+      ws.close(1000, 'bye');
+      setTimeout(() => (ws.terminate(), resolve()), 2_000).unref();
+    });
+  }
+
+  /** Sends a message; resolves once it is durable. Survives reconnects; a retry never makes a second message. */
+  send(to: { user: string } | { group: string }, content: { text: string } | { body: Uint8Array; contentType: string }, clientMsgId = randomUUID()): Promise<SendResult> {
+    const peer: Peer = { kind: 'user' in to ? { $case: 'user', value: to.user } : { $case: 'group', value: to.group } };
+    const body: RequestBody = {
+      $case: 'send',
+      value: {
+        clientMsgId,
+        to: peer,
+        contentType: 'text' in content ? 'text/plain' : content.contentType,
+        body: 'text' in content ? Buffer.from(content.text, 'utf8') : Buffer.from(content.body),
+      },
+    };
+    return new Promise((resolve, reject) => {
+      const pending: PendingSend = { body, resolve, reject, requestId: 0, deadline: Date.now() + (this.options.sendTimeoutMs ?? 30_000) };
+      this.sends.set(clientMsgId, pending);
+      this.transmitSend(pending);
+    });
+  }
+
+  /** Pulls until the server has nothing more (single flight: concurrent calls share one pull). */
+  sync(): Promise<void> {
+    this.syncing ??= this.pullAll().finally(() => (this.syncing = undefined));
+    return this.syncing;
+  }
+
+  /** One GetDiff call with an explicit key, without touching the client's own state (for tools). */
+  async getDiff(syncKey: string, limit: number): Promise<SyncResponse> {
+    return expect(await this.request({ $case: 'sync', value: { syncKey, limit } }), 'sync');
+  }
+
+  async createGroup(name: string, members: string[]): Promise<GroupInfo> {
+    return expect(await this.request({ $case: 'groupCreate', value: { name, members } }), 'group');
+  }
+  async addMembers(groupId: string, members: string[]): Promise<GroupInfo> {
+    return expect(await this.request({ $case: 'groupAdd', value: { groupId, members } }), 'group');
+  }
+  async removeMembers(groupId: string, members: string[]): Promise<GroupInfo> {
+    return expect(await this.request({ $case: 'groupRemove', value: { groupId, members } }), 'group');
+  }
+  async groupMembers(groupId: string): Promise<GroupMembers> {
+    return expect(await this.request({ $case: 'groupMembers', value: { groupId } }), 'groupMembers');
+  }
+
+  /** Sends a request frame and waits for the frame that echoes its id. */
+  request(body: RequestBody): Promise<ReplyBody> {
+    const ws = this.ws;
+    if (!ws || !this.connected) return Promise.reject(new ImError('UNAVAILABLE', 'not connected'));
+    const requestId = this.nextRequestId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.requests.delete(requestId);
+        reject(new ImError('UNAVAILABLE', `no answer to ${body.$case} in time`));
+      }, this.options.requestTimeoutMs ?? 10_000);
+      this.requests.set(requestId, { resolve, reject, timer });
+      ws.send(ClientFrame.encode({ requestId, body }).finish());
+    });
+  }
+
+  private async open(): Promise<AuthResult> {
+    const token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
+    const url = this.options.url.endsWith('/v1/ws') ? this.options.url : `${this.options.url.replace(/\/$/, '')}/v1/ws`;
+    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
+    this.ws = ws;
+    return new Promise<AuthResult>((resolve, reject) => {
+      ws.once('unexpected-response', (_req, res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => reject(refusal(res.statusCode ?? 0, text)));
+      });
+      ws.once('error', (err) => reject(new ImError('UNAVAILABLE', `cannot connect to ${url}: ${err.message}`, { cause: err })));
+      ws.on('message', (data: Buffer) => {
+        const frame = this.decode(data);
+        if (frame?.body?.$case === 'authResult' && !this.auth) {
+          this.auth = frame.body.value;
+          this.startTimers(frame.body.value.heartbeatIntervalMs);
+          this.emit('connected', frame.body.value);
+          for (const s of this.sends.values()) this.transmitSend(s);
+          resolve(frame.body.value);
+        } else if (frame) {
+          this.onFrame(frame);
+        }
+      });
+      ws.once('close', (code, reason) => {
+        this.auth = undefined;
+        this.stopTimers();
+        for (const r of this.requests.values()) (clearTimeout(r.timer), r.reject(new ImError('UNAVAILABLE', 'connection closed')));
+        this.requests.clear();
+        reject(new ImError('UNAVAILABLE', `connection closed (${code}) ${reason.toString()}`));
+        this.emit('disconnected', { code, reason: reason.toString() });
+        if (!this.closedByUser && this.ws === ws && code !== 4009 && this.options.reconnect !== false) void this.reconnectLoop();
+      });
+    });
+  }
+
+  private async reconnectLoop(): Promise<void> {
+    if (this.reconnecting) return;
+    this.reconnecting = true;
+    const { minMs, maxMs } = this.options.backoff ?? { minMs: 200, maxMs: 10_000 };
+    try {
+      await pRetry(
+        async () => {
+          if (this.closedByUser) return;
+          await this.open();
+          await this.sync();
+        },
+        {
+          retries: Number.POSITIVE_INFINITY,
+          minTimeout: minMs,
+          maxTimeout: maxMs,
+          randomize: true,
+          shouldRetry: ({ error }) => !this.closedByUser && !(error instanceof ImError && (error.code === 'UNAUTHORIZED' || error.code === 'TOKEN_EXPIRED') && typeof this.options.token === 'string'),
+        },
+      );
+    } catch (err) {
+      this.emit('error', err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      this.reconnecting = false;
+    }
+  }
+
+  private decode(data: Buffer): ServerFrame | undefined {
+    try {
+      return ServerFrame.decode(data);
+    } catch (err) {
+      this.emit('error', new ImError('BAD_FRAME', 'server sent an undecodable frame', { cause: err }));
+      return undefined;
+    }
+  }
+
+  private onFrame(frame: ServerFrame): void {
+    const body = frame.body;
+    if (!body) return;
+    if (body.$case === 'deliver') return this.onDeliver(body.value.messages);
+    if (body.$case === 'reconnect') {
+      // The server is draining: reconnect (the close handler does it).
+      setTimeout(() => this.ws?.close(1000, 'reconnect requested'), body.value.retryAfterMs).unref();
+      return;
+    }
+    if (body.$case === 'sendResult' || (body.$case === 'error' && this.sendByRequest(frame.requestId))) return this.onSendReply(frame.requestId, body);
+    const pending = this.requests.get(frame.requestId);
+    if (pending) {
+      this.requests.delete(frame.requestId);
+      clearTimeout(pending.timer);
+      if (body.$case === 'error') pending.reject(serverError(body.value.code, body.value.message));
+      else pending.resolve(body);
+    } else if (body.$case === 'error') {
+      this.emit('error', serverError(body.value.code, body.value.message));
+    }
+  }
+
+  private onDeliver(messages: Message[]): void {
+    const { ready, needSync } = this.order.delivered(messages);
+    this.show(ready);
+    if (needSync) void this.sync().catch(() => undefined);
+  }
+
+  private sendByRequest(requestId: number): PendingSend | undefined {
+    for (const s of this.sends.values()) if (s.requestId === requestId) return s;
+    return undefined;
+  }
+
+  private onSendReply(requestId: number, body: ReplyBody): void {
+    const pending = this.sendByRequest(requestId);
+    if (!pending || pending.body.$case !== 'send') return;
+    const id = pending.body.value.clientMsgId;
+    if (body.$case === 'sendResult') {
+      this.sends.delete(id);
+      pending.resolve(body.value);
+    } else if (body.$case === 'error' && !RETRYABLE.has(body.value.code)) {
+      this.sends.delete(id);
+      pending.reject(serverError(body.value.code, body.value.message));
+    }
+  }
+
+  private transmitSend(pending: PendingSend): void {
+    if (!this.connected) return;
+    pending.requestId = this.nextRequestId++;
+    this.ws!.send(ClientFrame.encode({ requestId: pending.requestId, body: pending.body }).finish());
+  }
+
+  private async pullAll(): Promise<void> {
+    const limit = this.options.syncPageSize ?? 200;
+    for (;;) {
+      const res = await this.getDiff(this.syncKey, limit);
+      if (res.reset) this.emit('reset');
+      const ready = this.order.synced(res.messages, res.inboxSeq, res.reset);
+      this.syncKey = res.syncKey;
+      this.show(ready);
+      this.emit('state', this.state);
+      if (!res.hasMore) break;
+    }
+    // Live messages still wait behind a seq that is being written (or abandoned): look again shortly.
+    if (this.order.hasWaiting && !this.resyncTimer) {
+      this.resyncTimer = setTimeout(() => {
+        this.resyncTimer = undefined;
+        void this.sync().catch(() => undefined);
+      }, 500);
+    }
+  }
+
+  private show(messages: Message[]): void {
+    if (messages.length === 0) return;
+    for (const m of messages) this.emit('message', m);
+    this.ackTimer ??= setTimeout(() => void this.flushAck().catch(() => undefined), 100);
+  }
+
+  /** Tells the server what this device has, moving its cursor and the sync_key. */
+  private async flushAck(): Promise<void> {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    if (!this.connected) return;
+    const inboxSeq = this.order.lastSeq;
+    const res = expect(await this.request({ $case: 'ack', value: { syncKey: this.syncKey, inboxSeq } }), 'ackResult');
+    if (res.inboxSeq >= inboxSeq) {
+      this.syncKey = res.syncKey;
+      this.emit('state', this.state);
+    }
+  }
+
+  private startTimers(heartbeatMs: number): void {
+    this.stopTimers();
+    const every = Math.max(1_000, heartbeatMs || 25_000);
+    this.pingTimer = setInterval(() => {
+      this.request({ $case: 'ping', value: { clientTimeMs: Date.now() } }).catch(() => undefined);
+    }, every);
+    this.pingTimer.unref();
+    const retryMs = this.options.sendRetryMs ?? 3_000;
+    this.sendTimer = setInterval(() => {
+      const now = Date.now();
+      for (const [id, s] of this.sends) {
+        if (now > s.deadline) {
+          this.sends.delete(id);
+          s.reject(new ImError('UNAVAILABLE', 'no send result in time; the message may still arrive'));
+        } else {
+          this.transmitSend(s);
+        }
+      }
+    }, retryMs);
+    this.sendTimer.unref();
+  }
+
+  private stopTimers(): void {
+    clearInterval(this.pingTimer);
+    clearInterval(this.sendTimer);
+    clearTimeout(this.resyncTimer);
+    this.resyncTimer = undefined;
+  }
+}
+
+type ReplyValues = { [B in ReplyBody as B['$case']]: B['value'] };
+
+function expect<C extends keyof ReplyValues>(body: ReplyBody, $case: C): ReplyValues[C] {
+  if (body.$case !== $case) throw new ImError('BAD_FRAME', `expected ${$case}, got ${body.$case}`);
+  return body.value as ReplyValues[C];
+}
+
+function serverError(code: string, message: string): ImError {
+  return new ImError(isErrorCode(code) ? code : 'INTERNAL', message);
+}
+
+function refusal(status: number, body: string): ImError {
+  try {
+    const parsed = JSON.parse(body) as { code?: string; message?: string };
+    if (parsed.code && isErrorCode(parsed.code)) return new ImError(parsed.code, parsed.message ?? `HTTP ${status}`);
+  } catch {
+    // not JSON: fall through
+  }
+  return new ImError(status === 401 ? 'UNAUTHORIZED' : 'UNAVAILABLE', `server refused the connection: HTTP ${status} ${body}`);
+}

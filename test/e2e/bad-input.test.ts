@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { Embedded } from '../../app/embedded.ts';
+import { ImClient } from '../../client/sdk.ts';
+import { tokenSigner } from '../../lib/token.ts';
+import { connect, eventually, startServer } from './harness.ts';
+import { RawSocket } from './raw-socket.ts';
+
+describe('hostile and broken input gets a clear answer, never a crash', () => {
+  let server: Embedded;
+  before(async () => {
+    server = await startServer({ maxFrameBytes: 4096, hardMaxFrameBytes: 64 * 1024, rateLimitFrames: 30 });
+  });
+  after(() => server.close());
+
+  const raw = (user: string) => RawSocket.open(server.gateway.url, server.token(user, 'd1'));
+
+  it('answers a text frame, a malformed frame and an empty frame with BAD_FRAME, and keeps the connection', async () => {
+    const s = await raw('bad1');
+    s.ws.send('{"hello":"json"}');
+    assert.equal((await s.error()).code, 'BAD_FRAME');
+    s.ws.send(Buffer.from([0x0a, 0xff, 0xff, 0xff]));
+    assert.equal((await s.error()).code, 'BAD_FRAME');
+    s.send({ requestId: 7, body: undefined });
+    assert.deepEqual(await s.error(), { code: 'BAD_FRAME', message: 'frame has no body', requestId: 7 });
+    s.send({ requestId: 8, body: { $case: 'ping', value: { clientTimeMs: 1 } } });
+    assert.equal(await s.next((f) => (f.body?.$case === 'pong' ? f.requestId : undefined)), 8);
+    s.ws.close();
+  });
+
+  it('answers an oversized frame with TOO_LARGE and closes on one past the hard limit (1009)', async () => {
+    const s = await raw('bad2');
+    s.ws.send(randomBytes(5000));
+    const err = await s.error();
+    assert.equal(err.code, 'TOO_LARGE');
+    assert.match(err.message, /limit is 4096/);
+    s.ws.send(randomBytes(70 * 1024));
+    await eventually(() => s.closed !== undefined, 'close after a huge frame');
+    assert.equal(s.closed?.code, 1009);
+  });
+
+  it('refuses a missing, wrong, foreign-signed or expired token at the handshake with the reason', async () => {
+    const refused = async (token: string) => {
+      const err = (await RawSocket.open(server.gateway.url, token).then(
+        () => assert.fail('connection was accepted'),
+        (e: unknown) => e,
+      )) as { status: number; body: string };
+      return { status: err.status, code: (JSON.parse(err.body) as { code: string }).code };
+    };
+    assert.deepEqual(await refused(''), { status: 401, code: 'UNAUTHORIZED' });
+    assert.deepEqual(await refused('not-a-token'), { status: 401, code: 'UNAUTHORIZED' });
+    const stranger = await tokenSigner(randomBytes(32));
+    assert.deepEqual(await refused(stranger.sign('bad3', 'd1', 60)), { status: 401, code: 'UNAUTHORIZED' });
+    assert.deepEqual(await refused(server.token('bad3', 'd1', -120)), { status: 401, code: 'TOKEN_EXPIRED' });
+    const sdk = new ImClient({ url: server.gateway.url, token: server.token('bad3', 'd1', -120), reconnect: false });
+    await assert.rejects(sdk.connect(), { code: 'TOKEN_EXPIRED', message: 'token expired' });
+  });
+
+  it('refuses a garbled sync_key and another user’s key with BAD_SYNC_KEY', async () => {
+    const s = await raw('bad4');
+    s.send({ requestId: 1, body: { $case: 'sync', value: { syncKey: '!!garbage!!', limit: 10 } } });
+    assert.equal((await s.error()).code, 'BAD_SYNC_KEY');
+    s.send({ requestId: 2, body: { $case: 'sync', value: { syncKey: 'AAAA', limit: 10 } } });
+    assert.equal((await s.error()).code, 'BAD_SYNC_KEY');
+    const other = await connect(server, 'bad4-other', 'd1');
+    s.send({ requestId: 3, body: { $case: 'sync', value: { syncKey: other.client.state.syncKey, limit: 10 } } });
+    assert.deepEqual(await s.error(), { code: 'BAD_SYNC_KEY', message: 'sync_key belongs to another user', requestId: 3 });
+    await other.client.close();
+    s.ws.close();
+  });
+
+  it('rejects bad sends with a reason: no recipient, bad ids, empty and oversized bodies', async () => {
+    const s = await raw('bad5');
+    const send = (requestId: number, value: object) => s.send({ requestId, body: { $case: 'send', value: { clientMsgId: `c${requestId}`, contentType: '', body: Buffer.from('x'), ...value } } });
+    send(1, {});
+    assert.equal((await s.error()).code, 'INVALID_ARGUMENT');
+    send(2, { to: { kind: { $case: 'user', value: 'has space' } } });
+    assert.equal((await s.error()).code, 'INVALID_ARGUMENT');
+    send(3, { to: { kind: { $case: 'user', value: 'bob' } }, body: Buffer.alloc(0) });
+    assert.deepEqual(await s.error(), { code: 'INVALID_ARGUMENT', message: 'message body is empty', requestId: 3 });
+    send(4, { to: { kind: { $case: 'user', value: 'bob' } }, clientMsgId: '' });
+    assert.equal((await s.error()).code, 'INVALID_ARGUMENT');
+    s.ws.close();
+    const big = await startServer({ maxBodyBytes: 100 });
+    const s2 = await RawSocket.open(big.gateway.url, big.token('bad5', 'd1'));
+    s2.send({ requestId: 5, body: { $case: 'send', value: { clientMsgId: 'c5', to: { kind: { $case: 'user', value: 'bob' } }, contentType: '', body: Buffer.alloc(101, 1) } } });
+    assert.equal((await s2.error()).code, 'TOO_LARGE');
+    s2.ws.close();
+    await big.close();
+  });
+
+  it('answers a flood with RATE_LIMITED', async () => {
+    const s = await raw('bad6');
+    for (let i = 1; i <= 40; i++) s.send({ requestId: i, body: { $case: 'ping', value: { clientTimeMs: i } } });
+    assert.equal((await s.error()).code, 'RATE_LIMITED');
+    s.ws.close();
+  });
+});
+
+describe('connections that misbehave are cut off; others carry on', () => {
+  it('disconnects a client that stops reading while others keep receiving', async () => {
+    const server = await startServer({ maxBufferedBytes: 256 * 1024, rateLimitFrames: 10_000, maxFrameBytes: 64 * 1024 });
+    const sender = await connect(server, 'slow-sender', 'pc');
+    const healthy = await connect(server, 'healthy', 'pc');
+    const slow = await RawSocket.open(server.gateway.url, server.token('slow', 'pc'));
+    await slow.next((f) => (f.body?.$case === 'authResult' ? true : undefined));
+    const group = await sender.client.createGroup('load', ['healthy', 'slow']);
+    await eventually(() => server.gateway.connectionCount() === 3, 'three connections');
+    (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const body = randomBytes(24 * 1024).toString('base64').slice(0, 30_000);
+    const count = 400;
+    await Promise.all(Array.from({ length: count }, (_, i) => sender.client.send({ group: group.groupId }, { text: `${i}:${body}` })));
+    await eventually(() => healthy.messages.length === count, 'healthy client receives everything', 30_000);
+    await eventually(() => server.gateway.connectionCount() === 2, 'slow client cut off', 10_000);
+    assert.deepEqual(
+      healthy.messages.map((m) => Number(Buffer.from(m.body).toString().split(':')[0])),
+      Array.from({ length: count }, (_, i) => i),
+    );
+    await sender.client.close();
+    await healthy.client.close();
+    await server.close();
+  });
+
+  it('closes a connection that stays silent past the heartbeat timeout', async () => {
+    const server = await startServer({ heartbeatTimeoutMs: 300, heartbeatIntervalMs: 100 });
+    const s = await RawSocket.open(server.gateway.url, server.token('quiet', 'pc'));
+    await eventually(() => s.closed !== undefined, 'heartbeat timeout', 5_000);
+    assert.deepEqual(s.closed, { code: 4000, reason: 'heartbeat timeout' });
+    await server.close();
+  });
+
+  it('asks clients to reconnect when it shuts down, then drains', async () => {
+    const server = await startServer();
+    const s = await RawSocket.open(server.gateway.url, server.token('drained', 'pc'));
+    const closing = server.close();
+    const reconnect = await s.next((f) => (f.body?.$case === 'reconnect' ? f.body.value : undefined));
+    assert.equal(reconnect.reason, 'server shutting down');
+    s.ws.close();
+    await closing;
+    assert.equal(server.gateway.connectionCount(), 0);
+  });
+});

@@ -1,0 +1,39 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmbedded, type Embedded } from '../../app/embedded.ts';
+import { loadConfig, type Config } from '../../lib/config.ts';
+import { createLogger } from '../../lib/logger.ts';
+import { ImClient, type ImClientOptions, type Message } from '../../client/sdk.ts';
+
+/** The server under test: embedded mode on a free port with its own dev key. */
+export async function startServer(overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<Embedded> {
+  process.env.IM_DEV_KEY_FILE ??= join(mkdtempSync(join(tmpdir(), 'im-test-')), 'dev-key.json');
+  return startEmbedded(loadConfig({ port: 0, drainTimeoutMs: 500, ...overrides }), createLogger(process.env.IM_LOG_LEVEL ?? 'warn'));
+}
+
+export interface TestClient {
+  client: ImClient;
+  messages: Message[];
+  texts(): string[];
+}
+
+/** A connected SDK client that records every message it shows. */
+export async function connect(server: Embedded, user: string, device: string, options: Partial<ImClientOptions> = {}): Promise<TestClient> {
+  const client = new ImClient({ url: server.gateway.url, token: () => server.token(user, device), backoff: { minMs: 50, maxMs: 500 }, ...options });
+  const messages: Message[] = [];
+  client.on('message', (m) => messages.push(m));
+  client.on('error', () => undefined);
+  await client.connect();
+  return { client, messages, texts: () => messages.map((m) => Buffer.from(m.body).toString()) };
+}
+
+export async function eventually(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
