@@ -100,7 +100,7 @@ describe('hostile and broken input gets a clear answer, never a crash', () => {
 
 describe('connections that misbehave are cut off; others carry on', () => {
   it('disconnects a client that stops reading while others keep receiving', async () => {
-    const server = await startServer({ maxBufferedBytes: 256 * 1024, rateLimitFrames: 10_000, maxFrameBytes: 64 * 1024 });
+    const server = await startServer({ maxBufferedBytes: 1024 * 1024, rateLimitFrames: 10_000, maxFrameBytes: 64 * 1024 });
     const sender = await connect(server, 'slow-sender', 'pc');
     const healthy = await connect(server, 'healthy', 'pc');
     const slow = await RawSocket.open(server.gateway.url, server.token('slow', 'pc'));
@@ -109,8 +109,11 @@ describe('connections that misbehave are cut off; others carry on', () => {
     await eventually(() => server.gateway.connectionCount() === 3, 'three connections');
     (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const body = randomBytes(24 * 1024).toString('base64').slice(0, 30_000);
+    // 12 MB in batches a reading client keeps up with; the paused client cannot, so its queue fills.
     const count = 400;
-    await Promise.all(Array.from({ length: count }, (_, i) => sender.client.send({ group: group.groupId }, { text: `${i}:${body}` })));
+    for (let batch = 0; batch < count; batch += 10) {
+      await Promise.all(Array.from({ length: 10 }, (_, i) => sender.client.send({ group: group.groupId }, { text: `${batch + i}:${body}` })));
+    }
     await eventually(() => healthy.messages.length === count, 'healthy client receives everything', 30_000);
     await eventually(() => server.gateway.connectionCount() === 2, 'slow client cut off', 10_000);
     assert.deepEqual(
