@@ -120,7 +120,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
   }
 
   /** Sends a message; resolves once it is durable. Survives reconnects; a retry never makes a second message. */
-  send(to: { user: string } | { group: string }, content: { text: string } | { body: Uint8Array; contentType: string }, clientMsgId = randomUUID()): Promise<SendResult> {
+  send(to: { user: string } | { group: string }, content: { text: string } | { body: Uint8Array; contentType: string }, clientMsgId: string = randomUUID()): Promise<SendResult> {
     const peer: Peer = { kind: 'user' in to ? { $case: 'user', value: to.user } : { $case: 'group', value: to.group } };
     const body: RequestBody = {
       $case: 'send',

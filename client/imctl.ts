@@ -1,0 +1,229 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { loadOrCreateDevKey } from '../lib/dev-key.ts';
+import { toImError } from '../lib/errors.ts';
+import { tokenSigner } from '../lib/token.ts';
+import { ImClient, type Message, type SyncState } from './sdk.ts';
+
+/**
+ * imctl: the command line on top of the SDK. Every command prints JSON on stdout (one object, or one line per
+ * message for `listen`); failures print {"error": {code, message}} on stderr and exit with status 1.
+ */
+
+const DEFAULT_SERVER = process.env.IM_SERVER ?? 'ws://127.0.0.1:7400';
+
+interface DeviceOptions {
+  user: string;
+  device: string;
+  server: string;
+  token?: string;
+  state: boolean;
+}
+
+/** A message as JSON: snake_case like the wire protocol; text for text/plain, base64 for anything else. */
+export function messageJson(m: Message) {
+  const isText = m.contentType === 'text/plain';
+  return {
+    conversation: m.conversation,
+    from: m.fromUser,
+    from_device: m.fromDevice,
+    seq: m.seq,
+    server_msg_id: m.serverMsgId,
+    client_msg_id: m.clientMsgId,
+    sent_at_ms: m.sentAtMs,
+    content_type: m.contentType,
+    ...(isText ? { text: Buffer.from(m.body).toString('utf8') } : { body_base64: Buffer.from(m.body).toString('base64') }),
+  };
+}
+
+const print = (value: unknown) => process.stdout.write(JSON.stringify(value) + '\n');
+
+const positiveInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+};
+const positiveNumber = (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
+  return n;
+};
+const memberList = (value: string) => {
+  const members = value.split(',').map((m) => m.trim()).filter(Boolean);
+  if (members.length === 0) throw new InvalidArgumentError('must name at least one user');
+  return members;
+};
+
+async function devToken(user: string, device: string, ttlSec: number): Promise<string> {
+  const signer = await tokenSigner((await loadOrCreateDevKey()).seed);
+  return signer.sign(user, device, ttlSec);
+}
+
+/** Where a device's sync state is kept between runs, so `listen` and `sync` resume instead of replaying. */
+function statePath(o: DeviceOptions): string {
+  const server = o.server.replace(/^wss?:\/\//, '').replace(/[^a-zA-Z0-9.-]+/g, '_');
+  return join(process.env.IM_HOME ?? join(homedir(), '.im'), 'devices', server, `${o.user}.${o.device}.json`);
+}
+
+function loadState(o: DeviceOptions): SyncState | undefined {
+  if (!o.state) return undefined;
+  try {
+    return JSON.parse(readFileSync(statePath(o), 'utf8')) as SyncState;
+  } catch {
+    return undefined;
+  }
+}
+
+function saveState(o: DeviceOptions, state: SyncState): void {
+  if (!o.state) return;
+  const path = statePath(o);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(state) + '\n');
+}
+
+/** Runs `body` with a connected client for the device and closes it afterwards. */
+async function withClient<T>(o: DeviceOptions, body: (client: ImClient) => Promise<T>, onMessage?: (m: Message) => void): Promise<T> {
+  const client = new ImClient({
+    url: o.server,
+    token: o.token ?? (() => devToken(o.user, o.device, 3600)),
+    state: loadState(o),
+    reconnect: onMessage !== undefined,
+  });
+  if (onMessage) client.on('message', onMessage);
+  client.on('error', (err) => process.stderr.write(JSON.stringify({ warning: { code: toImError(err).code, message: err.message } }) + '\n'));
+  await client.connect();
+  try {
+    return await body(client);
+  } finally {
+    await client.close();
+    saveState(o, client.state);
+  }
+}
+
+function deviceCommand(program: Command, name: string, description: string): Command {
+  return program
+    .command(name)
+    .description(description)
+    .requiredOption('--user <id>', 'user id')
+    .option('--device <id>', 'device id', 'cli')
+    .option('--server <url>', 'gateway address', DEFAULT_SERVER)
+    .option('--token <token>', 'access token (default: signed with the local dev key)')
+    .option('--no-state', 'do not load or save this device’s sync state');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('imctl').description('Command line for the IM backend (JSON output)').exitOverride();
+
+  program
+    .command('token')
+    .description('print a token signed with the local dev key (embedded mode)')
+    .requiredOption('--user <id>', 'user id')
+    .option('--device <id>', 'device id', 'cli')
+    .addOption(new Option('--ttl <seconds>', 'lifetime').argParser(positiveInt).default(3600))
+    .action(async (o: { user: string; device: string; ttl: number }) => {
+      print({ token: await devToken(o.user, o.device, o.ttl), user: o.user, device: o.device, expires_in: o.ttl });
+    });
+
+  deviceCommand(program, 'send', 'send a text message to a user or a group')
+    .option('--to <user>', 'recipient user id')
+    .option('--group <id>', 'group id')
+    .requiredOption('--text <text>', 'message text')
+    .option('--client-msg-id <id>', 'idempotency key (default: a new UUID)')
+    .action(async (o: DeviceOptions & { to?: string; group?: string; text: string; clientMsgId?: string }) => {
+      if ((o.to === undefined) === (o.group === undefined)) throw new InvalidArgumentError('give exactly one of --to or --group');
+      const to = o.to !== undefined ? { user: o.to } : { group: o.group! };
+      const result = await withClient(o, (c) => c.send(to, { text: o.text }, o.clientMsgId));
+      print({ server_msg_id: result.serverMsgId, seq: result.seq, conversation: result.conversation, sent_at_ms: result.sentAtMs, client_msg_id: result.clientMsgId });
+    });
+
+  deviceCommand(program, 'listen', 'print each message delivered to the device as one JSON line')
+    .addOption(new Option('--count <n>', 'exit after n messages').argParser(positiveInt))
+    .addOption(new Option('--timeout <seconds>', 'exit after this long').argParser(positiveNumber))
+    .action(async (o: DeviceOptions & { count?: number; timeout?: number }) => {
+      let seen = 0;
+      let done: () => void = () => undefined;
+      const finished = new Promise<void>((resolve) => (done = resolve));
+      const onMessage = (m: Message) => {
+        if (o.count !== undefined && seen >= o.count) return;
+        print(messageJson(m));
+        if (++seen === o.count) done();
+      };
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+      await withClient(
+        o,
+        async () => {
+          if (o.count !== undefined && seen >= o.count) return;
+          const timer = o.timeout === undefined ? undefined : setTimeout(done, o.timeout * 1000);
+          await finished;
+          clearTimeout(timer);
+        },
+        onMessage,
+      );
+      if (o.count !== undefined && seen < o.count) {
+        throw Object.assign(new Error(`timed out with ${seen} of ${o.count} messages`), { code: 'TIMEOUT' });
+      }
+    });
+
+  deviceCommand(program, 'sync', 'pull one page of the diff: {messages, sync_key, has_more}')
+    .option('--key <sync_key>', 'start from this sync_key (default: the device’s saved key, else the beginning)')
+    .addOption(new Option('--limit <n>', 'page size').argParser(positiveInt).default(100))
+    .action(async (o: DeviceOptions & { key?: string; limit: number }) => {
+      const key = o.key ?? loadState(o)?.syncKey ?? '';
+      const page = await withClient({ ...o, state: false }, (c) => c.getDiff(key, o.limit));
+      // Without --key, the next `imctl sync` for this device continues from here.
+      if (o.key === undefined) saveState(o, { syncKey: page.syncKey, inboxSeq: page.inboxSeq });
+      print({ messages: page.messages.map(messageJson), sync_key: page.syncKey, has_more: page.hasMore, reset: page.reset });
+    });
+
+  const group = program.command('group').description('manage groups');
+  const groupJson = (g: { groupId: string; name: string; owner: string; memberCount: number }) => ({
+    group_id: g.groupId,
+    name: g.name,
+    owner: g.owner,
+    member_count: g.memberCount,
+  });
+  deviceCommand(group, 'create', 'create a group owned by --user')
+    .requiredOption('--name <name>', 'group name')
+    .requiredOption('--members <a,b,c>', 'members besides the owner', memberList)
+    .action(async (o: DeviceOptions & { name: string; members: string[] }) => {
+      print(groupJson(await withClient({ ...o, state: false }, (c) => c.createGroup(o.name, o.members))));
+    });
+  deviceCommand(group, 'add', 'add members (owner only)')
+    .requiredOption('--group <id>', 'group id')
+    .requiredOption('--members <a,b>', 'users to add', memberList)
+    .action(async (o: DeviceOptions & { group: string; members: string[] }) => {
+      print(groupJson(await withClient({ ...o, state: false }, (c) => c.addMembers(o.group, o.members))));
+    });
+  deviceCommand(group, 'remove', 'remove members (owner only)')
+    .requiredOption('--group <id>', 'group id')
+    .requiredOption('--members <a,b>', 'users to remove', memberList)
+    .action(async (o: DeviceOptions & { group: string; members: string[] }) => {
+      print(groupJson(await withClient({ ...o, state: false }, (c) => c.removeMembers(o.group, o.members))));
+    });
+  deviceCommand(group, 'members', 'list the members of a group')
+    .requiredOption('--group <id>', 'group id')
+    .action(async (o: DeviceOptions & { group: string }) => {
+      const g = await withClient({ ...o, state: false }, (c) => c.groupMembers(o.group));
+      print({ group_id: g.groupId, members: g.members });
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed help or a usage message; --help and --version are not failures.
+      process.exitCode = err.exitCode;
+      return;
+    }
+    const code = err instanceof InvalidArgumentError ? 'INVALID_ARGUMENT' : ((err as { code?: string }).code ?? toImError(err).code);
+    process.stderr.write(JSON.stringify({ error: { code, message: (err as Error).message } }) + '\n');
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import type { Embedded } from '../../app/embedded.ts';
+import { startServer } from './harness.ts';
+
+const run = promisify(execFile);
+const IMCTL = join(import.meta.dirname, '../../client/imctl.js');
+
+describe('imctl drives the embedded server and prints JSON', () => {
+  let server: Embedded;
+  const home = mkdtempSync(join(tmpdir(), 'imctl-home-'));
+  before(async () => {
+    server = await startServer();
+  });
+  after(() => server.close());
+
+  const imctl = async (...args: string[]) => {
+    const env = { ...process.env, IM_HOME: home, IM_SERVER: server.gateway.url.replace(/\/v1\/ws$/, '') };
+    const { stdout } = await run(process.execPath, [IMCTL, ...args], { env, timeout: 30_000 });
+    return stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  };
+  const imctlFails = async (...args: string[]) => {
+    const err = (await imctl(...args).then(
+      () => assert.fail('imctl succeeded'),
+      (e: unknown) => e,
+    )) as { code: number; stderr: string };
+    assert.equal(err.code, 1);
+    return (JSON.parse(err.stderr.trim().split('\n').at(-1)!) as { error: { code: string; message: string } }).error;
+  };
+
+  it('prints a token the server accepts', async () => {
+    const [out] = await imctl('token', '--user', 'tok', '--device', 'd1', '--ttl', '60');
+    assert.match(String(out!.token), /^v1\./);
+    assert.equal(out!.expires_in, 60);
+  });
+
+  it('sends, listens, dedupes a repeated client_msg_id and pages with sync', async () => {
+    const listening = imctl('listen', '--user', 'bob', '--device', 'phone', '--count', '2', '--timeout', '20');
+    await new Promise((r) => setTimeout(r, 1500));
+    const [first] = await imctl('send', '--user', 'alice', '--to', 'bob', '--text', 'hello bob');
+    assert.equal(first!.conversation, 'dm:alice:bob');
+    const [second] = await imctl('send', '--user', 'alice', '--to', 'bob', '--text', 'again', '--client-msg-id', 'fixed-1');
+    const [retried] = await imctl('send', '--user', 'alice', '--to', 'bob', '--text', 'again', '--client-msg-id', 'fixed-1');
+    assert.deepEqual(retried, second);
+    const heard = await listening;
+    assert.deepEqual(
+      heard.map((m) => [m.conversation, m.from, m.text, m.client_msg_id]),
+      [
+        ['dm:alice:bob', 'alice', 'hello bob', first!.client_msg_id],
+        ['dm:alice:bob', 'alice', 'again', 'fixed-1'],
+      ],
+    );
+    const [page1] = await imctl('sync', '--user', 'bob', '--device', 'pc', '--limit', '1');
+    assert.equal(page1!.has_more, true);
+    assert.deepEqual((page1!.messages as { text: string }[]).map((m) => m.text), ['hello bob']);
+    const [page2] = await imctl('sync', '--user', 'bob', '--device', 'pc', '--limit', '1');
+    assert.deepEqual((page2!.messages as { text: string }[]).map((m) => m.text), ['again']);
+    const [fromKey] = await imctl('sync', '--user', 'bob', '--device', 'pc', '--key', String(page1!.sync_key));
+    assert.deepEqual((fromKey!.messages as { seq: number }[]).map((m) => m.seq), [(page2!.messages as { seq: number }[])[0]!.seq]);
+  });
+
+  it('creates a group, changes its members and sends to it', async () => {
+    const [created] = await imctl('group', 'create', '--user', 'gowner', '--name', 'team', '--members', 'gm1,gm2');
+    const group = String(created!.group_id);
+    assert.equal(created!.member_count, 3);
+    await imctl('group', 'add', '--user', 'gowner', '--group', group, '--members', 'gm3');
+    await imctl('group', 'remove', '--user', 'gowner', '--group', group, '--members', 'gm1');
+    const [members] = await imctl('group', 'members', '--user', 'gowner', '--group', group);
+    assert.deepEqual([...(members!.members as string[])].sort(), ['gm2', 'gm3', 'gowner']);
+    const [sent] = await imctl('send', '--user', 'gowner', '--group', group, '--text', 'hi team');
+    assert.equal(sent!.conversation, `group:${group}`);
+    const [synced] = await imctl('sync', '--user', 'gm3');
+    assert.deepEqual((synced!.messages as { text: string }[]).map((m) => m.text), ['hi team']);
+  });
+
+  it('explains bad arguments and server refusals on stderr with exit status 1', async () => {
+    assert.equal((await imctlFails('send', '--user', 'a', '--text', 'no recipient')).code, 'INVALID_ARGUMENT');
+    assert.equal((await imctlFails('send', '--user', 'a', '--to', 'b', '--text', 'x', '--token', 'garbage')).code, 'UNAUTHORIZED');
+    assert.equal((await imctlFails('group', 'members', '--user', 'a', '--group', 'nosuchgroup')).code, 'NOT_FOUND');
+    assert.equal((await imctlFails('sync', '--user', 'a', '--key', '!!bad!!')).code, 'BAD_SYNC_KEY');
+  });
+});
