@@ -2,21 +2,22 @@ import { pathToFileURL } from 'node:url';
 import { MemoryBus } from '../lib/bus.memory.ts';
 import { loadConfig, type Config } from '../lib/config.ts';
 import { devKeyPath, loadOrCreateDevKey } from '../lib/dev-key.ts';
+import { addApi, grpcClient, serveGrpc, type ApiOf } from '../lib/grpc.ts';
 import { closeAll, type Closeable } from '../lib/lifecycle.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { tokenSigner, tokenVerifier } from '../lib/token.ts';
 import { topics } from '../lib/topics.ts';
-import { startGateway, type Gateway } from '../gateway/index.ts';
-import { startLogic } from '../logic/index.ts';
+import { GatewayServiceService, startGateway, type Gateway } from '../gateway/index.ts';
+import { LogicServiceService, startLogic } from '../logic/index.ts';
 import { MemoryGroupStore } from '../logic/group-store.memory.ts';
 import { MemoryOutcomeStore } from '../logic/outcome-store.memory.ts';
-import { Offline } from '../offline/index.ts';
+import { Offline, OfflineServiceService } from '../offline/index.ts';
 import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
 import { MemorySequencer } from '../offline/sequencer.memory.ts';
-import { startPush } from '../push/index.ts';
+import { PushServiceService, startPush } from '../push/index.ts';
 import { StaticGatewayDirectory } from '../push/gateway-directory.ts';
 import { MemoryRouteTable } from '../push/route-table.memory.ts';
-import { Sync } from '../sync/index.ts';
+import { Sync, SyncServiceService } from '../sync/index.ts';
 import { syncHttpHandler } from '../sync/http.ts';
 
 export interface Embedded extends Closeable {
@@ -33,12 +34,23 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
   const verifyToken = await tokenVerifier(key.publicKey);
   const partitions = new Map<string, number>(Object.values(topics).map((t) => [t.name, t.partitions]));
   const bus = new MemoryBus({ partitionsOf: (t) => partitions.get(t) ?? 1 });
-  const offline = new Offline(new MemorySequencer(), new MemoryInboxStore(config.inboxRetainedPerUser));
-  const sync = new Sync(offline);
   const routes = new MemoryRouteTable();
   const gateways = new StaticGatewayDirectory();
   const started: Closeable[] = [bus];
+  /** What a caller holds for a service: the object itself, or a gRPC client of it served on loopback. */
+  const link = async <D extends object>(definition: D, impl: ApiOf<D>): Promise<ApiOf<D>> => {
+    if (config.transport === 'direct') return impl;
+    const server = await serveGrpc((s) => addApi(s, definition, impl));
+    const client = grpcClient(definition, server.address);
+    started.push(server, client);
+    return client;
+  };
   try {
+    const offline = await link(
+      OfflineServiceService,
+      new Offline(new MemorySequencer(), new MemoryInboxStore(config.inboxRetainedPerUser)),
+    );
+    const sync = await link(SyncServiceService, new Sync(offline));
     const push = await startPush({
       bus,
       routes,
@@ -51,7 +63,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
     const logic = await startLogic({
       bus,
       offline,
-      push: push.api,
+      push: await link(PushServiceService, push.api),
       groups: new MemoryGroupStore(),
       outcomes: new MemoryOutcomeStore(),
       limits: {
@@ -65,7 +77,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
     const gateway = await startGateway({
       bus,
       sync,
-      logic: logic.api,
+      logic: await link(LogicServiceService, logic.api),
       routes,
       verifyToken,
       log: log.child({ svc: 'gateway' }),
@@ -85,7 +97,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
         allowedOrigins: config.allowedOrigins,
       },
     });
-    gateways.set(config.node, gateway.api);
+    gateways.set(config.node, await link(GatewayServiceService, gateway.api));
     started.push(gateway);
     return {
       gateway,

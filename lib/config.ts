@@ -9,12 +9,28 @@ const schema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(7400),
   node: z.string().min(1).default('gw-1'),
   tokenTtlSec: z.coerce.number().int().positive().default(3600),
-  maxFrameBytes: z.coerce.number().int().positive().default(64 * 1024),
-  hardMaxFrameBytes: z.coerce.number().int().positive().default(1024 * 1024),
-  maxBodyBytes: z.coerce.number().int().positive().default(32 * 1024),
+  maxFrameBytes: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024),
+  hardMaxFrameBytes: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
+  maxBodyBytes: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(32 * 1024),
   heartbeatIntervalMs: z.coerce.number().int().positive().default(25_000),
   heartbeatTimeoutMs: z.coerce.number().int().positive().default(60_000),
-  maxBufferedBytes: z.coerce.number().int().positive().default(1024 * 1024),
+  maxBufferedBytes: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
   rateLimitFrames: z.coerce.number().int().positive().default(200),
   rateLimitSeconds: z.coerce.number().int().positive().default(1),
   routeTtlMs: z.coerce.number().int().positive().default(90_000),
@@ -22,11 +38,22 @@ const schema = z.object({
   allowedOrigins: z
     .string()
     .default('')
-    .transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
   smallGroupMaxMembers: z.coerce.number().int().positive().default(200),
-  dedupeTtlMs: z.coerce.number().int().positive().default(24 * 3600 * 1000),
+  dedupeTtlMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(24 * 3600 * 1000),
   inboxRetainedPerUser: z.coerce.number().int().positive().default(20_000),
   busPartitions: z.coerce.number().int().positive().default(8),
+  /** How services in one process call each other: `direct` objects, or `grpc` over loopback (what cluster mode does). */
+  transport: z.enum(['direct', 'grpc']).default('direct'),
 });
 
 export type Config = z.infer<typeof schema>;
@@ -36,12 +63,17 @@ const envNames: Record<keyof Config, string> = Object.fromEntries(
 ) as Record<keyof Config, string>;
 
 /** Config from IM_* variables (IM_PORT, IM_MAX_FRAME_BYTES, …) with `overrides` on top. */
-export function loadConfig(overrides: Partial<Record<keyof Config, unknown>> = {}, env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(
+  overrides: Partial<Record<keyof Config, unknown>> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Config {
   const raw: Record<string, unknown> = {};
   for (const [key, name] of Object.entries(envNames)) if (env[name] !== undefined) raw[key] = env[name];
   const parsed = schema.safeParse({ ...raw, ...overrides });
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${envNames[i.path[0] as keyof Config] ?? i.path.join('.')}: ${i.message}`);
+    const problems = parsed.error.issues.map(
+      (i) => `${envNames[i.path[0] as keyof Config] ?? i.path.join('.')}: ${i.message}`,
+    );
     throw new Error(`config: ${problems.join('; ')}`);
   }
   return parsed.data;
