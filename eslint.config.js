@@ -9,12 +9,27 @@ export default tseslint.config(
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
-      '@typescript-eslint/no-floating-promises': 'error',
+      // describe/it from node:test return promises the runner itself awaits.
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] },
+          ],
+        },
+      ],
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/app/**', '**/test/**', '**/bench/**', '**/scripts/**'], message: 'Nothing imports app/, test/, bench/ or scripts/.' }] },
+        {
+          patterns: [
+            {
+              group: ['**/app/**', '**/test/**', '**/bench/**', '**/scripts/**'],
+              message: 'Nothing imports app/, test/, bench/ or scripts/.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -34,7 +34,9 @@ export function messageJson(m: Message) {
     client_msg_id: m.clientMsgId,
     sent_at_ms: m.sentAtMs,
     content_type: m.contentType,
-    ...(isText ? { text: Buffer.from(m.body).toString('utf8') } : { body_base64: Buffer.from(m.body).toString('base64') }),
+    ...(isText
+      ? { text: Buffer.from(m.body).toString('utf8') }
+      : { body_base64: Buffer.from(m.body).toString('base64') }),
   };
 }
 
@@ -51,7 +53,10 @@ const positiveNumber = (value: string) => {
   return n;
 };
 const memberList = (value: string) => {
-  const members = value.split(',').map((m) => m.trim()).filter(Boolean);
+  const members = value
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
   if (members.length === 0) throw new InvalidArgumentError('must name at least one user');
   return members;
 };
@@ -84,7 +89,11 @@ function saveState(o: DeviceOptions, state: SyncState): void {
 }
 
 /** Runs `body` with a connected client for the device and closes it afterwards. */
-async function withClient<T>(o: DeviceOptions, body: (client: ImClient) => Promise<T>, onMessage?: (m: Message) => void): Promise<T> {
+async function withClient<T>(
+  o: DeviceOptions,
+  body: (client: ImClient) => Promise<T>,
+  onMessage?: (m: Message) => void,
+): Promise<T> {
   const client = new ImClient({
     url: o.server,
     token: o.token ?? (() => devToken(o.user, o.device, 3600)),
@@ -92,7 +101,9 @@ async function withClient<T>(o: DeviceOptions, body: (client: ImClient) => Promi
     reconnect: onMessage !== undefined,
   });
   if (onMessage) client.on('message', onMessage);
-  client.on('error', (err) => process.stderr.write(JSON.stringify({ warning: { code: toImError(err).code, message: err.message } }) + '\n'));
+  client.on('error', (err) =>
+    process.stderr.write(JSON.stringify({ warning: { code: toImError(err).code, message: err.message } }) + '\n'),
+  );
   await client.connect();
   try {
     return await body(client);
@@ -132,10 +143,17 @@ export function buildProgram(): Command {
     .requiredOption('--text <text>', 'message text')
     .option('--client-msg-id <id>', 'idempotency key (default: a new UUID)')
     .action(async (o: DeviceOptions & { to?: string; group?: string; text: string; clientMsgId?: string }) => {
-      if ((o.to === undefined) === (o.group === undefined)) throw new InvalidArgumentError('give exactly one of --to or --group');
+      if ((o.to === undefined) === (o.group === undefined))
+        throw new InvalidArgumentError('give exactly one of --to or --group');
       const to = o.to !== undefined ? { user: o.to } : { group: o.group! };
       const result = await withClient(o, (c) => c.send(to, { text: o.text }, o.clientMsgId));
-      print({ server_msg_id: result.serverMsgId, seq: result.seq, conversation: result.conversation, sent_at_ms: result.sentAtMs, client_msg_id: result.clientMsgId });
+      print({
+        server_msg_id: result.serverMsgId,
+        seq: result.seq,
+        conversation: result.conversation,
+        sent_at_ms: result.sentAtMs,
+        client_msg_id: result.clientMsgId,
+      });
     });
 
   deviceCommand(program, 'listen', 'print each message delivered to the device as one JSON line')
@@ -175,7 +193,12 @@ export function buildProgram(): Command {
       const page = await withClient({ ...o, state: false }, (c) => c.getDiff(key, o.limit));
       // Without --key, the next `imctl sync` for this device continues from here.
       if (o.key === undefined) saveState(o, { syncKey: page.syncKey, inboxSeq: page.inboxSeq });
-      print({ messages: page.messages.map(messageJson), sync_key: page.syncKey, has_more: page.hasMore, reset: page.reset });
+      print({
+        messages: page.messages.map(messageJson),
+        sync_key: page.syncKey,
+        has_more: page.hasMore,
+        reset: page.reset,
+      });
     });
 
   const group = program.command('group').description('manage groups');
@@ -222,7 +245,10 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode;
       return;
     }
-    const code = err instanceof InvalidArgumentError ? 'INVALID_ARGUMENT' : ((err as { code?: string }).code ?? toImError(err).code);
+    const code =
+      err instanceof InvalidArgumentError
+        ? 'INVALID_ARGUMENT'
+        : ((err as { code?: string }).code ?? toImError(err).code);
     process.stderr.write(JSON.stringify({ error: { code, message: (err as Error).message } }) + '\n');
     process.exitCode = 1;
   }

@@ -8,7 +8,10 @@ const seqs = (ms: { seq: number }[]) => ms.map((m) => m.seq);
 describe('InboxOrder', () => {
   it('shows live messages in order once a sync has placed the cursor', () => {
     const order = new InboxOrder();
-    assert.deepEqual(order.synced([message(1)], 1, false).map((m) => m.seq), [1]);
+    assert.deepEqual(
+      order.synced([message(1)], 1, false).map((m) => m.seq),
+      [1],
+    );
     assert.deepEqual(seqs(order.delivered([message(2), message(3)]).ready), [2, 3]);
   });
 

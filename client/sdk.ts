@@ -69,7 +69,10 @@ const RETRYABLE = new Set(['RATE_LIMITED', 'UNAVAILABLE', 'INTERNAL']);
 export class ImClient extends EventEmitter<ClientEvents> {
   private ws: WebSocket | undefined;
   private nextRequestId = 1;
-  private readonly requests = new Map<number, { resolve(b: ReplyBody): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
+  private readonly requests = new Map<
+    number,
+    { resolve(b: ReplyBody): void; reject(e: Error): void; timer: NodeJS.Timeout }
+  >();
   private readonly sends = new Map<string, PendingSend>();
   private readonly order: InboxOrder;
   private syncKey: string;
@@ -120,7 +123,11 @@ export class ImClient extends EventEmitter<ClientEvents> {
   }
 
   /** Sends a message; resolves once it is durable. Survives reconnects; a retry never makes a second message. */
-  send(to: { user: string } | { group: string }, content: { text: string } | { body: Uint8Array; contentType: string }, clientMsgId: string = randomUUID()): Promise<SendResult> {
+  send(
+    to: { user: string } | { group: string },
+    content: { text: string } | { body: Uint8Array; contentType: string },
+    clientMsgId: string = randomUUID(),
+  ): Promise<SendResult> {
     const peer: Peer = { kind: 'user' in to ? { $case: 'user', value: to.user } : { $case: 'group', value: to.group } };
     const body: RequestBody = {
       $case: 'send',
@@ -132,7 +139,13 @@ export class ImClient extends EventEmitter<ClientEvents> {
       },
     };
     return new Promise((resolve, reject) => {
-      const pending: PendingSend = { body, resolve, reject, requestId: 0, deadline: Date.now() + (this.options.sendTimeoutMs ?? 30_000) };
+      const pending: PendingSend = {
+        body,
+        resolve,
+        reject,
+        requestId: 0,
+        deadline: Date.now() + (this.options.sendTimeoutMs ?? 30_000),
+      };
       this.sends.set(clientMsgId, pending);
       this.transmitSend(pending);
     });
@@ -188,7 +201,9 @@ export class ImClient extends EventEmitter<ClientEvents> {
         res.on('data', (c: Buffer) => (text += c.toString()));
         res.on('end', () => reject(refusal(res.statusCode ?? 0, text)));
       });
-      ws.once('error', (err) => reject(new ImError('UNAVAILABLE', `cannot connect to ${url}: ${err.message}`, { cause: err })));
+      ws.once('error', (err) =>
+        reject(new ImError('UNAVAILABLE', `cannot connect to ${url}: ${err.message}`, { cause: err })),
+      );
       ws.on('message', (data: Buffer) => {
         const frame = this.decode(data);
         if (frame?.body?.$case === 'authResult' && !this.auth) {
@@ -204,11 +219,15 @@ export class ImClient extends EventEmitter<ClientEvents> {
       ws.once('close', (code, reason) => {
         this.auth = undefined;
         this.stopTimers();
-        for (const r of this.requests.values()) (clearTimeout(r.timer), r.reject(new ImError('UNAVAILABLE', 'connection closed')));
+        for (const r of this.requests.values()) {
+          clearTimeout(r.timer);
+          r.reject(new ImError('UNAVAILABLE', 'connection closed'));
+        }
         this.requests.clear();
         reject(new ImError('UNAVAILABLE', `connection closed (${code}) ${reason.toString()}`));
         this.emit('disconnected', { code, reason: reason.toString() });
-        if (!this.closedByUser && this.ws === ws && code !== 4009 && this.options.reconnect !== false) void this.reconnectLoop();
+        if (!this.closedByUser && this.ws === ws && code !== 4009 && this.options.reconnect !== false)
+          void this.reconnectLoop();
       });
     });
   }
@@ -229,7 +248,13 @@ export class ImClient extends EventEmitter<ClientEvents> {
           minTimeout: minMs,
           maxTimeout: maxMs,
           randomize: true,
-          shouldRetry: ({ error }) => !this.closedByUser && !(error instanceof ImError && (error.code === 'UNAUTHORIZED' || error.code === 'TOKEN_EXPIRED') && typeof this.options.token === 'string'),
+          shouldRetry: ({ error }) =>
+            !this.closedByUser &&
+            !(
+              error instanceof ImError &&
+              (error.code === 'UNAUTHORIZED' || error.code === 'TOKEN_EXPIRED') &&
+              typeof this.options.token === 'string'
+            ),
         },
       );
     } catch (err) {
@@ -257,7 +282,8 @@ export class ImClient extends EventEmitter<ClientEvents> {
       setTimeout(() => this.ws?.close(1000, 'reconnect requested'), body.value.retryAfterMs).unref();
       return;
     }
-    if (body.$case === 'sendResult' || (body.$case === 'error' && this.sendByRequest(frame.requestId))) return this.onSendReply(frame.requestId, body);
+    if (body.$case === 'sendResult' || (body.$case === 'error' && this.sendByRequest(frame.requestId)))
+      return this.onSendReply(frame.requestId, body);
     const pending = this.requests.get(frame.requestId);
     if (pending) {
       this.requests.delete(frame.requestId);
@@ -386,5 +412,8 @@ function refusal(status: number, body: string): ImError {
   } catch {
     // not JSON: fall through
   }
-  return new ImError(status === 401 ? 'UNAUTHORIZED' : 'UNAVAILABLE', `server refused the connection: HTTP ${status} ${body}`);
+  return new ImError(
+    status === 401 ? 'UNAUTHORIZED' : 'UNAVAILABLE',
+    `server refused the connection: HTTP ${status} ${body}`,
+  );
 }

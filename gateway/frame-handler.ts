@@ -52,9 +52,15 @@ export class FrameHandler {
         await this.publishSend(conn, frame.requestId, body.value);
         return undefined;
       case 'sync':
-        return { $case: 'sync', value: await sync.getDiff({ ...who, syncKey: body.value.syncKey, limit: body.value.limit }) };
+        return {
+          $case: 'sync',
+          value: await sync.getDiff({ ...who, syncKey: body.value.syncKey, limit: body.value.limit }),
+        };
       case 'ack':
-        return { $case: 'ackResult', value: await sync.ack({ ...who, syncKey: body.value.syncKey, inboxSeq: body.value.inboxSeq }) };
+        return {
+          $case: 'ackResult',
+          value: await sync.ack({ ...who, syncKey: body.value.syncKey, inboxSeq: body.value.inboxSeq }),
+        };
       case 'ping':
         return { $case: 'pong', value: { clientTimeMs: body.value.clientTimeMs, serverTimeMs: Date.now() } };
       case 'groupCreate':
@@ -64,7 +70,10 @@ export class FrameHandler {
       case 'groupRemove':
         return { $case: 'group', value: await logic.removeMembers({ actor: conn.user, ...body.value }) };
       case 'groupMembers':
-        return { $case: 'groupMembers', value: await logic.listMembers({ actor: conn.user, groupId: body.value.groupId }) };
+        return {
+          $case: 'groupMembers',
+          value: await logic.listMembers({ actor: conn.user, groupId: body.value.groupId }),
+        };
       case undefined:
         throw new ImError('BAD_FRAME', 'frame has no body');
       default:
@@ -75,7 +84,10 @@ export class FrameHandler {
   private async publishSend(conn: Connection, requestId: number, send: NonNullable<ChatInput['send']>): Promise<void> {
     const to = send.to?.kind;
     if (!to) throw new ImError('INVALID_ARGUMENT', 'send needs a recipient: a user or a group');
-    const conversation = to.$case === 'user' ? dmConversation(conn.user, assertId('user', to.value)) : groupConversation(assertId('group', to.value));
+    const conversation =
+      to.$case === 'user'
+        ? dmConversation(conn.user, assertId('user', to.value))
+        : groupConversation(assertId('group', to.value));
     const input: ChatInput = {
       user: conn.user,
       device: conn.device,

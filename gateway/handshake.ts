@@ -14,7 +14,11 @@ export function bearerToken(req: IncomingMessage): string | undefined {
 }
 
 /** Checks an upgrade request: path, Origin allowlist, then the token. Throws an ImError with the reason. */
-export function authenticateUpgrade(req: IncomingMessage, verify: TokenVerifier, allowedOrigins: readonly string[]): TokenClaims {
+export function authenticateUpgrade(
+  req: IncomingMessage,
+  verify: TokenVerifier,
+  allowedOrigins: readonly string[],
+): TokenClaims {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname !== WS_PATH) throw new ImError('NOT_FOUND', `WebSocket endpoint is ${WS_PATH}`);
   const origin = req.headers.origin;

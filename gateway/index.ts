@@ -90,14 +90,23 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
 
   const onFrame = async (conn: Connection, data: Buffer, isBinary: boolean) => {
     conn.lastSeenMs = Date.now();
-    if (!isBinary) return void conn.sendError(0, 'BAD_FRAME', 'text frames are not accepted: send binary protobuf ClientFrames');
+    if (!isBinary)
+      return void conn.sendError(0, 'BAD_FRAME', 'text frames are not accepted: send binary protobuf ClientFrames');
     if (data.length > options.maxFrameBytes) {
-      return void conn.sendError(0, 'TOO_LARGE', `frame is ${data.length} bytes; the limit is ${options.maxFrameBytes}`);
+      return void conn.sendError(
+        0,
+        'TOO_LARGE',
+        `frame is ${data.length} bytes; the limit is ${options.maxFrameBytes}`,
+      );
     }
     try {
       await limiter.consume(conn.connId);
     } catch {
-      return void conn.sendError(0, 'RATE_LIMITED', `more than ${options.rateLimit.frames} frames in ${options.rateLimit.perSeconds}s; slow down`);
+      return void conn.sendError(
+        0,
+        'RATE_LIMITED',
+        `more than ${options.rateLimit.frames} frames in ${options.rateLimit.perSeconds}s; slow down`,
+      );
     }
     await handler.handle(conn, data);
   };
@@ -132,7 +141,12 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     void publishState(conn, true);
   };
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.hardMaxFrameBytes, perMessageDeflate: false, clientTracking: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.hardMaxFrameBytes,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
   const server = createServer((req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(draining ? 503 : 200, { 'content-type': 'application/json' });
@@ -155,16 +169,22 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     wss.handleUpgrade(req, socket, head, (ws) => accept(ws, claims.sub, claims.dev));
   });
 
-  const heartbeat = setInterval(() => {
-    const silentSince = Date.now() - options.heartbeatTimeoutMs;
-    for (const conn of conns.values()) {
-      if (conn.lastSeenMs < silentSince) conn.close(CloseCode.heartbeatTimeout, 'heartbeat timeout');
-    }
-  }, Math.max(50, Math.floor(options.heartbeatTimeoutMs / 4)));
-  const refreshRoutes = setInterval(() => {
-    const refs = [...conns.values()].map((c) => ({ user: c.user, device: c.device, connId: c.connId }));
-    deps.routes.refresh(refs, options.routeTtlMs).catch((err: unknown) => log.warn({ err }, 'route refresh failed'));
-  }, Math.max(100, Math.floor(options.routeTtlMs / 3)));
+  const heartbeat = setInterval(
+    () => {
+      const silentSince = Date.now() - options.heartbeatTimeoutMs;
+      for (const conn of conns.values()) {
+        if (conn.lastSeenMs < silentSince) conn.close(CloseCode.heartbeatTimeout, 'heartbeat timeout');
+      }
+    },
+    Math.max(50, Math.floor(options.heartbeatTimeoutMs / 4)),
+  );
+  const refreshRoutes = setInterval(
+    () => {
+      const refs = [...conns.values()].map((c) => ({ user: c.user, device: c.device, connId: c.connId }));
+      deps.routes.refresh(refs, options.routeTtlMs).catch((err: unknown) => log.warn({ err }, 'route refresh failed'));
+    },
+    Math.max(100, Math.floor(options.routeTtlMs / 3)),
+  );
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -195,7 +215,13 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     clearInterval(heartbeat);
     clearInterval(refreshRoutes);
     for (const conn of conns.values()) {
-      conn.send({ requestId: 0, body: { $case: 'reconnect', value: { reason: 'server shutting down', retryAfterMs: Math.floor(Math.random() * 1000) } } });
+      conn.send({
+        requestId: 0,
+        body: {
+          $case: 'reconnect',
+          value: { reason: 'server shutting down', retryAfterMs: Math.floor(Math.random() * 1000) },
+        },
+      });
     }
     const deadline = Date.now() + options.drainTimeoutMs;
     while (conns.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

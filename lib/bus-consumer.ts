@@ -18,22 +18,32 @@ export interface ConsumeOptions<T> {
  * Nothing is dropped silently.
  */
 export function consume<T>(bus: Bus, options: ConsumeOptions<T>): Promise<Closeable> {
-  const { topic, group, decode, handle, log } = options;
+  const { topic, group, log } = options;
   return bus.subscribe(topic, group, async (record) => {
     let value: T;
     try {
-      value = decode(record.value);
+      value = options.decode(record.value);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       log.error({ topic, partition: record.partition, offset: record.offset, reason }, 'poison record dead-lettered');
-      const dead = { reason, topic, partition: record.partition, offset: record.offset, key: record.key, value: Buffer.from(record.value).toString('base64') };
+      const dead = {
+        reason,
+        topic,
+        partition: record.partition,
+        offset: record.offset,
+        key: record.key,
+        value: Buffer.from(record.value).toString('base64'),
+      };
       await bus.publish(deadLetterTopic(topic), record.key, Buffer.from(JSON.stringify(dead)));
       return;
     }
     try {
-      await handle(value, record);
+      await options.handle(value, record);
     } catch (err) {
-      log.warn({ err, topic, partition: record.partition, offset: record.offset }, 'handler failed; record will be retried');
+      log.warn(
+        { err, topic, partition: record.partition, offset: record.offset },
+        'handler failed; record will be retried',
+      );
       throw err;
     }
   });

@@ -43,7 +43,11 @@ export function busContract(adapter: string, setup: () => Promise<BusFixture>): 
       await sub.close();
       for (let k = 0; k < 5; k++) {
         const ofKey = seen.filter((s) => s.startsWith(`k${k}:`)).map((s) => Number(s.split(':')[1]));
-        assert.deepEqual(ofKey, [...ofKey].sort((a, b) => a - b), `key k${k} out of order`);
+        assert.deepEqual(
+          ofKey,
+          [...ofKey].sort((a, b) => a - b),
+          `key k${k} out of order`,
+        );
         assert.equal(ofKey.length, 10);
       }
     });

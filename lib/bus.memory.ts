@@ -87,7 +87,12 @@ export class MemoryBus implements Bus {
     if (!topic) {
       const count = Math.max(1, this.partitionsOf(name));
       topic = {
-        partitions: Array.from({ length: count }, () => ({ records: [], base: 0, next: 0, wake: new Set<() => void>() })),
+        partitions: Array.from({ length: count }, () => ({
+          records: [],
+          base: 0,
+          next: 0,
+          wake: new Set<() => void>(),
+        })),
         groups: new Map(),
       };
       this.topics.set(name, topic);

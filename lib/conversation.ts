@@ -5,7 +5,10 @@ const ID_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
 
 export function assertId(kind: 'user' | 'device' | 'group', id: string): string {
   if (!ID_PATTERN.test(id)) {
-    throw new ImError('INVALID_ARGUMENT', `${kind} id must be 1-64 characters of [A-Za-z0-9_.@-], got ${JSON.stringify(id)}`);
+    throw new ImError(
+      'INVALID_ARGUMENT',
+      `${kind} id must be 1-64 characters of [A-Za-z0-9_.@-], got ${JSON.stringify(id)}`,
+    );
   }
   return id;
 }

@@ -30,7 +30,10 @@ export async function loadOrCreateDevKey(path = devKeyPath()): Promise<DevKey> {
     seed = randomBytes(sodium.crypto_sign_SEEDBYTES);
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     try {
-      writeFileSync(path, JSON.stringify({ seed: Buffer.from(seed).toString('base64url') }) + '\n', { mode: 0o600, flag: 'wx' });
+      writeFileSync(path, JSON.stringify({ seed: Buffer.from(seed).toString('base64url') }) + '\n', {
+        mode: 0o600,
+        flag: 'wx',
+      });
     } catch (raced) {
       // Another process created it first: use theirs, so both sign with one key.
       if ((raced as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateDevKey(path);

@@ -38,7 +38,10 @@ export function addApi<D extends object>(server: Server, definition: D, impl: Ap
   const handlers: UntypedServiceImplementation = {};
   for (const name of Object.keys(definition)) {
     const method = (impl as Record<string, (req: unknown) => Promise<unknown>>)[name]!.bind(impl);
-    handlers[name] = (call: { request: unknown }, callback: (err: Partial<ServiceError> | null, res?: unknown) => void) => {
+    handlers[name] = (
+      call: { request: unknown },
+      callback: (err: Partial<ServiceError> | null, res?: unknown) => void,
+    ) => {
       method(call.request).then(
         (res) => callback(null, res),
         (err: unknown) => {
@@ -92,7 +95,9 @@ function fromServiceError(err: ServiceError, path: string): ImError {
   const code = err.metadata?.get(ERROR_CODE_KEY)[0];
   if (typeof code === 'string' && isErrorCode(code)) return new ImError(code, err.details, { cause: err });
   const unavailable = err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED;
-  return new ImError(unavailable ? 'UNAVAILABLE' : 'INTERNAL', `${path}: ${err.details || err.message}`, { cause: err });
+  return new ImError(unavailable ? 'UNAVAILABLE' : 'INTERNAL', `${path}: ${err.details || err.message}`, {
+    cause: err,
+  });
 }
 
 /** Starts a gRPC server on host:port (port 0 picks a free one) and returns its bound address. */
@@ -104,7 +109,9 @@ export async function serveGrpc(
   const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
   register(server);
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
   );
   return {
     address: `${host}:${bound}`,

@@ -36,7 +36,14 @@ export async function tokenSigner(seed: Uint8Array, policy: TokenPolicy = defaul
   return {
     sign(user: string, device: string, ttlSec: number, now = Date.now()): string {
       const iat = Math.floor(now / 1000);
-      const claims: TokenClaims = { iss: policy.issuer, aud: policy.audience, sub: user, dev: device, iat, exp: iat + ttlSec };
+      const claims: TokenClaims = {
+        iss: policy.issuer,
+        aud: policy.audience,
+        sub: user,
+        dev: device,
+        iat,
+        exp: iat + ttlSec,
+      };
       const signed = PREFIX + Buffer.from(JSON.stringify(claims)).toString('base64url');
       const sig = sodium.crypto_sign_detached(Buffer.from(signed), privateKey);
       return `${signed}.${Buffer.from(sig).toString('base64url')}`;
@@ -46,14 +53,20 @@ export async function tokenSigner(seed: Uint8Array, policy: TokenPolicy = defaul
 
 export type TokenVerifier = (token: string, now?: number) => TokenClaims;
 
-export async function tokenVerifier(publicKey: Uint8Array, policy: TokenPolicy = defaultTokenPolicy): Promise<TokenVerifier> {
+export async function tokenVerifier(
+  publicKey: Uint8Array,
+  policy: TokenPolicy = defaultTokenPolicy,
+): Promise<TokenVerifier> {
   await sodium.ready;
   return (token, now = Date.now()) => {
     const dot = token.lastIndexOf('.');
     if (!token.startsWith(PREFIX) || dot <= PREFIX.length) throw new ImError('UNAUTHORIZED', 'malformed token');
     const signed = token.slice(0, dot);
     const sig = Buffer.from(token.slice(dot + 1), 'base64url');
-    if (sig.length !== sodium.crypto_sign_BYTES || !sodium.crypto_sign_verify_detached(sig, Buffer.from(signed), publicKey)) {
+    if (
+      sig.length !== sodium.crypto_sign_BYTES ||
+      !sodium.crypto_sign_verify_detached(sig, Buffer.from(signed), publicKey)
+    ) {
       throw new ImError('UNAUTHORIZED', 'bad token signature');
     }
     const claims = parseClaims(signed.slice(PREFIX.length));

@@ -3,7 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { GroupStore } from './group-store.ts';
 
-export function groupStoreContract(adapter: string, setup: () => Promise<{ store: GroupStore; close(): Promise<void> }>): void {
+export function groupStoreContract(
+  adapter: string,
+  setup: () => Promise<{ store: GroupStore; close: () => Promise<void> }>,
+): void {
   describe(`GroupStore contract: ${adapter}`, () => {
     let store: GroupStore;
     let close: () => Promise<void>;

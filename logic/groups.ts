@@ -58,7 +58,8 @@ export class Groups {
   async requireMember(groupId: string, user: string): Promise<Group> {
     const group = await this.store.get(groupId);
     if (!group) throw new ImError('NOT_FOUND', `no group ${JSON.stringify(groupId)}`);
-    if (!(await this.store.isMember(groupId, user))) throw new ImError('NOT_MEMBER', `not a member of group ${groupId}`);
+    if (!(await this.store.isMember(groupId, user)))
+      throw new ImError('NOT_MEMBER', `not a member of group ${groupId}`);
     return group;
   }
 
@@ -68,7 +69,10 @@ export class Groups {
 
   private checkSize(count: number): void {
     if (count > this.limits.maxMembers) {
-      throw new ImError('INVALID_ARGUMENT', `a group holds at most ${this.limits.maxMembers} members (would be ${count})`);
+      throw new ImError(
+        'INVALID_ARGUMENT',
+        `a group holds at most ${this.limits.maxMembers} members (would be ${count})`,
+      );
     }
   }
 }

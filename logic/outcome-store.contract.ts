@@ -8,7 +8,10 @@ import type { OutcomeStore } from './outcome-store.ts';
 const outcome = (serverMsgId: string) =>
   SendOutcome.create({ message: { ...message(0), serverMsgId }, recipients: [{ user: 'a', seq: 7 }], done: false });
 
-export function outcomeStoreContract(adapter: string, setup: () => Promise<{ store: OutcomeStore; close(): Promise<void> }>): void {
+export function outcomeStoreContract(
+  adapter: string,
+  setup: () => Promise<{ store: OutcomeStore; close: () => Promise<void> }>,
+): void {
   describe(`OutcomeStore contract: ${adapter}`, () => {
     let store: OutcomeStore;
     let close: () => Promise<void>;

@@ -39,7 +39,8 @@ export class SendProcessor {
   async process(input: ChatInput): Promise<SendResult> {
     const send = input.send;
     if (!send) throw new ImError('BAD_FRAME', 'send request missing');
-    if (!CLIENT_MSG_ID.test(send.clientMsgId)) throw new ImError('INVALID_ARGUMENT', 'client_msg_id must be 1-64 printable ASCII characters');
+    if (!CLIENT_MSG_ID.test(send.clientMsgId))
+      throw new ImError('INVALID_ARGUMENT', 'client_msg_id must be 1-64 printable ASCII characters');
     const key = outcomeKey(input.user, input.device, send.clientMsgId);
     const { outcomes, limits } = this.deps;
     const known = await outcomes.get(key);
@@ -55,7 +56,8 @@ export class SendProcessor {
     const send = input.send!;
     const { limits } = this.deps;
     const contentType = send.contentType || 'text/plain';
-    if (!CONTENT_TYPE.test(contentType)) throw new ImError('INVALID_ARGUMENT', 'content_type must be 1-64 printable ASCII characters');
+    if (!CONTENT_TYPE.test(contentType))
+      throw new ImError('INVALID_ARGUMENT', 'content_type must be 1-64 printable ASCII characters');
     if (send.body.length === 0) throw new ImError('INVALID_ARGUMENT', 'message body is empty');
     if (send.body.length > limits.maxBodyBytes) {
       throw new ImError('TOO_LARGE', `message body is ${send.body.length} bytes; the limit is ${limits.maxBodyBytes}`);
@@ -74,7 +76,11 @@ export class SendProcessor {
       contentType,
       body: Buffer.from(send.body),
     };
-    const ours: SendOutcome = { message, recipients: recipients.map((user, i) => ({ user, seq: seqs.seqs[i]! })), done: false };
+    const ours: SendOutcome = {
+      message,
+      recipients: recipients.map((user, i) => ({ user, seq: seqs.seqs[i]! })),
+      done: false,
+    };
     // If a concurrent attempt recorded first, its seqs win; ours become gaps, which readers tolerate.
     return this.deps.outcomes.putIfAbsent(key, ours, limits.dedupeTtlMs);
   }

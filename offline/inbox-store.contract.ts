@@ -20,7 +20,10 @@ export function message(seq: number, text = `m${seq}`): Message {
 }
 
 /** The behaviour every InboxStore adapter promises. */
-export function inboxStoreContract(adapter: string, setup: () => Promise<{ store: InboxStore; close(): Promise<void> }>): void {
+export function inboxStoreContract(
+  adapter: string,
+  setup: () => Promise<{ store: InboxStore; close: () => Promise<void> }>,
+): void {
   describe(`InboxStore contract: ${adapter}`, () => {
     let store: InboxStore;
     let close: () => Promise<void>;

@@ -21,7 +21,7 @@ export class MemorySequencer implements Sequencer {
         const seq = (this.last.get(user) ?? 0) + 1;
         this.last.set(user, seq);
         let pending = this.inFlight.get(user);
-        if (!pending) this.inFlight.set(user, (pending = new Map()));
+        if (!pending) this.inFlight.set(user, (pending = new Map<number, number>()));
         pending.set(seq, deadline);
         return seq;
       }),

@@ -89,10 +89,14 @@ export class Push implements PushApi {
   private async catchUp(state: UserState): Promise<void> {
     const { catchUpPageSize, catchUpMax } = this.deps.options;
     let { seq: after } = await this.deps.offline.getCursor({ user: state.user, device: state.device });
-    for (let sent = 0; sent < catchUpMax; ) {
+    for (let sent = 0; sent < catchUpMax;) {
       const page = await this.deps.offline.readInbox({ user: state.user, afterSeq: after, limit: catchUpPageSize });
       if (page.messages.length === 0) return;
-      const res = await this.sendToConnection({ node: state.node, connId: state.connId, frame: encodeDeliver(page.messages) });
+      const res = await this.sendToConnection({
+        node: state.node,
+        connId: state.connId,
+        frame: encodeDeliver(page.messages),
+      });
       if (!res.delivered || !page.hasMore) return;
       sent += page.messages.length;
       after = page.messages.at(-1)!.seq;

@@ -6,7 +6,10 @@ import type { Route, RouteTable } from './route-table.ts';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The behaviour every RouteTable adapter promises. */
-export function routeTableContract(adapter: string, setup: () => Promise<{ table: RouteTable; close(): Promise<void> }>): void {
+export function routeTableContract(
+  adapter: string,
+  setup: () => Promise<{ table: RouteTable; close: () => Promise<void> }>,
+): void {
   describe(`RouteTable contract: ${adapter}`, () => {
     let table: RouteTable;
     let close: () => Promise<void>;
@@ -28,7 +31,13 @@ export function routeTableContract(adapter: string, setup: () => Promise<{ table
       await table.put(laptop, 10_000);
       const found = await table.lookup([phone.user, 'nobody-' + randomUUID()]);
       assert.equal(found.size, 1);
-      assert.deepEqual(found.get(phone.user)?.map((r) => r.device).sort(), ['laptop', 'phone']);
+      assert.deepEqual(
+        found
+          .get(phone.user)
+          ?.map((r) => r.device)
+          .sort(),
+        ['laptop', 'phone'],
+      );
       assert.equal(found.get(phone.user)?.find((r) => r.device === 'laptop')?.node, 'gw-2');
     });
 

@@ -13,7 +13,7 @@ export class MemoryRouteTable implements RouteTable {
 
   put(route: Route, ttlMs: number): Promise<void> {
     let devices = this.routes.get(route.user);
-    if (!devices) this.routes.set(route.user, (devices = new Map()));
+    if (!devices) this.routes.set(route.user, (devices = new Map<string, Stored>()));
     const current = this.live(route.user, route.device);
     if (!current || current.route.atMs <= route.atMs) {
       devices.set(route.device, { route, expiresAt: this.now() + ttlMs });

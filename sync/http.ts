@@ -48,7 +48,9 @@ async function serve(req: IncomingMessage, res: ServerResponse, sync: SyncApi, v
         seq: m.seq,
         sent_at_ms: m.sentAtMs,
         content_type: m.contentType,
-        ...(m.contentType === 'text/plain' ? { text: Buffer.from(m.body).toString('utf8') } : { body_base64: Buffer.from(m.body).toString('base64') }),
+        ...(m.contentType === 'text/plain'
+          ? { text: Buffer.from(m.body).toString('utf8') }
+          : { body_base64: Buffer.from(m.body).toString('base64') }),
       })),
       sync_key: result.syncKey,
       has_more: result.hasMore,
@@ -66,7 +68,8 @@ function decodeJson(body: Buffer): { syncKey: string; limit: number } {
   }
   const v = value as { sync_key?: unknown; limit?: unknown } | null;
   if (typeof v !== 'object' || v === null) throw new ImError('INVALID_ARGUMENT', 'body must be a JSON object');
-  if (v.sync_key !== undefined && typeof v.sync_key !== 'string') throw new ImError('INVALID_ARGUMENT', 'sync_key must be a string');
+  if (v.sync_key !== undefined && typeof v.sync_key !== 'string')
+    throw new ImError('INVALID_ARGUMENT', 'sync_key must be a string');
   if (v.limit !== undefined && (!Number.isInteger(v.limit) || (v.limit as number) < 0)) {
     throw new ImError('INVALID_ARGUMENT', 'limit must be a non-negative integer');
   }
@@ -80,7 +83,6 @@ function decodeProtobuf(body: Buffer): { syncKey: string; limit: number } {
     throw new ImError('BAD_FRAME', 'body is not a SyncRequest protobuf');
   }
 }
-
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {

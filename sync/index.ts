@@ -32,7 +32,13 @@ export class Sync implements SyncApi {
     }
     const last = page.messages.at(-1);
     const next = { ...key, inboxSeq: last ? last.seq : key.inboxSeq };
-    return { messages: page.messages, syncKey: encodeSyncKey(next), hasMore: page.hasMore, reset, inboxSeq: next.inboxSeq };
+    return {
+      messages: page.messages,
+      syncKey: encodeSyncKey(next),
+      hasMore: page.hasMore,
+      reset,
+      inboxSeq: next.inboxSeq,
+    };
   }
 
   async ack({ user, device, syncKey, inboxSeq }: SyncAckRequest): Promise<AckResult> {

@@ -27,7 +27,8 @@ export function decodeSyncKey(encoded: string, user: string, epoch: number): Syn
   } catch (cause) {
     throw new ImError('BAD_SYNC_KEY', 'sync_key is not a key this server issued', { cause });
   }
-  if (key.version !== SYNC_KEY_VERSION) throw new ImError('BAD_SYNC_KEY', `sync_key version ${key.version} is not supported`);
+  if (key.version !== SYNC_KEY_VERSION)
+    throw new ImError('BAD_SYNC_KEY', `sync_key version ${key.version} is not supported`);
   if (key.user !== user) throw new ImError('BAD_SYNC_KEY', 'sync_key belongs to another user');
   return key;
 }

@@ -65,14 +65,25 @@ describe('hostile and broken input gets a clear answer, never a crash', () => {
     assert.equal((await s.error()).code, 'BAD_SYNC_KEY');
     const other = await connect(server, 'bad4-other', 'd1');
     s.send({ requestId: 3, body: { $case: 'sync', value: { syncKey: other.client.state.syncKey, limit: 10 } } });
-    assert.deepEqual(await s.error(), { code: 'BAD_SYNC_KEY', message: 'sync_key belongs to another user', requestId: 3 });
+    assert.deepEqual(await s.error(), {
+      code: 'BAD_SYNC_KEY',
+      message: 'sync_key belongs to another user',
+      requestId: 3,
+    });
     await other.client.close();
     s.ws.close();
   });
 
   it('rejects bad sends with a reason: no recipient, bad ids, empty and oversized bodies', async () => {
     const s = await raw('bad5');
-    const send = (requestId: number, value: object) => s.send({ requestId, body: { $case: 'send', value: { clientMsgId: `c${requestId}`, contentType: '', body: Buffer.from('x'), ...value } } });
+    const send = (requestId: number, value: object) =>
+      s.send({
+        requestId,
+        body: {
+          $case: 'send',
+          value: { clientMsgId: `c${requestId}`, contentType: '', body: Buffer.from('x'), ...value },
+        },
+      });
     send(1, {});
     assert.equal((await s.error()).code, 'INVALID_ARGUMENT');
     send(2, { to: { kind: { $case: 'user', value: 'has space' } } });
@@ -84,7 +95,18 @@ describe('hostile and broken input gets a clear answer, never a crash', () => {
     s.ws.close();
     const big = await startServer({ maxBodyBytes: 100 });
     const s2 = await RawSocket.open(big.gateway.url, big.token('bad5', 'd1'));
-    s2.send({ requestId: 5, body: { $case: 'send', value: { clientMsgId: 'c5', to: { kind: { $case: 'user', value: 'bob' } }, contentType: '', body: Buffer.alloc(101, 1) } } });
+    s2.send({
+      requestId: 5,
+      body: {
+        $case: 'send',
+        value: {
+          clientMsgId: 'c5',
+          to: { kind: { $case: 'user', value: 'bob' } },
+          contentType: '',
+          body: Buffer.alloc(101, 1),
+        },
+      },
+    });
     assert.equal((await s2.error()).code, 'TOO_LARGE');
     s2.ws.close();
     await big.close();
@@ -100,7 +122,11 @@ describe('hostile and broken input gets a clear answer, never a crash', () => {
 
 describe('connections that misbehave are cut off; others carry on', () => {
   it('disconnects a client that stops reading while others keep receiving', async () => {
-    const server = await startServer({ maxBufferedBytes: 1024 * 1024, rateLimitFrames: 10_000, maxFrameBytes: 64 * 1024 });
+    const server = await startServer({
+      maxBufferedBytes: 1024 * 1024,
+      rateLimitFrames: 10_000,
+      maxFrameBytes: 64 * 1024,
+    });
     const sender = await connect(server, 'slow-sender', 'pc');
     const healthy = await connect(server, 'healthy', 'pc');
     const slow = await RawSocket.open(server.gateway.url, server.token('slow', 'pc'));
@@ -108,11 +134,17 @@ describe('connections that misbehave are cut off; others carry on', () => {
     const group = await sender.client.createGroup('load', ['healthy', 'slow']);
     await eventually(() => server.gateway.connectionCount() === 3, 'three connections');
     (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
-    const body = randomBytes(24 * 1024).toString('base64').slice(0, 30_000);
+    const body = randomBytes(24 * 1024)
+      .toString('base64')
+      .slice(0, 30_000);
     // 12 MB in batches a reading client keeps up with; the paused client cannot, so its queue fills.
     const count = 400;
     for (let batch = 0; batch < count; batch += 10) {
-      await Promise.all(Array.from({ length: 10 }, (_, i) => sender.client.send({ group: group.groupId }, { text: `${batch + i}:${body}` })));
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          sender.client.send({ group: group.groupId }, { text: `${batch + i}:${body}` }),
+        ),
+      );
     }
     await eventually(() => healthy.messages.length === count, 'healthy client receives everything', 30_000);
     await eventually(() => server.gateway.connectionCount() === 2, 'slow client cut off', 10_000);

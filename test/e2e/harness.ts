@@ -9,7 +9,10 @@ import { ImClient, type ImClientOptions, type Message } from '../../client/sdk.t
 /** The server under test: embedded mode on a free port with its own dev key. */
 export async function startServer(overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<Embedded> {
   process.env.IM_DEV_KEY_FILE ??= join(mkdtempSync(join(tmpdir(), 'im-test-')), 'dev-key.json');
-  return startEmbedded(loadConfig({ port: 0, drainTimeoutMs: 500, ...overrides }), createLogger(process.env.IM_LOG_LEVEL ?? 'warn'));
+  return startEmbedded(
+    loadConfig({ port: 0, drainTimeoutMs: 500, ...overrides }),
+    createLogger(process.env.IM_LOG_LEVEL ?? 'warn'),
+  );
 }
 
 export interface TestClient {
@@ -19,8 +22,18 @@ export interface TestClient {
 }
 
 /** A connected SDK client that records every message it shows. */
-export async function connect(server: Embedded, user: string, device: string, options: Partial<ImClientOptions> = {}): Promise<TestClient> {
-  const client = new ImClient({ url: server.gateway.url, token: () => server.token(user, device), backoff: { minMs: 50, maxMs: 500 }, ...options });
+export async function connect(
+  server: Embedded,
+  user: string,
+  device: string,
+  options: Partial<ImClientOptions> = {},
+): Promise<TestClient> {
+  const client = new ImClient({
+    url: server.gateway.url,
+    token: () => server.token(user, device),
+    backoff: { minMs: 50, maxMs: 500 },
+    ...options,
+  });
   const messages: Message[] = [];
   client.on('message', (m) => messages.push(m));
   client.on('error', () => undefined);

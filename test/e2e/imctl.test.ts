@@ -22,7 +22,11 @@ describe('imctl drives the embedded server and prints JSON', () => {
   const imctl = async (...args: string[]) => {
     const env = { ...process.env, IM_HOME: home, IM_SERVER: server.gateway.url.replace(/\/v1\/ws$/, '') };
     const { stdout } = await run(process.execPath, [IMCTL, ...args], { env, timeout: 30_000 });
-    return stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    return stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
   };
   const imctlFails = async (...args: string[]) => {
     const err = (await imctl(...args).then(
@@ -44,8 +48,28 @@ describe('imctl drives the embedded server and prints JSON', () => {
     await new Promise((r) => setTimeout(r, 1500));
     const [first] = await imctl('send', '--user', 'alice', '--to', 'bob', '--text', 'hello bob');
     assert.equal(first!.conversation, 'dm:alice:bob');
-    const [second] = await imctl('send', '--user', 'alice', '--to', 'bob', '--text', 'again', '--client-msg-id', 'fixed-1');
-    const [retried] = await imctl('send', '--user', 'alice', '--to', 'bob', '--text', 'again', '--client-msg-id', 'fixed-1');
+    const [second] = await imctl(
+      'send',
+      '--user',
+      'alice',
+      '--to',
+      'bob',
+      '--text',
+      'again',
+      '--client-msg-id',
+      'fixed-1',
+    );
+    const [retried] = await imctl(
+      'send',
+      '--user',
+      'alice',
+      '--to',
+      'bob',
+      '--text',
+      'again',
+      '--client-msg-id',
+      'fixed-1',
+    );
     assert.deepEqual(retried, second);
     const heard = await listening;
     assert.deepEqual(
@@ -57,11 +81,20 @@ describe('imctl drives the embedded server and prints JSON', () => {
     );
     const [page1] = await imctl('sync', '--user', 'bob', '--device', 'pc', '--limit', '1');
     assert.equal(page1!.has_more, true);
-    assert.deepEqual((page1!.messages as { text: string }[]).map((m) => m.text), ['hello bob']);
+    assert.deepEqual(
+      (page1!.messages as { text: string }[]).map((m) => m.text),
+      ['hello bob'],
+    );
     const [page2] = await imctl('sync', '--user', 'bob', '--device', 'pc', '--limit', '1');
-    assert.deepEqual((page2!.messages as { text: string }[]).map((m) => m.text), ['again']);
+    assert.deepEqual(
+      (page2!.messages as { text: string }[]).map((m) => m.text),
+      ['again'],
+    );
     const [fromKey] = await imctl('sync', '--user', 'bob', '--device', 'pc', '--key', String(page1!.sync_key));
-    assert.deepEqual((fromKey!.messages as { seq: number }[]).map((m) => m.seq), [(page2!.messages as { seq: number }[])[0]!.seq]);
+    assert.deepEqual(
+      (fromKey!.messages as { seq: number }[]).map((m) => m.seq),
+      [(page2!.messages as { seq: number }[])[0]!.seq],
+    );
   });
 
   it('creates a group, changes its members and sends to it', async () => {
@@ -75,12 +108,18 @@ describe('imctl drives the embedded server and prints JSON', () => {
     const [sent] = await imctl('send', '--user', 'gowner', '--group', group, '--text', 'hi team');
     assert.equal(sent!.conversation, `group:${group}`);
     const [synced] = await imctl('sync', '--user', 'gm3');
-    assert.deepEqual((synced!.messages as { text: string }[]).map((m) => m.text), ['hi team']);
+    assert.deepEqual(
+      (synced!.messages as { text: string }[]).map((m) => m.text),
+      ['hi team'],
+    );
   });
 
   it('explains bad arguments and server refusals on stderr with exit status 1', async () => {
     assert.equal((await imctlFails('send', '--user', 'a', '--text', 'no recipient')).code, 'INVALID_ARGUMENT');
-    assert.equal((await imctlFails('send', '--user', 'a', '--to', 'b', '--text', 'x', '--token', 'garbage')).code, 'UNAUTHORIZED');
+    assert.equal(
+      (await imctlFails('send', '--user', 'a', '--to', 'b', '--text', 'x', '--token', 'garbage')).code,
+      'UNAUTHORIZED',
+    );
     assert.equal((await imctlFails('group', 'members', '--user', 'a', '--group', 'nosuchgroup')).code, 'NOT_FOUND');
     assert.equal((await imctlFails('sync', '--user', 'a', '--key', '!!bad!!')).code, 'BAD_SYNC_KEY');
   });

@@ -41,7 +41,8 @@ export class RawSocket {
           return hit;
         }
       }
-      if (Date.now() > deadline) throw new Error(`no matching frame; got ${JSON.stringify(this.frames.map((f) => f.body?.$case))}`);
+      if (Date.now() > deadline)
+        throw new Error(`no matching frame; got ${JSON.stringify(this.frames.map((f) => f.body?.$case))}`);
       await new Promise((r) => setTimeout(r, 5));
     }
   }
