@@ -1,0 +1,18 @@
+/**
+ * The durable part of sequence allocation (port). Fast counters live in Redis; what must survive Redis losing
+ * them lives here. A seq is `term * 2^32 + counter`: when the counters are lost, the term moves forward, so every
+ * seq handed out afterwards is greater than any handed out before. Seqs stay comparable across terms, so clients'
+ * sync_keys stay valid.
+ *
+ * - `generation` identifies the inbox data itself; it changes only if that data is recreated from nothing (the
+ *   sync_key epoch).
+ * - `advance(seen)` moves the term past `seen` with a compare-and-set and returns the term now current, which is
+ *   greater than `seen`; concurrent callers that saw the same term end on the same new term.
+ */
+export interface SeqTermStore {
+  generation(): Promise<number>;
+  current(): Promise<number>;
+  advance(seen: number): Promise<number>;
+}
+
+export const TERM_SHIFT = 2 ** 32;
