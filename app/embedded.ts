@@ -4,6 +4,7 @@ import { loadConfig, type Config } from '../lib/config.ts';
 import { devKeyPath, loadOrCreateDevKey } from '../lib/dev-key.ts';
 import { addApi, grpcClient, serveGrpc, type ApiOf } from '../lib/grpc.ts';
 import { closeAll, type Closeable } from '../lib/lifecycle.ts';
+import { gatewayOptions, logicLimits, pushOptions } from './options.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { tokenSigner, tokenVerifier } from '../lib/token.ts';
 import { topics } from '../lib/topics.ts';
@@ -57,7 +58,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       gateways,
       offline,
       log: log.child({ svc: 'push' }),
-      options: { routeTtlMs: config.routeTtlMs, catchUpPageSize: 100, catchUpMax: 1000 },
+      options: pushOptions(config),
     });
     started.push(push);
     const logic = await startLogic({
@@ -66,11 +67,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       push: await link(PushServiceService, push.api),
       groups: new MemoryGroupStore(),
       outcomes: new MemoryOutcomeStore(),
-      limits: {
-        maxBodyBytes: config.maxBodyBytes,
-        dedupeTtlMs: config.dedupeTtlMs,
-        group: { maxMembers: config.smallGroupMaxMembers, maxNameChars: 128 },
-      },
+      limits: logicLimits(config),
       log: log.child({ svc: 'logic' }),
     });
     started.push(logic);
@@ -82,20 +79,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       verifyToken,
       log: log.child({ svc: 'gateway' }),
       http: syncHttpHandler(sync, verifyToken),
-      options: {
-        host: config.host,
-        port: config.port,
-        node: config.node,
-        maxFrameBytes: config.maxFrameBytes,
-        hardMaxFrameBytes: config.hardMaxFrameBytes,
-        heartbeatIntervalMs: config.heartbeatIntervalMs,
-        heartbeatTimeoutMs: config.heartbeatTimeoutMs,
-        maxBufferedBytes: config.maxBufferedBytes,
-        rateLimit: { frames: config.rateLimitFrames, perSeconds: config.rateLimitSeconds },
-        routeTtlMs: config.routeTtlMs,
-        drainTimeoutMs: config.drainTimeoutMs,
-        allowedOrigins: config.allowedOrigins,
-      },
+      options: gatewayOptions(config),
     });
     gateways.set(config.node, await link(GatewayServiceService, gateway.api));
     started.push(gateway);

@@ -33,6 +33,8 @@ export interface LogicDeps {
   outcomes: OutcomeStore;
   limits: SendLimits & { group: GroupLimits };
   log: Logger;
+  /** Fault injection for crash tests: runs after a send is stored and answered, before its offset is committed. */
+  afterStored?: () => void;
 }
 
 /** Group management, callable directly (embedded) or over gRPC (cluster). */
@@ -78,6 +80,7 @@ export async function startLogic(deps: LogicDeps): Promise<{ api: Logic } & Clos
       try {
         const result = await sends.process(input);
         await reply(input, { $case: 'sendResult', value: result });
+        deps.afterStored?.();
       } catch (err) {
         // A send that can never succeed is answered; anything else (a store is down) is retried by the bus.
         if (!(err instanceof ImError) || err.code === 'INTERNAL' || err.code === 'UNAVAILABLE') throw err;

@@ -4,11 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import type { Embedded } from '../../app/embedded.ts';
 import { ImClient } from '../../client/sdk.ts';
 import { tokenSigner } from '../../lib/token.ts';
-import { connect, eventually, startServer } from './harness.ts';
+import { connect, eventually, startServer, type Target } from './harness.ts';
 import { RawSocket } from './raw-socket.ts';
 
 describe('hostile and broken input gets a clear answer, never a crash', () => {
-  let server: Embedded;
+  let server: Embedded & Target;
   before(async () => {
     server = await startServer({ maxFrameBytes: 4096, hardMaxFrameBytes: 64 * 1024, rateLimitFrames: 30 });
   });

@@ -6,13 +6,27 @@ import { loadConfig, type Config } from '../../lib/config.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { ImClient, type ImClientOptions, type Message } from '../../client/sdk.ts';
 
-/** The server under test: embedded mode on a free port with its own dev key. */
-export async function startServer(overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<Embedded> {
+/** What the end-to-end tests talk to: one embedded server, or a cluster with several gateways. */
+export interface Target {
+  /** The gateway a given device connects to (ws://host:port). */
+  urlFor(user: string, device: string): string;
+  token(user: string, device: string, ttlSec?: number): string;
+  close(): Promise<void>;
+}
+
+/** Every test process signs with its own dev key (cluster processes it starts inherit the variable). */
+export function useTestDevKey(): void {
   process.env.IM_DEV_KEY_FILE ??= join(mkdtempSync(join(tmpdir(), 'im-test-')), 'dev-key.json');
-  return startEmbedded(
+}
+
+/** The server under test: embedded mode on a free port with its own dev key. */
+export async function startServer(overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<Embedded & Target> {
+  useTestDevKey();
+  const server = await startEmbedded(
     loadConfig({ port: 0, drainTimeoutMs: 500, ...overrides }),
     createLogger(process.env.IM_LOG_LEVEL ?? 'warn'),
   );
+  return Object.assign(server, { urlFor: () => server.gateway.url });
 }
 
 export interface TestClient {
@@ -23,13 +37,13 @@ export interface TestClient {
 
 /** A connected SDK client that records every message it shows. */
 export async function connect(
-  server: Embedded,
+  server: Target,
   user: string,
   device: string,
   options: Partial<ImClientOptions> = {},
 ): Promise<TestClient> {
   const client = new ImClient({
-    url: server.gateway.url,
+    url: server.urlFor(user, device),
     token: () => server.token(user, device),
     backoff: { minMs: 50, maxMs: 500 },
     ...options,

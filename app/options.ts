@@ -1,0 +1,34 @@
+import type { Config } from '../lib/config.ts';
+import type { GatewayOptions } from '../gateway/index.ts';
+import type { LogicDeps } from '../logic/index.ts';
+import type { PushOptions } from '../push/index.ts';
+
+/** Service options from the one Config, shared by embedded and cluster mode. */
+export function gatewayOptions(config: Config): GatewayOptions {
+  return {
+    host: config.host,
+    port: config.port,
+    node: config.node,
+    maxFrameBytes: config.maxFrameBytes,
+    hardMaxFrameBytes: config.hardMaxFrameBytes,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    maxBufferedBytes: config.maxBufferedBytes,
+    rateLimit: { frames: config.rateLimitFrames, perSeconds: config.rateLimitSeconds },
+    routeTtlMs: config.routeTtlMs,
+    drainTimeoutMs: config.drainTimeoutMs,
+    allowedOrigins: config.allowedOrigins,
+  };
+}
+
+export function logicLimits(config: Config): LogicDeps['limits'] {
+  return {
+    maxBodyBytes: config.maxBodyBytes,
+    dedupeTtlMs: config.dedupeTtlMs,
+    group: { maxMembers: config.smallGroupMaxMembers, maxNameChars: 128 },
+  };
+}
+
+export function pushOptions(config: Config): PushOptions {
+  return { routeTtlMs: config.routeTtlMs, catchUpPageSize: 100, catchUpMax: 1000 };
+}

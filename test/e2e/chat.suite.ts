@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ImClient } from '../../client/sdk.ts';
+import { connect, eventually, sleep, type Target } from './harness.ts';
+
+/**
+ * The end-to-end chat scenarios, run against every way the product can be deployed: embedded (services wired
+ * directly or over loopback gRPC) and cluster mode (a process per service, devices spread over gateways).
+ * User ids carry a per-run suffix because cluster mode keeps its data between runs.
+ */
+export function chatSuite(label: string, setup: () => Promise<Target>): void {
+  describe(`chat over a real WebSocket (${label})`, () => {
+    const run = Date.now().toString(36);
+    const u = (name: string) => `${name}-${run}`;
+    let server: Target;
+    before(async () => {
+      server = await setup();
+    });
+    after(() => server.close());
+
+    it('delivers a 1:1 message to the online recipient and answers the sender with the durable result', async () => {
+      const alice = await connect(server, u('alice1'), 'laptop');
+      const bob = await connect(server, u('bob1'), 'phone');
+      const result = await alice.client.send({ user: u('bob1') }, { text: 'hi bob' });
+      assert.equal(result.conversation, `dm:${u('alice1')}:${u('bob1')}`);
+      assert.ok(result.serverMsgId.length > 0);
+      assert.ok(result.seq > 0);
+      await eventually(() => bob.messages.length === 1, 'bob gets the message');
+      const m = bob.messages[0]!;
+      assert.deepEqual(
+        {
+          from: m.fromUser,
+          text: Buffer.from(m.body).toString(),
+          conversation: m.conversation,
+          id: m.serverMsgId,
+          cmid: m.clientMsgId,
+        },
+        {
+          from: u('alice1'),
+          text: 'hi bob',
+          conversation: `dm:${u('alice1')}:${u('bob1')}`,
+          id: result.serverMsgId,
+          cmid: result.clientMsgId,
+        },
+      );
+      await alice.client.close();
+      await bob.client.close();
+    });
+
+    it('lets an offline recipient get the message by sync after reconnecting', async () => {
+      const alice = await connect(server, u('alice2'), 'laptop');
+      await alice.client.send({ user: u('bob2') }, { text: 'while you were away' });
+      const bob = await connect(server, u('bob2'), 'phone');
+      assert.deepEqual(bob.texts(), ['while you were away']);
+      await alice.client.close();
+      await bob.client.close();
+    });
+
+    it("reaches both devices of the recipient and the sender's other device", async () => {
+      const senderLaptop = await connect(server, u('alice3'), 'laptop');
+      const senderPhone = await connect(server, u('alice3'), 'phone');
+      const bobPhone = await connect(server, u('bob3'), 'phone');
+      const bobPc = await connect(server, u('bob3'), 'pc');
+      await senderLaptop.client.send({ user: u('bob3') }, { text: 'to all your devices' });
+      await eventually(() => bobPhone.messages.length === 1 && bobPc.messages.length === 1, 'both of bob’s devices');
+      await eventually(() => senderPhone.messages.length === 1, "the sender's phone");
+      assert.equal(senderPhone.messages[0]!.fromDevice, 'laptop');
+      for (const c of [senderLaptop, senderPhone, bobPhone, bobPc]) await c.client.close();
+    });
+
+    it('stores one message for a repeated client_msg_id and returns the first result', async () => {
+      const alice = await connect(server, u('alice4'), 'laptop');
+      const first = await alice.client.send({ user: u('bob4') }, { text: 'once' }, 'fixed-id-1');
+      const again = await alice.client.send({ user: u('bob4') }, { text: 'once' }, 'fixed-id-1');
+      assert.deepEqual(again, first);
+      const bob = await connect(server, u('bob4'), 'phone');
+      assert.deepEqual(bob.texts(), ['once']);
+      await alice.client.close();
+      await bob.client.close();
+    });
+
+    it('pages through 1,000 messages with has_more, each exactly once and in order', async () => {
+      const alice = await connect(server, u('alice5'), 'laptop');
+      const sends = Array.from({ length: 1000 }, (_, i) => alice.client.send({ user: u('bob5') }, { text: `m${i}` }));
+      await Promise.all(sends);
+      const reader = new ImClient({ url: server.urlFor(u('bob5'), 'tool'), token: server.token(u('bob5'), 'tool') });
+      await reader.connect().catch(() => undefined);
+      const seen: string[] = [];
+      let key = '';
+      let pages = 0;
+      for (;;) {
+        const page = await reader.getDiff(key, 128);
+        pages++;
+        seen.push(...page.messages.map((m) => Buffer.from(m.body).toString()));
+        key = page.syncKey;
+        if (!page.hasMore) break;
+      }
+      assert.equal(pages, 8);
+      assert.deepEqual(
+        seen,
+        Array.from({ length: 1000 }, (_, i) => `m${i}`),
+      );
+      await reader.close();
+      await alice.client.close();
+    });
+
+    it('resumes an SDK restarted from its saved state without gaps or duplicates', async () => {
+      const alice = await connect(server, u('alice6'), 'laptop');
+      const bob = await connect(server, u('bob6'), 'phone');
+      for (let i = 0; i < 5; i++) await alice.client.send({ user: u('bob6') }, { text: `a${i}` });
+      await eventually(() => bob.messages.length === 5, 'first five');
+      await sleep(250); // let the debounced ack land
+      const saved = bob.client.state;
+      await bob.client.close();
+      for (let i = 5; i < 10; i++) await alice.client.send({ user: u('bob6') }, { text: `a${i}` });
+      const resumed = await connect(server, u('bob6'), 'phone', { state: saved });
+      await alice.client.send({ user: u('bob6') }, { text: 'a10' });
+      await eventually(() => resumed.messages.length === 6, 'the rest');
+      await sleep(200);
+      assert.deepEqual(resumed.texts(), ['a5', 'a6', 'a7', 'a8', 'a9', 'a10']);
+      await alice.client.close();
+      await resumed.client.close();
+    });
+
+    it('runs small groups: members receive, outsiders cannot send, unknown groups are refused', async () => {
+      const owner = await connect(server, u('gowner'), 'pc');
+      const member = await connect(server, u('gmember'), 'pc');
+      const outsider = await connect(server, u('goutsider'), 'pc');
+      const group = await owner.client.createGroup('team', [u('gmember')]);
+      assert.equal(group.memberCount, 2);
+      await owner.client.send({ group: group.groupId }, { text: 'hello team' });
+      await eventually(() => member.messages.length === 1, 'member gets group message');
+      assert.equal(member.messages[0]!.conversation, `group:${group.groupId}`);
+      await assert.rejects(outsider.client.send({ group: group.groupId }, { text: 'let me in' }), {
+        code: 'NOT_MEMBER',
+      });
+      await assert.rejects(outsider.client.send({ group: 'no-such-group' }, { text: '?' }), { code: 'NOT_FOUND' });
+      await assert.rejects(outsider.client.groupMembers(group.groupId), { code: 'NOT_MEMBER' });
+      await owner.client.addMembers(group.groupId, [u('goutsider')]);
+      assert.deepEqual((await owner.client.groupMembers(group.groupId)).members, [
+        u('gmember'),
+        u('goutsider'),
+        u('gowner'),
+      ]);
+      await outsider.client.send({ group: group.groupId }, { text: 'thanks' });
+      await member.client.removeMembers(group.groupId, [u('gmember')]);
+      await assert.rejects(member.client.send({ group: group.groupId }, { text: 'still here?' }), {
+        code: 'NOT_MEMBER',
+      });
+      await assert.rejects(outsider.client.removeMembers(group.groupId, [u('gowner')]), { code: 'FORBIDDEN' });
+      await eventually(() => owner.messages.length === 2, 'owner sees both');
+      for (const c of [owner, member, outsider]) await c.client.close();
+    });
+
+    it('serves sync over HTTP with a bearer token', async () => {
+      const alice = await connect(server, u('alice7'), 'laptop');
+      await alice.client.send({ user: u('bob7') }, { text: 'pull me' });
+      const url = `${server.urlFor(u('bob7'), 'phone').replace(/^ws/, 'http')}/v1/sync`;
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.token(u('bob7'), 'phone')}` },
+        body: '{"limit":10}',
+      });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as {
+        messages: { text: string; from: string }[];
+        sync_key: string;
+        has_more: boolean;
+      };
+      assert.deepEqual(
+        body.messages.map((m) => [m.from, m.text]),
+        [[u('alice7'), 'pull me']],
+      );
+      assert.equal(body.has_more, false);
+      const again = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.token(u('bob7'), 'phone')}` },
+        body: JSON.stringify({ sync_key: body.sync_key }),
+      });
+      assert.deepEqual(((await again.json()) as { messages: unknown[] }).messages, []);
+      const noToken = await fetch(url, { method: 'POST', body: '{}' });
+      assert.equal(noToken.status, 401);
+      const otherUser = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.token(u('eve7'), 'phone')}` },
+        body: JSON.stringify({ sync_key: body.sync_key }),
+      });
+      assert.equal(otherUser.status, 400);
+      assert.equal(((await otherUser.json()) as { code: string }).code, 'BAD_SYNC_KEY');
+      const notJson = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${server.token(u('bob7'), 'phone')}` },
+        body: '{oops',
+      });
+      assert.equal(notJson.status, 400);
+      await alice.client.close();
+    });
+  });
+}
