@@ -23,8 +23,8 @@ export interface SyncState {
 }
 
 export interface ImClientOptions {
-  /** ws://host:port or a full URL ending in /v1/ws. */
-  url: string;
+  /** ws://host:port or a full URL ending in /v1/ws; a function is asked at every connect (to pick a gateway). */
+  url: string | (() => string);
   /** A token, or a function that returns a fresh one (called at every connect). */
   token: string | (() => string | Promise<string>);
   state?: SyncState;
@@ -192,7 +192,8 @@ export class ImClient extends EventEmitter<ClientEvents> {
 
   private async open(): Promise<AuthResult> {
     const token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
-    const url = this.options.url.endsWith('/v1/ws') ? this.options.url : `${this.options.url.replace(/\/$/, '')}/v1/ws`;
+    const base = typeof this.options.url === 'function' ? this.options.url() : this.options.url;
+    const url = base.endsWith('/v1/ws') ? base : `${base.replace(/\/$/, '')}/v1/ws`;
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
     this.ws = ws;
     return new Promise<AuthResult>((resolve, reject) => {

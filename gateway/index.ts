@@ -180,8 +180,15 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   );
   const refreshRoutes = setInterval(
     () => {
-      const refs = [...conns.values()].map((c) => ({ user: c.user, device: c.device, connId: c.connId }));
-      deps.routes.refresh(refs, options.routeTtlMs).catch((err: unknown) => log.warn({ err }, 'route refresh failed'));
+      // A put, not a refresh: it also restores routes the store lost (a Redis restart), and never replaces a
+      // newer connection's route (put compares the connection's start time).
+      const puts = [...conns.values()].map((c) =>
+        deps.routes.put(
+          { user: c.user, device: c.device, node: options.node, connId: c.connId, atMs: c.openedAtMs },
+          options.routeTtlMs,
+        ),
+      );
+      Promise.all(puts).catch((err: unknown) => log.warn({ err }, 'route refresh failed'));
     },
     Math.max(100, Math.floor(options.routeTtlMs / 3)),
   );
