@@ -1,0 +1,192 @@
+// InboxStore on Cassandra (tables in infra/cql/0002_inbox_groups_seq_terms.cql; layout and reasoning in
+// docs/decisions/0005-cassandra-inbox-buckets.md).
+import { Message } from '../proto/gen/im/v1/message.pb.ts';
+import { DEFAULT_CONCURRENCY, LONG_MAX, forEachLimit, long, toNumber, type Client } from '../lib/cassandra.ts';
+import type { InboxPage, InboxStore } from './inbox-store.ts';
+
+/**
+ * Seqs per partition. A power of two, so 2^32 (one term) is a whole number of buckets and a term never shares a
+ * bucket with the next one; 1024 messages of a few KB keep a partition in the low MB.
+ */
+export const BUCKET_SIZE = 1024;
+
+export function bucketOf(seq: number): number {
+  return Math.floor(seq / BUCKET_SIZE);
+}
+
+export interface CassandraInboxStoreOptions {
+  /**
+   * Retention, as in MemoryInboxStore, but by whole buckets: a user keeps the newest ceil(n / BUCKET_SIZE) + 1
+   * non-empty buckets, i.e. at least n messages while seqs are dense (they are, within a term), fewer only when
+   * a term change left a bucket part-empty. Default 20 000.
+   */
+  retainedPerUser?: number;
+  /** In-flight requests per call. Default DEFAULT_CONCURRENCY. */
+  concurrency?: number;
+  /** (user, bucket) pairs this process remembers as registered in inbox_buckets. Default 100 000. */
+  knownBucketsCache?: number;
+}
+
+/** Rows per single-partition batch: all of them land in one partition, so the batch is atomic and cheap. */
+const BATCH_ROWS = 64;
+
+const CQL = {
+  insert: 'INSERT INTO inbox_messages (user_id, bucket, seq, message) VALUES (?, ?, ?, ?)',
+  page: 'SELECT seq, message FROM inbox_messages WHERE user_id = ? AND bucket = ? AND seq > ? AND seq < ? LIMIT ?',
+  topSeq: 'SELECT seq FROM inbox_messages WHERE user_id = ? AND bucket = ? ORDER BY seq DESC LIMIT 1',
+  dropBucket: 'DELETE FROM inbox_messages WHERE user_id = ? AND bucket = ?',
+  registerBucket: 'INSERT INTO inbox_buckets (user_id, bucket) VALUES (?, ?)',
+  unregisterBucket: 'DELETE FROM inbox_buckets WHERE user_id = ? AND bucket = ?',
+  buckets: 'SELECT bucket, floor_seq FROM inbox_buckets WHERE user_id = ?',
+  raiseFloor: 'UPDATE inbox_buckets USING TIMESTAMP ? SET floor_seq = ? WHERE user_id = ?',
+  ack: 'UPDATE inbox_cursors USING TIMESTAMP ? SET seq = ? WHERE user_id = ? AND device = ?',
+  cursor: 'SELECT seq FROM inbox_cursors WHERE user_id = ? AND device = ?',
+} as const;
+
+const idempotent = { isIdempotent: true } as const;
+
+interface Partition {
+  user: string;
+  bucket: number;
+  /** By seq: the last entry written for a seq in one call wins, as in the memory adapter. */
+  messages: Map<number, Message>;
+}
+
+function checkSeq(seq: number, what: string): void {
+  if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`inbox: ${what} ${seq} is not a seq`);
+}
+
+function encode(message: Message): Buffer {
+  const bytes = Message.encode(message).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+export class CassandraInboxStore implements InboxStore {
+  private readonly keepBuckets: number;
+  private readonly concurrency: number;
+  private readonly cacheLimit: number;
+  /** Insertion-ordered, so the oldest entry goes first when full. */
+  private readonly knownBuckets = new Map<string, true>();
+
+  constructor(
+    private readonly client: Client,
+    options: CassandraInboxStoreOptions = {},
+  ) {
+    const retained = options.retainedPerUser ?? 20_000;
+    if (!(retained >= 1)) throw new RangeError('inbox: retainedPerUser must be at least 1');
+    this.keepBuckets = Math.ceil(retained / BUCKET_SIZE) + 1;
+    this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    this.cacheLimit = options.knownBucketsCache ?? 100_000;
+  }
+
+  async write(entries: readonly { user: string; message: Message }[]): Promise<void> {
+    const partitions = new Map<string, Partition>();
+    for (const { user, message } of entries) {
+      checkSeq(message.seq, 'message seq');
+      const bucket = bucketOf(message.seq);
+      const key = `${user}\n${bucket}`;
+      let partition = partitions.get(key);
+      if (!partition) partitions.set(key, (partition = { user, bucket, messages: new Map() }));
+      partition.messages.set(message.seq, message);
+    }
+    // Register new buckets before their rows exist: an index entry without rows is skipped by readers, rows
+    // without an index entry would be invisible.
+    const fresh = [...partitions].filter(([key]) => !this.knownBuckets.has(key));
+    await forEachLimit(fresh, this.concurrency, ([, p]) =>
+      this.client.execute(CQL.registerBucket, [p.user, p.bucket], idempotent),
+    );
+    await forEachLimit(partitions.values(), this.concurrency, (p) => this.writePartition(p));
+    for (const [key] of fresh) this.remember(key);
+    // A new bucket is the only thing that can push a user past retention.
+    const users = new Set(fresh.map(([, p]) => p.user));
+    await forEachLimit(users, this.concurrency, (user) => this.trim(user));
+  }
+
+  async read(user: string, afterSeq: number, limit: number, beforeSeq = Infinity): Promise<InboxPage> {
+    const { buckets, floorSeq } = await this.index(user);
+    const from = Math.max(afterSeq, floorSeq);
+    const upper = Number.isFinite(beforeSeq) ? long(beforeSeq) : LONG_MAX;
+    const lastBucket = Number.isFinite(beforeSeq) ? bucketOf(beforeSeq - 1) : Infinity;
+    const want = Math.max(0, Math.floor(limit)) + 1; // one more than asked tells whether there is more
+    const messages: Message[] = [];
+    // Walks only buckets that exist (bounded by retention), never the numeric range between them.
+    for (const bucket of buckets) {
+      if (messages.length >= want || bucket > lastBucket) break;
+      if (bucket < bucketOf(from)) continue;
+      const rest = want - messages.length;
+      const rows = await this.client.execute(CQL.page, [user, bucket, from, upper, rest], { fetchSize: rest });
+      for (const row of rows.rows) messages.push(Message.decode(row.get('message') as Buffer));
+    }
+    const hasMore = messages.length >= want;
+    if (hasMore) messages.length = want - 1;
+    return { messages, hasMore, floorSeq };
+  }
+
+  async ack(user: string, device: string, seq: number): Promise<number> {
+    if (seq <= 0) return this.cursor(user, device);
+    checkSeq(seq, 'ack seq');
+    // The write timestamp is the seq itself: last-write-wins then keeps the highest seq ever acked, whatever
+    // the order the writes arrive in, with no read-before-write and no LWT.
+    await this.client.execute(CQL.ack, [long(seq), seq, user, device], idempotent);
+    return Math.max(seq, await this.cursor(user, device));
+  }
+
+  async cursor(user: string, device: string): Promise<number> {
+    const row = (await this.client.execute(CQL.cursor, [user, device])).first();
+    return toNumber(row?.get('seq'));
+  }
+
+  /** The user's non-empty buckets, ascending, and the retention floor. */
+  private async index(user: string): Promise<{ buckets: number[]; floorSeq: number }> {
+    const rows = (await this.client.execute(CQL.buckets, [user])).rows;
+    const buckets: number[] = [];
+    for (const row of rows) {
+      const bucket = row.get('bucket') as unknown;
+      if (bucket !== null && bucket !== undefined) buckets.push(toNumber(bucket));
+    }
+    return { buckets, floorSeq: toNumber(rows[0]?.get('floor_seq')) };
+  }
+
+  private async writePartition({ user, bucket, messages }: Partition): Promise<void> {
+    const rows = [...messages].map(([seq, message]) => ({
+      query: CQL.insert,
+      params: [user, bucket, seq, encode(message)],
+    }));
+    for (let at = 0; at < rows.length; at += BATCH_ROWS) {
+      const chunk = rows.slice(at, at + BATCH_ROWS);
+      if (chunk.length === 1) await this.client.execute(chunk[0]!.query, chunk[0]!.params, idempotent);
+      else await this.client.batch(chunk, { prepare: true, logged: false, ...idempotent });
+    }
+  }
+
+  /**
+   * Drops the oldest buckets beyond `keepBuckets`: first raises the floor to the highest seq they hold (so a
+   * reader never sees a hole the floor does not explain), then deletes each as one partition tombstone.
+   * Concurrent trims of one user do the same thing twice, which is harmless.
+   */
+  private async trim(user: string): Promise<void> {
+    const { buckets } = await this.index(user);
+    const dropped = buckets.slice(0, Math.max(0, buckets.length - this.keepBuckets));
+    if (dropped.length === 0) return;
+    let top: number | undefined;
+    for (let i = dropped.length - 1; i >= 0 && top === undefined; i--) {
+      const row = (await this.client.execute(CQL.topSeq, [user, dropped[i]])).first();
+      if (row) top = toNumber(row.get('seq'));
+    }
+    if (top !== undefined) await this.client.execute(CQL.raiseFloor, [long(top), top, user], idempotent);
+    for (const bucket of dropped) {
+      await this.client.execute(CQL.dropBucket, [user, bucket], idempotent);
+      await this.client.execute(CQL.unregisterBucket, [user, bucket], idempotent);
+      this.knownBuckets.delete(`${user}\n${bucket}`);
+    }
+  }
+
+  private remember(key: string): void {
+    this.knownBuckets.delete(key);
+    this.knownBuckets.set(key, true);
+    if (this.knownBuckets.size > this.cacheLimit) {
+      const oldest = this.knownBuckets.keys().next();
+      if (!oldest.done) this.knownBuckets.delete(oldest.value);
+    }
+  }
+}
