@@ -1,0 +1,232 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  Kafka,
+  logLevel,
+  type Consumer,
+  type EachBatchPayload,
+  type logCreator,
+  type Message,
+  type Producer,
+  type TopicMessages,
+} from 'kafkajs';
+import { pino } from 'pino';
+import { partitionFor, type Bus, type BusHandler, type BusRecord } from './bus.ts';
+import type { Closeable } from './lifecycle.ts';
+import type { Logger } from './logger.ts';
+
+export interface KafkaBusOptions {
+  brokers: string[];
+  clientId: string;
+  log?: Logger;
+  /** First pause before a failed record is handed over again; it doubles per failure, up to 2 s. */
+  retryDelayMs?: number;
+}
+
+const MAX_RETRY_DELAY_MS = 2_000;
+/** Batches of different partitions handled at once per consumer; one partition still gets one record at a time. */
+const PARTITIONS_CONCURRENTLY = 8;
+
+interface Pending {
+  topic: string;
+  message: Message;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** The Bus on Kafka: idempotent producer with acks from all replicas, consumer groups that commit after handling. */
+export class KafkaBus implements Bus {
+  private readonly kafka: Kafka;
+  private readonly producer: Producer;
+  private readonly log: Logger;
+  private readonly retryDelayMs: number;
+  private readonly subscriptions = new Set<Closeable>();
+  private connecting: Promise<void> | undefined;
+  private queue: Pending[] = [];
+  private flushing: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: KafkaBusOptions) {
+    this.log = options.log ?? pino({ level: 'silent' });
+    this.retryDelayMs = options.retryDelayMs ?? 100;
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      logLevel: logLevel.WARN,
+      logCreator: toPino(this.log.child({ component: 'kafkajs' })),
+    });
+    // Retries stay at kafkajs's idempotent default (unbounded): giving up mid-sequence could let the broker drop a
+    // later batch as a duplicate. One request in flight keeps sequence numbers, and so order, intact.
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner:
+        () =>
+        ({ partitionMetadata, message }) =>
+          partitionFor(keyText(message.key), partitionMetadata.length),
+    });
+  }
+
+  publish(topic: string, key: string, value: Uint8Array): Promise<void> {
+    if (this.closing) return Promise.reject(new Error('bus closed'));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ topic, message: { key, value: Buffer.from(value) }, resolve, reject });
+      this.flushing ??= this.flush();
+    });
+  }
+
+  async subscribe(topic: string, group: string, handler: BusHandler): Promise<Closeable> {
+    if (this.closing) throw new Error('bus closed');
+    const log = this.log.child({ topic, group });
+    const consumer = this.kafka.consumer({
+      groupId: group,
+      sessionTimeout: 6_000,
+      heartbeatInterval: 500,
+      rebalanceTimeout: 10_000,
+      maxWaitTimeInMs: 50,
+      allowAutoTopicCreation: false,
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) =>
+      log.error({ err: payload.error, restart: payload.restart }, 'kafka consumer crashed'),
+    );
+    const stopped = new AbortController();
+    let closed: Promise<void> | undefined;
+    const subscription: Closeable = {
+      close: () => {
+        closed ??= (async () => {
+          stopped.abort();
+          this.subscriptions.delete(subscription);
+          await consumer.disconnect();
+        })();
+        return closed;
+      },
+    };
+    this.subscriptions.add(subscription);
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await this.run(consumer, handler, stopped.signal, log);
+    } catch (err) {
+      await subscription.close();
+      throw err;
+    }
+    // Closed while joining: disconnect again in case run() started the consumer after the first disconnect.
+    if (stopped.signal.aborted) {
+      await consumer.disconnect();
+      throw new Error('bus closed');
+    }
+    return subscription;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.flushing;
+    try {
+      await Promise.all([...this.subscriptions].map((s) => s.close()));
+    } finally {
+      if (this.connecting) await this.producer.disconnect();
+    }
+  }
+
+  /** One sendBatch at a time, carrying everything published while the previous one was in flight. */
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0);
+      try {
+        await this.connectProducer();
+        await this.producer.sendBatch({ acks: -1, topicMessages: byTopic(batch) });
+        for (const p of batch) p.resolve();
+      } catch (err) {
+        for (const p of batch) p.reject(err);
+      }
+    }
+    this.flushing = undefined;
+  }
+
+  private connectProducer(): Promise<void> {
+    this.connecting ??= this.producer.connect().catch((err: unknown) => {
+      this.connecting = undefined;
+      throw err;
+    });
+    return this.connecting;
+  }
+
+  /**
+   * Offsets are resolved only after the handler resolves and kafkajs commits only resolved offsets (after each batch,
+   * every second within a long one, and before rejoining on a rebalance). A failed record is left unresolved and the batch ends, so the
+   * next fetch of that partition starts at it again; nothing is thrown to kafkajs, which would restart the consumer.
+   */
+  private run(consumer: Consumer, handler: BusHandler, stopped: AbortSignal, log: Logger): Promise<void> {
+    const failures = new Map<number, number>();
+    const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
+      const { batch } = payload;
+      for (const message of batch.messages) {
+        if (!payload.isRunning() || payload.isStale() || stopped.aborted) return;
+        const record: BusRecord = {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: Number(message.offset),
+          key: keyText(message.key),
+          value: message.value ?? new Uint8Array(0),
+        };
+        try {
+          await handler(record);
+        } catch (err) {
+          const attempt = (failures.get(batch.partition) ?? 0) + 1;
+          failures.set(batch.partition, attempt);
+          log.warn(
+            { err, partition: record.partition, offset: record.offset, attempt },
+            'bus handler failed; handing the record over again',
+          );
+          const delay = Math.min(this.retryDelayMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS);
+          await sleep(delay, undefined, { signal: stopped }).catch(() => undefined);
+          return;
+        }
+        failures.delete(batch.partition);
+        payload.resolveOffset(message.offset);
+        await payload.commitOffsetsIfNecessary();
+        await payload.heartbeat();
+      }
+    };
+    return consumer.run({
+      autoCommit: true,
+      autoCommitInterval: 1_000,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: PARTITIONS_CONCURRENTLY,
+      eachBatch,
+    });
+  }
+}
+
+function keyText(key: Buffer | string | null | undefined): string {
+  return typeof key === 'string' ? key : (key?.toString() ?? '');
+}
+
+function byTopic(batch: readonly Pending[]): TopicMessages[] {
+  const topics = new Map<string, Message[]>();
+  for (const { topic, message } of batch) {
+    const messages = topics.get(topic) ?? [];
+    messages.push(message);
+    topics.set(topic, messages);
+  }
+  return [...topics].map(([topic, messages]) => ({ topic, messages }));
+}
+
+/** kafkajs logs into pino. Failed responses it retries or rethrows itself (e.g. heartbeats during a rebalance) go to debug. */
+function toPino(log: Logger): logCreator {
+  return () =>
+    ({ namespace, level, log: entry }) => {
+      const { message, ...fields } = entry;
+      // pino stamps its own time.
+      const context = { namespace, ...fields, timestamp: undefined };
+      if (namespace === 'Connection' && message.startsWith('Response ')) log.debug(context, message);
+      else if (level === logLevel.ERROR) log.error(context, message);
+      else if (level === logLevel.WARN) log.warn(context, message);
+      else if (level === logLevel.INFO) log.info(context, message);
+      else log.debug(context, message);
+    };
+}
