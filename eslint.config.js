@@ -34,7 +34,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['app/**', 'test/**', 'bench/**', 'scripts/**'],
+    files: ['app/**', 'test/**', 'bench/**', 'scripts/**', '**/*.test.ts'],
     rules: { 'no-restricted-imports': 'off' },
   },
 );

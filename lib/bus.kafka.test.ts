@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { ensureTopics } from '../infra/kafka-topics.ts';
-// eslint-disable-next-line no-restricted-imports -- test/engines.ts is the shared way real-adapter tests get engines
 import { engines } from '../test/engines.ts';
 import { busContract, eventually } from './bus.contract.ts';
 import { consume } from './bus-consumer.ts';

@@ -52,6 +52,39 @@ const schema = z.object({
     .default(24 * 3600 * 1000),
   inboxRetainedPerUser: z.coerce.number().int().positive().default(20_000),
   busPartitions: z.coerce.number().int().positive().default(8),
+  // Cluster mode: where this service listens and where the others and the engines are.
+  grpcPort: z.coerce.number().int().min(0).max(65535).default(0),
+  healthPort: z.coerce.number().int().min(0).max(65535).default(0),
+  offlineAddress: z.string().default('127.0.0.1:7411'),
+  syncAddress: z.string().default('127.0.0.1:7412'),
+  logicAddress: z.string().default('127.0.0.1:7413'),
+  pushAddress: z.string().default('127.0.0.1:7414'),
+  kafkaBrokers: z
+    .string()
+    .default('127.0.0.1:19092')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+    ),
+  redisUrl: z.string().default('redis://127.0.0.1:16379'),
+  redisPrefix: z.string().default('im:'),
+  cassandraContactPoints: z
+    .string()
+    .default('127.0.0.1:19042')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean),
+    ),
+  cassandraDataCenter: z.string().default('datacenter1'),
+  cassandraKeyspace: z.string().default('im'),
+  /** An allocated seq whose row is not written within this long becomes a gap; reads also pause this long after Redis lost the counters. */
+  seqInFlightTtlMs: z.coerce.number().int().positive().default(10_000),
+  /** How often a gateway refreshes its registry entry and its connections' routes. */
+  registryHeartbeatMs: z.coerce.number().int().positive().default(10_000),
   /** How services in one process call each other: `direct` objects, or `grpc` over loopback (what cluster mode does). */
   transport: z.enum(['direct', 'grpc']).default('direct'),
 });

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { connectCassandra, type Client } from '../lib/cassandra.ts';
-// eslint-disable-next-line no-restricted-imports -- a test file may use the test helper that brings engines up
 import { engines } from '../test/engines.ts';
 import { CassandraGroupStore } from './group-store.cassandra.ts';
 import { groupStoreContract } from './group-store.contract.ts';

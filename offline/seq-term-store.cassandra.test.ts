@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { connectCassandra } from '../lib/cassandra.ts';
-// eslint-disable-next-line no-restricted-imports -- a test file may use the test helper that brings engines up
 import { engines } from '../test/engines.ts';
 import { CassandraSeqTermStore } from './seq-term-store.cassandra.ts';
 import { seqTermStoreContract } from './seq-term-store.contract.ts';

@@ -4,12 +4,16 @@
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import cassandra from 'cassandra-driver';
-import { isWriteTimeout, toNumber, type Client } from '../lib/cassandra.ts';
+import { isWriteTimeout, long, toNumber, type Client } from '../lib/cassandra.ts';
 import type { SeqTermStore } from './seq-term-store.ts';
 
 const CQL = {
   create: 'INSERT INTO seq_terms (name, generation, term) VALUES (?, ?, 1) IF NOT EXISTS',
   read: 'SELECT generation, term FROM seq_terms WHERE name = ?',
+  // A separate table: LWT and plain writes never mix on one row. The write timestamp is the term itself, so the
+  // highest term wins whatever order the writes land in.
+  markUsed: 'INSERT INTO seq_terms_used (name, term) VALUES (?, ?) USING TIMESTAMP ?',
+  lastUsed: 'SELECT term FROM seq_terms_used WHERE name = ?',
   advance: 'UPDATE seq_terms SET term = ? WHERE name = ? IF term = ?',
 } as const;
 
@@ -63,6 +67,15 @@ export class CassandraSeqTermStore implements SeqTermStore {
         await sleep(randomInt(20, 50 * attempt));
       }
     }
+  }
+
+  async markUsed(term: number): Promise<void> {
+    await this.client.execute(CQL.markUsed, [this.name, long(term), long(term)]);
+  }
+
+  async lastUsed(): Promise<number> {
+    const row = (await this.client.execute(CQL.lastUsed, [this.name])).first();
+    return row ? toNumber(row.get('term')) : 0;
   }
 
   /** Creates the row once (random generation, term 1) and resolves to its generation. */

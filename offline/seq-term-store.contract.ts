@@ -40,6 +40,16 @@ export function seqTermStoreContract(
       assert.equal(await open().current(), seen + 1);
     });
 
+    it('remembers the highest term marked used, never moving back', async () => {
+      const store = open();
+      const term = await store.current();
+      await store.markUsed(term);
+      await open().markUsed(term - 1);
+      assert.equal(await open().lastUsed(), term);
+      await store.markUsed(term + 1);
+      assert.equal(await store.lastUsed(), term + 1);
+    });
+
     it('does not move the term again for a caller that saw an older one', async () => {
       const store = open();
       const seen = await store.current();

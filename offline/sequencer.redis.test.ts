@@ -239,6 +239,8 @@ describe('RedisSequencer rebuild race', () => {
       const slowForA = {
         generation: () => durable.generation(),
         current: () => durable.current(),
+        markUsed: (term: number) => durable.markUsed(term),
+        lastUsed: () => durable.lastUsed(),
         advance: async (seen: number) => {
           if (!hooked) {
             hooked = true;
@@ -287,6 +289,23 @@ describe('Offline over RedisSequencer after Redis lost its data', () => {
       assert.deepEqual(await read(), []);
       await sleep(ttl + 100);
       assert.deepEqual(await read(), [s1, s2, s3]);
+    } finally {
+      await deleteByPrefix(redis, prefix);
+      await redis.quit();
+    }
+  });
+});
+
+describe('RedisSequencer on a fresh deployment', () => {
+  it('does not hold reads: no seq was ever handed out, so none can be in flight', async () => {
+    const prefix = `test:seq-fresh:${randomUUID()}:`;
+    const { redis: endpoint } = await up(['redis']);
+    const redis = new Redis({ ...endpoint, maxRetriesPerRequest: 1 });
+    try {
+      const sequencer = new RedisSequencer(redis, new MemorySeqTermStore(), { prefix, inFlightTtlMs: 60_000 });
+      const [seq] = (await sequencer.allocate(['u'])) as [number];
+      await sequencer.complete([{ user: 'u', seq }]);
+      assert.equal(await sequencer.lowestInFlight('u'), undefined);
     } finally {
       await deleteByPrefix(redis, prefix);
       await redis.quit();

@@ -60,7 +60,7 @@ return out
  */
 const INSTALL = `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-if redis.call('SET', KEYS[1], ARGV[2], 'NX') then
+if redis.call('SET', KEYS[1], ARGV[2], 'NX') and tonumber(ARGV[3]) > 0 then
   redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3])
 end
 return 1
@@ -143,6 +143,8 @@ export class RedisSequencer implements Sequencer {
   private readonly incarnationKey: string;
   private readonly heldKey: string;
   private rebuilding: { token: string; done: Promise<void> } | undefined;
+  /** The highest term this process has recorded as used in the term store. */
+  private markedUsed = 0;
   /** How many times this process installed or joined a new term (for logs and tests). */
   rebuilds = 0;
 
@@ -177,6 +179,11 @@ export class RedisSequencer implements Sequencer {
       const reply = await this.redis.imSeqAllocate(keys.length, ...keys, this.inFlightTtlMs, randomUUID());
       if (reply[0] === 1) {
         const term = Number(reply[1]);
+        // Before the first seq of a term leaves this process, the term store learns the term is in use.
+        if (term > this.markedUsed) {
+          await this.terms.markUsed(term);
+          this.markedUsed = Math.max(this.markedUsed, term);
+        }
         return reply.slice(2).map((counter) => term * TERM_SHIFT + Number(counter));
       }
       if (rebuilds === MAX_REBUILDS_PER_CALL) break;
@@ -233,11 +240,22 @@ export class RedisSequencer implements Sequencer {
       // Not the term this process last used: another process may have installed a newer one since, and
       // advance(stale) would hand that one back, reusing its seqs. The durable current term is >= every term
       // ever installed.
-      const term = await this.terms.advance(await this.terms.current());
+      const previous = await this.terms.current();
+      // Seqs may be in flight only if some term ever handed seqs out (the lost one cannot be named: terms burnt
+      // by racing rebuilds were never installed). A fresh deployment starts without a pause.
+      const hold = (await this.terms.lastUsed()) > 0;
+      const term = await this.terms.advance(previous);
       if (!Number.isSafeInteger(term) || term < 1 || term > MAX_TERM) {
         throw new Error(`sequencer: term ${term} is outside 1..${MAX_TERM} (seqs would not be safe integers)`);
       }
-      await this.redis.imSeqInstall(this.termKey, this.incarnationKey, this.heldKey, token, term, this.inFlightTtlMs);
+      await this.redis.imSeqInstall(
+        this.termKey,
+        this.incarnationKey,
+        this.heldKey,
+        token,
+        term,
+        hold ? this.inFlightTtlMs : 0,
+      );
       this.rebuilds++;
     })().finally(() => {
       if (this.rebuilding?.token === token) this.rebuilding = undefined;

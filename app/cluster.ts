@@ -1,0 +1,211 @@
+// Cluster mode: the engines, then every service as its own process with gRPC between them.
+//   npm run cluster                 engines + offline, sync, logic, push and 2 gateways; Ctrl-C stops them all
+//   IM_CLUSTER_BASE_PORT=7400       gateways on base+1.., gRPC on base+11.., /healthz on gRPC port + 100
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+import cassandra from 'cassandra-driver';
+import { migrate } from '../infra/cassandra-migrate.ts';
+import { endpoints, up } from '../infra/engines.ts';
+import { ensureTopics } from '../infra/kafka-topics.ts';
+import { loadOrCreateDevKey } from '../lib/dev-key.ts';
+import { tokenSigner } from '../lib/token.ts';
+import { topics } from '../lib/topics.ts';
+import type { ServiceName } from './cluster/services.ts';
+
+export interface ClusterOptions {
+  basePort?: number;
+  gateways?: number;
+  /** Extra IM_* variables for every service (e.g. short heartbeats in tests). */
+  env?: Record<string, string>;
+  /** Every line the services print, prefixed with the process name. */
+  onLine?: (line: string) => void;
+}
+
+interface ProcessSpec {
+  name: string;
+  service: ServiceName;
+  env: Record<string, string>;
+  healthUrl: string;
+}
+
+export interface Cluster {
+  gateways: { node: string; url: string }[];
+  token(user: string, device: string, ttlSec?: number): string;
+  /** Process names: offline, sync, logic, push, gateway-1, gateway-2, … */
+  names(): string[];
+  isRunning(name: string): boolean;
+  /** kill -9 (or another signal) and wait for the process to be gone. */
+  kill(name: string, signal?: NodeJS.Signals): Promise<void>;
+  /** Starts a stopped process again (with extra env for this start only) and waits for its health. */
+  start(name: string, env?: Record<string, string>): Promise<void>;
+  close(): Promise<void>;
+}
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+/** Brings the engines up, prepares topics and schema, starts every service process and waits until each is healthy. */
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const base = options.basePort ?? Number(process.env.IM_CLUSTER_BASE_PORT ?? 7400);
+  const gatewayCount = options.gateways ?? 2;
+  const onLine = options.onLine ?? ((line) => process.stdout.write(`${line}\n`));
+  const engines = await up(undefined, { onProgress: (line) => onLine(`[engines] ${line}`) });
+  await ensureTopics(engines.kafka.brokers, Object.values(topics));
+  const cql = new cassandra.Client({
+    contactPoints: engines.cassandra.contactPoints,
+    localDataCenter: engines.cassandra.localDataCenter,
+  });
+  try {
+    await migrate(cql, undefined, { log: (line) => onLine(`[migrate] ${line}`) });
+  } finally {
+    await cql.shutdown();
+  }
+
+  const grpcPort = { offline: base + 11, sync: base + 12, logic: base + 13, push: base + 14 };
+  const shared: Record<string, string> = {
+    IM_HOST: '127.0.0.1',
+    IM_OFFLINE_ADDRESS: `127.0.0.1:${grpcPort.offline}`,
+    IM_SYNC_ADDRESS: `127.0.0.1:${grpcPort.sync}`,
+    IM_LOGIC_ADDRESS: `127.0.0.1:${grpcPort.logic}`,
+    IM_PUSH_ADDRESS: `127.0.0.1:${grpcPort.push}`,
+    IM_KAFKA_BROKERS: engines.kafka.brokers.join(','),
+    IM_REDIS_URL: `redis://${engines.redis.host}:${engines.redis.port}`,
+    IM_CASSANDRA_CONTACT_POINTS: engines.cassandra.contactPoints.join(','),
+    IM_CASSANDRA_DATA_CENTER: engines.cassandra.localDataCenter,
+    ...options.env,
+  };
+  const spec = (name: string, service: ServiceName, port: number, extra: Record<string, string> = {}): ProcessSpec => ({
+    name,
+    service,
+    env: { ...shared, IM_NODE: name, IM_GRPC_PORT: String(port), IM_HEALTH_PORT: String(port + 100), ...extra },
+    healthUrl: `http://127.0.0.1:${port + 100}/healthz`,
+  });
+  const specs: ProcessSpec[] = [
+    spec('offline', 'offline', grpcPort.offline),
+    spec('sync', 'sync', grpcPort.sync),
+    spec('push', 'push', grpcPort.push),
+    spec('logic', 'logic', grpcPort.logic),
+    ...Array.from({ length: gatewayCount }, (_, i) =>
+      spec(`gateway-${i + 1}`, 'gateway', base + 21 + i, { IM_PORT: String(base + 1 + i) }),
+    ),
+  ];
+  const children = new Map<string, ChildProcess>();
+
+  const launch = (s: ProcessSpec, extra: Record<string, string> = {}) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'app/cluster/run-service.ts', s.service], {
+      cwd: ROOT,
+      env: { ...process.env, ...s.env, ...extra, IM_EXIT_WITH_PARENT: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => onLine(`[${s.name}] ${line}`));
+    }
+    child.once('exit', (code, signal) => {
+      if (children.get(s.name) === child) children.delete(s.name);
+      onLine(`[${s.name}] exited (${signal ?? `code ${code}`})`);
+    });
+    children.set(s.name, child);
+    return child;
+  };
+
+  const healthy = async (s: ProcessSpec, timeoutMs = 60_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (!children.has(s.name)) throw new Error(`${s.name} exited while starting (see its output above)`);
+      try {
+        const res = await fetch(s.healthUrl, { signal: AbortSignal.timeout(2_000) });
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`${s.name} not healthy at ${s.healthUrl} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+
+  const stopAll = async () => {
+    const exits = [...children.values()].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+          setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+        }),
+    );
+    await Promise.all(exits);
+  };
+
+  const bySpec = (name: string) => {
+    const s = specs.find((x) => x.name === name);
+    if (!s) throw new Error(`no process "${name}" (known: ${specs.map((x) => x.name).join(', ')})`);
+    return s;
+  };
+
+  try {
+    for (const s of specs) launch(s);
+    await Promise.all(specs.map((s) => healthy(s)));
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  const signer = await tokenSigner((await loadOrCreateDevKey()).seed);
+  return {
+    gateways: specs
+      .filter((s) => s.service === 'gateway')
+      .map((s) => ({ node: s.name, url: `ws://127.0.0.1:${s.env.IM_PORT}` })),
+    token: (user, device, ttlSec = 3600) => signer.sign(user, device, ttlSec),
+    names: () => specs.map((s) => s.name),
+    isRunning: (name) => children.has(bySpec(name).name),
+    kill: async (name, signal = 'SIGKILL') => {
+      bySpec(name);
+      const child = children.get(name);
+      if (!child) return;
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      });
+    },
+    start: async (name, extra) => {
+      const s = bySpec(name);
+      if (children.has(name)) throw new Error(`${name} is already running`);
+      launch(s, extra);
+      await healthy(s);
+    },
+    close: stopAll,
+  };
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const cluster = await startCluster();
+  process.stdout.write(
+    [
+      '',
+      `IM backend (cluster) ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${cluster.names().join(', ')}`,
+      ...cluster.gateways.map((g) => `  ${g.node}: ${g.url}/v1/ws`),
+      `engines: Kafka ${endpoints.kafka.brokers.join(',')}, Redis ${endpoints.redis.port}, Cassandra ${endpoints.cassandra.port}`,
+      `Try: npx imctl send --user alice --to bob --text hi --server ${cluster.gateways[0]!.url}`,
+      'Ctrl-C stops every service (the engines keep running: npm run engines -- down).',
+      '',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    cluster.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`cluster: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,168 @@
+import { Redis } from 'ioredis';
+import { KafkaBus } from '../../lib/bus.kafka.ts';
+import { connectCassandra } from '../../lib/cassandra.ts';
+import type { Config } from '../../lib/config.ts';
+import { loadOrCreateDevKey } from '../../lib/dev-key.ts';
+import { addApi, grpcClient, serveGrpc } from '../../lib/grpc.ts';
+import type { Closeable } from '../../lib/lifecycle.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { tokenVerifier } from '../../lib/token.ts';
+import { GatewayServiceService, startGateway } from '../../gateway/index.ts';
+import { LogicServiceService, startLogic } from '../../logic/index.ts';
+import { CassandraGroupStore } from '../../logic/group-store.cassandra.ts';
+import { RedisOutcomeStore } from '../../logic/outcome-store.redis.ts';
+import { Offline, OfflineServiceService, type OfflineApi } from '../../offline/index.ts';
+import { CassandraInboxStore } from '../../offline/inbox-store.cassandra.ts';
+import { CassandraSeqTermStore } from '../../offline/seq-term-store.cassandra.ts';
+import { RedisSequencer } from '../../offline/sequencer.redis.ts';
+import { PushServiceService, startPush } from '../../push/index.ts';
+import { RegistryGatewayDirectory } from '../../push/gateway-directory.ts';
+import { RedisGatewayRegistry } from '../../push/gateway-registry.redis.ts';
+import { RedisRouteTable } from '../../push/route-table.redis.ts';
+import { Sync, SyncServiceService } from '../../sync/index.ts';
+import { syncHttpHandler } from '../../sync/http.ts';
+import { gatewayOptions, logicLimits, pushOptions } from '../options.ts';
+
+export const SERVICES = ['offline', 'sync', 'logic', 'push', 'gateway'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+/** A started cluster service: what to close, in reverse order, and a readiness check for /healthz. */
+export interface RunningService {
+  started: Closeable[];
+  ready: () => Promise<void>;
+}
+
+/**
+ * The composition root of each cluster service: real adapters, gRPC to the other services, one process each.
+ * Engine clients are created here and closed with the service.
+ */
+export async function startService(name: ServiceName, config: Config, log: Logger): Promise<RunningService> {
+  const started: Closeable[] = [];
+  const redis = () => {
+    const client = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
+    client.on('error', (err) => log.warn({ err: err.message }, 'redis'));
+    started.push({ close: () => client.quit().then(() => undefined) });
+    return client;
+  };
+  const cassandra = async () => {
+    const client = await connectCassandra(
+      { contactPoints: config.cassandraContactPoints, localDataCenter: config.cassandraDataCenter },
+      { keyspace: config.cassandraKeyspace },
+    );
+    started.push({ close: () => client.shutdown() });
+    return client;
+  };
+  const bus = () => {
+    const kafka = new KafkaBus({ brokers: config.kafkaBrokers, clientId: `${name}-${config.node}`, log });
+    started.push(kafka);
+    return kafka;
+  };
+  const client = <D extends object>(definition: D, address: string) => {
+    const c = grpcClient(definition, address);
+    started.push(c);
+    return c;
+  };
+  const serve = async (register: Parameters<typeof serveGrpc>[0]) => {
+    started.push(await serveGrpc(register, config.host, config.grpcPort));
+  };
+
+  switch (name) {
+    case 'offline': {
+      const r = redis();
+      const c = await cassandra();
+      const offline: OfflineApi = new Offline(
+        new RedisSequencer(r, new CassandraSeqTermStore(c, { name: `inbox:${config.redisPrefix}` }), {
+          prefix: config.redisPrefix,
+          inFlightTtlMs: config.seqInFlightTtlMs,
+        }),
+        new CassandraInboxStore(c, { retainedPerUser: config.inboxRetainedPerUser }),
+      );
+      await serve((s) => addApi(s, OfflineServiceService, offline));
+      return { started, ready: async () => void (await offline.getEpoch({})) };
+    }
+    case 'sync': {
+      const offline = client(OfflineServiceService, config.offlineAddress);
+      const sync = new Sync(offline);
+      await serve((s) => addApi(s, SyncServiceService, sync));
+      return { started, ready: async () => void (await offline.getEpoch({})) };
+    }
+    case 'logic': {
+      const r = redis();
+      const c = await cassandra();
+      const crashAfter = Number(process.env.IM_FAULT_KILL_AFTER_STORED ?? 0);
+      let stored = 0;
+      const logic = await startLogic({
+        bus: bus(),
+        offline: client(OfflineServiceService, config.offlineAddress),
+        push: client(PushServiceService, config.pushAddress),
+        groups: new CassandraGroupStore(c),
+        outcomes: new RedisOutcomeStore(r, { prefix: config.redisPrefix }),
+        limits: logicLimits(config),
+        log,
+        afterStored:
+          crashAfter > 0
+            ? () => {
+                if (++stored === crashAfter) {
+                  log.warn({ stored }, 'fault injection: kill -9 after storing, before the offset commit');
+                  process.kill(process.pid, 'SIGKILL');
+                }
+              }
+            : undefined,
+      });
+      started.push(logic);
+      await serve((s) => addApi(s, LogicServiceService, logic.api));
+      return { started, ready: async () => void (await r.ping()) };
+    }
+    case 'push': {
+      const r = redis();
+      const registry = new RedisGatewayRegistry(r, { prefix: config.redisPrefix });
+      const gateways = new RegistryGatewayDirectory(registry, (address) => grpcClient(GatewayServiceService, address));
+      started.push(gateways);
+      const push = await startPush({
+        bus: bus(),
+        routes: new RedisRouteTable(r, { prefix: config.redisPrefix }),
+        gateways,
+        offline: client(OfflineServiceService, config.offlineAddress),
+        log,
+        options: pushOptions(config),
+      });
+      started.push(push);
+      await serve((s) => addApi(s, PushServiceService, push.api));
+      return { started, ready: async () => void (await r.ping()) };
+    }
+    case 'gateway': {
+      const r = redis();
+      const key = await loadOrCreateDevKey();
+      const verifyToken = await tokenVerifier(key.publicKey);
+      const sync = client(SyncServiceService, config.syncAddress);
+      const gateway = await startGateway({
+        bus: bus(),
+        sync,
+        logic: client(LogicServiceService, config.logicAddress),
+        routes: new RedisRouteTable(r, { prefix: config.redisPrefix }),
+        verifyToken,
+        log,
+        http: syncHttpHandler(sync, verifyToken),
+        options: gatewayOptions(config),
+      });
+      started.push(gateway);
+      const grpc = await serveGrpc((s) => addApi(s, GatewayServiceService, gateway.api), config.host, config.grpcPort);
+      started.push(grpc);
+      const registry = new RedisGatewayRegistry(r, { prefix: config.redisPrefix });
+      const entry = { node: config.node, grpcAddress: grpc.address, wsUrl: gateway.url };
+      const ttlMs = config.registryHeartbeatMs * 3;
+      await registry.register(entry, ttlMs);
+      const heartbeat = setInterval(() => {
+        registry.register(entry, ttlMs).catch((err: unknown) => log.warn({ err }, 'registry heartbeat failed'));
+      }, config.registryHeartbeatMs);
+      // Closed first: leave the registry, then drain the gateway.
+      started.push({
+        close: async () => {
+          clearInterval(heartbeat);
+          await registry.unregister(config.node).catch(() => undefined);
+        },
+      });
+      return { started, ready: async () => void (await r.ping()) };
+    }
+  }
+}

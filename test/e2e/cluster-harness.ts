@@ -1,0 +1,29 @@
+import { startCluster, type Cluster } from '../../app/cluster.ts';
+import { partitionFor } from '../../lib/bus.ts';
+import { useTestDevKey, type Target } from './harness.ts';
+
+/** Cluster mode for tests: its own ports and Redis key prefix, quiet unless IM_LOG_LEVEL says otherwise. */
+export async function startTestCluster(env: Record<string, string> = {}): Promise<Cluster> {
+  useTestDevKey();
+  return startCluster({
+    basePort: 27400,
+    env: {
+      IM_LOG_LEVEL: process.env.IM_LOG_LEVEL ?? 'warn',
+      IM_REDIS_PREFIX: `t${Date.now().toString(36)}:`,
+      IM_DRAIN_TIMEOUT_MS: '500',
+      ...env,
+    },
+    onLine: (line) => {
+      if (process.env.IM_LOG_LEVEL) process.stderr.write(`${line}\n`);
+    },
+  });
+}
+
+/** Devices spread over the gateways by a hash of user and device, so one user's devices often sit on different ones. */
+export function clusterTarget(cluster: Cluster): Target {
+  return {
+    urlFor: (user, device) => cluster.gateways[partitionFor(`${user}/${device}`, cluster.gateways.length)]!.url,
+    token: (user, device, ttlSec) => cluster.token(user, device, ttlSec),
+    close: () => cluster.close(),
+  };
+}
