@@ -240,7 +240,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    if (err instanceof CommanderError) {
+    if (err instanceof CommanderError && !(err instanceof InvalidArgumentError)) {
       // Commander already printed help or a usage message; --help and --version are not failures.
       process.exitCode = err.exitCode;
       return;
