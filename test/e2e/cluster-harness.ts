@@ -6,7 +6,7 @@ import { useTestDevKey, type Target } from './harness.ts';
 export async function startTestCluster(env: Record<string, string> = {}): Promise<Cluster> {
   useTestDevKey();
   return startCluster({
-    basePort: 27400,
+    basePort: Number(process.env.IM_TEST_CLUSTER_BASE_PORT ?? 27400),
     env: {
       IM_LOG_LEVEL: process.env.IM_LOG_LEVEL ?? 'warn',
       IM_REDIS_PREFIX: `t${Date.now().toString(36)}:`,
