@@ -25,6 +25,7 @@ export function logicLimits(config: Config): LogicDeps['limits'] {
   return {
     maxBodyBytes: config.maxBodyBytes,
     dedupeTtlMs: config.dedupeTtlMs,
+    recallWindowMs: config.recallWindowMs,
     group: { maxMembers: config.smallGroupMaxMembers, maxNameChars: 128 },
   };
 }

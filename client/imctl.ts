@@ -5,7 +5,16 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { loadOrCreateDevKey } from '../lib/dev-key.ts';
 import { toImError } from '../lib/errors.ts';
 import { tokenSigner } from '../lib/token.ts';
-import { ImClient, type Message, type SyncState } from './sdk.ts';
+import {
+  ImClient,
+  groupRoleName,
+  type GroupInfo,
+  type GroupMember,
+  type GroupRoleName,
+  type GroupSummary,
+  type Message,
+  type SyncState,
+} from './sdk.ts';
 
 /**
  * imctl: the command line on top of the SDK. Every command prints JSON on stdout (one object, or one line per
@@ -34,9 +43,24 @@ export function messageJson(m: Message) {
     client_msg_id: m.clientMsgId,
     sent_at_ms: m.sentAtMs,
     content_type: m.contentType,
+    ...opJson(m),
     ...(isText
       ? { text: Buffer.from(m.body).toString('utf8') }
       : { body_base64: Buffer.from(m.body).toString('base64') }),
+  };
+}
+
+function opJson(m: Message): Record<string, unknown> {
+  const op = m.op?.kind;
+  if (!op) return {};
+  if (op.$case === 'read') return { op: 'read', read_seq: op.value.seq, unread: op.value.unread };
+  return {
+    op: op.$case,
+    target: {
+      from_device: op.value.fromDevice,
+      client_msg_id: op.value.clientMsgId,
+      server_msg_id: op.value.serverMsgId,
+    },
   };
 }
 
@@ -51,6 +75,17 @@ const positiveNumber = (value: string) => {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
   return n;
+};
+const nonNegativeInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number');
+  return n;
+};
+const ROLE_NAMES: readonly GroupRoleName[] = ['owner', 'admin', 'member'];
+const roleArg = (value: string): GroupRoleName => {
+  if (!(ROLE_NAMES as readonly string[]).includes(value))
+    throw new InvalidArgumentError('must be owner, admin or member');
+  return value as GroupRoleName;
 };
 const memberList = (value: string) => {
   const members = value
@@ -198,40 +233,133 @@ export function buildProgram(): Command {
         sync_key: page.syncKey,
         has_more: page.hasMore,
         reset: page.reset,
+        unread: Object.fromEntries(page.unread.map((c) => [c.conversation, c.unread])),
+        total_unread: page.totalUnread,
       });
     });
 
+  deviceCommand(program, 'read', 'mark a conversation read up to an inbox seq (on every device of the user)')
+    .requiredOption('--conversation <id>', 'dm:<a>:<b> or group:<id>')
+    .requiredOption('--seq <n>', 'inbox seq read up to', positiveInt)
+    .action(async (o: DeviceOptions & { conversation: string; seq: number }) => {
+      const result = await withClient({ ...o, state: false }, (c) => c.markRead(o.conversation, o.seq));
+      print({ conversation: o.conversation, read_seq: o.seq, seq: result.seq });
+    });
+
+  for (const [name, description] of [
+    ['recall', 'take back a message you sent (within the recall window)'],
+    ['edit', 'replace the text of a message you sent'],
+  ] as const) {
+    const command = deviceCommand(program, name, description)
+      .requiredOption('--conversation <id>', 'dm:<a>:<b> or group:<id>')
+      .requiredOption('--client-msg-id <id>', 'client_msg_id of the message')
+      .option('--from-device <id>', 'device that sent it (default: --device)');
+    if (name === 'edit') command.requiredOption('--text <text>', 'new text');
+    command.action(
+      async (o: DeviceOptions & { conversation: string; clientMsgId: string; fromDevice?: string; text?: string }) => {
+        const target = {
+          conversation: o.conversation,
+          fromDevice: o.fromDevice ?? o.device,
+          clientMsgId: o.clientMsgId,
+        };
+        const result = await withClient({ ...o, state: false }, (c) =>
+          name === 'edit' ? c.edit(target, o.text ?? '') : c.recall(target),
+        );
+        print({ op: name, server_msg_id: result.serverMsgId, seq: result.seq, conversation: result.conversation });
+      },
+    );
+  }
+
   const group = program.command('group').description('manage groups');
-  const groupJson = (g: { groupId: string; name: string; owner: string; memberCount: number }) => ({
+  const groupJson = (g: GroupInfo) => ({
     group_id: g.groupId,
     name: g.name,
     owner: g.owner,
     member_count: g.memberCount,
+    // The caller's role after the command; null once they are no longer a member.
+    role: groupRoleName(g.role) ?? null,
+    dissolved: g.dissolved,
   });
+  const memberJson = (m: GroupMember) => ({ user: m.user, role: groupRoleName(m.role) ?? null });
+  const summaryJson = (g: GroupSummary) => ({
+    group_id: g.groupId,
+    name: g.name,
+    owner: g.owner,
+    role: groupRoleName(g.role) ?? null,
+    created_at_ms: g.createdAtMs,
+  });
+  const paging = (command: Command) =>
+    command
+      .option('--cursor <cursor>', 'continue after this page (next_cursor of the previous one)', '')
+      .addOption(new Option('--limit <n>', 'page size (0: the server’s default)').argParser(nonNegativeInt).default(0))
+      .option('--all', 'follow next_cursor and print everything as one page');
+  type Paging = { cursor: string; limit: number; all?: boolean };
+
   deviceCommand(group, 'create', 'create a group owned by --user')
     .requiredOption('--name <name>', 'group name')
     .requiredOption('--members <a,b,c>', 'members besides the owner', memberList)
     .action(async (o: DeviceOptions & { name: string; members: string[] }) => {
       print(groupJson(await withClient({ ...o, state: false }, (c) => c.createGroup(o.name, o.members))));
     });
-  deviceCommand(group, 'add', 'add members (owner only)')
+  deviceCommand(group, 'add', 'add members (owner or admin)')
     .requiredOption('--group <id>', 'group id')
     .requiredOption('--members <a,b>', 'users to add', memberList)
     .action(async (o: DeviceOptions & { group: string; members: string[] }) => {
       print(groupJson(await withClient({ ...o, state: false }, (c) => c.addMembers(o.group, o.members))));
     });
-  deviceCommand(group, 'remove', 'remove members (owner only)')
+  deviceCommand(group, 'remove', 'remove members (owner: anyone else; admin: plain members only)')
     .requiredOption('--group <id>', 'group id')
     .requiredOption('--members <a,b>', 'users to remove', memberList)
     .action(async (o: DeviceOptions & { group: string; members: string[] }) => {
       print(groupJson(await withClient({ ...o, state: false }, (c) => c.removeMembers(o.group, o.members))));
     });
-  deviceCommand(group, 'members', 'list the members of a group')
+  deviceCommand(group, 'leave', 'leave a group (the owner must hand over ownership or dissolve it first)')
     .requiredOption('--group <id>', 'group id')
     .action(async (o: DeviceOptions & { group: string }) => {
-      const g = await withClient({ ...o, state: false }, (c) => c.groupMembers(o.group));
-      print({ group_id: g.groupId, members: g.members });
+      print(groupJson(await withClient({ ...o, state: false }, (c) => c.leaveGroup(o.group))));
     });
+  deviceCommand(group, 'dissolve', 'dissolve a group: removes everyone, refuses sends afterwards (owner only)')
+    .requiredOption('--group <id>', 'group id')
+    .action(async (o: DeviceOptions & { group: string }) => {
+      print(groupJson(await withClient({ ...o, state: false }, (c) => c.dissolveGroup(o.group))));
+    });
+  deviceCommand(group, 'set-role', 'make a member an admin or a plain member, or the owner (owner only)')
+    .requiredOption('--group <id>', 'group id')
+    .requiredOption('--member <user>', 'the member whose role changes')
+    .requiredOption('--role <role>', 'owner (hands ownership over; you become an admin), admin or member', roleArg)
+    .action(async (o: DeviceOptions & { group: string; member: string; role: GroupRoleName }) => {
+      print(groupJson(await withClient({ ...o, state: false }, (c) => c.setMemberRole(o.group, o.member, o.role))));
+    });
+  paging(deviceCommand(group, 'members', 'list the members of a group with their roles, ordered by user id'))
+    .requiredOption('--group <id>', 'group id')
+    .action(async (o: DeviceOptions & Paging & { group: string }) => {
+      const { entries, next } = await withClient({ ...o, state: false }, async (c) => {
+        if (o.all) return { entries: await c.allGroupMembers(o.group, o.limit), next: '' };
+        const page = await c.groupMembers(o.group, { cursor: o.cursor, limit: o.limit });
+        return { entries: page.entries, next: page.nextCursor };
+      });
+      print({
+        group_id: o.group,
+        members: entries.map((m) => m.user),
+        entries: entries.map(memberJson),
+        next_cursor: next,
+      });
+    });
+  paging(deviceCommand(group, 'list', 'list the groups --user is in, with their role, ordered by group id')).action(
+    async (o: DeviceOptions & Paging) => {
+      const { groups, next } = await withClient({ ...o, state: false }, async (c) => {
+        const all: GroupSummary[] = [];
+        let cursor = o.cursor;
+        do {
+          const page = await c.listGroups({ cursor, limit: o.limit });
+          all.push(...page.groups);
+          cursor = page.nextCursor;
+        } while (o.all && cursor !== '');
+        return { groups: all, next: cursor };
+      });
+      print({ groups: groups.map(summaryJson), next_cursor: next });
+    },
+  );
 
   return program;
 }

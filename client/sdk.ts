@@ -4,17 +4,43 @@ import pRetry from 'p-retry';
 import WebSocket from 'ws';
 import {
   ClientFrame,
+  GroupRole,
   ServerFrame,
   type AuthResult,
   type GroupInfo,
+  type GroupList,
+  type GroupMember,
   type GroupMembers,
+  type GroupSummary,
+  type SendRequest,
   type SyncResponse,
 } from '../proto/gen/im/v1/client.pb.ts';
-import type { Message, Peer, SendResult } from '../proto/gen/im/v1/message.pb.ts';
+import type { Message, MessageOp, Peer, SendResult } from '../proto/gen/im/v1/message.pb.ts';
 import { ImError, isErrorCode } from '../lib/errors.ts';
 import { InboxOrder } from './inbox-order.ts';
 
-export type { Message, SendResult, AuthResult, GroupInfo, GroupMembers };
+export type { Message, SendResult, AuthResult, GroupInfo, GroupMembers, GroupMember, GroupList, GroupSummary };
+export { GroupRole };
+
+/** A group role by name, as the SDK's callers and imctl write it. */
+export type GroupRoleName = 'owner' | 'admin' | 'member';
+
+const ROLES: Record<GroupRoleName, GroupRole> = {
+  owner: GroupRole.GROUP_ROLE_OWNER,
+  admin: GroupRole.GROUP_ROLE_ADMIN,
+  member: GroupRole.GROUP_ROLE_MEMBER,
+};
+
+/** The name of a role from the wire; undefined for UNSPECIFIED (e.g. the caller's role after leaving). */
+export function groupRoleName(role: GroupRole): GroupRoleName | undefined {
+  return (Object.keys(ROLES) as GroupRoleName[]).find((name) => ROLES[name] === role);
+}
+
+/** A page request: `cursor` from the previous page's `nextCursor` ('' or absent for the first), `limit` 0 = default. */
+export interface PageOptions {
+  cursor?: string;
+  limit?: number;
+}
 
 /** What a client saves to resume later without gaps or duplicates. */
 export interface SyncState {
@@ -44,6 +70,8 @@ interface ClientEvents {
   connected: [AuthResult];
   disconnected: [{ code: number; reason: string }];
   state: [SyncState];
+  /** Unread counts changed (a message arrived, this user read somewhere, or a sync brought the server's counts). */
+  unread: [Map<string, number>];
   reset: [];
   error: [Error];
 }
@@ -129,15 +157,18 @@ export class ImClient extends EventEmitter<ClientEvents> {
     clientMsgId: string = randomUUID(),
   ): Promise<SendResult> {
     const peer: Peer = { kind: 'user' in to ? { $case: 'user', value: to.user } : { $case: 'group', value: to.group } };
-    const body: RequestBody = {
-      $case: 'send',
-      value: {
-        clientMsgId,
-        to: peer,
-        contentType: 'text' in content ? 'text/plain' : content.contentType,
-        body: 'text' in content ? Buffer.from(content.text, 'utf8') : Buffer.from(content.body),
-      },
-    };
+    return this.transmit({
+      clientMsgId,
+      to: peer,
+      contentType: 'text' in content ? 'text/plain' : content.contentType,
+      body: 'text' in content ? Buffer.from(content.text, 'utf8') : Buffer.from(content.body),
+    });
+  }
+
+  /** Sends a send frame until it has a result; the server dedupes retries by client_msg_id. */
+  private transmit(value: SendRequest): Promise<SendResult> {
+    const body: RequestBody = { $case: 'send', value };
+    const clientMsgId = value.clientMsgId;
     return new Promise((resolve, reject) => {
       const pending: PendingSend = {
         body,
@@ -149,6 +180,37 @@ export class ImClient extends EventEmitter<ClientEvents> {
       this.sends.set(clientMsgId, pending);
       this.transmitSend(pending);
     });
+  }
+
+  /** Unread messages per conversation, the same on every device of the user (from sync, kept current live). */
+  readonly unread = new Map<string, number>();
+
+  get totalUnread(): number {
+    let total = 0;
+    for (const n of this.unread.values()) total += n;
+    return total;
+  }
+
+  /** Marks `conversation` read up to inbox seq `seq` on every device of this user. */
+  markRead(conversation: string, seq: number): Promise<SendResult> {
+    return this.sendOp(conversation, { kind: { $case: 'read', value: { conversation, seq, unread: 0 } } });
+  }
+
+  /** Takes back a message this user sent (within the server's recall window). */
+  recall(message: Pick<Message, 'conversation' | 'fromDevice' | 'clientMsgId'>): Promise<SendResult> {
+    const value = { fromDevice: message.fromDevice, clientMsgId: message.clientMsgId, serverMsgId: '' };
+    return this.sendOp(message.conversation, { kind: { $case: 'recall', value } });
+  }
+
+  /** Replaces the text of a message this user sent. */
+  edit(message: Pick<Message, 'conversation' | 'fromDevice' | 'clientMsgId'>, text: string): Promise<SendResult> {
+    const value = { fromDevice: message.fromDevice, clientMsgId: message.clientMsgId, serverMsgId: '' };
+    return this.sendOp(message.conversation, { kind: { $case: 'edit', value } }, Buffer.from(text, 'utf8'));
+  }
+
+  private sendOp(conversation: string, op: MessageOp, body: Buffer = Buffer.alloc(0)): Promise<SendResult> {
+    const to = peerOf(conversation, this.auth?.user ?? '');
+    return this.transmit({ clientMsgId: randomUUID(), to, contentType: 'text/plain', body, op });
   }
 
   /** Pulls until the server has nothing more (single flight: concurrent calls share one pull). */
@@ -171,8 +233,39 @@ export class ImClient extends EventEmitter<ClientEvents> {
   async removeMembers(groupId: string, members: string[]): Promise<GroupInfo> {
     return expect(await this.request({ $case: 'groupRemove', value: { groupId, members } }), 'group');
   }
-  async groupMembers(groupId: string): Promise<GroupMembers> {
-    return expect(await this.request({ $case: 'groupMembers', value: { groupId } }), 'groupMembers');
+  /** One page of members with their roles, ordered by user id; `nextCursor` is empty on the last page. */
+  async groupMembers(groupId: string, page: PageOptions = {}): Promise<GroupMembers> {
+    const value = { groupId, cursor: page.cursor ?? '', limit: page.limit ?? 0 };
+    return expect(await this.request({ $case: 'groupMembers', value }), 'groupMembers');
+  }
+  /** Every member with their role, following the cursor page by page. */
+  async allGroupMembers(groupId: string, pageSize = 0): Promise<GroupMember[]> {
+    const all: GroupMember[] = [];
+    let cursor = '';
+    do {
+      const page = await this.groupMembers(groupId, { cursor, limit: pageSize });
+      all.push(...page.entries);
+      cursor = page.nextCursor;
+    } while (cursor !== '');
+    return all;
+  }
+  /** Leaves the group (the owner cannot: transfer ownership with setMemberRole(..., 'owner') or dissolve first). */
+  async leaveGroup(groupId: string): Promise<GroupInfo> {
+    return expect(await this.request({ $case: 'groupLeave', value: { groupId } }), 'group');
+  }
+  /** Owner only: removes everyone; the group refuses everything afterwards (GROUP_DISSOLVED). */
+  async dissolveGroup(groupId: string): Promise<GroupInfo> {
+    return expect(await this.request({ $case: 'groupDissolve', value: { groupId } }), 'group');
+  }
+  /** Owner only: makes `user` an admin or a plain member, or the owner ('owner' hands ownership over). */
+  async setMemberRole(groupId: string, user: string, role: GroupRoleName): Promise<GroupInfo> {
+    const value = { groupId, user, role: ROLES[role] };
+    return expect(await this.request({ $case: 'groupSetRole', value }), 'group');
+  }
+  /** One page of the groups this user is in, with their role in each, ordered by group id. */
+  async listGroups(page: PageOptions = {}): Promise<GroupList> {
+    const value = { cursor: page.cursor ?? '', limit: page.limit ?? 0 };
+    return expect(await this.request({ $case: 'groupList', value }), 'groupList');
   }
 
   /** Sends a request frame and waits for the frame that echoes its id. */
@@ -335,7 +428,12 @@ export class ImClient extends EventEmitter<ClientEvents> {
       this.syncKey = res.syncKey;
       this.show(ready);
       this.emit('state', this.state);
-      if (!res.hasMore) break;
+      if (!res.hasMore) {
+        this.unread.clear();
+        for (const c of res.unread) this.unread.set(c.conversation, c.unread);
+        this.emit('unread', this.unread);
+        break;
+      }
     }
     // Live messages still wait behind a seq that is being written (or abandoned): look again shortly.
     if (this.order.hasWaiting && !this.resyncTimer) {
@@ -348,7 +446,16 @@ export class ImClient extends EventEmitter<ClientEvents> {
 
   private show(messages: Message[]): void {
     if (messages.length === 0) return;
-    for (const m of messages) this.emit('message', m);
+    let unreadChanged = false;
+    for (const m of messages) {
+      const op = m.op?.kind;
+      if (op?.$case === 'read') this.unread.set(op.value.conversation, op.value.unread);
+      else if (!op && m.fromUser !== this.auth?.user)
+        this.unread.set(m.conversation, (this.unread.get(m.conversation) ?? 0) + 1);
+      unreadChanged ||= op?.$case === 'read' || (!op && m.fromUser !== this.auth?.user);
+      this.emit('message', m);
+    }
+    if (unreadChanged) this.emit('unread', this.unread);
     this.ackTimer ??= setTimeout(() => void this.flushAck().catch(() => undefined), 100);
   }
 
@@ -417,4 +524,11 @@ function refusal(status: number, body: string): ImError {
     status === 401 ? 'UNAUTHORIZED' : 'UNAVAILABLE',
     `server refused the connection: HTTP ${status} ${body}`,
   );
+}
+
+/** The peer a conversation id names, from `me`'s side: "dm:a:b" is the other user, "group:g" the group. */
+export function peerOf(conversation: string, me: string): Peer {
+  if (conversation.startsWith('group:')) return { kind: { $case: 'group', value: conversation.slice(6) } };
+  const [, a = '', b = ''] = conversation.split(':');
+  return { kind: { $case: 'user', value: a === me ? b : a } };
 }

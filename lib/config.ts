@@ -45,6 +45,11 @@ const schema = z.object({
         .filter(Boolean),
     ),
   smallGroupMaxMembers: z.coerce.number().int().positive().default(200),
+  recallWindowMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(2 * 60_000),
   dedupeTtlMs: z.coerce
     .number()
     .int()

@@ -1,5 +1,5 @@
 import type { ChatInput } from '../proto/gen/im/v1/bus.pb.ts';
-import type { Message, SendResult } from '../proto/gen/im/v1/message.pb.ts';
+import type { Message, MessageOp, SendResult } from '../proto/gen/im/v1/message.pb.ts';
 import type { SendOutcome } from '../proto/gen/im/v1/store.pb.ts';
 import { assertId, dmConversation, groupConversation } from '../lib/conversation.ts';
 import { ImError } from '../lib/errors.ts';
@@ -14,6 +14,8 @@ export interface SendLimits {
   maxBodyBytes: number;
   /** How long a client_msg_id is remembered: a retry within it returns the first result. */
   dedupeTtlMs: number;
+  /** How long after sending a message its sender may recall it. */
+  recallWindowMs: number;
 }
 
 const CLIENT_MSG_ID = /^[\x21-\x7e]{1,64}$/;
@@ -56,13 +58,16 @@ export class SendProcessor {
     const send = input.send!;
     const { limits } = this.deps;
     const contentType = send.contentType || 'text/plain';
+    const op = send.op?.kind;
     if (!CONTENT_TYPE.test(contentType))
       throw new ImError('INVALID_ARGUMENT', 'content_type must be 1-64 printable ASCII characters');
-    if (send.body.length === 0) throw new ImError('INVALID_ARGUMENT', 'message body is empty');
+    if (op?.$case !== 'read' && op?.$case !== 'recall') {
+      if (send.body.length === 0) throw new ImError('INVALID_ARGUMENT', 'message body is empty');
+    }
     if (send.body.length > limits.maxBodyBytes) {
       throw new ImError('TOO_LARGE', `message body is ${send.body.length} bytes; the limit is ${limits.maxBodyBytes}`);
     }
-    const { conversation, recipients } = await this.resolve(input);
+    const { conversation, recipients, messageOp } = await this.resolveOp(input);
     const seqs = await this.deps.offline.allocateSeqs({ users: recipients });
     const message: Message = {
       serverMsgId: newServerMsgId(),
@@ -75,6 +80,7 @@ export class SendProcessor {
       sentAtMs: (this.deps.now ?? Date.now)(),
       contentType,
       body: Buffer.from(send.body),
+      op: messageOp,
     };
     const ours: SendOutcome = {
       message,
@@ -83,6 +89,51 @@ export class SendProcessor {
     };
     // If a concurrent attempt recorded first, its seqs win; ours become gaps, which readers tolerate.
     return this.deps.outcomes.putIfAbsent(key, ours, limits.dedupeTtlMs);
+  }
+
+  /**
+   * Who an entry goes to. A message: the conversation's members. A read marker: the reader's own devices only.
+   * A recall or edit: exactly who got the original (a member removed since keeps seeing it change).
+   */
+  private async resolveOp(
+    input: ChatInput,
+  ): Promise<{ conversation: string; recipients: string[]; messageOp?: MessageOp }> {
+    const op = input.send?.op?.kind;
+    if (!op) return this.resolve(input);
+    switch (op.$case) {
+      case 'read': {
+        const { conversation } = await this.resolve(input);
+        if (!(op.value.seq > 0)) throw new ImError('INVALID_ARGUMENT', 'a read marker needs the seq read up to');
+        return {
+          conversation,
+          recipients: [input.user],
+          messageOp: { kind: { $case: 'read', value: { conversation, seq: op.value.seq, unread: 0 } } },
+        };
+      }
+      case 'recall':
+      case 'edit': {
+        const ref = op.value;
+        const target = await this.deps.outcomes.get(outcomeKey(input.user, ref.fromDevice, ref.clientMsgId));
+        const original = target?.message;
+        if (!target || !original) {
+          throw new ImError('NOT_FOUND', 'no message of yours with that client_msg_id (or it is too old to change)');
+        }
+        if (original.op) throw new ImError('INVALID_ARGUMENT', 'only messages can be recalled or edited');
+        const age = (this.deps.now ?? Date.now)() - original.sentAtMs;
+        if (op.$case === 'recall' && age > this.deps.limits.recallWindowMs) {
+          throw new ImError(
+            'FORBIDDEN',
+            `messages can be recalled within ${this.deps.limits.recallWindowMs / 1000} s of sending`,
+          );
+        }
+        const value = { fromDevice: ref.fromDevice, clientMsgId: ref.clientMsgId, serverMsgId: original.serverMsgId };
+        return {
+          conversation: original.conversation,
+          recipients: target.recipients.map((r) => r.user),
+          messageOp: { kind: op.$case === 'recall' ? { $case: 'recall', value } : { $case: 'edit', value } },
+        };
+      }
+    }
   }
 
   private async resolve(input: ChatInput): Promise<{ conversation: string; recipients: string[] }> {
@@ -105,9 +156,37 @@ export class SendProcessor {
 
   private async store(outcome: SendOutcome): Promise<void> {
     const template = outcome.message!;
-    await this.deps.offline.writeInbox({
+    const op = template.op?.kind;
+    const { offline } = this.deps;
+    if (op?.$case === 'read') {
+      // The marker first, so the entry every device gets carries the count it left.
+      const [reader] = outcome.recipients;
+      const { unreadAfterRead } = await offline.updateUnread({
+        arrived: [],
+        recalled: [],
+        read: [{ user: reader!.user, conversation: op.value.conversation, seq: op.value.seq }],
+      });
+      op.value.unread = unreadAfterRead[0] ?? 0;
+    }
+    await offline.writeInbox({
       entries: outcome.recipients.map(({ user, seq }) => ({ user, message: { ...template, seq } })),
     });
+    if (!op) {
+      const arrived = outcome.recipients
+        .filter(({ user }) => user !== template.fromUser)
+        .map(({ user, seq }) => ({ user, conversation: template.conversation, seq }));
+      await offline.updateUnread({ arrived, recalled: [], read: [] });
+    } else if (op.$case === 'recall') {
+      const target = await this.deps.outcomes.get(
+        outcomeKey(template.fromUser, op.value.fromDevice, op.value.clientMsgId),
+      );
+      const recalled = (target?.recipients ?? []).map(({ user, seq }) => ({
+        user,
+        conversation: template.conversation,
+        seq,
+      }));
+      await offline.updateUnread({ arrived: [], recalled, read: [] });
+    }
   }
 
   /** Online delivery is best effort: the inbox already holds the message and clients sync for anything missed. */

@@ -11,11 +11,17 @@ import type {
   ReadInboxResponse,
   WriteInboxRequest,
   WriteInboxResponse,
+  GetUnreadRequest,
+  GetUnreadResponse,
+  UpdateUnreadRequest,
+  UpdateUnreadResponse,
 } from '../proto/gen/im/v1/services.pb.ts';
 import { ImError } from '../lib/errors.ts';
 import type { ApiOf } from '../lib/grpc.ts';
 import type { InboxStore } from './inbox-store.ts';
 import type { Sequencer } from './sequencer.ts';
+import { MemoryUnreadStore } from './unread-store.memory.ts';
+import type { UnreadStore } from './unread-store.ts';
 
 export type OfflineApi = ApiOf<typeof OfflineServiceService>;
 export { OfflineServiceService };
@@ -27,6 +33,7 @@ export class Offline implements OfflineApi {
   constructor(
     private readonly sequencer: Sequencer,
     private readonly inbox: InboxStore,
+    private readonly unreads: UnreadStore = new MemoryUnreadStore(),
   ) {}
 
   async allocateSeqs({ users }: AllocateSeqsRequest): Promise<AllocateSeqsResponse> {
@@ -60,5 +67,17 @@ export class Offline implements OfflineApi {
 
   async getEpoch(): Promise<GetEpochResponse> {
     return { epoch: await this.sequencer.epoch() };
+  }
+
+  async updateUnread({ arrived, recalled, read }: UpdateUnreadRequest): Promise<UpdateUnreadResponse> {
+    await this.unreads.arrived(arrived);
+    await this.unreads.recalled(recalled);
+    const unreadAfterRead: number[] = [];
+    for (const marker of read) unreadAfterRead.push(await this.unreads.markRead(marker));
+    return { unreadAfterRead };
+  }
+
+  async getUnread({ user }: GetUnreadRequest): Promise<GetUnreadResponse> {
+    return { conversations: await this.unreads.unread(user) };
   }
 }

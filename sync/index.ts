@@ -32,12 +32,16 @@ export class Sync implements SyncApi {
     }
     const last = page.messages.at(-1);
     const next = { ...key, inboxSeq: last ? last.seq : key.inboxSeq };
+    // Counts come with the last page only: pages before it are still catching up.
+    const unread = page.hasMore ? [] : (await this.offline.getUnread({ user })).conversations;
     return {
       messages: page.messages,
       syncKey: encodeSyncKey(next),
       hasMore: page.hasMore,
       reset,
       inboxSeq: next.inboxSeq,
+      unread: unread.filter((c) => c.unread > 0),
+      totalUnread: unread.reduce((sum, c) => sum + c.unread, 0),
     };
   }
 

@@ -15,6 +15,7 @@ import { Offline, OfflineServiceService, type OfflineApi } from '../../offline/i
 import { CassandraInboxStore } from '../../offline/inbox-store.cassandra.ts';
 import { CassandraSeqTermStore } from '../../offline/seq-term-store.cassandra.ts';
 import { RedisSequencer } from '../../offline/sequencer.redis.ts';
+import { RedisUnreadStore } from '../../offline/unread-store.redis.ts';
 import { PushServiceService, startPush } from '../../push/index.ts';
 import { RegistryGatewayDirectory } from '../../push/gateway-directory.ts';
 import { RedisGatewayRegistry } from '../../push/gateway-registry.redis.ts';
@@ -76,6 +77,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
           inFlightTtlMs: config.seqInFlightTtlMs,
         }),
         new CassandraInboxStore(c, { retainedPerUser: config.inboxRetainedPerUser }),
+        new RedisUnreadStore(r, { prefix: config.redisPrefix }),
       );
       await serve((s) => addApi(s, OfflineServiceService, offline));
       return { started, ready: async () => void (await offline.getEpoch({})) };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ImClient } from '../../client/sdk.ts';
+import { ImClient, type Message } from '../../client/sdk.ts';
 import { connect, eventually, sleep, type Target } from './harness.ts';
 
 /**
@@ -195,5 +195,74 @@ export function chatSuite(label: string, setup: () => Promise<Target>): void {
       assert.equal(notJson.status, 400);
       await alice.client.close();
     });
+
+    it('syncs read state: reading on one device clears the unread count on the other', async () => {
+      const [alice, bob] = [u('alice8'), u('bob8')];
+      const sender = await connect(server, alice, 'laptop');
+      const phone = await connect(server, bob, 'phone');
+      const pc = await connect(server, bob, 'pc');
+      for (let i = 0; i < 3; i++) await sender.client.send({ user: bob }, { text: `unread ${i}` });
+      await sender.client.send({ user: u('carol8') }, { text: 'elsewhere' });
+      const conversation = `dm:${alice}:${bob}`;
+      await eventually(
+        () => phone.client.unread.get(conversation) === 3 && pc.client.unread.get(conversation) === 3,
+        'three unread on both devices',
+      );
+      assert.equal(pc.client.totalUnread, 3);
+      const last = phone.messages.at(-1)!;
+      await phone.client.markRead(conversation, last.seq - 1);
+      await eventually(() => pc.client.unread.get(conversation) === 1, 'the pc learns the phone read two of three');
+      await phone.client.markRead(conversation, last.seq);
+      await phone.client.markRead(conversation, last.seq - 2); // a marker never moves backwards
+      await eventually(
+        () => pc.client.unread.get(conversation) === 0 && pc.client.totalUnread === 0,
+        'the pc is cleared',
+      );
+      const later = await connect(server, bob, 'tablet');
+      assert.equal(later.client.totalUnread, 0);
+      assert.equal(later.client.unread.get(conversation) ?? 0, 0);
+      await sender.client.send({ user: bob }, { text: 'one more' });
+      await eventually(
+        () => later.client.unread.get(conversation) === 1 && pc.client.totalUnread === 1,
+        'a new message counts again',
+      );
+      for (const c of [sender, phone, pc, later]) await c.client.close();
+    });
+
+    it('recalls and edits in the seq stream, so a device that syncs later sees the final state', async () => {
+      const [alice, bob] = [u('alice9'), u('bob9')];
+      const sender = await connect(server, alice, 'laptop');
+      const online = await connect(server, bob, 'phone');
+      await sender.client.send({ user: bob }, { text: 'first draft' }, 'm-edit');
+      await sender.client.send({ user: bob }, { text: 'oops' }, 'm-recall');
+      await eventually(() => online.messages.length === 2, 'both messages');
+      const [toEdit, toRecall] = online.messages as [Message, Message];
+      await sender.client.edit(toEdit, 'final text');
+      await sender.client.recall(toRecall);
+      await eventually(() => online.messages.length === 4, 'the two operations arrive live');
+      const ops = online.messages.slice(2).map((m) => [m.op?.kind?.$case, Buffer.from(m.body).toString()]);
+      assert.deepEqual(ops, [
+        ['edit', 'final text'],
+        ['recall', ''],
+      ]);
+      const fresh = await connect(server, bob, 'new-pc');
+      assert.deepEqual(finalView(fresh.messages), ['final text']);
+      assert.equal(fresh.client.unread.get(`dm:${alice}:${bob}`), 1);
+      await assert.rejects(online.client.recall(toEdit), { code: 'NOT_FOUND' }); // not bob's message
+      for (const c of [sender, online, fresh]) await c.client.close();
+    });
   });
+}
+
+/** What a chat screen shows after applying edits and recalls in stream order. */
+function finalView(messages: Message[]): string[] {
+  const shown = new Map<string, string>();
+  for (const m of messages) {
+    const op = m.op?.kind;
+    const key = (ref: { fromDevice: string; clientMsgId: string }) => `${ref.fromDevice}/${ref.clientMsgId}`;
+    if (!op) shown.set(key(m), Buffer.from(m.body).toString());
+    else if (op.$case === 'edit') shown.set(key(op.value), Buffer.from(m.body).toString());
+    else if (op.$case === 'recall') shown.delete(key(op.value));
+  }
+  return [...shown.values()];
 }

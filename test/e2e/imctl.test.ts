@@ -114,6 +114,33 @@ describe('imctl drives the embedded server and prints JSON', () => {
     );
   });
 
+  it('marks read, edits and recalls, and shows unread counts in sync', async () => {
+    const dm = 'dm:ann:ben';
+    await imctl('send', '--user', 'ann', '--to', 'ben', '--text', 'draft', '--client-msg-id', 'e1');
+    const [second] = await imctl('send', '--user', 'ann', '--to', 'ben', '--text', 'oops', '--client-msg-id', 'r1');
+    const [before] = await imctl('sync', '--user', 'ben', '--device', 'phone', '--no-state');
+    assert.deepEqual([before!.unread, before!.total_unread], [{ [dm]: 2 }, 2]);
+    const firstSeq = (before!.messages as { seq: number }[])[0]!.seq;
+    await imctl('read', '--user', 'ben', '--device', 'phone', '--conversation', dm, '--seq', String(firstSeq));
+    await imctl('edit', '--user', 'ann', '--conversation', dm, '--client-msg-id', 'e1', '--text', 'final');
+    await imctl('recall', '--user', 'ann', '--conversation', dm, '--client-msg-id', 'r1');
+    const [after] = await imctl('sync', '--user', 'ben', '--device', 'pc', '--no-state');
+    const ops = (after!.messages as { op?: string; text?: string; target?: { client_msg_id: string } }[]).map((m) => [
+      m.op ?? 'message',
+      m.text ?? '',
+      m.target?.client_msg_id ?? '',
+    ]);
+    assert.deepEqual(ops, [
+      ['message', 'draft', ''],
+      ['message', 'oops', ''],
+      ['read', '', ''],
+      ['edit', 'final', 'e1'],
+      ['recall', '', 'r1'],
+    ]);
+    assert.equal(after!.total_unread, 0);
+    assert.ok(second!.seq);
+  });
+
   it('explains bad arguments and server refusals on stderr with exit status 1', async () => {
     assert.equal((await imctlFails('send', '--user', 'a', '--text', 'no recipient')).code, 'INVALID_ARGUMENT');
     assert.equal(

@@ -1,0 +1,109 @@
+import type { Redis, Result } from 'ioredis';
+import {
+  MAX_UNREAD_PER_CONVERSATION,
+  type ConversationUnreadState,
+  type UnreadRef,
+  type UnreadStore,
+} from './unread-store.ts';
+
+// Keys per user: <p>ur:<user> hash conversation -> read marker; <p>uc:<user> set of conversations;
+// <p>uz:<user>:<conversation> sorted set of unread seqs (score = seq), capped to the newest entries.
+
+/** KEYS markers, conversations, unread; ARGV conversation, seq, cap. */
+const ARRIVED = `
+local marker = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) <= marker then return 0 end
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[2])
+redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(tonumber(ARGV[3]) + 1))
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1
+`;
+
+/** KEYS markers, conversations, unread; ARGV conversation, seq. Returns the unread count left. */
+const MARK_READ = `
+local marker = math.max(tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0'), tonumber(ARGV[2]))
+redis.call('HSET', KEYS[1], ARGV[1], string.format('%.0f', marker))
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', marker)
+return redis.call('ZCARD', KEYS[3])
+`;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    imUnreadArrived(
+      markers: string,
+      conversations: string,
+      unread: string,
+      conversation: string,
+      seq: number,
+      cap: number,
+    ): Result<number, Context>;
+    imUnreadMarkRead(
+      markers: string,
+      conversations: string,
+      unread: string,
+      conversation: string,
+      seq: number,
+    ): Result<number, Context>;
+  }
+}
+
+export class RedisUnreadStore implements UnreadStore {
+  private readonly prefix: string;
+  private readonly cap: number;
+
+  constructor(
+    private readonly redis: Redis,
+    options: { prefix?: string; maxPerConversation?: number } = {},
+  ) {
+    this.prefix = options.prefix ?? 'im:';
+    this.cap = options.maxPerConversation ?? MAX_UNREAD_PER_CONVERSATION;
+    redis.defineCommand('imUnreadArrived', { numberOfKeys: 3, lua: ARRIVED });
+    redis.defineCommand('imUnreadMarkRead', { numberOfKeys: 3, lua: MARK_READ });
+  }
+
+  private keys(user: string, conversation: string): [string, string, string] {
+    return [`${this.prefix}ur:${user}`, `${this.prefix}uc:${user}`, `${this.prefix}uz:${user}:${conversation}`];
+  }
+
+  async arrived(entries: readonly UnreadRef[]): Promise<void> {
+    if (entries.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const e of entries)
+      pipeline.imUnreadArrived(...this.keys(e.user, e.conversation), e.conversation, e.seq, this.cap);
+    check(await pipeline.exec());
+  }
+
+  async recalled(entries: readonly UnreadRef[]): Promise<void> {
+    if (entries.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const e of entries) pipeline.zrem(this.keys(e.user, e.conversation)[2], String(e.seq));
+    check(await pipeline.exec());
+  }
+
+  markRead({ user, conversation, seq }: UnreadRef): Promise<number> {
+    return this.redis.imUnreadMarkRead(...this.keys(user, conversation), conversation, seq);
+  }
+
+  async unread(user: string): Promise<ConversationUnreadState[]> {
+    const conversations = await this.redis.smembers(`${this.prefix}uc:${user}`);
+    if (conversations.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    pipeline.hmget(`${this.prefix}ur:${user}`, ...conversations);
+    for (const c of conversations) pipeline.zcard(this.keys(user, c)[2]);
+    const results = check(await pipeline.exec());
+    const markers = results[0] as (string | null)[];
+    return conversations.map((conversation, i) => ({
+      conversation,
+      unread: Number(results[i + 1]),
+      readSeq: Number(markers[i] ?? 0),
+    }));
+  }
+}
+
+function check(results: [Error | null, unknown][] | null): unknown[] {
+  return (results ?? []).map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
+}

@@ -1,0 +1,31 @@
+/**
+ * Unread counts per user and conversation (port), kept the same for every device of a user.
+ *
+ * - `arrived` counts a message at (user, conversation, inbox seq) as unread unless the user's read marker is at or
+ *   past it; adding the same seq twice counts once.
+ * - `recalled` stops counting a message (it was taken back).
+ * - `markRead` moves the conversation's read marker to max(marker, seq), drops what it covers, and returns the
+ *   unread count left (messages above the marker).
+ * - `unread` lists the user's conversations that have a marker or unread messages.
+ * A conversation keeps at most `maxPerConversation` unread entries (the newest); a count at the cap means "at least".
+ */
+export interface UnreadStore {
+  arrived(entries: readonly UnreadRef[]): Promise<void>;
+  recalled(entries: readonly UnreadRef[]): Promise<void>;
+  markRead(ref: UnreadRef): Promise<number>;
+  unread(user: string): Promise<ConversationUnreadState[]>;
+}
+
+export interface UnreadRef {
+  user: string;
+  conversation: string;
+  seq: number;
+}
+
+export interface ConversationUnreadState {
+  conversation: string;
+  unread: number;
+  readSeq: number;
+}
+
+export const MAX_UNREAD_PER_CONVERSATION = 1000;
