@@ -80,7 +80,8 @@ export function chatSuite(label: string, setup: () => Promise<Target>): void {
     });
 
     it('pages through 1,000 messages with has_more, each exactly once and in order', async () => {
-      const alice = await connect(server, u('alice5'), 'laptop');
+      // One conversation is processed in order; under load in cluster mode 1,000 sends can take longer than 30 s.
+      const alice = await connect(server, u('alice5'), 'laptop', { sendTimeoutMs: 180_000 });
       const sends = Array.from({ length: 1000 }, (_, i) => alice.client.send({ user: u('bob5') }, { text: `m${i}` }));
       await Promise.all(sends);
       const reader = new ImClient({ url: server.urlFor(u('bob5'), 'tool'), token: server.token(u('bob5'), 'tool') });
