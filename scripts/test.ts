@@ -64,6 +64,7 @@ async function main(): Promise<void> {
       'tsx',
       '--test',
       '--test-timeout=300000',
+      '--test-force-exit', // a failed test may leave clients reconnecting; report it rather than hang
       '--test-reporter=spec',
       ...files,
     ]);
