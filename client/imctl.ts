@@ -82,9 +82,10 @@ const nonNegativeInt = (value: string) => {
   return n;
 };
 const ROLE_NAMES: readonly GroupRoleName[] = ['owner', 'admin', 'member'];
-const roleArg = (value: string): GroupRoleName => {
+/** Checked in the action (not as a Commander argParser), so a bad role is reported as JSON like other refusals. */
+const roleName = (value: string): GroupRoleName => {
   if (!(ROLE_NAMES as readonly string[]).includes(value))
-    throw new InvalidArgumentError('must be owner, admin or member');
+    throw new InvalidArgumentError(`--role must be owner, admin or member, not ${JSON.stringify(value)}`);
   return value as GroupRoleName;
 };
 const memberList = (value: string) => {
@@ -326,9 +327,10 @@ export function buildProgram(): Command {
   deviceCommand(group, 'set-role', 'make a member an admin or a plain member, or the owner (owner only)')
     .requiredOption('--group <id>', 'group id')
     .requiredOption('--member <user>', 'the member whose role changes')
-    .requiredOption('--role <role>', 'owner (hands ownership over; you become an admin), admin or member', roleArg)
-    .action(async (o: DeviceOptions & { group: string; member: string; role: GroupRoleName }) => {
-      print(groupJson(await withClient({ ...o, state: false }, (c) => c.setMemberRole(o.group, o.member, o.role))));
+    .requiredOption('--role <role>', 'owner (hands ownership over; you become an admin), admin or member')
+    .action(async (o: DeviceOptions & { group: string; member: string; role: string }) => {
+      const role = roleName(o.role);
+      print(groupJson(await withClient({ ...o, state: false }, (c) => c.setMemberRole(o.group, o.member, role))));
     });
   paging(deviceCommand(group, 'members', 'list the members of a group with their roles, ordered by user id'))
     .requiredOption('--group <id>', 'group id')

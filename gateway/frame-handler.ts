@@ -59,7 +59,7 @@ export class FrameHandler {
       case 'ack':
         return {
           $case: 'ackResult',
-          value: await sync.ack({ ...who, syncKey: body.value.syncKey, inboxSeq: body.value.inboxSeq }),
+          value: await sync.ack({ ...who, ...body.value }),
         };
       case 'ping':
         return { $case: 'pong', value: { clientTimeMs: body.value.clientTimeMs, serverTimeMs: Date.now() } };
@@ -70,10 +70,15 @@ export class FrameHandler {
       case 'groupRemove':
         return { $case: 'group', value: await logic.removeMembers({ actor: conn.user, ...body.value }) };
       case 'groupMembers':
-        return {
-          $case: 'groupMembers',
-          value: await logic.listMembers({ actor: conn.user, groupId: body.value.groupId }),
-        };
+        return { $case: 'groupMembers', value: await logic.listMembers({ actor: conn.user, ...body.value }) };
+      case 'groupLeave':
+        return { $case: 'group', value: await logic.leaveGroup({ actor: conn.user, groupId: body.value.groupId }) };
+      case 'groupDissolve':
+        return { $case: 'group', value: await logic.dissolveGroup({ actor: conn.user, groupId: body.value.groupId }) };
+      case 'groupSetRole':
+        return { $case: 'group', value: await logic.setMemberRole({ actor: conn.user, ...body.value }) };
+      case 'groupList':
+        return { $case: 'groupList', value: await logic.listGroups({ actor: conn.user, ...body.value }) };
       case undefined:
         throw new ImError('BAD_FRAME', 'frame has no body');
       default:

@@ -13,6 +13,8 @@ const catalogue = {
   FORBIDDEN: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED },
   NOT_MEMBER: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED },
   NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND },
+  // The group was dissolved by its owner: nothing can be sent to it or asked of it any more.
+  GROUP_DISSOLVED: { http: 410, grpc: GrpcStatus.FAILED_PRECONDITION },
   TOO_LARGE: { http: 413, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
   RATE_LIMITED: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
   SLOW_CONSUMER: { http: 503, grpc: GrpcStatus.RESOURCE_EXHAUSTED },

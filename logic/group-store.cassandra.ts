@@ -1,27 +1,41 @@
 // GroupStore on Cassandra: groups (one row per group), group_members (partition per group, members clustered by
-// user id) and user_groups (partition per user: the groups a user is in). Tables in infra/cql/0002_*.cql.
+// user id, with their stored role) and user_groups (partition per user: the groups a user is in). Tables in
+// infra/cql/0002_*.cql and 0004_group_roles.cql.
+//
+// The groups row changes only by lightweight transactions (create, transfer of ownership, dissolve), so those are
+// serialized. Member rows are plain writes; a role change is `IF EXISTS`, so it never brings back a removed member.
 import { DEFAULT_CONCURRENCY, forEachLimit, toNumber, type Client } from '../lib/cassandra.ts';
-import type { Group, GroupStore } from './group-store.ts';
+import type { Group, GroupRole, GroupStore, Member, Page, PageRequest } from './group-store.ts';
 
 const CQL = {
   create: 'INSERT INTO groups (group_id, name, owner, created_at_ms) VALUES (?, ?, ?, ?) IF NOT EXISTS',
-  get: 'SELECT group_id, name, owner, created_at_ms FROM groups WHERE group_id = ?',
+  get: 'SELECT group_id, name, owner, created_at_ms, dissolved_at_ms FROM groups WHERE group_id = ?',
+  transfer: 'UPDATE groups SET owner = ? WHERE group_id = ? IF owner = ? AND dissolved_at_ms = null',
+  dissolve: 'UPDATE groups SET dissolved_at_ms = ? WHERE group_id = ? IF dissolved_at_ms = null',
+  // Writes no role: adding someone who is already a member keeps their role.
   addMember: 'INSERT INTO group_members (group_id, user_id) VALUES (?, ?)',
   addUserGroup: 'INSERT INTO user_groups (user_id, group_id) VALUES (?, ?)',
   removeMember: 'DELETE FROM group_members WHERE group_id = ? AND user_id = ?',
   removeUserGroup: 'DELETE FROM user_groups WHERE user_id = ? AND group_id = ?',
+  setRole: 'UPDATE group_members SET role = ? WHERE group_id = ? AND user_id = ? IF EXISTS',
   members: 'SELECT user_id FROM group_members WHERE group_id = ?',
+  membersPage: 'SELECT user_id, role FROM group_members WHERE group_id = ? AND user_id > ? LIMIT ?',
+  roles: 'SELECT user_id, role FROM group_members WHERE group_id = ? AND user_id IN ?',
   count: 'SELECT COUNT(*) AS n FROM group_members WHERE group_id = ?',
   isMember: 'SELECT user_id FROM group_members WHERE group_id = ? AND user_id = ?',
-  groupsOf: 'SELECT group_id FROM user_groups WHERE user_id = ?',
+  role: 'SELECT role FROM group_members WHERE group_id = ? AND user_id = ?',
+  groupsPage: 'SELECT group_id FROM user_groups WHERE user_id = ? AND group_id > ? LIMIT ?',
 } as const;
 
 const loggedBatch = { prepare: true, logged: true, isIdempotent: true } as const;
 
+/** Values per `IN (...)` when reading roles. */
+const IN_CHUNK = 100;
+
 export interface CassandraGroupStoreOptions {
   /** In-flight requests per call. Default DEFAULT_CONCURRENCY. */
   concurrency?: number;
-  /** Rows per page when listing members or a user's groups. Default 1000. */
+  /** Rows per page when listing every member. Default 1000. */
   pageSize?: number;
 }
 
@@ -47,11 +61,13 @@ export class CassandraGroupStore implements GroupStore {
   async get(groupId: string): Promise<Group | undefined> {
     const row = (await this.client.execute(CQL.get, [groupId])).first();
     if (!row) return undefined;
+    const dissolved = row.get('dissolved_at_ms') as unknown;
     return {
       id: row.get('group_id') as string,
       name: row.get('name') as string,
       owner: row.get('owner') as string,
       createdAtMs: toNumber(row.get('created_at_ms')),
+      ...(dissolved === null || dissolved === undefined ? {} : { dissolvedAtMs: toNumber(dissolved) }),
     };
   }
 
@@ -63,16 +79,7 @@ export class CassandraGroupStore implements GroupStore {
 
   async removeMembers(groupId: string, users: readonly string[]): Promise<number> {
     await this.mustExist(groupId);
-    // Logged batch per user: both tables change, or (after a crash) the batchlog finishes the job.
-    await forEachLimit(new Set(users), this.concurrency, (user) =>
-      this.client.batch(
-        [
-          { query: CQL.removeMember, params: [groupId, user] },
-          { query: CQL.removeUserGroup, params: [user, groupId] },
-        ],
-        loggedBatch,
-      ),
-    );
+    await this.unlink(groupId, users);
     return this.count(groupId);
   }
 
@@ -89,12 +96,73 @@ export class CassandraGroupStore implements GroupStore {
     return (await this.client.execute(CQL.isMember, [groupId, user])).rowLength > 0;
   }
 
-  /** The groups a user is in (not part of the port yet), sorted. */
-  async groupsOf(user: string): Promise<string[]> {
-    const groups: string[] = [];
-    for await (const row of await this.client.execute(CQL.groupsOf, [user], { fetchSize: this.pageSize }))
-      groups.push(row.get('group_id') as string);
-    return groups.sort();
+  async roles(groupId: string, users: readonly string[]): Promise<Map<string, GroupRole>> {
+    const roles = new Map<string, GroupRole>();
+    const unique = [...new Set(users)];
+    if (unique.length === 0) return roles;
+    const group = await this.get(groupId);
+    if (!group) return roles;
+    const chunks = Array.from({ length: Math.ceil(unique.length / IN_CHUNK) }, (_, i) =>
+      unique.slice(i * IN_CHUNK, (i + 1) * IN_CHUNK),
+    );
+    await forEachLimit(chunks, this.concurrency, async (chunk) => {
+      for (const row of (await this.client.execute(CQL.roles, [groupId, chunk])).rows) {
+        const user = row.get('user_id') as string;
+        roles.set(user, roleOf(group, user, row.get('role')));
+      }
+    });
+    return roles;
+  }
+
+  async listMembers(groupId: string, { after, limit }: PageRequest): Promise<Page<Member>> {
+    const group = await this.get(groupId);
+    if (!group) throw new Error(`group ${groupId} does not exist`);
+    // One row more than asked tells whether another page follows.
+    const rows = (await this.client.execute(CQL.membersPage, [groupId, after, limit + 1])).rows;
+    const items = rows.slice(0, limit).map((row) => {
+      const user = row.get('user_id') as string;
+      return { user, role: roleOf(group, user, row.get('role')) };
+    });
+    return rows.length > limit ? { items, next: items.at(-1)!.user } : { items };
+  }
+
+  async setRole(groupId: string, user: string, role: 'admin' | 'member'): Promise<boolean> {
+    await this.mustExist(groupId);
+    return (await this.client.execute(CQL.setRole, [role, groupId, user])).wasApplied();
+  }
+
+  async transferOwnership(groupId: string, from: string, to: string): Promise<boolean> {
+    await this.mustExist(groupId);
+    if (!(await this.client.execute(CQL.transfer, [to, groupId, from])).wasApplied()) return false;
+    // The previous owner stays on as an admin. Were this lost to a crash, they would be a plain member: safe.
+    await this.client.execute(CQL.setRole, ['admin', groupId, from]);
+    return true;
+  }
+
+  async dissolve(groupId: string, atMs: number): Promise<void> {
+    // The existence check matters: `IF dissolved_at_ms = null` would also hold for a row that is not there.
+    await this.mustExist(groupId);
+    // Not applied when already dissolved: the first timestamp stays, and the members are removed (again) below.
+    await this.client.execute(CQL.dissolve, [atMs, groupId]);
+    await this.unlink(groupId, await this.members(groupId));
+  }
+
+  async groupsOf(user: string, { after, limit }: PageRequest): Promise<Page<{ group: Group; role: GroupRole }>> {
+    const ids = (await this.client.execute(CQL.groupsPage, [user, after, limit + 1])).rows.map(
+      (row) => row.get('group_id') as string,
+    );
+    const shown = ids.slice(0, limit);
+    const found = new Array<{ group: Group; role: GroupRole } | undefined>(shown.length);
+    await forEachLimit(shown.keys(), this.concurrency, async (i) => {
+      const id = shown[i]!;
+      const [group, member] = await Promise.all([this.get(id), this.client.execute(CQL.role, [id, user])]);
+      const row = member.first();
+      // A reverse-index row without its group or member row is what an interrupted change leaves: skip it.
+      if (group && group.dissolvedAtMs === undefined && row)
+        found[i] = { group, role: roleOf(group, user, row.get('role')) };
+    });
+    const items = found.filter((g) => g !== undefined);
+    return ids.length > limit ? { items, next: shown.at(-1)! } : { items };
   }
 
   private async link(groupId: string, users: readonly string[]): Promise<void> {
@@ -109,7 +177,20 @@ export class CassandraGroupStore implements GroupStore {
     );
   }
 
-  private async count(groupId: string): Promise<number> {
+  private async unlink(groupId: string, users: readonly string[]): Promise<void> {
+    // Logged batch per user: both tables change, or (after a crash) the batchlog finishes the job.
+    await forEachLimit(new Set(users), this.concurrency, (user) =>
+      this.client.batch(
+        [
+          { query: CQL.removeMember, params: [groupId, user] },
+          { query: CQL.removeUserGroup, params: [user, groupId] },
+        ],
+        loggedBatch,
+      ),
+    );
+  }
+
+  async count(groupId: string): Promise<number> {
     // Reads the group's one partition: fine for chat-sized groups (thousands of members).
     return toNumber((await this.client.execute(CQL.count, [groupId])).first()?.get('n'));
   }
@@ -117,4 +198,9 @@ export class CassandraGroupStore implements GroupStore {
   private async mustExist(groupId: string): Promise<void> {
     if (!(await this.get(groupId))) throw new Error(`group ${groupId} does not exist`);
   }
+}
+
+function roleOf(group: Group, user: string, stored: unknown): GroupRole {
+  if (group.owner === user) return 'owner';
+  return stored === 'admin' ? 'admin' : 'member';
 }

@@ -1,23 +1,66 @@
-import type { GroupInfo, GroupMembers } from '../proto/gen/im/v1/client.pb.ts';
-import type { ChangeMembersRequest, CreateGroupRequest, ListMembersRequest } from '../proto/gen/im/v1/services.pb.ts';
+import {
+  GroupRole as ProtoRole,
+  type GroupInfo,
+  type GroupList,
+  type GroupMembers,
+} from '../proto/gen/im/v1/client.pb.ts';
+import type {
+  ChangeMembersRequest,
+  CreateGroupRequest,
+  GroupActionRequest,
+  ListGroupsRequest,
+  ListMembersRequest,
+  SetMemberRoleRequest,
+} from '../proto/gen/im/v1/services.pb.ts';
 import { assertId } from '../lib/conversation.ts';
 import { ImError } from '../lib/errors.ts';
 import { newGroupId } from '../lib/ids.ts';
-import type { Group, GroupStore } from './group-store.ts';
+import type { Group, GroupRole, GroupStore } from './group-store.ts';
 
 export interface GroupLimits {
   /** Groups up to this size use write fan-out (one inbox entry per member). */
   maxMembers: number;
   maxNameChars: number;
+  /** Members or groups per page when the request says 0. Default 100. */
+  pageDefault?: number;
+  /** The most a page holds, whatever the request says. Default 500. */
+  pageMax?: number;
 }
 
-/** Group management: who may change a group, and what a group may look like. */
+const ROLE_TO_PROTO: Record<GroupRole, ProtoRole> = {
+  owner: ProtoRole.GROUP_ROLE_OWNER,
+  admin: ProtoRole.GROUP_ROLE_ADMIN,
+  member: ProtoRole.GROUP_ROLE_MEMBER,
+};
+
+/**
+ * Group management: who may change a group, and what a group may look like.
+ *
+ * Roles: one owner (the creator, until they transfer ownership), admins, members.
+ * - The owner or an admin adds members. The owner removes anyone but themselves; an admin removes plain members
+ *   only (never the owner or another admin); a member can remove nobody but themselves.
+ * - The owner alone sets roles: makes a member an admin, an admin a member again, or another member the owner
+ *   (transfer), after which the previous owner is an admin.
+ * - Anyone may leave, except the owner: leaving as owner is refused (FORBIDDEN) with a message saying to transfer
+ *   ownership or dissolve first. We chose this over "the group dissolves when its owner leaves", because leaving
+ *   is something every member does casually, and it should never end the group for everyone else by surprise.
+ * - The owner alone dissolves the group: every member is removed, and from then on sends, member lists and
+ *   changes are refused with GROUP_DISSOLVED. Messages already delivered stay in everyone's inbox.
+ * Removing a member takes effect for the next send: fan-out reads the member list at send time, so a removed
+ * member gets nothing new, and keeps what their inbox already holds.
+ */
 export class Groups {
+  private readonly pageDefault: number;
+  private readonly pageMax: number;
+
   constructor(
     private readonly store: GroupStore,
     private readonly limits: GroupLimits,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.pageMax = limits.pageMax ?? 500;
+    this.pageDefault = Math.min(limits.pageDefault ?? 100, this.pageMax);
+  }
 
   async create({ actor, name, members }: CreateGroupRequest): Promise<GroupInfo> {
     if (name.length > this.limits.maxNameChars) {
@@ -27,37 +70,124 @@ export class Groups {
     this.checkSize(all.length);
     const group: Group = { id: newGroupId(), name, owner: actor, createdAtMs: this.now() };
     await this.store.create(group, all);
-    return info(group, all.length);
+    return info(group, all.length, 'owner');
   }
 
+  /** The owner or an admin adds members; adding someone who is already in changes nothing (their role stays). */
   async addMembers({ actor, groupId, members }: ChangeMembersRequest): Promise<GroupInfo> {
-    const group = await this.requireMember(groupId, actor);
+    const { group, role } = await this.requireRole(groupId, actor);
+    if (role === 'member') throw new ImError('FORBIDDEN', 'only the group owner and admins add members');
     const adding = uniqueIds(members);
     const current = await this.store.members(groupId);
     this.checkSize(new Set([...current, ...adding]).size);
-    return info(group, await this.store.addMembers(groupId, adding));
+    return info(group, await this.store.addMembers(groupId, adding), role);
   }
 
-  /** The owner removes anyone but themselves; any member may remove themselves (leave). */
+  /** See the class comment for who may remove whom; naming only yourself is leaving. */
   async removeMembers({ actor, groupId, members }: ChangeMembersRequest): Promise<GroupInfo> {
-    const group = await this.requireMember(groupId, actor);
+    const { group, role } = await this.requireRole(groupId, actor);
     const removing = uniqueIds(members);
-    if (removing.includes(group.owner)) throw new ImError('FORBIDDEN', 'the owner cannot be removed from the group');
-    if (actor !== group.owner && removing.some((m) => m !== actor)) {
-      throw new ImError('FORBIDDEN', 'only the group owner removes other members');
+    const leaving = removing.includes(actor);
+    if (leaving && role === 'owner') throw ownerCannotLeave(groupId);
+    const others = removing.filter((u) => u !== actor);
+    if (others.includes(group.owner)) throw new ImError('FORBIDDEN', 'the owner cannot be removed from the group');
+    if (others.length > 0 && role === 'member') {
+      throw new ImError('FORBIDDEN', 'only the group owner and admins remove other members');
     }
-    return info(group, await this.store.removeMembers(groupId, removing));
+    if (others.length > 0 && role === 'admin') {
+      const roles = await this.store.roles(groupId, others);
+      const admin = others.find((u) => roles.get(u) === 'admin');
+      if (admin !== undefined) throw new ImError('FORBIDDEN', `only the group owner removes admins (${admin} is one)`);
+    }
+    const count = await this.store.removeMembers(groupId, removing);
+    return info(group, count, leaving ? undefined : role);
   }
 
-  async listMembers({ actor, groupId }: ListMembersRequest): Promise<GroupMembers> {
+  /** Any member but the owner leaves (the owner transfers ownership or dissolves the group first). */
+  async leave({ actor, groupId }: GroupActionRequest): Promise<GroupInfo> {
+    const { group, role } = await this.requireRole(groupId, actor);
+    if (role === 'owner') throw ownerCannotLeave(groupId);
+    return info(group, await this.store.removeMembers(groupId, [actor]), undefined);
+  }
+
+  /** The owner dissolves the group. Asking again finishes a dissolve that was interrupted. */
+  async dissolve({ actor, groupId }: GroupActionRequest): Promise<GroupInfo> {
+    const found = await this.store.get(groupId);
+    if (found?.dissolvedAtMs !== undefined && found.owner === actor) {
+      await this.store.dissolve(groupId, found.dissolvedAtMs);
+      return info(found, 0, undefined);
+    }
+    const { group, role } = await this.requireRole(groupId, actor);
+    if (role !== 'owner') throw new ImError('FORBIDDEN', 'only the group owner dissolves the group');
+    const at = this.now();
+    await this.store.dissolve(groupId, at);
+    return info({ ...group, dissolvedAtMs: at }, 0, undefined);
+  }
+
+  /** The owner promotes, demotes or hands over ownership (role OWNER). Answers with the caller's new role. */
+  async setRole({ actor, groupId, user, role: wanted }: SetMemberRoleRequest): Promise<GroupInfo> {
+    const { group, role } = await this.requireRole(groupId, actor);
+    if (role !== 'owner') throw new ImError('FORBIDDEN', 'only the group owner changes roles');
+    assertId('user', user);
+    const target = (await this.store.roles(groupId, [user])).get(user);
+    if (!target) throw new ImError('NOT_MEMBER', `${user} is not a member of group ${groupId}`);
+    switch (wanted) {
+      case ProtoRole.GROUP_ROLE_OWNER: {
+        if (user === actor) return info(group, await this.store.count(groupId), 'owner');
+        if (!(await this.store.transferOwnership(groupId, actor, user))) {
+          throw new ImError('FORBIDDEN', `${actor} is no longer the owner of group ${groupId}`);
+        }
+        return info({ ...group, owner: user }, await this.store.count(groupId), 'admin');
+      }
+      case ProtoRole.GROUP_ROLE_ADMIN:
+      case ProtoRole.GROUP_ROLE_MEMBER: {
+        if (user === group.owner) {
+          throw new ImError('FORBIDDEN', 'the owner stops being the owner only by giving the role OWNER to a member');
+        }
+        const stored = wanted === ProtoRole.GROUP_ROLE_ADMIN ? 'admin' : 'member';
+        if (!(await this.store.setRole(groupId, user, stored))) {
+          throw new ImError('NOT_MEMBER', `${user} is not a member of group ${groupId}`);
+        }
+        return info(group, await this.store.count(groupId), 'owner');
+      }
+      default:
+        throw new ImError('INVALID_ARGUMENT', 'role must be OWNER, ADMIN or MEMBER');
+    }
+  }
+
+  /** One page of the members with their roles, ordered by user id; any member may ask. */
+  async listMembers({ actor, groupId, cursor, limit }: ListMembersRequest): Promise<GroupMembers> {
     await this.requireMember(groupId, actor);
-    return { groupId, members: await this.store.members(groupId) };
+    const page = await this.store.listMembers(groupId, { after: checkCursor(cursor), limit: this.pageSize(limit) });
+    return {
+      groupId,
+      members: page.items.map((m) => m.user),
+      entries: page.items.map((m) => ({ user: m.user, role: ROLE_TO_PROTO[m.role] })),
+      nextCursor: page.next ?? '',
+    };
   }
 
-  /** The group, if `user` may act in it; NOT_FOUND for unknown groups, NOT_MEMBER otherwise. */
+  /** One page of the active groups the actor is in, ordered by group id (creation time). */
+  async listGroups({ actor, cursor, limit }: ListGroupsRequest): Promise<GroupList> {
+    const page = await this.store.groupsOf(actor, { after: checkCursor(cursor), limit: this.pageSize(limit) });
+    return {
+      groups: page.items.map(({ group, role }) => ({
+        groupId: group.id,
+        name: group.name,
+        owner: group.owner,
+        role: ROLE_TO_PROTO[role],
+        createdAtMs: group.createdAtMs,
+      })),
+      nextCursor: page.next ?? '',
+    };
+  }
+
+  /**
+   * The group, if `user` may act in it (every send checks this): NOT_FOUND for unknown groups, GROUP_DISSOLVED
+   * for dissolved ones, NOT_MEMBER for anyone who is not (or no longer) a member.
+   */
   async requireMember(groupId: string, user: string): Promise<Group> {
-    const group = await this.store.get(groupId);
-    if (!group) throw new ImError('NOT_FOUND', `no group ${JSON.stringify(groupId)}`);
+    const group = await this.activeGroup(groupId);
     if (!(await this.store.isMember(groupId, user)))
       throw new ImError('NOT_MEMBER', `not a member of group ${groupId}`);
     return group;
@@ -65,6 +195,26 @@ export class Groups {
 
   members(groupId: string): Promise<string[]> {
     return this.store.members(groupId);
+  }
+
+  private async requireRole(groupId: string, user: string): Promise<{ group: Group; role: GroupRole }> {
+    const group = await this.activeGroup(groupId);
+    const role = (await this.store.roles(groupId, [user])).get(user);
+    if (!role) throw new ImError('NOT_MEMBER', `not a member of group ${groupId}`);
+    return { group, role };
+  }
+
+  private async activeGroup(groupId: string): Promise<Group> {
+    const group = await this.store.get(groupId);
+    if (!group) throw new ImError('NOT_FOUND', `no group ${JSON.stringify(groupId)}`);
+    if (group.dissolvedAtMs !== undefined) {
+      throw new ImError('GROUP_DISSOLVED', `group ${groupId} was dissolved by its owner`);
+    }
+    return group;
+  }
+
+  private pageSize(limit: number): number {
+    return limit === 0 ? this.pageDefault : Math.min(limit, this.pageMax);
   }
 
   private checkSize(count: number): void {
@@ -81,6 +231,31 @@ function uniqueIds(ids: readonly string[]): string[] {
   return [...new Set(ids)].map((id) => assertId('user', id));
 }
 
-function info(group: Group, memberCount: number): GroupInfo {
-  return { groupId: group.id, name: group.name, owner: group.owner, memberCount };
+/** Cursors are the last id of the previous page; anything else was not made by this server. */
+function checkCursor(cursor: string): string {
+  if (cursor === '') return cursor;
+  try {
+    return assertId('user', cursor);
+  } catch {
+    throw new ImError('INVALID_ARGUMENT', `cursor ${JSON.stringify(cursor)} is not one this server returned`);
+  }
+}
+
+function ownerCannotLeave(groupId: string): ImError {
+  return new ImError(
+    'FORBIDDEN',
+    `the owner cannot leave group ${groupId}: first make another member the owner (role OWNER), or dissolve it`,
+  );
+}
+
+/** `role` is the caller's role after the operation; undefined once they are no longer a member. */
+function info(group: Group, memberCount: number, role: GroupRole | undefined): GroupInfo {
+  return {
+    groupId: group.id,
+    name: group.name,
+    owner: group.owner,
+    memberCount,
+    role: role ? ROLE_TO_PROTO[role] : ProtoRole.GROUP_ROLE_UNSPECIFIED,
+    dissolved: group.dissolvedAtMs !== undefined,
+  };
 }

@@ -1,10 +1,13 @@
 import { ChatInput } from '../proto/gen/im/v1/bus.pb.ts';
-import { ServerFrame, type GroupInfo, type GroupMembers } from '../proto/gen/im/v1/client.pb.ts';
+import { ServerFrame, type GroupInfo, type GroupList, type GroupMembers } from '../proto/gen/im/v1/client.pb.ts';
 import {
   LogicServiceService,
   type ChangeMembersRequest,
   type CreateGroupRequest,
+  type GroupActionRequest,
+  type ListGroupsRequest,
   type ListMembersRequest,
+  type SetMemberRoleRequest,
 } from '../proto/gen/im/v1/services.pb.ts';
 import type { Bus } from '../lib/bus.ts';
 import { consume } from '../lib/bus-consumer.ts';
@@ -52,6 +55,18 @@ export class Logic implements LogicApi {
   }
   listMembers(req: ListMembersRequest): Promise<GroupMembers> {
     return this.groups.listMembers(req);
+  }
+  leaveGroup(req: GroupActionRequest): Promise<GroupInfo> {
+    return this.groups.leave(req);
+  }
+  dissolveGroup(req: GroupActionRequest): Promise<GroupInfo> {
+    return this.groups.dissolve(req);
+  }
+  setMemberRole(req: SetMemberRoleRequest): Promise<GroupInfo> {
+    return this.groups.setRole(req);
+  }
+  listGroups(req: ListGroupsRequest): Promise<GroupList> {
+    return this.groups.listGroups(req);
   }
 }
 
