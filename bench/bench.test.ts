@@ -1,0 +1,92 @@
+// Each scenario once at a tiny size, to prove the harness works end to end (servers, client processes, result
+// files, charts). Benchmarks are not timed assertions: this checks that the figures are there and are numbers.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { runScenarios, STANDARD_SET, type Ran } from './run.ts';
+
+const out = mkdtempSync(join(tmpdir(), 'im-bench-test-'));
+const lines: string[] = [];
+let ran: Ran[] = [];
+
+function finiteNumbers(value: unknown, path: string, found: string[] = []): string[] {
+  if (typeof value === 'number') {
+    assert.ok(Number.isFinite(value), `${path} is ${value}`);
+    found.push(path);
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => finiteNumbers(v, `${path}[${i}]`, found));
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) finiteNumbers(v, `${path}.${k}`, found);
+  }
+  return found;
+}
+
+function get(obj: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], obj);
+}
+
+describe('bench at tiny size', () => {
+  after(() => {
+    if (process.env.BENCH_TEST_VERBOSE) process.stdout.write(lines.join('\n') + '\n');
+  });
+
+  it('runs the standard set and writes a result file per scenario', { timeout: 600_000 }, async () => {
+    ran = await runScenarios(STANDARD_SET, {
+      size: 'tiny',
+      out,
+      flags: {},
+      command: 'node --test bench/bench.test.ts',
+      write: (line) => lines.push(line),
+    });
+    assert.deepEqual(
+      ran.map((r) => r.scenario),
+      STANDARD_SET,
+    );
+    for (const r of ran) {
+      assert.ok(existsSync(r.json), `${r.json} written`);
+      const result = JSON.parse(readFileSync(r.json, 'utf8')) as Record<string, unknown>;
+      for (const key of ['machine', 'mode', 'load', 'figures', 'baselines', 'targets', 'processLimit'])
+        assert.ok(key in result, `${r.scenario}: ${key} recorded`);
+      assert.equal(get(result, 'machine.cores'), (result.machine as { cores: number }).cores);
+      assert.ok(typeof get(result, 'machine.node') === 'string');
+      assert.ok(typeof get(result, 'machine.memoryGiB') === 'number');
+      assert.equal(get(result, 'baselines.bun.available'), false);
+      finiteNumbers(result.figures, `${r.scenario}.figures`);
+      if (r.scenario !== 'group') {
+        assert.ok(r.chart && existsSync(r.chart), `${r.scenario}: chart written`);
+        assert.match(readFileSync(r.chart, 'utf8'), /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+      }
+    }
+  });
+
+  it('has the expected figures in each result', () => {
+    const fig = (name: string, path: string) => {
+      const r = ran.find((x) => x.scenario === name);
+      assert.ok(r, `${name} ran`);
+      const v = get(r.result.figures, path);
+      assert.ok(typeof v === 'number' && Number.isFinite(v), `${name}: figures.${path} = ${String(v)}`);
+      return v;
+    };
+    assert.ok(fig('idle', 'rssPerConnB') !== undefined);
+    fig('idle', 'heapPerConnB');
+    fig('idle', 'connectPerSec');
+    assert.ok(fig('idle', 'hundredThousand.gatewayProcesses') >= 1);
+    assert.ok(fig('fanout', 'ratioToBareWs') > 0);
+    fig('fanout', 'byBurst.0.deliveredPerSec.gateway');
+    fig('fanout', 'byBurst.0.deliveredPerSec.bare ws');
+    for (const mode of ['embedded', 'cluster', 'bare ws']) {
+      const p99 = fig('latency', `steps.${mode}.0.p99`);
+      assert.ok(p99 > 0, `${mode} latency measured`);
+      fig('latency', `steps.${mode}.0.p50`);
+      fig('latency', `steps.${mode}.0.max`);
+    }
+    fig('sync', 'getDiff.embedded.byLimit.limit100.perPage.p99');
+    fig('sync', 'getDiff.embedded.byLimit.limit100.wholeBacklog.p50');
+    assert.equal(get(ran.find((x) => x.scenario === 'sync')!.result.figures, 'storm.embedded.allWhole'), true);
+    fig('sync', 'storm.embedded.allWholeSec');
+    fig('sync', 'storm.bare ws.allWholeSec');
+    assert.match(ran.find((x) => x.scenario === 'group')!.result.skipped ?? '', /groups issue/);
+  });
+});

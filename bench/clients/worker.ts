@@ -1,0 +1,625 @@
+// A client worker process: holds many raw WebSocket clients (binary protobuf frames, as the SDK speaks them) and
+// does what the runner asks over IPC: open, ping, count frames, send at a fixed rate, page GetDiff, reconnect
+// storms. Raw `ws` sockets rather than ImClient, so one process holds thousands with little memory and each can
+// be bound to a chosen 127.0.0.x source address. Every loop here is bounded in count and in time.
+import WebSocket from 'ws';
+import { ClientFrame, ServerFrame } from '../../proto/gen/im/v1/client.pb.ts';
+import type { Message } from '../../proto/gen/im/v1/message.pb.ts';
+import { partitionFor } from '../../lib/bus.ts';
+import { loadOrCreateDevKey } from '../../lib/dev-key.ts';
+import { tokenSigner } from '../../lib/token.ts';
+import { Histogram, type HistogramData } from '../lib/histogram.ts';
+import { ProcessCpu } from '../lib/machine.ts';
+import { sleep, wallMs } from '../lib/progress.ts';
+import { serve } from '../lib/rpc.ts';
+
+/** Bench messages carry [float64 intended send time (wall ms)][uint32 step][uint32 index] in their body. */
+export const BENCH_CONTENT_TYPE = 'application/x-bench';
+
+type ReplyBody = NonNullable<ServerFrame['body']>;
+type RequestBody = NonNullable<ClientFrame['body']>;
+
+interface Sock {
+  user: string;
+  device: string;
+  url: string;
+  localAddress: string;
+  ws: WebSocket | undefined;
+  connId: string;
+  syncKey: string;
+  inboxSeq: number;
+  frames: number;
+  doneAt: number;
+  /** Storm: ids of the messages tagged for the storm that this client has (pushed or pulled). */
+  seen: Set<string> | undefined;
+}
+
+const socks: Sock[] = [];
+const pending = new Map<number, { resolve(b: ReplyBody): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
+let nextRequestId = 1;
+let signer: Awaited<ReturnType<typeof tokenSigner>> | undefined;
+const cpu = new ProcessCpu();
+
+const counters = {
+  frames: 0,
+  bytes: 0,
+  pongs: 0,
+  sendOk: 0,
+  sendErrors: {} as Record<string, number>,
+  delivered: 0,
+  duplicates: 0,
+  errors: {} as Record<string, number>,
+  closes: {} as Record<string, number>,
+};
+
+/** Fan-out: frames each socket must get (after reset) before it counts as done; 0 = decode everything. */
+let countTarget = 0;
+let doneCount = 0;
+/** Latency per step, from the intended send time in each bench message's body to its arrival here. */
+const latency = new Map<number, Histogram>();
+const deliveredByStep = new Map<number, number>();
+const seenByStep = new Map<number, Set<string>>();
+
+const bump = (rec: Record<string, number>, key: string) => (rec[key] = (rec[key] ?? 0) + 1);
+
+function onFrame(sock: Sock, data: Buffer): void {
+  sock.frames++;
+  counters.frames++;
+  counters.bytes += data.length;
+  if (countTarget > 0 && sock.connId !== '') {
+    if (sock.frames === countTarget) {
+      sock.doneAt = wallMs();
+      doneCount++;
+    }
+    return;
+  }
+  let frame: ServerFrame;
+  try {
+    frame = ServerFrame.decode(data);
+  } catch {
+    bump(counters.errors, 'undecodable frame');
+    return;
+  }
+  const body = frame.body;
+  if (!body) return;
+  switch (body.$case) {
+    case 'authResult':
+      sock.connId = body.value.connId;
+      return;
+    case 'pong':
+      counters.pongs++;
+      break;
+    case 'sendResult':
+      counters.sendOk++;
+      break;
+    case 'deliver':
+      onDeliver(sock, body.value.messages);
+      return;
+    case 'error':
+      if (frame.requestId === 0) return void bump(counters.errors, body.value.code);
+      break;
+    default:
+      break;
+  }
+  const p = pending.get(frame.requestId);
+  if (!p) {
+    if (body.$case === 'error') bump(counters.sendErrors, body.value.code);
+    return;
+  }
+  pending.delete(frame.requestId);
+  clearTimeout(p.timer);
+  if (body.$case === 'error') p.reject(new Error(`${body.value.code}: ${body.value.message}`));
+  else p.resolve(body);
+}
+
+/** Backlog messages carry a tag where latency messages carry their step. */
+let stormTag = -1;
+function tagOf(m: Message): number {
+  if (m.contentType !== BENCH_CONTENT_TYPE || m.body.length < 16) return -1;
+  return Buffer.from(m.body.buffer, m.body.byteOffset, m.body.length).readUInt32LE(8);
+}
+
+function onDeliver(sock: Sock, messages: Message[]): void {
+  const now = wallMs();
+  for (const m of messages) {
+    // A sender's own devices get its messages too: only the recipient's copy counts.
+    if (m.contentType !== BENCH_CONTENT_TYPE || m.body.length < 16 || m.fromUser === sock.user) continue;
+    if (sock.seen) {
+      if (tagOf(m) === stormTag) sock.seen.add(m.serverMsgId);
+      continue;
+    }
+    const view = Buffer.from(m.body.buffer, m.body.byteOffset, m.body.length);
+    const sentAt = view.readDoubleLE(0);
+    const step = view.readUInt32LE(8);
+    // At-least-once: a message may come twice (live push and the catch-up of a device coming online); count once.
+    let seen = seenByStep.get(step);
+    if (!seen) seenByStep.set(step, (seen = new Set()));
+    const id = `${m.fromUser}:${view.readUInt32LE(12)}`;
+    if (seen.has(id)) {
+      counters.duplicates++;
+      continue;
+    }
+    seen.add(id);
+    let h = latency.get(step);
+    if (!h) latency.set(step, (h = new Histogram()));
+    h.record(now - sentAt);
+    deliveredByStep.set(step, (deliveredByStep.get(step) ?? 0) + 1);
+    counters.delivered++;
+  }
+}
+
+function takeRequestId(): number {
+  if (nextRequestId >= 0xfffffff0) nextRequestId = 1;
+  return nextRequestId++;
+}
+
+function request(sock: Sock, body: RequestBody, timeoutMs = 10_000): Promise<ReplyBody> {
+  const ws = sock.ws;
+  if (!ws || ws.readyState !== WebSocket.OPEN) return Promise.reject(new Error('not connected'));
+  const requestId = takeRequestId();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      pending.delete(requestId);
+      reject(new Error(`no answer to ${body.$case} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    pending.set(requestId, { resolve, reject, timer });
+    ws.send(ClientFrame.encode({ requestId, body }).finish());
+  });
+}
+
+async function getDiff(sock: Sock, syncKey: string, limit: number) {
+  const body = await request(sock, { $case: 'sync', value: { syncKey, limit } });
+  if (body.$case !== 'sync') throw new Error(`expected sync, got ${body.$case}`);
+  return body.value;
+}
+
+/** Opens one socket; resolves once the server's AuthResult arrived. */
+function connect(sock: Sock, timeoutMs: number): Promise<void> {
+  if (!signer) throw new Error('open() first: no signing key');
+  const token = signer.sign(sock.user, sock.device, 3600);
+  const ws = new WebSocket(`${sock.url}/v1/ws`, {
+    headers: { authorization: `Bearer ${token}` },
+    perMessageDeflate: false,
+    localAddress: sock.localAddress,
+    handshakeTimeout: timeoutMs,
+  });
+  sock.ws = ws;
+  sock.connId = '';
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new Error('timeout'));
+    }, timeoutMs);
+    ws.on('message', (data: Buffer) => {
+      onFrame(sock, data);
+      if (sock.connId !== '') {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      clearTimeout(timer);
+      reject(new Error(`HTTP ${res.statusCode}`));
+      ws.terminate();
+    });
+    ws.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new Error(err.code ?? err.message));
+    });
+    ws.once('close', (code) => {
+      if (sock.ws === ws) sock.ws = undefined;
+      bump(counters.closes, String(code));
+      clearTimeout(timer);
+      reject(new Error(`closed ${code}`));
+    });
+  });
+}
+
+/** Runs `fn` over `items` with at most `concurrency` at once, stopping new work after `deadline` (wall ms). */
+async function pool<T>(items: T[], concurrency: number, deadline: number, fn: (item: T) => Promise<void>) {
+  let next = 0;
+  const lanes = Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, async () => {
+    while (next < items.length && wallMs() < deadline) {
+      const item = items[next++]!;
+      await fn(item);
+    }
+  });
+  await Promise.all(lanes);
+}
+
+// Heartbeats: every socket sends a Ping once per `pingMs`, spread over the interval (one timer for all).
+let pingTimer: NodeJS.Timeout | undefined;
+const PING = Buffer.from(
+  ClientFrame.encode({ requestId: 0, body: { $case: 'ping', value: { clientTimeMs: 0 } } }).finish(),
+);
+function startPings(pingMs: number): void {
+  clearInterval(pingTimer);
+  if (pingMs <= 0) return;
+  const tickMs = 100;
+  const slots = Math.max(1, Math.round(pingMs / tickMs));
+  let tick = 0;
+  pingTimer = setInterval(() => {
+    const slot = tick++ % slots;
+    for (let i = slot; i < socks.length; i += slots) {
+      const ws = socks[i]!.ws;
+      if (ws?.readyState === WebSocket.OPEN) ws.send(PING);
+    }
+  }, tickMs);
+}
+
+function memory() {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, cpu: cpu.sample() };
+}
+
+function openCount(): number {
+  let n = 0;
+  for (const s of socks) if (s.ws?.readyState === WebSocket.OPEN) n++;
+  return n;
+}
+
+export interface OpenParams {
+  urls: string[];
+  users: string[];
+  device: string;
+  /** Source addresses to spread sockets over (round robin); each 127.0.0.x has its own ephemeral ports. */
+  localAddresses: string[];
+  concurrency: number;
+  keyFile: string;
+  timeoutMs: number;
+  /** Send a Ping this often per socket (0: none). */
+  pingMs: number;
+  wantConnIds?: boolean;
+}
+
+const handlers = {
+  async open(p: OpenParams) {
+    signer ??= await tokenSigner((await loadOrCreateDevKey(p.keyFile)).seed);
+    const first = socks.length;
+    const added: Sock[] = p.users.map((user, i) => ({
+      user,
+      device: p.device,
+      url: p.urls[p.urls.length === 1 ? 0 : partitionFor(`${user}/${p.device}`, p.urls.length)]!,
+      localAddress: p.localAddresses[i % p.localAddresses.length]!,
+      ws: undefined,
+      connId: '',
+      syncKey: '',
+      inboxSeq: 0,
+      frames: 0,
+      doneAt: 0,
+      seen: undefined,
+    }));
+    socks.push(...added);
+    const errors: Record<string, number> = {};
+    const t0 = wallMs();
+    let opened = 0;
+    // Heartbeats from the start: a socket opened early must not go silent while the rest are still opening.
+    startPings(p.pingMs);
+    await pool(added, p.concurrency, t0 + p.timeoutMs, (s) =>
+      connect(s, Math.min(30_000, p.timeoutMs)).then(
+        () => void opened++,
+        (err: Error) => void bump(errors, err.message),
+      ),
+    );
+    const ms = wallMs() - t0;
+    return {
+      first,
+      opened,
+      failed: added.length - opened,
+      errors,
+      ms,
+      connIds: p.wantConnIds ? added.map((s) => s.connId) : [],
+    };
+  },
+
+  stats() {
+    return { open: openCount(), total: socks.length, ...counters, ...memory(), pending: pending.size };
+  },
+
+  /** Fan-out: count raw frames per socket from now on; a socket is done at `target` frames. */
+  countFrames(p: { target: number }) {
+    countTarget = p.target;
+    doneCount = 0;
+    for (const s of socks) {
+      s.frames = 0;
+      s.doneAt = 0;
+    }
+    return { sockets: socks.length };
+  },
+
+  async waitFrames(p: { timeoutMs: number }) {
+    const deadline = wallMs() + p.timeoutMs;
+    const want = openCount();
+    while (doneCount < want && wallMs() < deadline) await sleep(5);
+    let last = 0;
+    let frames = 0;
+    for (const s of socks) {
+      last = Math.max(last, s.doneAt);
+      frames += s.frames;
+    }
+    const result = { done: doneCount, of: want, lastAt: last, frames };
+    countTarget = 0;
+    return result;
+  },
+
+  /** Latency: forget what was recorded. */
+  resetLatency() {
+    latency.clear();
+    deliveredByStep.clear();
+    seenByStep.clear();
+    counters.delivered = 0;
+    counters.sendOk = 0;
+    counters.sendErrors = {};
+    return {};
+  },
+
+  latency(p: { step: number }): { hist: HistogramData; delivered: number } {
+    return {
+      hist: (latency.get(p.step) ?? new Histogram()).toData(),
+      delivered: deliveredByStep.get(p.step) ?? 0,
+    };
+  },
+
+  delivered(p: { step: number }) {
+    return deliveredByStep.get(p.step) ?? 0;
+  },
+
+  /**
+   * Open-loop load: `rate` messages per second for `durationMs`, the k-th due at t0 + k/rate whatever the replies
+   * do; each body carries its intended send time, so a late send shows up as latency (no coordinated omission).
+   */
+  async sendLoad(p: { rate: number; durationMs: number; step: number; pairs: { from: number; to: string }[] }) {
+    const total = Math.floor((p.rate * p.durationMs) / 1000);
+    const gap = 1000 / p.rate;
+    const t0 = wallMs() + 20;
+    const deadline = t0 + p.durationMs + 5_000;
+    let k = 0;
+    let skipped = 0;
+    let maxLateMs = 0;
+    const okBefore = counters.sendOk;
+    while (k < total && wallMs() < deadline) {
+      const now = wallMs();
+      const due = Math.min(total, Math.floor((now - t0) / gap) + 1);
+      for (; k < due; k++) {
+        const intended = t0 + k * gap;
+        maxLateMs = Math.max(maxLateMs, now - intended);
+        const pair = p.pairs[k % p.pairs.length]!;
+        const sock = socks[pair.from]!;
+        const ws = sock.ws;
+        if (!ws || ws.readyState !== WebSocket.OPEN) {
+          skipped++;
+          continue;
+        }
+        const body = Buffer.allocUnsafe(16);
+        body.writeDoubleLE(intended, 0);
+        body.writeUInt32LE(p.step, 8);
+        body.writeUInt32LE(k, 12);
+        const requestId = takeRequestId();
+        ws.send(
+          ClientFrame.encode({
+            requestId,
+            body: {
+              $case: 'send',
+              value: {
+                clientMsgId: `${p.step}-${k}`,
+                to: { kind: { $case: 'user', value: pair.to } },
+                contentType: BENCH_CONTENT_TYPE,
+                body,
+              },
+            },
+          }).finish(),
+        );
+      }
+      await sleep(1);
+    }
+    return { sent: k - skipped, skipped, planned: total, maxLateMs, sendOk: counters.sendOk - okBefore };
+  },
+
+  /** Backlog: each of `from` sends `count` messages to `to` (user or group), `window` in flight, awaiting results. */
+  async sendMessages(p: {
+    from: number[];
+    to: { user: string } | { group: string };
+    count: number;
+    window: number;
+    /** Written where latency messages carry their step, so a storm client knows which messages it waits for. */
+    tag: number;
+    timeoutMs: number;
+  }) {
+    const deadline = wallMs() + p.timeoutMs;
+    let ok = 0;
+    const errors: Record<string, number> = {};
+    await Promise.all(
+      p.from.map(async (index) => {
+        const sock = socks[index]!;
+        const ids = Array.from({ length: p.count }, (_, i) => i);
+        await pool(ids, p.window, deadline, async (i) => {
+          const body = Buffer.alloc(16);
+          body.writeDoubleLE(wallMs(), 0);
+          body.writeUInt32LE(p.tag, 8);
+          body.writeUInt32LE(i, 12);
+          const to =
+            'user' in p.to
+              ? { $case: 'user' as const, value: p.to.user }
+              : { $case: 'group' as const, value: p.to.group };
+          for (let attempt = 0; attempt < 5 && wallMs() < deadline; attempt++) {
+            try {
+              const reply = await request(sock, {
+                $case: 'send',
+                value: {
+                  clientMsgId: `b-${p.tag}-${index}-${i}`,
+                  to: { kind: to },
+                  contentType: BENCH_CONTENT_TYPE,
+                  body,
+                },
+              });
+              if (reply.$case === 'sendResult') ok++;
+              return;
+            } catch (err) {
+              const msg = err instanceof Error ? err.message.split(':')[0]! : 'error';
+              bump(errors, msg);
+              if (msg !== 'RATE_LIMITED') return;
+              await sleep(200);
+            }
+          }
+        });
+      }),
+    );
+    return { ok, errors };
+  },
+
+  async createGroups(p: { owner: number; groups: string[][] }) {
+    const ids: string[] = [];
+    for (const members of p.groups) {
+      const reply = await request(socks[p.owner]!, {
+        $case: 'groupCreate',
+        value: { name: `bench-${ids.length}`, members },
+      });
+      if (reply.$case !== 'group') throw new Error(`expected group, got ${reply.$case}`);
+      ids.push(reply.value.groupId);
+    }
+    return ids;
+  },
+
+  /** GetDiff paging: from the empty key through the whole inbox, `repeat` times; each page timed. */
+  async pageDiff(p: { sock: number; limit: number; repeat: number; maxPages: number; timeoutMs: number }) {
+    const sock = socks[p.sock]!;
+    const pages = new Histogram();
+    const totals = new Histogram();
+    const deadline = wallMs() + p.timeoutMs;
+    let messages = 0;
+    let passes = 0;
+    for (let r = 0; r < p.repeat && wallMs() < deadline; r++) {
+      let key = '';
+      let got = 0;
+      const t0 = performance.now();
+      for (let page = 0; page < p.maxPages; page++) {
+        const t = performance.now();
+        const res = await getDiff(sock, key, p.limit);
+        pages.record(performance.now() - t);
+        got += res.messages.length;
+        key = res.syncKey;
+        if (!res.hasMore) break;
+      }
+      totals.record(performance.now() - t0);
+      messages = got;
+      passes++;
+    }
+    return { pages: pages.toData(), totals: totals.toData(), messagesPerPass: messages, passes };
+  },
+
+  /** Every socket pulls GetDiff from its key until nothing more, and keeps the key (what a client saves). */
+  async syncAll(p: { limit: number; concurrency: number; timeoutMs: number }) {
+    const t0 = wallMs();
+    let ok = 0;
+    const errors: Record<string, number> = {};
+    await pool(socks, p.concurrency, t0 + p.timeoutMs, async (s) => {
+      try {
+        for (let page = 0; page < 1000; page++) {
+          const res = await getDiff(s, s.syncKey, p.limit);
+          s.syncKey = res.syncKey;
+          s.inboxSeq = res.inboxSeq;
+          if (!res.hasMore) break;
+        }
+        ok++;
+      } catch (err) {
+        bump(errors, err instanceof Error ? err.message : String(err));
+      }
+    });
+    return { ok, errors, ms: wallMs() - t0 };
+  },
+
+  async closeAll(p: { timeoutMs: number }) {
+    clearInterval(pingTimer);
+    const closing = socks.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          const ws = s.ws;
+          if (!ws || ws.readyState === WebSocket.CLOSED) return resolve();
+          ws.once('close', () => resolve());
+          ws.close(1000, 'bench done');
+        }),
+    );
+    const all = Promise.all(closing);
+    const timedOut = await Promise.race([all.then(() => false), sleep(p.timeoutMs).then(() => true)]);
+    if (timedOut) for (const s of socks) s.ws?.terminate();
+    return { open: openCount() };
+  },
+
+  /** Forget every socket (after closeAll). */
+  forget() {
+    socks.length = 0;
+    return {};
+  },
+
+  /**
+   * Reconnect storm: at `startAt` every socket reconnects (`concurrency` handshakes in flight per worker), then pulls
+   * GetDiff from its saved key until nothing more; it is whole once it has `expect` bench messages beyond the
+   * saved seq (pushed or pulled). Returns when all are whole or at the deadline.
+   */
+  async storm(p: {
+    startAt: number;
+    concurrency: number;
+    expect: number;
+    tag: number;
+    limit: number;
+    timeoutMs: number;
+  }) {
+    stormTag = p.tag;
+    // The sockets that are closed (an open one, like a group owner's, stays as it is).
+    const away = socks.filter((s) => !s.ws);
+    for (const s of away) s.seen = new Set();
+    while (wallMs() < p.startAt) await sleep(1);
+    const start = wallMs();
+    const deadline = start + p.timeoutMs;
+    const whole = new Histogram();
+    const connected = new Histogram();
+    let lastWholeAt = 0;
+    const errors: Record<string, number> = {};
+    await pool(away, p.concurrency, deadline, async (s) => {
+      for (let attempt = 0; attempt < 20 && wallMs() < deadline; attempt++) {
+        try {
+          await connect(s, Math.min(30_000, deadline - wallMs()));
+          connected.record(wallMs() - start);
+          for (let page = 0; page < 1000 && wallMs() < deadline; page++) {
+            const res = await getDiff(s, s.syncKey, p.limit);
+            for (const m of res.messages) if (tagOf(m) === p.tag) s.seen!.add(m.serverMsgId);
+            s.syncKey = res.syncKey;
+            if (!res.hasMore) break;
+          }
+          if (s.seen!.size >= p.expect) {
+            const at = wallMs();
+            whole.record(at - start);
+            lastWholeAt = Math.max(lastWholeAt, at);
+          } else {
+            bump(errors, `short: ${s.seen!.size}/${p.expect}`);
+          }
+          return;
+        } catch (err) {
+          bump(errors, err instanceof Error ? err.message : String(err));
+          s.ws?.terminate();
+          await sleep(100 + Math.random() * 400);
+        }
+      }
+    });
+    for (const s of away) s.seen = undefined;
+    stormTag = -1;
+    return {
+      start,
+      whole: whole.toData(),
+      connected: connected.toData(),
+      lastWholeAt,
+      clients: away.length,
+      errors,
+    };
+  },
+
+  memory,
+
+  ping() {
+    return { pid: process.pid };
+  },
+};
+
+export type WorkerApi = typeof handlers;
+
+serve(handlers);

@@ -1,0 +1,178 @@
+// Starting the processes of a run: the system under test (embedded gateway or a cluster), the bare `ws`
+// baseline, and client workers, each worker on its own 127.0.0.x source addresses.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { WorkerApi } from '../clients/worker.ts';
+import type { BareServerApi } from '../servers/bare-ws.ts';
+import type { GatewayServerApi } from '../servers/gateway.ts';
+import { Child } from './rpc.ts';
+import type { Progress } from './progress.ts';
+
+export type Size = 'tiny' | 'default' | 'large';
+
+export interface Ctx {
+  size: Size;
+  out: string;
+  log: Progress;
+  /** The dev key every process of the run signs and verifies with (IM_DEV_KEY_FILE). */
+  keyFile: string;
+  /** Unique per run: prefixes user ids (cluster mode shares Cassandra with everyone). */
+  runId: string;
+  command: string;
+  /** Flags given on the command line (overrides of the size's defaults). */
+  flags: Flags;
+  /** Every child's output lines (kept for a failure report), or printed with --verbose. */
+  onLine: (line: string) => void;
+}
+
+export interface Flags {
+  connections?: number;
+  clients?: number;
+  workers?: number;
+  rates?: number[];
+  stepSec?: number;
+  pairs?: number;
+  stormClients?: number;
+  backlog?: number;
+  mode?: 'embedded' | 'cluster' | 'both';
+}
+
+/** One dev key for the whole run, in a temp dir; children inherit IM_DEV_KEY_FILE. */
+export function useRunKey(): string {
+  process.env.IM_DEV_KEY_FILE ??= join(mkdtempSync(join(tmpdir(), 'im-bench-')), 'dev-key.json');
+  return process.env.IM_DEV_KEY_FILE;
+}
+
+/** Sockets per source address: well under the ephemeral port range (28,232 here), leaving room for TIME_WAIT. */
+export const SOCKETS_PER_ADDRESS = 15_000;
+/** Sockets per client worker: under the ~20,000 open files a process may hold. */
+export const SOCKETS_PER_WORKER = 15_000;
+
+/** The source addresses of worker `w` holding `sockets`: its own block of 127.0.0.x (x from 10 on). */
+export function sourceAddresses(w: number, sockets: number): string[] {
+  const n = Math.max(1, Math.ceil(sockets / SOCKETS_PER_ADDRESS));
+  return Array.from({ length: n }, (_, j) => `127.0.0.${10 + w * 4 + j}`);
+}
+
+export type Worker = Child<WorkerApi>;
+
+export function startWorkers(ctx: Ctx, count: number): Worker[] {
+  return Array.from(
+    { length: count },
+    (_, i) => new Child<WorkerApi>(`client-${i + 1}`, 'bench/clients/worker.ts', { onLine: ctx.onLine }),
+  );
+}
+
+export interface GatewayServer {
+  child: Child<GatewayServerApi>;
+  url: string;
+  pid: number;
+  env: Record<string, string>;
+}
+
+/** The embedded server (every service, one process) in a child of its own, started with --expose-gc. */
+export async function startGatewayServer(ctx: Ctx, env: Record<string, string> = {}): Promise<GatewayServer> {
+  const full = {
+    IM_PORT: '0',
+    IM_HOST: '127.0.0.1',
+    IM_LOG_LEVEL: 'warn',
+    IM_DRAIN_TIMEOUT_MS: '500',
+    IM_DEV_KEY_FILE: ctx.keyFile,
+    ...env,
+  };
+  const child = new Child<GatewayServerApi>('gateway', 'bench/servers/gateway.ts', {
+    env: full,
+    nodeArgs: ['--expose-gc'],
+    onLine: ctx.onLine,
+  });
+  const info = await child.call('info', {}, 60_000);
+  return { child, url: info.url, pid: info.pid, env: full };
+}
+
+export interface BareServer {
+  child: Child<BareServerApi>;
+  url: string;
+  pid: number;
+}
+
+export async function startBareServer(ctx: Ctx): Promise<BareServer> {
+  const child = new Child<BareServerApi>('bare-ws', 'bench/servers/bare-ws.ts', {
+    env: { IM_DEV_KEY_FILE: ctx.keyFile },
+    nodeArgs: ['--expose-gc'],
+    onLine: ctx.onLine,
+  });
+  const info = await child.call('info', {}, 60_000);
+  return { child, url: info.url, pid: info.pid };
+}
+
+export interface Opened {
+  opened: number;
+  failed: number;
+  errors: Record<string, number>;
+  ms: number;
+  connIds: string[];
+  /** Per worker: the index of its first socket in this batch, and how many it got. */
+  slices: { first: number; count: number }[];
+  sourceAddresses: string[];
+}
+
+/**
+ * Opens `users` spread evenly over `workers` (worker w gets the w-th slice), `device` for all, each worker on its
+ * own source addresses; waits for every handshake (bounded by timeoutMs).
+ */
+export async function openSpread(
+  ctx: Ctx,
+  workers: Worker[],
+  users: string[],
+  o: {
+    urls: string[];
+    device: string;
+    concurrency: number;
+    timeoutMs: number;
+    pingMs: number;
+    wantConnIds?: boolean;
+    /** Sockets each worker already holds (to pick enough source addresses). */
+    already?: number;
+  },
+): Promise<Opened> {
+  const per = Math.ceil(users.length / workers.length);
+  const addresses: string[] = [];
+  const results = await Promise.all(
+    workers.map((w, i) => {
+      const slice = users.slice(i * per, (i + 1) * per);
+      const localAddresses = sourceAddresses(i, slice.length + (o.already ?? 0));
+      addresses.push(...localAddresses);
+      return w.call(
+        'open',
+        {
+          urls: o.urls,
+          users: slice,
+          device: o.device,
+          localAddresses,
+          concurrency: o.concurrency,
+          keyFile: ctx.keyFile,
+          timeoutMs: o.timeoutMs,
+          pingMs: o.pingMs,
+          wantConnIds: o.wantConnIds ?? false,
+        },
+        o.timeoutMs + 30_000,
+      );
+    }),
+  );
+  const errors: Record<string, number> = {};
+  for (const r of results) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
+  return {
+    opened: results.reduce((a, r) => a + r.opened, 0),
+    failed: results.reduce((a, r) => a + r.failed, 0),
+    errors,
+    ms: Math.max(...results.map((r) => r.ms)),
+    connIds: results.flatMap((r) => r.connIds).filter(Boolean),
+    slices: results.map((r, i) => ({ first: r.first, count: Math.min(per, Math.max(0, users.length - i * per)) })),
+    sourceAddresses: [...new Set(addresses)],
+  };
+}
+
+export async function stopAll(children: { stop(): Promise<void> }[]): Promise<void> {
+  await Promise.all(children.map((c) => c.stop().catch(() => undefined)));
+}

@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+
+export interface Machine {
+  cores: number;
+  cpuModel: string;
+  memoryGiB: number;
+  freeMemoryGiB: number;
+  node: string;
+  platform: string;
+  kernel: string;
+  /** Open files one process may hold (RLIMIT_NOFILE): every socket is one. */
+  openFiles: { soft: number | null; hard: number | null };
+  /** The kernel's ephemeral port range: how many client sockets one source address can have to one server port. */
+  ephemeralPorts: { low: number; high: number; count: number } | null;
+  loadAverage: number[];
+}
+
+export function machine(): Machine {
+  const cpus = os.cpus();
+  return {
+    cores: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    memoryGiB: round1(os.totalmem() / 2 ** 30),
+    freeMemoryGiB: round1(os.freemem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.arch()}`,
+    kernel: os.release(),
+    openFiles: openFilesLimit(),
+    ephemeralPorts: portRange(),
+    loadAverage: os.loadavg().map(round1),
+  };
+}
+
+export function openFilesLimit(): { soft: number | null; hard: number | null } {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const [soft, hard] = (line ?? '').replace('Max open files', '').trim().split(/\s+/);
+    const num = (s: string | undefined) => (s === undefined || s === 'unlimited' ? null : Number(s));
+    return { soft: num(soft), hard: num(hard) };
+  } catch {
+    return { soft: null, hard: null };
+  }
+}
+
+function portRange(): Machine['ephemeralPorts'] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low === undefined || high === undefined) return null;
+    return { low, high, count: high - low + 1 };
+  } catch {
+    return null;
+  }
+}
+
+/** Busy share of all cores between two calls (0..1), from the kernel's per-core tick counts. */
+export class CpuMeter {
+  private last = totals();
+
+  /** Busy share since the previous call (or construction). */
+  sample(): number {
+    const now = totals();
+    const busy = now.busy - this.last.busy;
+    const all = now.all - this.last.all;
+    this.last = now;
+    return all > 0 ? Math.round((busy / all) * 1000) / 1000 : 0;
+  }
+}
+
+function totals(): { busy: number; all: number } {
+  let busy = 0;
+  let all = 0;
+  for (const c of os.cpus()) {
+    const t = c.times;
+    const sum = t.user + t.nice + t.sys + t.idle + t.irq;
+    all += sum;
+    busy += sum - t.idle;
+  }
+  return { busy, all };
+}
+
+/** One process's CPU use between two calls, as a share of one core. */
+export class ProcessCpu {
+  private last = process.cpuUsage();
+  private lastAt = performance.now();
+
+  sample(): number {
+    const now = process.cpuUsage();
+    const at = performance.now();
+    const used = now.user - this.last.user + (now.system - this.last.system);
+    const share = at > this.lastAt ? used / 1000 / (at - this.lastAt) : 0;
+    this.last = now;
+    this.lastAt = at;
+    return Math.round(share * 1000) / 1000;
+  }
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}

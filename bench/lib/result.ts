@@ -1,0 +1,165 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join, relative } from 'node:path';
+import { machine, type Machine } from './machine.ts';
+import { renderSvg, type Chart } from './svg.ts';
+
+export const ROOT = new URL('../..', import.meta.url).pathname;
+export const DEFAULT_OUT = join(ROOT, 'bench', 'results');
+
+/** Said in every result: why the harness uses several processes. */
+export const PROCESS_LIMIT_NOTE =
+  'A process here may hold at most about 20,000 open files (hard RLIMIT_NOFILE), and every socket is one: a ' +
+  'gateway or a client worker process holds at most ~15,000-19,000 connections, so scale comes from several ' +
+  'gateway and client processes, and client sockets are spread over several 127.0.0.x source addresses ' +
+  '(one address has only the ephemeral port range to one server port).';
+
+/**
+ * The Bun ceiling baseline: the `bun` npm package's bin/bun.exe is a placeholder shell script that its postinstall
+ * (`node install.js`) replaces with the real binary; npm here does not run install scripts, so the installed `bun`
+ * only prints "Bun's postinstall script was not run" and exits 1. Checked with `npm view bun scripts` and
+ * `npm pack bun` (version 1.4.5).
+ */
+export const BUN_BASELINE = {
+  available: false,
+  reason:
+    "`npm view bun` shows scripts.postinstall = 'node install.js': the package's bin/bun.exe is a placeholder " +
+    'script (prints "Bun\'s postinstall script was not run", exit 1) that the postinstall replaces with the real ' +
+    'binary from @oven/bun-<platform>; npm here skips install scripts, so the `bun` package installs no working ' +
+    'binary and the Bun ceiling is not measured.',
+};
+
+let startLoad = os.loadavg();
+
+/** Called as a scenario starts: remembers the machine's load average then. */
+export function markStart(): void {
+  startLoad = os.loadavg().map((x) => Math.round(x * 100) / 100);
+}
+
+export interface Target {
+  name: string;
+  /** e.g. "<= 4096 B/conn" */
+  target: string;
+  measured: number | null;
+  unit: string;
+  met: boolean | null;
+  /** How far off, in words (when missed), or "not measured: why". */
+  by?: string;
+  /** What limits the figure (when missed). */
+  limitedBy?: string;
+}
+
+export interface Result {
+  scenario: string;
+  title: string;
+  startedAt: string;
+  finishedAt: string;
+  durationSec: number;
+  command: string;
+  size: string;
+  machine: Machine;
+  mode: string[];
+  /** The load offered: client counts, rates, sizes, durations, processes, source addresses. */
+  load: Record<string, unknown>;
+  /** The measured figures. */
+  figures: Record<string, unknown>;
+  baselines: Record<string, unknown>;
+  targets: Target[];
+  notes: string[];
+  processLimit: string;
+  /** The machine's load average when the scenario started (others may run tests on this machine too). */
+  loadAverageAtStart: number[];
+  /** The code measured: commit, and whether tracked files had uncommitted changes. */
+  code: { commit: string; dirty: boolean; changed: string[] };
+  skipped?: string;
+  chart?: string;
+}
+
+export function stamp(d = new Date()): string {
+  return d
+    .toISOString()
+    .replace(/:/g, '-')
+    .replace(/\.\d+Z$/, 'Z');
+}
+
+/** Writes `<out>/<scenario>-<date>.json` and the chart beside it; returns both paths. */
+export function writeResult(
+  out: string,
+  result: Omit<
+    Result,
+    'machine' | 'processLimit' | 'chart' | 'finishedAt' | 'durationSec' | 'code' | 'loadAverageAtStart'
+  >,
+  charts: Chart[],
+  footer: string[] = [],
+): { json: string; chart: string | undefined; result: Result } {
+  mkdirSync(out, { recursive: true });
+  const base = join(out, `${result.scenario}-${stamp(new Date(result.startedAt))}`);
+  const chartPath = charts.length ? `${base}.svg` : undefined;
+  const finished = new Date();
+  const full: Result = {
+    ...result,
+    finishedAt: finished.toISOString(),
+    durationSec: Math.round((finished.getTime() - Date.parse(result.startedAt)) / 100) / 10,
+    machine: machine(),
+    processLimit: PROCESS_LIMIT_NOTE,
+    loadAverageAtStart: startLoad,
+    code: codeVersion(),
+    ...(chartPath ? { chart: relative(out, chartPath) } : {}),
+  };
+  if (chartPath) {
+    const m = full.machine;
+    writeFileSync(
+      chartPath,
+      renderSvg(result.title, charts, [
+        ...footer,
+        `${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, ${result.startedAt}`,
+      ]),
+    );
+  }
+  const json = `${base}.json`;
+  writeFileSync(json, JSON.stringify(full, null, 2) + '\n');
+  return { json, chart: chartPath, result: full };
+}
+
+/** A target of the form "measured <= limit" (or >=), with how far off when missed. */
+export function checkTarget(
+  name: string,
+  measured: number | null,
+  op: '<=' | '<' | '>=',
+  limit: number,
+  unit: string,
+  limitedBy?: string,
+): Target {
+  const target = `${op} ${limit} ${unit}`;
+  if (measured === null || !Number.isFinite(measured))
+    return { name, target, measured: null, unit, met: null, by: 'not measured', ...(limitedBy ? { limitedBy } : {}) };
+  const met = op === '<=' ? measured <= limit : op === '<' ? measured < limit : measured >= limit;
+  const t: Target = { name, target, measured, unit, met };
+  if (!met) {
+    const diff = Math.abs(measured - limit);
+    const pct = limit !== 0 ? Math.round((diff / limit) * 1000) / 10 : 0;
+    t.by = `${op === '>=' ? 'short' : 'over'} by ${round(diff)} ${unit} (${pct}%)`;
+    if (limitedBy) t.limitedBy = limitedBy;
+  }
+  return t;
+}
+
+export function round(x: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+export function codeVersion(): { commit: string; dirty: boolean; changed: string[] } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+    const changed = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT })
+      .toString()
+      .split('\n')
+      .map((l) => l.slice(3).trim())
+      .filter(Boolean);
+    return { commit, dirty: changed.length > 0, changed: changed.slice(0, 30) };
+  } catch {
+    return { commit: 'unknown', dirty: false, changed: [] };
+  }
+}

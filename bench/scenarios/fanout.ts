@@ -1,0 +1,211 @@
+// Scenario 2, fan-out: one gateway, N connected clients, messages delivered per second. The gateway gets one
+// pre-encoded Deliver frame per round through its Deliver API (what push calls), for all N connections; the
+// baseline is a bare `ws` server broadcasting the same bytes to the same number of clients in the same run
+// (naive ws.send per socket, and corked per burst as a reference). Clients count frames; the figure is N x rounds
+// over the time from the first send until the last client has them all.
+import { Histogram } from '../lib/histogram.ts';
+import { CpuMeter } from '../lib/machine.ts';
+import { checkTarget, round, writeResult, BUN_BASELINE, type Target } from '../lib/result.ts';
+import {
+  openSpread,
+  SOCKETS_PER_WORKER,
+  startBareServer,
+  startGatewayServer,
+  startWorkers,
+  stopAll,
+  type Ctx,
+  type Worker,
+} from '../lib/fleet.ts';
+import type { Chart } from '../lib/svg.ts';
+
+const SIZES = {
+  tiny: { clients: 40, rounds: 10, reps: 1 },
+  default: { clients: 2_000, rounds: 100, reps: 3 },
+  large: { clients: 10_000, rounds: 100, reps: 3 },
+};
+const BODY_BYTES = 100;
+const BURSTS = [1, 8];
+
+interface Run {
+  server: string;
+  burst: number;
+  deliveredPerSec: number;
+  serverLoopPerSec: number;
+  ms: number;
+  complete: boolean;
+  serverCpu: number;
+  machineCpu: number;
+}
+
+async function measure(
+  workers: Worker[],
+  clients: number,
+  rounds: number,
+  drive: () => Promise<{ startAt: number; endAt: number; delivered: number; cpu: number }>,
+) {
+  await Promise.all(workers.map((w) => w.call('countFrames', { target: rounds })));
+  const meter = new CpuMeter();
+  const sent = await drive();
+  const done = await Promise.all(workers.map((w) => w.call('waitFrames', { timeoutMs: 60_000 })));
+  const machineCpu = meter.sample();
+  const lastAt = Math.max(...done.map((d) => d.lastAt));
+  const complete = done.every((d) => d.done === d.of) && done.reduce((a, d) => a + d.of, 0) === clients;
+  const frames = done.reduce((a, d) => a + d.frames, 0);
+  const ms = Math.max(0.001, (complete ? lastAt : performance.timeOrigin + performance.now()) - sent.startAt);
+  return {
+    deliveredPerSec: Math.round(frames / (ms / 1000)),
+    serverLoopPerSec: Math.round(sent.delivered / (Math.max(0.001, sent.endAt - sent.startAt) / 1000)),
+    ms: round(ms, 1),
+    complete,
+    serverCpu: sent.cpu,
+    machineCpu,
+  };
+}
+
+export async function fanout(ctx: Ctx) {
+  const startedAt = new Date().toISOString();
+  const size = SIZES[ctx.size];
+  const clients = ctx.flags.clients ?? size.clients;
+  const { rounds, reps } = size;
+  const workerCount = Math.max(2, ctx.flags.workers ?? Math.ceil(clients / SOCKETS_PER_WORKER));
+  ctx.log(
+    `fanout: ${clients} clients on ${workerCount} client processes, ${rounds} rounds of one ${BODY_BYTES}-byte ` +
+      `message per client, bursts of ${BURSTS.join(' and ')} rounds per tick, ${reps} repetitions`,
+  );
+  const workers = startWorkers(ctx, workerCount);
+  const runs: Run[] = [];
+  const users = Array.from({ length: clients }, (_, i) => `${ctx.runId}f${i}`);
+  const open = { device: 'd', concurrency: 100, timeoutMs: 120_000, pingMs: 0 };
+  try {
+    const gw = await startGatewayServer(ctx);
+    try {
+      const opened = await openSpread(ctx, workers, users, { ...open, urls: [gw.url], wantConnIds: true });
+      ctx.log(`gateway: ${opened.opened} connected (${opened.failed} failed) in ${Math.round(opened.ms)} ms`);
+      for (let rep = 0; rep < reps; rep++) {
+        for (const burst of BURSTS) {
+          const r = await measure(workers, opened.opened, rounds, () =>
+            gw.child.call('fanout', { connIds: opened.connIds, rounds, bytes: BODY_BYTES, burst }),
+          );
+          runs.push({ server: 'gateway', burst, ...r });
+          ctx.log(
+            `gateway burst ${burst} #${rep + 1}: ${r.deliveredPerSec} delivered/s${r.complete ? '' : ' (INCOMPLETE)'}`,
+          );
+        }
+      }
+      await Promise.all(workers.map((w) => w.call('closeAll', { timeoutMs: 10_000 })));
+      await Promise.all(workers.map((w) => w.call('forget', {})));
+    } finally {
+      await gw.child.stop();
+    }
+    const bare = await startBareServer(ctx);
+    try {
+      const opened = await openSpread(ctx, workers, users, { ...open, urls: [bare.url] });
+      ctx.log(`bare ws: ${opened.opened} connected (${opened.failed} failed) in ${Math.round(opened.ms)} ms`);
+      for (let rep = 0; rep < reps; rep++) {
+        for (const burst of BURSTS) {
+          for (const cork of [false, true]) {
+            const r = await measure(workers, opened.opened, rounds, () =>
+              bare.child.call('fanout', { rounds, bytes: BODY_BYTES, burst, cork }),
+            );
+            const server = cork ? 'bare ws corked' : 'bare ws';
+            runs.push({ server, burst, ...r });
+            ctx.log(
+              `${server} burst ${burst} #${rep + 1}: ${r.deliveredPerSec} delivered/s${r.complete ? '' : ' (INCOMPLETE)'}`,
+            );
+          }
+        }
+      }
+    } finally {
+      await bare.child.stop();
+    }
+  } finally {
+    await stopAll(workers);
+  }
+
+  const median = (server: string, burst: number) => {
+    const h = new Histogram();
+    for (const r of runs) if (r.server === server && r.burst === burst) h.record(r.deliveredPerSec);
+    return Math.round(h.quantile(0.5));
+  };
+  const servers = ['gateway', 'bare ws', 'bare ws corked'];
+  const byBurst = BURSTS.map((burst) => {
+    const m = Object.fromEntries(servers.map((s) => [s, median(s, burst)]));
+    return {
+      burst,
+      deliveredPerSec: m,
+      ratioToBareWs: round(m.gateway! / Math.max(1, m['bare ws']!), 3),
+      ratioToBareWsCorked: round(m.gateway! / Math.max(1, m['bare ws corked']!), 3),
+    };
+  });
+  const headline = byBurst[0]!;
+  const targets: Target[] = [
+    checkTarget(
+      'fan-out delivered/s as a ratio to bare ws (1 frame per client per tick)',
+      headline.ratioToBareWs,
+      '>=',
+      1.0,
+      'x',
+      'the gateway does per connection what bare ws does plus a Map lookup by connId and a bufferedAmount check; ' +
+        'on 2 cores the client processes counting frames share the CPU with the server',
+    ),
+    checkTarget(
+      'fan-out delivered/s as a ratio to bare ws (8 frames per client per tick)',
+      byBurst[1]!.ratioToBareWs,
+      '>=',
+      1.0,
+      'x',
+      'as above; here corking (one write per socket per tick) would help: see the corked baseline',
+    ),
+  ];
+  const charts: Chart[] = [
+    {
+      kind: 'bar',
+      title: `Fan-out to ${clients} clients (median of ${reps})`,
+      yLabel: 'messages delivered per second',
+      groups: byBurst.map((b) => ({
+        label: `${b.burst} frame${b.burst > 1 ? 's' : ''}/client/tick`,
+        bars: servers.map((s) => ({ name: s, value: b.deliveredPerSec[s]! })),
+      })),
+    },
+  ];
+  return writeResult(
+    ctx.out,
+    {
+      scenario: 'fanout',
+      title: `Fan-out: one gateway, ${clients} clients`,
+      startedAt,
+      command: ctx.command,
+      size: ctx.size,
+      mode: ['embedded'],
+      load: {
+        clients,
+        rounds,
+        repetitions: reps,
+        bodyBytes: BODY_BYTES,
+        bursts: BURSTS,
+        gatewayProcesses: 1,
+        clientProcesses: workerCount,
+        messagesPerRun: clients * rounds,
+      },
+      figures: { byBurst, ratioToBareWs: headline.ratioToBareWs, runs },
+      baselines: {
+        bareWs: {
+          description:
+            'bare ws server: for each round, ws.send(frame) to every socket (naive); corked: socket.cork() ' +
+            'at the first frame of a burst, uncork at the end of the burst',
+          deliveredPerSec: Object.fromEntries(byBurst.map((b) => [`burst${b.burst}`, b.deliveredPerSec['bare ws']])),
+        },
+        bun: BUN_BASELINE,
+      },
+      targets,
+      notes: [
+        'Pre-encoded: one Deliver frame is encoded once (encodeDeliver, as push does per user) and handed to the ' +
+          "gateway's Deliver API for every connection, in one item. The gateway does not cork its writes (each " +
+          'ws.send is its own write); the corked bare ws runs show what corking per burst gives.',
+        'delivered/s counts frames received by the clients, from the first send to the last client holding all of them.',
+      ],
+    },
+    charts,
+    [`${clients} clients, ${rounds} rounds, ${BODY_BYTES}-byte message bodies`],
+  );
+}

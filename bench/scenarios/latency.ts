@@ -1,0 +1,354 @@
+// Scenario 3, 1:1 end-to-end latency under open-loop load: many sender/recipient pairs, a fixed total send rate
+// (the k-th message is due at t0 + k/rate whatever the replies do), latency from the intended send time to the
+// recipient's socket, p50/p95/p99/max per rate, stepping the rate up until saturation. Embedded and cluster mode,
+// and a bare `ws` relay as the floor. Senders and recipients of a pair sit in different client processes.
+import { startCluster } from '../../app/cluster.ts';
+import { Histogram, type Percentiles } from '../lib/histogram.ts';
+import { CpuMeter } from '../lib/machine.ts';
+import { sleep, waitFor } from '../lib/progress.ts';
+import { checkTarget, round, writeResult, BUN_BASELINE, type Target } from '../lib/result.ts';
+import {
+  sourceAddresses,
+  startBareServer,
+  startGatewayServer,
+  startWorkers,
+  stopAll,
+  type Ctx,
+  type Worker,
+} from '../lib/fleet.ts';
+import { PALETTE, type Chart } from '../lib/svg.ts';
+
+const SIZES = {
+  tiny: { pairs: 10, stepSec: 1, embedded: [50, 200], cluster: [10, 20] },
+  default: {
+    pairs: 200,
+    stepSec: 4,
+    embedded: [1_000, 2_500, 5_000, 7_500, 10_000],
+    cluster: [25, 50, 100, 200, 400],
+  },
+  large: {
+    pairs: 1_000,
+    stepSec: 10,
+    embedded: [1_000, 2_500, 5_000, 7_500, 10_000, 15_000, 20_000],
+    cluster: [25, 50, 100, 200, 400, 800, 1_600],
+  },
+};
+const SATURATED_P99_MS = 1_000;
+const DRAIN_MS = 5_000;
+
+export interface RateStep extends Percentiles {
+  offered: number;
+  sent: number;
+  delivered: number;
+  deliveredShare: number;
+  achievedPerSec: number;
+  sendErrors: Record<string, number>;
+  clientMaxLateMs: number;
+  machineCpu: number;
+  serverCpu: number | null;
+  saturated: string | null;
+}
+
+interface System {
+  name: string;
+  urls: string[];
+  cpu?: () => Promise<number>;
+  stop(): Promise<void>;
+}
+
+let stepIds = 0;
+
+async function ramp(ctx: Ctx, sys: System, workers: Worker[], pairs: number, rates: number[], stepSec: number) {
+  const W = workers.length;
+  const per = Math.ceil(pairs / W);
+  const slice = (w: number) =>
+    Array.from({ length: Math.max(0, Math.min(per, pairs - w * per)) }, (_, j) => w * per + j);
+  // Worker w sends for pairs of slice w; their recipients live on worker w+1.
+  const firsts = await Promise.all(
+    workers.map(async (worker, w) => {
+      const common = {
+        urls: sys.urls,
+        device: 'd',
+        localAddresses: sourceAddresses(w, 2 * per),
+        concurrency: 100,
+        keyFile: ctx.keyFile,
+        timeoutMs: 60_000,
+        pingMs: 10_000,
+      };
+      const s = await worker.call('open', { ...common, users: slice(w).map((i) => `${ctx.runId}s${i}`) }, 90_000);
+      const prev = (w + W - 1) % W;
+      const r = await worker.call('open', { ...common, users: slice(prev).map((i) => `${ctx.runId}r${i}`) }, 90_000);
+      if (s.failed || r.failed)
+        throw new Error(
+          `${sys.name}: ${s.failed + r.failed} connections failed: ${JSON.stringify({ ...s.errors, ...r.errors })}`,
+        );
+      return s.first;
+    }),
+  );
+  ctx.log(`${sys.name}: ${pairs} pairs connected (${2 * pairs} sockets on ${W} client processes)`);
+  await sleep(500);
+  const sendStep = (step: number, rate: number, durationMs: number) =>
+    Promise.all(
+      workers.map((worker, w) => {
+        const mine = slice(w);
+        return worker.call(
+          'sendLoad',
+          {
+            rate: (rate * mine.length) / pairs,
+            durationMs,
+            step,
+            pairs: mine.map((i, j) => ({ from: firsts[w]! + j, to: `${ctx.runId}r${i}` })),
+          },
+          durationMs + 30_000,
+        );
+      }),
+    );
+  const deliveredOf = async (step: number) =>
+    (await Promise.all(workers.map((w) => w.call('delivered', { step })))).reduce((a, b) => a + b, 0);
+  // Warm-up, not recorded: every pair once or more, until all of it is delivered (JIT, consumer groups joining,
+  // routes registered), at most 60 s.
+  {
+    const step = ++stepIds;
+    const t0 = performance.now();
+    const sent = (await sendStep(step, Math.max(pairs / 2, rates[0]! / 2), 2_000)).reduce((a, s) => a + s.sent, 0);
+    const ok = await waitFor(async () => (await deliveredOf(step)) >= sent, 60_000, 100);
+    ctx.log(
+      `${sys.name}: warm-up of ${sent} messages ${ok ? 'delivered' : 'NOT all delivered'} after ` +
+        `${Math.round(performance.now() - t0)} ms`,
+    );
+  }
+  const steps: RateStep[] = [];
+  for (const rate of rates) {
+    const step = ++stepIds;
+    await Promise.all(workers.map((w) => w.call('resetLatency', {})));
+    const meter = new CpuMeter();
+    await sys.cpu?.();
+    const sent = await sendStep(step, rate, stepSec * 1000);
+    const totalSent = sent.reduce((a, s) => a + s.sent, 0);
+    let delivered = 0;
+    await waitFor(async () => (delivered = await deliveredOf(step)) >= totalSent, DRAIN_MS, 50);
+    const machineCpu = meter.sample();
+    const serverCpu = sys.cpu ? await sys.cpu() : null;
+    const hist = new Histogram();
+    for (const l of await Promise.all(workers.map((w) => w.call('latency', { step })))) hist.merge(l.hist);
+    const stats = await Promise.all(workers.map((w) => w.call('stats', {})));
+    const sendErrors: Record<string, number> = {};
+    for (const s of stats) for (const [k, v] of Object.entries(s.sendErrors)) sendErrors[k] = (sendErrors[k] ?? 0) + v;
+    const summary = hist.summary();
+    const clientMaxLateMs = round(Math.max(...sent.map((s) => s.maxLateMs)), 1);
+    const share = totalSent ? delivered / totalSent : 0;
+    const saturated =
+      share < 0.99
+        ? `only ${(share * 100).toFixed(1)}% delivered within ${DRAIN_MS} ms after the step`
+        : summary.p99 > SATURATED_P99_MS
+          ? `p99 ${summary.p99} ms > ${SATURATED_P99_MS} ms`
+          : clientMaxLateMs > 200
+            ? `the client processes fell ${clientMaxLateMs} ms behind their send schedule (client-bound)`
+            : null;
+    const r: RateStep = {
+      offered: rate,
+      sent: totalSent,
+      delivered,
+      deliveredShare: round(share, 4),
+      achievedPerSec: Math.round(delivered / stepSec),
+      ...summary,
+      sendErrors,
+      clientMaxLateMs,
+      machineCpu,
+      serverCpu,
+      saturated,
+    };
+    steps.push(r);
+    ctx.log(
+      `${sys.name} ${rate} msg/s: sent ${totalSent}, delivered ${delivered}, p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ` +
+        `max ${r.max} ms, CPU machine ${Math.round(machineCpu * 100)}%` +
+        (serverCpu !== null ? ` server ${Math.round(serverCpu * 100)}% of a core` : '') +
+        (saturated ? ` - saturated: ${saturated}` : ''),
+    );
+    if (saturated) break;
+  }
+  await Promise.all(workers.map((w) => w.call('closeAll', { timeoutMs: 10_000 })));
+  await Promise.all(workers.map((w) => w.call('forget', {})));
+  return steps;
+}
+
+export async function latency(ctx: Ctx) {
+  const startedAt = new Date().toISOString();
+  const size = SIZES[ctx.size];
+  const pairs = ctx.flags.pairs ?? size.pairs;
+  const stepSec = ctx.flags.stepSec ?? size.stepSec;
+  const mode = ctx.flags.mode ?? 'both';
+  const workerCount = Math.max(2, ctx.flags.workers ?? Math.ceil((2 * pairs) / 12_000));
+  const embeddedRates = ctx.flags.rates ?? size.embedded;
+  const clusterRates = ctx.flags.rates ?? size.cluster;
+  ctx.log(
+    `latency: ${pairs} pairs on ${workerCount} client processes, ${stepSec} s per rate, open loop; ` +
+      `embedded ${embeddedRates.join('/')} msg/s, cluster ${clusterRates.join('/')} msg/s, until saturation`,
+  );
+  const workers = startWorkers(ctx, workerCount);
+  const results: Record<string, RateStep[]> = {};
+  const clusterInfo: Record<string, unknown> = {};
+  try {
+    if (mode !== 'cluster') {
+      const gw = await startGatewayServer(ctx);
+      results.embedded = await ramp(
+        ctx,
+        { name: 'embedded', urls: [gw.url], cpu: () => gw.child.call('cpu', {}), stop: () => gw.child.stop() },
+        workers,
+        pairs,
+        embeddedRates,
+        stepSec,
+      ).finally(() => gw.child.stop());
+      const bare = await startBareServer(ctx);
+      results['bare ws'] = await ramp(
+        ctx,
+        { name: 'bare ws', urls: [bare.url], cpu: () => bare.child.call('cpu', {}), stop: () => bare.child.stop() },
+        workers,
+        pairs,
+        embeddedRates,
+        stepSec,
+      ).finally(() => bare.child.stop());
+    }
+    if (mode !== 'embedded') {
+      const basePort = Number(process.env.BENCH_CLUSTER_BASE_PORT ?? 24400);
+      const t0 = performance.now();
+      ctx.log(`cluster: starting (engines must be up: npm run engines -- up), base port ${basePort}`);
+      const cluster = await startCluster({
+        basePort,
+        gateways: 2,
+        env: {
+          IM_LOG_LEVEL: 'warn',
+          IM_REDIS_PREFIX: `${ctx.runId}:`,
+          IM_DRAIN_TIMEOUT_MS: '500',
+          IM_DEV_KEY_FILE: ctx.keyFile,
+        },
+        onLine: ctx.onLine,
+      });
+      const startSec = round((performance.now() - t0) / 1000, 1);
+      clusterInfo.startSec = startSec;
+      clusterInfo.processes = cluster.names();
+      ctx.log(`cluster: ${cluster.names().join(', ')} up in ${startSec} s`);
+      try {
+        results.cluster = await ramp(
+          ctx,
+          { name: 'cluster', urls: cluster.gateways.map((g) => g.url), stop: () => cluster.close() },
+          workers,
+          pairs,
+          clusterRates,
+          stepSec,
+        );
+      } finally {
+        await cluster.close();
+      }
+    }
+  } finally {
+    await stopAll(workers);
+  }
+
+  const at = (name: string, rate: number) => results[name]?.find((s) => s.offered === rate);
+  const last = (name: string) => results[name]?.filter((s) => !s.saturated).at(-1);
+  const at10k = at('embedded', 10_000);
+  const targets: Target[] = [];
+  if (results.embedded) {
+    const lastOk = last('embedded');
+    targets.push(
+      checkTarget(
+        '1:1 embedded p99 at 10,000 msg/s',
+        at10k && !at10k.saturated ? at10k.p99 : null,
+        '<',
+        10,
+        'ms',
+        at10k
+          ? `CPU: the machine was ${Math.round(at10k.machineCpu * 100)}% busy (2 cores shared by the server and the ` +
+              `client processes); the server process used ${Math.round((at10k.serverCpu ?? 0) * 100)}% of one core ` +
+              '(one JS thread does gateway, bus, logic, offline, push)'
+          : undefined,
+      ),
+    );
+    const t = targets.at(-1)!;
+    if (!at10k || at10k.saturated) {
+      t.by = at10k
+        ? `10,000 msg/s saturated (${at10k.saturated}); p99 there ${at10k.p99} ms`
+        : `10,000 msg/s not offered (rates ${embeddedRates.join(', ')})`;
+      if (lastOk) t.by += `; highest unsaturated rate ${lastOk.offered} msg/s, p99 ${lastOk.p99} ms`;
+      t.met = at10k ? false : null;
+      t.limitedBy ??=
+        'CPU: one JS thread runs gateway, bus, logic, offline and push, on 2 cores shared with the client processes';
+    }
+  }
+  const colorOf: Record<string, string> = { embedded: PALETTE[0]!, cluster: PALETTE[2]!, 'bare ws': PALETTE[7]! };
+  const seriesOf = (name: string, key: 'p50' | 'p99') => ({
+    name: `${name} ${key}`,
+    points: (results[name] ?? []).map((s) => [s.offered, s[key]] as [number, number]),
+    dashed: key === 'p50',
+    color: colorOf[name]!,
+  });
+  const charts: Chart[] = [
+    {
+      kind: 'line',
+      title: '1:1 latency, send to delivery (open loop)',
+      xLabel: 'offered load, messages per second',
+      yLabel: 'ms (log)',
+      logY: true,
+      series: Object.keys(results).flatMap((n) => [seriesOf(n, 'p99'), seriesOf(n, 'p50')]),
+      hLine: { y: 10, label: 'target p99 10 ms' },
+    },
+    {
+      kind: 'line',
+      title: 'Delivered vs offered',
+      xLabel: 'offered load, messages per second',
+      yLabel: 'delivered per second',
+      series: Object.entries(results).map(([n, steps]) => ({
+        name: n,
+        points: steps.map((s) => [s.offered, s.achievedPerSec] as [number, number]),
+        color: colorOf[n]!,
+      })),
+    },
+  ];
+  const saturation = Object.fromEntries(
+    Object.entries(results).map(([n, steps]) => [
+      n,
+      { highestUnsaturated: last(n)?.offered ?? null, saturatedAt: steps.find((s) => s.saturated)?.offered ?? null },
+    ]),
+  );
+  return writeResult(
+    ctx.out,
+    {
+      scenario: 'latency',
+      title: `1:1 end-to-end latency, ${pairs} pairs`,
+      startedAt,
+      command: ctx.command,
+      size: ctx.size,
+      mode: Object.keys(results).filter((n) => n !== 'bare ws'),
+      load: {
+        pairs,
+        stepSec,
+        ratesOffered: { embedded: embeddedRates, cluster: clusterRates },
+        openLoop: true,
+        clientProcesses: workerCount,
+        gatewayProcesses: { embedded: 1, cluster: 2 },
+        bodyBytes: 16,
+        saturationRule: `delivered < 99% within ${DRAIN_MS} ms after the step, or p99 > ${SATURATED_P99_MS} ms, or the clients fell > 200 ms behind schedule`,
+      },
+      figures: { steps: results, saturation, cluster: clusterInfo },
+      baselines: {
+        bareWs: {
+          description:
+            'bare ws relay: decodes the send, appends it to an in-memory array, encodes a Deliver to the ' +
+            "recipient's socket and a SendResult to the sender (no bus, no dedupe, no durability)",
+          steps: results['bare ws'] ?? null,
+        },
+        bun: BUN_BASELINE,
+      },
+      targets,
+      notes: [
+        'Latency is measured from the time each message was due by the schedule (not when the client got to send ' +
+          'it), to its arrival at the recipient socket, on one clock (same machine).',
+        'Cluster mode: 2 gateways and offline/sync/logic/push processes on Kafka, Redis and Cassandra on this same ' +
+          'machine; each client connects to the gateway its user/device hashes to, so most pairs cross gateways.',
+      ],
+    },
+    charts,
+    [`${pairs} pairs, ${stepSec} s per step; solid p99, dashed p50; bare ws: a naive relay`],
+  );
+}

@@ -1,0 +1,44 @@
+// The system under test in embedded mode, in its own process: startEmbedded (configured by the IM_* variables
+// the runner sets) plus what only a bench needs, over IPC: the process's memory (after a full GC when started
+// with --expose-gc) and CPU, and a fan-out driver that hands one pre-encoded Deliver frame to the gateway's
+// Deliver API for many connections, as push does.
+import { startEmbedded } from '../../app/embedded.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { createLogger } from '../../lib/logger.ts';
+import { encodeDeliver } from '../../push/index.ts';
+import { ProcessCpu } from '../lib/machine.ts';
+import { wallMs } from '../lib/progress.ts';
+import { serve } from '../lib/rpc.ts';
+import { benchMessage, gcAndMeasure } from './common.ts';
+
+const im = await startEmbedded(loadConfig(), createLogger(process.env.IM_LOG_LEVEL ?? 'warn'));
+const cpu = new ProcessCpu();
+
+const handlers = {
+  info() {
+    return { url: im.gateway.url, port: im.gateway.port, pid: process.pid };
+  },
+  memory(p: { gc: boolean }) {
+    return { ...gcAndMeasure(p.gc), connections: im.gateway.connectionCount(), cpu: cpu.sample() };
+  },
+  cpu() {
+    return cpu.sample();
+  },
+  /** `rounds` Deliver calls, each handing the same pre-encoded frame to every connection; `burst` rounds per tick. */
+  async fanout(p: { connIds: string[]; rounds: number; bytes: number; burst: number }) {
+    const frame = encodeDeliver([benchMessage(p.bytes)]);
+    const items = [{ connIds: p.connIds, frame }];
+    cpu.sample();
+    const startAt = wallMs();
+    let delivered = 0;
+    for (let r = 0; r < p.rounds; r++) {
+      delivered += (await im.gateway.api.deliver({ items })).delivered;
+      if ((r + 1) % p.burst === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    return { startAt, endAt: wallMs(), delivered, frameBytes: frame.length, cpu: cpu.sample() };
+  },
+};
+
+export type GatewayServerApi = typeof handlers;
+
+serve(handlers);
