@@ -2,6 +2,7 @@
 // does what the runner asks over IPC: open, ping, count frames, send at a fixed rate, page GetDiff, reconnect
 // storms. Raw `ws` sockets rather than ImClient, so one process holds thousands with little memory and each can
 // be bound to a chosen 127.0.0.x source address. Every loop here is bounded in count and in time.
+import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { ClientFrame, ServerFrame } from '../../proto/gen/im/v1/client.pb.ts';
 import type { Message } from '../../proto/gen/im/v1/message.pb.ts';
@@ -428,6 +429,8 @@ const handlers = {
     const deadline = wallMs() + p.timeoutMs;
     let ok = 0;
     const errors: Record<string, number> = {};
+    // client_msg_id is unique per device: the server dedupes a repeat (to any recipient) as a retry.
+    const call = randomUUID().slice(0, 8);
     await Promise.all(
       p.from.map(async (index) => {
         const sock = socks[index]!;
@@ -446,7 +449,7 @@ const handlers = {
               const reply = await request(sock, {
                 $case: 'send',
                 value: {
-                  clientMsgId: `b-${p.tag}-${index}-${i}`,
+                  clientMsgId: `b-${call}-${index}-${i}`,
                   to: { kind: to },
                   contentType: BENCH_CONTENT_TYPE,
                   body,

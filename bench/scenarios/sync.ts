@@ -95,6 +95,8 @@ async function getDiffPaging(ctx: Ctx, sys: System, workers: Worker[], size: (ty
       messagesPerPass = res.messagesPerPass;
       passes += res.passes;
     }
+    if (messagesPerPass < total)
+      ctx.log(`${sys.name}: WARNING: a pass read ${messagesPerPass} of the ${total} messages in the backlog`);
     out[`limit${limit}`] = { pages: pages.toData(), totals: totals.toData(), messagesPerPass, passes };
     const p = pages.summary();
     const t = totals.summary();
