@@ -11,6 +11,7 @@ import { topics } from '../lib/topics.ts';
 import { GatewayServiceService, startGateway, type Gateway } from '../gateway/index.ts';
 import { LogicServiceService, startLogic } from '../logic/index.ts';
 import { MemoryGroupStore } from '../logic/group-store.memory.ts';
+import { allGroupIdsOf } from '../logic/groups-of.ts';
 import { MemoryOutcomeStore } from '../logic/outcome-store.memory.ts';
 import { Offline, OfflineServiceService } from '../offline/index.ts';
 import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
@@ -51,7 +52,8 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       OfflineServiceService,
       new Offline(new MemorySequencer(), new MemoryInboxStore(config.inboxRetainedPerUser)),
     );
-    const sync = await link(SyncServiceService, new Sync(offline));
+    const groupStore = new MemoryGroupStore();
+    const sync = await link(SyncServiceService, new Sync(offline, (user) => allGroupIdsOf(groupStore, user)));
     const push = await startPush({
       bus,
       routes,
@@ -65,7 +67,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       bus,
       offline,
       push: await link(PushServiceService, push.api),
-      groups: new MemoryGroupStore(),
+      groups: groupStore,
       outcomes: new MemoryOutcomeStore(),
       limits: logicLimits(config),
       log: log.child({ svc: 'logic' }),

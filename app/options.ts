@@ -26,7 +26,8 @@ export function logicLimits(config: Config): LogicDeps['limits'] {
     maxBodyBytes: config.maxBodyBytes,
     dedupeTtlMs: config.dedupeTtlMs,
     recallWindowMs: config.recallWindowMs,
-    group: { maxMembers: config.smallGroupMaxMembers, maxNameChars: 128 },
+    largeGroupAbove: config.smallGroupMaxMembers,
+    group: { maxMembers: config.maxGroupMembers, maxNameChars: 128 },
   };
 }
 

@@ -2,10 +2,16 @@ import type { Message } from '../proto/gen/im/v1/message.pb.ts';
 
 const SEEN_IDS_KEPT = 10_000;
 
+/** Whether `m` comes right after `lastSeq` in its stream (the inbox counts up by one; group timelines name it). */
+export type Follows = (m: Message, lastSeq: number) => boolean;
+
+export const inboxFollows: Follows = (m, lastSeq) => m.seq === lastSeq + 1;
+export const timelineFollows: Follows = (m, lastSeq) => m.prevSeq === lastSeq;
+
 /**
- * Turns what arrives (live deliveries in any order, sync pages, duplicates) into what the app shows: each inbox
- * message once, in seq order. Live messages after a gap wait until a sync fills it (seqs may have real gaps,
- * which only a sync can prove).
+ * Turns what arrives on one stream (live deliveries in any order, sync pages, duplicates) into what the app
+ * shows: each message once, in seq order. Live messages after a gap wait until a sync fills it (seqs may have
+ * real gaps, which only a sync can prove).
  */
 export class InboxOrder {
   private readonly waiting = new Map<number, Message>();
@@ -15,6 +21,7 @@ export class InboxOrder {
   constructor(
     public lastSeq = 0,
     private known = false,
+    private readonly follows: Follows = inboxFollows,
   ) {}
 
   get hasWaiting(): boolean {
@@ -52,8 +59,8 @@ export class InboxOrder {
         this.waiting.delete(seq);
         continue;
       }
-      if (seq !== this.lastSeq + 1) break;
       const m = this.waiting.get(seq)!;
+      if (!this.follows(m, this.lastSeq)) break;
       this.waiting.delete(seq);
       this.lastSeq = seq;
       if (this.remember(m)) ready.push(m);

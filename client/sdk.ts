@@ -17,7 +17,7 @@ import {
 } from '../proto/gen/im/v1/client.pb.ts';
 import type { Message, MessageOp, Peer, SendResult } from '../proto/gen/im/v1/message.pb.ts';
 import { ImError, isErrorCode } from '../lib/errors.ts';
-import { InboxOrder } from './inbox-order.ts';
+import { InboxOrder, timelineFollows } from './inbox-order.ts';
 
 export type { Message, SendResult, AuthResult, GroupInfo, GroupMembers, GroupMember, GroupList, GroupSummary };
 export { GroupRole };
@@ -46,6 +46,8 @@ export interface PageOptions {
 export interface SyncState {
   syncKey: string;
   inboxSeq: number;
+  /** Large groups' timelines: "group:<id>" -> the last seq shown. */
+  streams?: Record<string, number>;
 }
 
 export interface ImClientOptions {
@@ -103,6 +105,15 @@ export class ImClient extends EventEmitter<ClientEvents> {
   >();
   private readonly sends = new Map<string, PendingSend>();
   private readonly order: InboxOrder;
+  /** One per large group the user is in: its timeline is a stream of its own. */
+  private readonly timelines = new Map<string, InboxOrder>();
+
+  private timeline(stream: string): InboxOrder {
+    let order = this.timelines.get(stream);
+    // A timeline first seen now starts empty: its first message (prev_seq 0) follows; anything else waits for sync.
+    if (!order) this.timelines.set(stream, (order = new InboxOrder(0, true, timelineFollows)));
+    return order;
+  }
   private syncKey: string;
   private syncing: Promise<void> | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -117,10 +128,14 @@ export class ImClient extends EventEmitter<ClientEvents> {
     super();
     this.syncKey = options.state?.syncKey ?? '';
     this.order = new InboxOrder(options.state?.inboxSeq ?? 0, false);
+    for (const [stream, seq] of Object.entries(options.state?.streams ?? {})) {
+      this.timelines.set(stream, new InboxOrder(seq, false, timelineFollows));
+    }
   }
 
   get state(): SyncState {
-    return { syncKey: this.syncKey, inboxSeq: this.order.lastSeq };
+    const streams = Object.fromEntries([...this.timelines].map(([stream, order]) => [stream, order.lastSeq]));
+    return { syncKey: this.syncKey, inboxSeq: this.order.lastSeq, streams };
   }
 
   get connected(): boolean {
@@ -269,7 +284,21 @@ export class ImClient extends EventEmitter<ClientEvents> {
   }
 
   /** Sends a request frame and waits for the frame that echoes its id. */
-  request(body: RequestBody): Promise<ReplyBody> {
+  async request(body: RequestBody): Promise<ReplyBody> {
+    const deadline = Date.now() + (this.options.requestTimeoutMs ?? 10_000);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.requestOnce(body);
+      } catch (err) {
+        // Over the connection's rate limit: wait a little and ask again, until the request's time is up.
+        const wait = Math.min(100 * 2 ** attempt, 1_000) * (0.5 + Math.random() / 2);
+        if (!(err instanceof ImError && err.code === 'RATE_LIMITED') || Date.now() + wait > deadline) throw err;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
+  private requestOnce(body: RequestBody): Promise<ReplyBody> {
     const ws = this.ws;
     if (!ws || !this.connected) return Promise.reject(new ImError('UNAVAILABLE', 'not connected'));
     const requestId = this.nextRequestId++;
@@ -390,7 +419,14 @@ export class ImClient extends EventEmitter<ClientEvents> {
   }
 
   private onDeliver(messages: Message[]): void {
-    const { ready, needSync } = this.order.delivered(messages);
+    const inbox = messages.filter((m) => m.stream === 'inbox' || m.stream === '');
+    const { ready, needSync: inboxGap } = this.order.delivered(inbox);
+    let needSync = inboxGap;
+    for (const [stream, list] of byStream(messages)) {
+      const result = this.timeline(stream).delivered(list);
+      ready.push(...result.ready);
+      needSync ||= result.needSync;
+    }
     this.show(ready);
     if (needSync) void this.sync().catch(() => undefined);
   }
@@ -424,7 +460,17 @@ export class ImClient extends EventEmitter<ClientEvents> {
     for (;;) {
       const res = await this.getDiff(this.syncKey, limit);
       if (res.reset) this.emit('reset');
-      const ready = this.order.synced(res.messages, res.inboxSeq, res.reset);
+      const inbox = res.messages.filter((m) => m.stream === 'inbox' || m.stream === '');
+      const streamReady = this.order.synced(inbox, res.inboxSeq, res.reset);
+      const timelines = byStream(res.messages);
+      for (const { stream, seq } of res.streams) {
+        streamReady.push(...this.timeline(stream).synced(timelines.get(stream) ?? [], seq, res.reset));
+      }
+      // Shown in the server's order (sending order across the inbox and the timelines), then whatever was waiting.
+      const isReady = new Set(streamReady);
+      const ready = res.messages.filter((m) => isReady.has(m));
+      const inPage = new Set(res.messages);
+      ready.push(...streamReady.filter((m) => !inPage.has(m)));
       this.syncKey = res.syncKey;
       this.show(ready);
       this.emit('state', this.state);
@@ -436,7 +482,8 @@ export class ImClient extends EventEmitter<ClientEvents> {
       }
     }
     // Live messages still wait behind a seq that is being written (or abandoned): look again shortly.
-    if (this.order.hasWaiting && !this.resyncTimer) {
+    const waiting = this.order.hasWaiting || [...this.timelines.values()].some((t) => t.hasWaiting);
+    if (waiting && !this.resyncTimer) {
       this.resyncTimer = setTimeout(() => {
         this.resyncTimer = undefined;
         void this.sync().catch(() => undefined);
@@ -465,7 +512,11 @@ export class ImClient extends EventEmitter<ClientEvents> {
     this.ackTimer = undefined;
     if (!this.connected) return;
     const inboxSeq = this.order.lastSeq;
-    const res = expect(await this.request({ $case: 'ack', value: { syncKey: this.syncKey, inboxSeq } }), 'ackResult');
+    const streams = [...this.timelines].map(([stream, order]) => ({ stream, seq: order.lastSeq }));
+    const res = expect(
+      await this.request({ $case: 'ack', value: { syncKey: this.syncKey, inboxSeq, streams } }),
+      'ackResult',
+    );
     if (res.inboxSeq >= inboxSeq) {
       this.syncKey = res.syncKey;
       this.emit('state', this.state);
@@ -531,4 +582,16 @@ export function peerOf(conversation: string, me: string): Peer {
   if (conversation.startsWith('group:')) return { kind: { $case: 'group', value: conversation.slice(6) } };
   const [, a = '', b = ''] = conversation.split(':');
   return { kind: { $case: 'user', value: a === me ? b : a } };
+}
+
+/** Messages of large groups' timelines, by stream, in arrival order (the inbox is handled apart). */
+function byStream(messages: readonly Message[]): Map<string, Message[]> {
+  const streams = new Map<string, Message[]>();
+  for (const m of messages) {
+    if (m.stream === 'inbox' || m.stream === '') continue;
+    const list = streams.get(m.stream);
+    if (list) list.push(m);
+    else streams.set(m.stream, [m]);
+  }
+  return streams;
 }

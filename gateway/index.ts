@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { UserState } from '../proto/gen/im/v1/bus.pb.ts';
+import { ClientFrame } from '../proto/gen/im/v1/client.pb.ts';
 import type { GatewayDeliverRequest, GatewayDeliverResponse } from '../proto/gen/im/v1/services.pb.ts';
 import type { Bus } from '../lib/bus.ts';
 import { ImError } from '../lib/errors.ts';
@@ -103,7 +104,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       await limiter.consume(conn.connId);
     } catch {
       return void conn.sendError(
-        0,
+        requestIdOf(data),
         'RATE_LIMITED',
         `more than ${options.rateLimit.frames} frames in ${options.rateLimit.perSeconds}s; slow down`,
       );
@@ -241,4 +242,13 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   };
 
   return { api, url: `ws://${options.host}:${port}`, port, connectionCount: () => conns.size, close };
+}
+
+/** The request id of a frame that is refused before it is handled, so the client can match the answer (0 if unreadable). */
+function requestIdOf(data: Uint8Array): number {
+  try {
+    return ClientFrame.decode(data).requestId;
+  } catch {
+    return 0;
+  }
 }

@@ -44,7 +44,9 @@ const schema = z.object({
         .map((o) => o.trim())
         .filter(Boolean),
     ),
+  /** Groups with more members than this switch to read fan-out (one timeline entry instead of one inbox row each). */
   smallGroupMaxMembers: z.coerce.number().int().positive().default(200),
+  maxGroupMembers: z.coerce.number().int().positive().default(100_000),
   recallWindowMs: z.coerce
     .number()
     .int()

@@ -29,6 +29,8 @@ describe('a service API called directly and through loopback gRPC behaves the sa
     const { seqs } = await offline.allocateSeqs({ users: ['u1'] });
     const seq = seqs[0]!;
     const message = {
+      prevSeq: 0,
+      op: undefined,
       serverMsgId: 'm1',
       conversation: 'dm:u0:u1',
       fromUser: 'u0',
@@ -45,7 +47,7 @@ describe('a service API called directly and through loopback gRPC behaves the sa
       const page = await api.getDiff({ user: 'u1', device: 'd1', syncKey: '', limit: 10 });
       assert.deepEqual(page.messages, [message]);
       assert.equal(page.hasMore, false);
-      const acked = await api.ack({ user: 'u1', device: 'd1', syncKey: page.syncKey, inboxSeq: seq });
+      const acked = await api.ack({ user: 'u1', device: 'd1', syncKey: page.syncKey, inboxSeq: seq, streams: [] });
       assert.equal(acked.inboxSeq, seq);
     }
   });

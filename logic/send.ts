@@ -8,6 +8,7 @@ import type { Logger } from '../lib/logger.ts';
 import type { OfflineApi } from '../offline/index.ts';
 import type { PushApi } from '../push/index.ts';
 import type { Groups } from './groups.ts';
+import { groupStream, isGroupStream } from '../offline/stream-heads.ts';
 import { outcomeKey, type OutcomeStore } from './outcome-store.ts';
 
 export interface SendLimits {
@@ -16,6 +17,8 @@ export interface SendLimits {
   dedupeTtlMs: number;
   /** How long after sending a message its sender may recall it. */
   recallWindowMs: number;
+  /** Groups with more members than this get read fan-out: the message is stored once, in the group's timeline. */
+  largeGroupAbove: number;
 }
 
 const CLIENT_MSG_ID = /^[\x21-\x7e]{1,64}$/;
@@ -67,7 +70,7 @@ export class SendProcessor {
     if (send.body.length > limits.maxBodyBytes) {
       throw new ImError('TOO_LARGE', `message body is ${send.body.length} bytes; the limit is ${limits.maxBodyBytes}`);
     }
-    const { conversation, recipients, messageOp } = await this.resolveOp(input);
+    const { conversation, recipients, messageOp, prevSeq } = await this.resolveOp(input);
     const seqs = await this.deps.offline.allocateSeqs({ users: recipients });
     const message: Message = {
       serverMsgId: newServerMsgId(),
@@ -76,7 +79,8 @@ export class SendProcessor {
       fromDevice: input.device,
       clientMsgId: send.clientMsgId,
       seq: 0,
-      stream: 'inbox',
+      stream: recipients.length === 1 && isGroupStream(recipients[0]!) ? conversation : 'inbox',
+      prevSeq: prevSeq ?? 0,
       sentAtMs: (this.deps.now ?? Date.now)(),
       contentType,
       body: Buffer.from(send.body),
@@ -97,7 +101,7 @@ export class SendProcessor {
    */
   private async resolveOp(
     input: ChatInput,
-  ): Promise<{ conversation: string; recipients: string[]; messageOp?: MessageOp }> {
+  ): Promise<{ conversation: string; recipients: string[]; messageOp?: MessageOp; prevSeq?: number }> {
     const op = input.send?.op?.kind;
     if (!op) return this.resolve(input);
     switch (op.$case) {
@@ -127,7 +131,12 @@ export class SendProcessor {
           );
         }
         const value = { fromDevice: ref.fromDevice, clientMsgId: ref.clientMsgId, serverMsgId: original.serverMsgId };
+        const timeline = target.recipients.find((r) => isGroupStream(r.user))?.user;
+        const prevSeq = timeline
+          ? ((await this.deps.offline.getHeads({ streams: [timeline] })).heads[0]?.seq ?? 0)
+          : undefined;
         return {
+          prevSeq,
           conversation: original.conversation,
           recipients: target.recipients.map((r) => r.user),
           messageOp: { kind: op.$case === 'recall' ? { $case: 'recall', value } : { $case: 'edit', value } },
@@ -136,7 +145,7 @@ export class SendProcessor {
     }
   }
 
-  private async resolve(input: ChatInput): Promise<{ conversation: string; recipients: string[] }> {
+  private async resolve(input: ChatInput): Promise<{ conversation: string; recipients: string[]; prevSeq?: number }> {
     const to = input.send?.to?.kind;
     switch (to?.$case) {
       case 'user': {
@@ -145,7 +154,14 @@ export class SendProcessor {
       }
       case 'group': {
         await this.deps.groups.requireMember(to.value, input.user);
-        return { conversation: groupConversation(to.value), recipients: await this.deps.groups.members(to.value) };
+        const members = await this.deps.groups.members(to.value);
+        const conversation = groupConversation(to.value);
+        if (members.length <= this.deps.limits.largeGroupAbove) return { conversation, recipients: members };
+        // Read fan-out: one entry in the group's timeline. This conversation is processed in order, so the
+        // timeline's head is the message before this one: clients use it to see a gap in live delivery.
+        const stream = groupStream(to.value);
+        const { heads } = await this.deps.offline.getHeads({ streams: [stream] });
+        return { conversation, recipients: [stream], prevSeq: heads[0]?.seq ?? 0 };
       }
       case undefined:
         throw new ImError('INVALID_ARGUMENT', 'send needs a recipient: a user or a group');
@@ -193,9 +209,14 @@ export class SendProcessor {
   private async deliver(outcome: SendOutcome): Promise<void> {
     const template = outcome.message!;
     try {
-      await this.deps.push.deliverMessages({
-        deliveries: outcome.recipients.map(({ user, seq }) => ({ user, message: { ...template, seq } })),
-      });
+      const timeline = outcome.recipients.find((r) => isGroupStream(r.user));
+      const deliveries = timeline
+        ? (await this.deps.groups.members(template.conversation.slice('group:'.length))).map((user) => ({
+            user,
+            message: { ...template, seq: timeline.seq },
+          }))
+        : outcome.recipients.map(({ user, seq }) => ({ user, message: { ...template, seq } }));
+      await this.deps.push.deliverMessages({ deliveries });
     } catch (err) {
       this.deps.log.warn({ err, serverMsgId: template.serverMsgId }, 'online delivery failed; recipients will sync');
     }
@@ -208,7 +229,7 @@ function resultFor(outcome: SendOutcome, sender: string): SendResult {
     clientMsgId: m.clientMsgId,
     serverMsgId: m.serverMsgId,
     conversation: m.conversation,
-    seq: outcome.recipients.find((r) => r.user === sender)?.seq ?? 0,
+    seq: outcome.recipients.find((r) => r.user === sender || isGroupStream(r.user))?.seq ?? 0,
     sentAtMs: m.sentAtMs,
   };
 }

@@ -11,6 +11,8 @@ import type {
   ReadInboxResponse,
   WriteInboxRequest,
   WriteInboxResponse,
+  GetHeadsRequest,
+  GetHeadsResponse,
   GetUnreadRequest,
   GetUnreadResponse,
   UpdateUnreadRequest,
@@ -20,6 +22,8 @@ import { ImError } from '../lib/errors.ts';
 import type { ApiOf } from '../lib/grpc.ts';
 import type { InboxStore } from './inbox-store.ts';
 import type { Sequencer } from './sequencer.ts';
+import { MemoryStreamHeads } from './stream-heads.memory.ts';
+import { isGroupStream, type StreamHeads } from './stream-heads.ts';
 import { MemoryUnreadStore } from './unread-store.memory.ts';
 import type { UnreadStore } from './unread-store.ts';
 
@@ -34,6 +38,7 @@ export class Offline implements OfflineApi {
     private readonly sequencer: Sequencer,
     private readonly inbox: InboxStore,
     private readonly unreads: UnreadStore = new MemoryUnreadStore(),
+    private readonly streamHeads: StreamHeads = new MemoryStreamHeads(),
   ) {}
 
   async allocateSeqs({ users }: AllocateSeqsRequest): Promise<AllocateSeqsResponse> {
@@ -47,6 +52,8 @@ export class Offline implements OfflineApi {
     });
     await this.inbox.write(rows);
     await this.sequencer.complete(rows.map((r) => ({ user: r.user, seq: r.message.seq })));
+    const shared = rows.filter((r) => isGroupStream(r.user)).map((r) => ({ stream: r.user, seq: r.message.seq }));
+    await this.streamHeads.advance(shared);
     return {};
   }
 
@@ -75,6 +82,11 @@ export class Offline implements OfflineApi {
     const unreadAfterRead: number[] = [];
     for (const marker of read) unreadAfterRead.push(await this.unreads.markRead(marker));
     return { unreadAfterRead };
+  }
+
+  async getHeads({ streams }: GetHeadsRequest): Promise<GetHeadsResponse> {
+    const heads = await this.streamHeads.heads(streams);
+    return { heads: streams.map((stream, i) => ({ stream, seq: heads[i] ?? 0 })) };
   }
 
   async getUnread({ user }: GetUnreadRequest): Promise<GetUnreadResponse> {

@@ -17,7 +17,7 @@ export class MemoryUnreadStore implements UnreadStore {
 
   private conversation(user: string, conversation: string): Conversation {
     let convs = this.users.get(user);
-    if (!convs) this.users.set(user, (convs = new Map()));
+    if (!convs) this.users.set(user, (convs = new Map<string, Conversation>()));
     let c = convs.get(conversation);
     if (!c) convs.set(conversation, (c = { readSeq: 0, unread: new Set() }));
     return c;

@@ -10,7 +10,7 @@ import { join, relative } from 'node:path';
 import { ENGINE_NAMES, down, status, up, type EngineName } from '../infra/engines.ts';
 
 const root = join(import.meta.dirname, '..');
-const SKIP_DIRS = new Set(['node_modules', '.git', '.engines', '.data', 'proto', 'bench']);
+const SKIP_DIRS = new Set(['node_modules', '.git', '.engines', '.data', 'proto', 'results']);
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

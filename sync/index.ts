@@ -1,9 +1,12 @@
 import type { AckResult, SyncResponse } from '../proto/gen/im/v1/client.pb.ts';
+import type { Message, StreamPosition } from '../proto/gen/im/v1/message.pb.ts';
 import { SyncServiceService, type GetDiffRequest, type SyncAckRequest } from '../proto/gen/im/v1/services.pb.ts';
+import { groupConversation } from '../lib/conversation.ts';
 import { ImError } from '../lib/errors.ts';
 import type { ApiOf } from '../lib/grpc.ts';
 import type { OfflineApi } from '../offline/index.ts';
-import { decodeSyncKey, encodeSyncKey, initialKey } from './sync-key.ts';
+import { groupStream } from '../offline/stream-heads.ts';
+import { decodeSyncKey, encodeSyncKey, initialKey, type SyncKey } from './sync-key.ts';
 
 export type SyncApi = ApiOf<typeof SyncServiceService>;
 export { SyncServiceService };
@@ -11,12 +14,20 @@ export { SyncServiceService };
 export const DEFAULT_SYNC_LIMIT = 100;
 export const MAX_SYNC_LIMIT = 500;
 
+/** The ids of the groups a user is in (large groups' timelines are read from these). */
+export type GroupsOf = (user: string) => Promise<string[]>;
+
 /**
- * GetDiff over the user's streams. A key we cannot serve whole (another epoch, or behind what retention kept)
- * is answered with `reset` and a page from the start of what is kept: never a silent skip.
+ * GetDiff over the user's streams in one round trip: the inbox (1:1, small groups, read markers) and the timeline
+ * of every large group the user is in. Which timelines have anything new comes from one heads lookup, so quiet
+ * groups are never read. A key we cannot serve whole (another epoch, or behind what retention kept) is answered
+ * with `reset` and a page from the start of what is kept: never a silent skip.
  */
 export class Sync implements SyncApi {
-  constructor(private readonly offline: OfflineApi) {}
+  constructor(
+    private readonly offline: OfflineApi,
+    private readonly groupsOf: GroupsOf = () => Promise.resolve([]),
+  ) {}
 
   async getDiff({ user, syncKey, limit: requested }: GetDiffRequest): Promise<SyncResponse> {
     const { epoch } = await this.offline.getEpoch({});
@@ -31,26 +42,94 @@ export class Sync implements SyncApi {
       page = await this.offline.readInbox({ user, afterSeq: key.inboxSeq, limit });
     }
     const last = page.messages.at(-1);
-    const next = { ...key, inboxSeq: last ? last.seq : key.inboxSeq };
+    const groups = await this.readGroups(user, key, limit - page.messages.length);
+    const next: SyncKey = { ...key, inboxSeq: last ? last.seq : key.inboxSeq, groups: groups.cursors };
+    const hasMore = page.hasMore || groups.hasMore;
     // Counts come with the last page only: pages before it are still catching up.
-    const unread = page.hasMore ? [] : (await this.offline.getUnread({ user })).conversations;
+    const unread = hasMore ? [] : (await this.offline.getUnread({ user })).conversations;
     return {
-      messages: page.messages,
+      messages: mergeByTime(page.messages, groups.messages),
       syncKey: encodeSyncKey(next),
-      hasMore: page.hasMore,
-      reset,
+      hasMore,
+      reset: reset || groups.reset,
       inboxSeq: next.inboxSeq,
       unread: unread.filter((c) => c.unread > 0),
       totalUnread: unread.reduce((sum, c) => sum + c.unread, 0),
+      streams: Object.entries(groups.cursors).map(([g, seq]) => ({ stream: groupConversation(g), seq })),
     };
   }
 
-  async ack({ user, device, syncKey, inboxSeq }: SyncAckRequest): Promise<AckResult> {
+  /** New messages of the user's large groups, within `budget`, and the cursors after them. */
+  private async readGroups(user: string, key: SyncKey, budget: number) {
+    const ids = await this.groupsOf(user);
+    const cursors: Record<string, number> = {};
+    const messages: Message[] = [];
+    let hasMore = false;
+    let reset = false;
+    if (ids.length === 0) return { cursors, messages, hasMore, reset };
+    const { heads } = await this.offline.getHeads({ streams: ids.map(groupStream) });
+    for (const [i, id] of ids.entries()) {
+      let cursor = key.groups[id] ?? 0;
+      const head = heads[i]?.seq ?? 0;
+      if (head > cursor) {
+        if (budget <= 0) hasMore = true;
+        else {
+          const page = await this.offline.readInbox({ user: groupStream(id), afterSeq: cursor, limit: budget });
+          if (page.floorSeq > cursor) reset = true;
+          messages.push(...page.messages);
+          budget -= page.messages.length;
+          cursor = page.messages.at(-1)?.seq ?? Math.max(cursor, page.floorSeq);
+          hasMore ||= page.hasMore;
+        }
+      }
+      // Groups the user is no longer in drop out of the key: a removed member stops receiving.
+      if (cursor > 0 || head > 0) cursors[id] = cursor;
+    }
+    return { cursors, messages, hasMore, reset };
+  }
+
+  async ack({ user, device, syncKey, inboxSeq, streams }: SyncAckRequest): Promise<AckResult> {
     const { epoch } = await this.offline.getEpoch({});
     const key = decodeSyncKey(syncKey, user, epoch);
     if (key.epoch !== epoch) throw new ImError('BAD_SYNC_KEY', 'sync_key is from an earlier epoch: sync again');
     const seq = Math.max(key.inboxSeq, inboxSeq);
     await this.offline.ackInbox({ user, device, seq });
-    return { syncKey: encodeSyncKey({ ...key, inboxSeq: seq }), inboxSeq: seq };
+    const groups = { ...key.groups };
+    for (const { stream, seq: at } of streams) {
+      // Only groups the key already tracks: a client cannot grow its key without bound.
+      const id = stream.startsWith('group:') ? stream.slice('group:'.length) : '';
+      if (id in groups) groups[id] = Math.max(groups[id] ?? 0, at);
+    }
+    return { syncKey: encodeSyncKey({ ...key, inboxSeq: seq, groups }), inboxSeq: seq };
   }
+}
+
+export type { StreamPosition };
+
+/**
+ * The inbox page and the timelines' pages as one list in sending order, each stream keeping its own seq order:
+ * a conversation that switched between inbox and timeline (a group crossing the threshold) reads in order.
+ */
+function mergeByTime(...lists: Message[][]): Message[] {
+  const streams = new Map<string, Message[]>();
+  for (const m of lists.flat()) {
+    const list = streams.get(m.stream);
+    if (list) list.push(m);
+    else streams.set(m.stream, [m]);
+  }
+  const queues = [...streams.values()];
+  const merged: Message[] = [];
+  for (;;) {
+    let next: Message[] | undefined;
+    for (const q of queues) {
+      const head = q[0];
+      if (head && (!next || before(head, next[0]!))) next = q;
+    }
+    if (!next) return merged;
+    merged.push(next.shift()!);
+  }
+}
+
+function before(a: Message, b: Message): boolean {
+  return a.sentAtMs !== b.sentAtMs ? a.sentAtMs < b.sentAtMs : a.serverMsgId < b.serverMsgId;
 }

@@ -16,6 +16,8 @@ import { CassandraInboxStore } from '../../offline/inbox-store.cassandra.ts';
 import { CassandraSeqTermStore } from '../../offline/seq-term-store.cassandra.ts';
 import { RedisSequencer } from '../../offline/sequencer.redis.ts';
 import { RedisUnreadStore } from '../../offline/unread-store.redis.ts';
+import { RedisStreamHeads } from '../../offline/stream-heads.redis.ts';
+import { allGroupIdsOf } from '../../logic/groups-of.ts';
 import { PushServiceService, startPush } from '../../push/index.ts';
 import { RegistryGatewayDirectory } from '../../push/gateway-directory.ts';
 import { RedisGatewayRegistry } from '../../push/gateway-registry.redis.ts';
@@ -78,13 +80,15 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         }),
         new CassandraInboxStore(c, { retainedPerUser: config.inboxRetainedPerUser }),
         new RedisUnreadStore(r, { prefix: config.redisPrefix }),
+        new RedisStreamHeads(r, { prefix: config.redisPrefix }),
       );
       await serve((s) => addApi(s, OfflineServiceService, offline));
       return { started, ready: async () => void (await offline.getEpoch({})) };
     }
     case 'sync': {
       const offline = client(OfflineServiceService, config.offlineAddress);
-      const sync = new Sync(offline);
+      const groups = new CassandraGroupStore(await cassandra());
+      const sync = new Sync(offline, (user) => allGroupIdsOf(groups, user));
       await serve((s) => addApi(s, SyncServiceService, sync));
       return { started, ready: async () => void (await offline.getEpoch({})) };
     }

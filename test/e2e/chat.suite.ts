@@ -8,6 +8,9 @@ import { connect, eventually, sleep, type Target } from './harness.ts';
  * directly or over loopback gRPC) and cluster mode (a process per service, devices spread over gateways).
  * User ids carry a per-run suffix because cluster mode keeps its data between runs.
  */
+/** The servers this suite runs against switch groups above this many members to read fan-out. */
+export const LARGE_GROUP_ABOVE = 4;
+
 export function chatSuite(label: string, setup: () => Promise<Target>): void {
   describe(`chat over a real WebSocket (${label})`, () => {
     const run = Date.now().toString(36);
@@ -251,6 +254,81 @@ export function chatSuite(label: string, setup: () => Promise<Target>): void {
       assert.equal(fresh.client.unread.get(`dm:${alice}:${bob}`), 1);
       await assert.rejects(online.client.recall(toEdit), { code: 'NOT_FOUND' }); // not bob's message
       for (const c of [sender, online, fresh]) await c.client.close();
+    });
+
+    // The servers under this suite switch groups above LARGE_GROUP_ABOVE members to read fan-out.
+    it('keeps every member’s history whole while a group grows past the threshold and shrinks again', async () => {
+      const owner = await connect(server, u('lg-owner'), 'pc');
+      const early = [u('lg-a'), u('lg-b')];
+      const late = [u('lg-c'), u('lg-d'), u('lg-e')];
+      const online = await Promise.all([...early, late[0]!].map((m) => connect(server, m, 'phone')));
+      const group = await owner.client.createGroup('growing', early);
+      const send = (text: string) => owner.client.send({ group: group.groupId }, { text });
+      await send('small 1');
+      await send('small 2');
+      await owner.client.addMembers(group.groupId, late); // 6 members: large from now on
+      await send('large 1');
+      await send('large 2');
+      await owner.client.removeMembers(group.groupId, late); // back to small
+      await send('small 3');
+      const expectEarly = ['small 1', 'small 2', 'large 1', 'large 2', 'small 3'];
+      await eventually(() => online[0]!.texts().length === 5 && online[1]!.texts().length === 5, 'early members');
+      assert.deepEqual(online[0]!.texts(), expectEarly);
+      assert.deepEqual(online[1]!.texts(), expectEarly);
+      await eventually(() => online[2]!.texts().length >= 2, 'a late member gets the large-mode messages');
+      await sleep(300);
+      // A member removed keeps what they had and gets nothing after.
+      assert.deepEqual(online[2]!.texts(), ['large 1', 'large 2']);
+      const fresh = await connect(server, early[0]!, 'new-tablet');
+      assert.deepEqual(fresh.texts(), expectEarly);
+      const lateFresh = await connect(server, late[1]!, 'later');
+      assert.deepEqual(lateFresh.texts(), []); // removed before it ever synced: the timeline is no longer theirs
+      for (const c of [owner, ...online, fresh, lateFresh]) await c.client.close();
+    });
+
+    it('delivers every message of a large group to every member exactly once, in order', async () => {
+      const owner = await connect(server, u('big-owner'), 'pc');
+      const members = Array.from({ length: 60 }, (_, i) => u(`big-${i}`));
+      const group = await owner.client.createGroup('big', members);
+      const online = await Promise.all(members.slice(0, 20).map((m) => connect(server, m, 'phone')));
+      const expected = Array.from({ length: 20 }, (_, i) => `big ${i}`);
+      await Promise.all(expected.map((text) => owner.client.send({ group: group.groupId }, { text })));
+      await eventually(() => online.every((c) => c.messages.length >= 20), 'every online member', 30_000);
+      await sleep(200);
+      const reference = online[0]!.texts();
+      assert.deepEqual([...reference].sort(), [...expected].sort());
+      for (const c of online) assert.deepEqual(c.texts(), reference, 'same order for every member, no duplicate');
+      const offline = await connect(server, members[59]!, 'pc');
+      assert.deepEqual(offline.texts(), reference);
+      for (const c of [owner, ...online, offline]) await c.client.close();
+    });
+
+    it('syncs a user in 200 large groups of which one changed in one round trip', async () => {
+      const user = u('many');
+      const owner = await connect(server, u('many-owner'), 'pc');
+      const groups: string[] = [];
+      for (let i = 0; i < 200; i++) {
+        const g = await owner.client.createGroup(`g${i}`, [user, u('m1'), u('m2'), u('m3'), u('m4')]);
+        groups.push(g.groupId);
+      }
+      await Promise.all(groups.map((g) => owner.client.send({ group: g }, { text: `hello ${g}` })));
+      const reader = new ImClient({ url: server.urlFor(user, 'tool'), token: server.token(user, 'tool') });
+      await reader.connect();
+      let key = '';
+      for (let page = 0; page < 10; page++) {
+        const res = await reader.getDiff(key, 500);
+        key = res.syncKey;
+        if (!res.hasMore) break;
+      }
+      await owner.client.send({ group: groups[137]! }, { text: 'only this one changed' });
+      const res = await reader.getDiff(key, 500);
+      assert.deepEqual(
+        res.messages.map((m) => Buffer.from(m.body).toString()),
+        ['only this one changed'],
+      );
+      assert.equal(res.hasMore, false);
+      await reader.close();
+      await owner.client.close();
     });
   });
 }

@@ -14,7 +14,7 @@ export interface GroupsSuiteOptions {
  * user ids carry a per-run suffix because cluster mode keeps its data between runs.
  */
 export function groupsSuite(label: string, setup: () => Promise<Target>, options: GroupsSuiteOptions = {}): void {
-  const maxMembers = options.maxMembers ?? 200;
+  const maxMembers = options.maxMembers ?? 200; // as IM_MAX_GROUP_MEMBERS in the cluster test
   describe(`group management (${label})`, () => {
     const run = Date.now().toString(36);
     const u = (name: string) => `${name}-${run}`;

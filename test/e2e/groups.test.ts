@@ -11,10 +11,10 @@ import { startServer } from './harness.ts';
 
 // Services wired as objects, and with every service-to-service call over loopback gRPC (the new RPCs and the
 // GROUP_DISSOLVED code have to cross it). A small size limit keeps the limit test quick.
-groupsSuite('embedded, direct calls', () => startServer({ transport: 'direct', smallGroupMaxMembers: 25 }), {
+groupsSuite('embedded, direct calls', () => startServer({ transport: 'direct', maxGroupMembers: 25 }), {
   maxMembers: 25,
 });
-groupsSuite('embedded, gRPC between services', () => startServer({ transport: 'grpc', smallGroupMaxMembers: 25 }), {
+groupsSuite('embedded, gRPC between services', () => startServer({ transport: 'grpc', maxGroupMembers: 25 }), {
   maxMembers: 25,
 });
 

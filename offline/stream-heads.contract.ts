@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { StreamHeads } from './stream-heads.ts';
+
+export function streamHeadsContract(
+  adapter: string,
+  setup: () => Promise<{ heads: StreamHeads; close: () => Promise<void> }>,
+): void {
+  describe(`StreamHeads contract: ${adapter}`, () => {
+    let heads: StreamHeads;
+    let close: () => Promise<void>;
+    before(async () => ({ heads, close } = await setup()));
+    after(() => close());
+
+    it('keeps the highest seq per stream, never moving back, and 0 for unknown streams', async () => {
+      const [a, b] = [`g:${randomUUID()}`, `g:${randomUUID()}`];
+      await heads.advance([
+        { stream: a, seq: 5 },
+        { stream: b, seq: 2 ** 33 + 1 },
+      ]);
+      await heads.advance([{ stream: a, seq: 3 }]);
+      assert.deepEqual(await heads.heads([a, b, `g:${randomUUID()}`]), [5, 2 ** 33 + 1, 0]);
+    });
+  });
+}
