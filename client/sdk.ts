@@ -87,6 +87,10 @@ interface PendingSend {
   reject(err: Error): void;
   requestId: number;
   deadline: number;
+  /** Sends to one peer go one at a time, in order: a retry never lets a later message overtake. */
+  peer: string;
+  /** When to transmit again without an answer (or after a rate-limit refusal). */
+  retryAt: number;
 }
 
 /** Errors worth sending again with the same client_msg_id (the server dedupes). */
@@ -191,9 +195,11 @@ export class ImClient extends EventEmitter<ClientEvents> {
         reject,
         requestId: 0,
         deadline: Date.now() + (this.options.sendTimeoutMs ?? 30_000),
+        peer: `${value.to?.kind?.$case ?? ''}:${value.to?.kind?.value ?? ''}`,
+        retryAt: 0,
       };
       this.sends.set(clientMsgId, pending);
-      this.transmitSend(pending);
+      if (this.headOf(pending.peer) === pending) this.transmitSend(pending);
     });
   }
 
@@ -333,7 +339,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
           this.auth = frame.body.value;
           this.startTimers(frame.body.value.heartbeatIntervalMs);
           this.emit('connected', frame.body.value);
-          for (const s of this.sends.values()) this.transmitSend(s);
+          for (const s of this.heads()) this.transmitSend(s);
           resolve(frame.body.value);
         } else if (frame) {
           this.onFrame(frame);
@@ -446,12 +452,35 @@ export class ImClient extends EventEmitter<ClientEvents> {
     } else if (body.$case === 'error' && !RETRYABLE.has(body.value.code)) {
       this.sends.delete(id);
       pending.reject(serverError(body.value.code, body.value.message));
+    } else {
+      pending.retryAt = Date.now() + 100 + Math.random() * 300;
+      return;
     }
+    const next = this.headOf(pending.peer);
+    if (next) this.transmitSend(next);
+  }
+
+  /** The oldest unanswered send to `peer` (the only one of that peer on the wire). */
+  private headOf(peer: string): PendingSend | undefined {
+    for (const s of this.sends.values()) if (s.peer === peer) return s;
+    return undefined;
+  }
+
+  private heads(): PendingSend[] {
+    const seen = new Set<string>();
+    const heads: PendingSend[] = [];
+    for (const s of this.sends.values()) {
+      if (seen.has(s.peer)) continue;
+      seen.add(s.peer);
+      heads.push(s);
+    }
+    return heads;
   }
 
   private transmitSend(pending: PendingSend): void {
     if (!this.connected) return;
     pending.requestId = this.nextRequestId++;
+    pending.retryAt = Date.now() + (this.options.sendRetryMs ?? 3_000);
     this.ws!.send(ClientFrame.encode({ requestId: pending.requestId, body: pending.body }).finish());
   }
 
@@ -530,18 +559,15 @@ export class ImClient extends EventEmitter<ClientEvents> {
       this.request({ $case: 'ping', value: { clientTimeMs: Date.now() } }).catch(() => undefined);
     }, every);
     this.pingTimer.unref();
-    const retryMs = this.options.sendRetryMs ?? 3_000;
     this.sendTimer = setInterval(() => {
       const now = Date.now();
       for (const [id, s] of this.sends) {
-        if (now > s.deadline) {
-          this.sends.delete(id);
-          s.reject(new ImError('UNAVAILABLE', 'no send result in time; the message may still arrive'));
-        } else {
-          this.transmitSend(s);
-        }
+        if (now <= s.deadline) continue;
+        this.sends.delete(id);
+        s.reject(new ImError('UNAVAILABLE', 'no send result in time; the message may still arrive'));
       }
-    }, retryMs);
+      for (const s of this.heads()) if (now >= s.retryAt) this.transmitSend(s);
+    }, 100);
     this.sendTimer.unref();
   }
 
