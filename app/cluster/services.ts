@@ -10,7 +10,7 @@ import { tokenVerifier } from '../../lib/token.ts';
 import { GatewayServiceService, startGateway } from '../../gateway/index.ts';
 import { LogicServiceService, startLogic } from '../../logic/index.ts';
 import { CassandraGroupStore } from '../../logic/group-store.cassandra.ts';
-import { RedisOutcomeStore } from '../../logic/outcome-store.redis.ts';
+import { CassandraOutcomeStore } from '../../logic/outcome-store.cassandra.ts';
 import { Offline, OfflineServiceService, type OfflineApi } from '../../offline/index.ts';
 import { CassandraInboxStore } from '../../offline/inbox-store.cassandra.ts';
 import { CassandraSeqTermStore } from '../../offline/seq-term-store.cassandra.ts';
@@ -102,7 +102,8 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         offline: client(OfflineServiceService, config.offlineAddress),
         push: client(PushServiceService, config.pushAddress),
         groups: new CassandraGroupStore(c),
-        outcomes: new RedisOutcomeStore(r, { prefix: config.redisPrefix }),
+        // Durable: dedupe must survive a Redis that lost its data (the crash test restarts Redis mid-loop).
+        outcomes: new CassandraOutcomeStore(c),
         limits: logicLimits(config),
         log,
         afterStored:
