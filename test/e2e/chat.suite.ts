@@ -303,6 +303,27 @@ export function chatSuite(label: string, setup: () => Promise<Target>): void {
       for (const c of [owner, ...online, offline]) await c.client.close();
     });
 
+    it('delivers a 5,000-member group’s messages to every member once, in order (100 online)', async () => {
+      const owner = await connect(server, u('huge-owner'), 'pc');
+      const members = Array.from({ length: 4_999 }, (_, i) => u(`huge-${i}`));
+      const group = await owner.client.createGroup('huge', members.slice(0, 1_000));
+      for (let i = 1_000; i < members.length; i += 1_000) {
+        await owner.client.addMembers(group.groupId, members.slice(i, i + 1_000));
+      }
+      const online = await Promise.all(members.slice(0, 100).map((m) => connect(server, m, 'phone')));
+      const expected = Array.from({ length: 5 }, (_, i) => `huge ${i}`);
+      const started = Date.now();
+      for (const text of expected) await owner.client.send({ group: group.groupId }, { text });
+      await eventually(() => online.every((c) => c.messages.length >= 5), 'all 100 online members', 60_000);
+      const tookMs = Date.now() - started;
+      await sleep(200);
+      for (const c of online) assert.deepEqual(c.texts(), expected);
+      const late = await connect(server, members[4_998]!, 'pc');
+      assert.deepEqual(late.texts(), expected);
+      process.stderr.write(`5,000-member group: 5 messages to 100 online members in ${tookMs} ms\n`);
+      for (const c of [owner, ...online, late]) await c.client.close();
+    });
+
     it('syncs a user in 200 large groups of which one changed in one round trip', async () => {
       const user = u('many');
       const owner = await connect(server, u('many-owner'), 'pc');
