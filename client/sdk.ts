@@ -205,6 +205,19 @@ export class ImClient extends EventEmitter<ClientEvents> {
 
   /** Unread messages per conversation, the same on every device of the user (from sync, kept current live). */
   readonly unread = new Map<string, number>();
+  /** Inbox entries shown while a sync is under way: counted again on top of the counts that sync returns. */
+  private readonly shownLive: Message[] = [];
+
+  /** Applies one shown inbox entry to the unread counts; true if they changed. */
+  private count(m: Message): boolean {
+    const op = m.op?.kind;
+    if (m.stream !== 'inbox' && m.stream !== '') return false;
+    if (op?.$case === 'read') this.unread.set(op.value.conversation, op.value.unread);
+    else if (!op && m.fromUser !== this.auth?.user) {
+      this.unread.set(m.conversation, (this.unread.get(m.conversation) ?? 0) + 1);
+    } else return false;
+    return true;
+  }
 
   get totalUnread(): number {
     let total = 0;
@@ -504,8 +517,11 @@ export class ImClient extends EventEmitter<ClientEvents> {
       this.show(ready);
       this.emit('state', this.state);
       if (!res.hasMore) {
+        // The server counted the inbox up to res.inboxSeq; live messages past it are counted on top.
         this.unread.clear();
         for (const c of res.unread) this.unread.set(c.conversation, c.unread);
+        for (const m of this.shownLive) if (m.seq > res.inboxSeq) this.count(m);
+        this.shownLive.length = 0;
         this.emit('unread', this.unread);
         break;
       }
@@ -524,11 +540,8 @@ export class ImClient extends EventEmitter<ClientEvents> {
     if (messages.length === 0) return;
     let unreadChanged = false;
     for (const m of messages) {
-      const op = m.op?.kind;
-      if (op?.$case === 'read') this.unread.set(op.value.conversation, op.value.unread);
-      else if (!op && m.fromUser !== this.auth?.user)
-        this.unread.set(m.conversation, (this.unread.get(m.conversation) ?? 0) + 1);
-      unreadChanged ||= op?.$case === 'read' || (!op && m.fromUser !== this.auth?.user);
+      unreadChanged = this.count(m) || unreadChanged;
+      if (this.syncing && (m.stream === 'inbox' || m.stream === '')) this.shownLive.push(m);
       this.emit('message', m);
     }
     if (unreadChanged) this.emit('unread', this.unread);

@@ -184,15 +184,17 @@ export class SendProcessor {
       });
       op.value.unread = unreadAfterRead[0] ?? 0;
     }
+    if (!op) {
+      // Counted before the row is visible, so a sync that sees the message also sees it counted.
+      const arrived = outcome.recipients
+        .filter(({ user }) => user !== template.fromUser && !isGroupStream(user))
+        .map(({ user, seq }) => ({ user, conversation: template.conversation, seq }));
+      await offline.updateUnread({ arrived, recalled: [], read: [] });
+    }
     await offline.writeInbox({
       entries: outcome.recipients.map(({ user, seq }) => ({ user, message: { ...template, seq } })),
     });
-    if (!op) {
-      const arrived = outcome.recipients
-        .filter(({ user }) => user !== template.fromUser)
-        .map(({ user, seq }) => ({ user, conversation: template.conversation, seq }));
-      await offline.updateUnread({ arrived, recalled: [], read: [] });
-    } else if (op.$case === 'recall') {
+    if (op?.$case === 'recall') {
       const target = await this.deps.outcomes.get(
         outcomeKey(template.fromUser, op.value.fromDevice, op.value.clientMsgId),
       );

@@ -89,7 +89,7 @@ export class Offline implements OfflineApi {
     return { heads: streams.map((stream, i) => ({ stream, seq: heads[i] ?? 0 })) };
   }
 
-  async getUnread({ user }: GetUnreadRequest): Promise<GetUnreadResponse> {
-    return { conversations: await this.unreads.unread(user) };
+  async getUnread({ user, throughSeq }: GetUnreadRequest): Promise<GetUnreadResponse> {
+    return { conversations: await this.unreads.unread(user, throughSeq === 0 ? undefined : throughSeq) };
   }
 }

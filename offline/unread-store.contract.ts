@@ -40,6 +40,15 @@ export function unreadStoreContract(
       assert.deepEqual(await counts(u), { [c]: [0, 4] });
     });
 
+    it('counts only up to a seq when asked (what a sync page covers)', async () => {
+      const u = user();
+      await store.arrived([3, 7, 9].map((seq) => ({ user: u, conversation: 'dm:a:c', seq })));
+      assert.deepEqual(
+        (await store.unread(u, 7)).map((c) => c.unread),
+        [2],
+      );
+    });
+
     it('stops counting a recalled message', async () => {
       const u = user();
       await store.arrived([5, 6].map((seq) => ({ user: u, conversation: 'dm:x:y', seq })));

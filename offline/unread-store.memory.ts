@@ -45,10 +45,14 @@ export class MemoryUnreadStore implements UnreadStore {
     return Promise.resolve(c.unread.size);
   }
 
-  unread(user: string): Promise<ConversationUnreadState[]> {
+  unread(user: string, throughSeq = Number.MAX_SAFE_INTEGER): Promise<ConversationUnreadState[]> {
     const convs = this.users.get(user) ?? new Map<string, Conversation>();
     return Promise.resolve(
-      [...convs].map(([conversation, c]) => ({ conversation, unread: c.unread.size, readSeq: c.readSeq })),
+      [...convs].map(([conversation, c]) => ({
+        conversation,
+        unread: [...c.unread].filter((seq) => seq <= throughSeq).length,
+        readSeq: c.readSeq,
+      })),
     );
   }
 }

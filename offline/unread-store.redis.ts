@@ -85,12 +85,13 @@ export class RedisUnreadStore implements UnreadStore {
     return this.redis.imUnreadMarkRead(...this.keys(user, conversation), conversation, seq);
   }
 
-  async unread(user: string): Promise<ConversationUnreadState[]> {
+  async unread(user: string, throughSeq?: number): Promise<ConversationUnreadState[]> {
     const conversations = await this.redis.smembers(`${this.prefix}uc:${user}`);
     if (conversations.length === 0) return [];
     const pipeline = this.redis.pipeline();
     pipeline.hmget(`${this.prefix}ur:${user}`, ...conversations);
-    for (const c of conversations) pipeline.zcard(this.keys(user, c)[2]);
+    const max = throughSeq === undefined ? '+inf' : String(throughSeq);
+    for (const c of conversations) pipeline.zcount(this.keys(user, c)[2], '-inf', max);
     const results = check(await pipeline.exec());
     const markers = results[0] as (string | null)[];
     return conversations.map((conversation, i) => ({

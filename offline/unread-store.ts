@@ -6,14 +6,15 @@
  * - `recalled` stops counting a message (it was taken back).
  * - `markRead` moves the conversation's read marker to max(marker, seq), drops what it covers, and returns the
  *   unread count left (messages above the marker).
- * - `unread` lists the user's conversations that have a marker or unread messages.
+ * - `unread` lists the user's conversations that have a marker or unread messages, counting seqs up to
+ *   `throughSeq` when given (what a sync page covers).
  * A conversation keeps at most `maxPerConversation` unread entries (the newest); a count at the cap means "at least".
  */
 export interface UnreadStore {
   arrived(entries: readonly UnreadRef[]): Promise<void>;
   recalled(entries: readonly UnreadRef[]): Promise<void>;
   markRead(ref: UnreadRef): Promise<number>;
-  unread(user: string): Promise<ConversationUnreadState[]>;
+  unread(user: string, throughSeq?: number): Promise<ConversationUnreadState[]>;
 }
 
 export interface UnreadRef {

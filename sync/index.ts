@@ -46,7 +46,7 @@ export class Sync implements SyncApi {
     const next: SyncKey = { ...key, inboxSeq: last ? last.seq : key.inboxSeq, groups: groups.cursors };
     const hasMore = page.hasMore || groups.hasMore;
     // Counts come with the last page only: pages before it are still catching up.
-    const unread = hasMore ? [] : (await this.offline.getUnread({ user })).conversations;
+    const unread = hasMore ? [] : (await this.offline.getUnread({ user, throughSeq: next.inboxSeq })).conversations;
     return {
       messages: mergeByTime(page.messages, groups.messages),
       syncKey: encodeSyncKey(next),
