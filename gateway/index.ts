@@ -1,10 +1,16 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import pRetry from 'p-retry';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { UserState } from '../proto/gen/im/v1/bus.pb.ts';
 import { ClientFrame } from '../proto/gen/im/v1/client.pb.ts';
-import type { GatewayDeliverRequest, GatewayDeliverResponse } from '../proto/gen/im/v1/services.pb.ts';
+import type {
+  ChangeRoomsRequest,
+  ChangeRoomsResponse,
+  GatewayDeliverRequest,
+  GatewayDeliverResponse,
+} from '../proto/gen/im/v1/services.pb.ts';
 import type { Bus } from '../lib/bus.ts';
 import { ImError } from '../lib/errors.ts';
 import { newConnId } from '../lib/ids.ts';
@@ -19,6 +25,7 @@ import type { GatewayApi } from './api.ts';
 import { CloseCode, Connection } from './connection.ts';
 import { FrameHandler } from './frame-handler.ts';
 import { authenticateUpgrade, refuseUpgrade } from './handshake.ts';
+import { Rooms } from './rooms.ts';
 
 export { GatewayServiceService, type GatewayApi } from './api.ts';
 export { WS_PATH } from './handshake.ts';
@@ -61,15 +68,35 @@ export interface Gateway extends Closeable {
   url: string;
   port: number;
   connectionCount(): number;
+  stats(): GatewayStats;
+}
+
+export interface GatewayStats {
+  connections: number;
+  /** Deliver calls this node has answered. */
+  deliverCalls: number;
+  /** Of those, the ones that carried room frames (push makes one per node for a large group's message). */
+  roomCalls: number;
 }
 
 export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const { options, log, bus } = deps;
   const conns = new Map<string, Connection>();
   const byDevice = new Map<string, Connection>();
+  const rooms = new Rooms();
+  let deliverCalls = 0;
+  let roomCalls = 0;
   const handler = new FrameHandler({ node: options.node, bus, sync: deps.sync, logic: deps.logic, log });
   const limiter = new RateLimiterMemory({ points: options.rateLimit.frames, duration: options.rateLimit.perSeconds });
   let draining = false;
+
+  const routeOf = (c: Connection) => ({
+    user: c.user,
+    device: c.device,
+    node: options.node,
+    connId: c.connId,
+    atMs: c.openedAtMs,
+  });
 
   const publishState = async (conn: Connection, online: boolean) => {
     const state: UserState = {
@@ -122,9 +149,37 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     ws.on('error', (err) => log.debug({ err, connId: conn.connId }, 'connection error'));
     ws.on('close', () => {
       conns.delete(conn.connId);
+      rooms.leaveAll(conn);
       if (byDevice.get(deviceKey) === conn) byDevice.delete(deviceKey);
       void publishState(conn, false);
     });
+    void joinRoomsThenGreet(conn);
+  };
+
+  /**
+   * The route is written and rooms are joined before the client hears it is authenticated: a client syncs right
+   * after that, so every message of its large groups is either in that sync or arrives live, never in between.
+   * Route first: a membership change from then on finds the connection (push joins it to the room); one from
+   * before is already in what ListRooms answers.
+   */
+  const joinRoomsThenGreet = async (conn: Connection) => {
+    const { user, device } = conn;
+    try {
+      await deps.routes.put(routeOf(conn), options.routeTtlMs);
+    } catch (err) {
+      // Push writes it too when the user_state event arrives, and the refresh timer after that.
+      log.warn({ err, user }, 'could not write the route of a new connection');
+    }
+    if (!conns.has(conn.connId)) return;
+    try {
+      const { rooms: names } = await pRetry(() => deps.logic.listRooms({ user }), { retries: 2, minTimeout: 100 });
+      if (!conns.has(conn.connId)) return;
+      for (const room of names) rooms.join(room, conn);
+    } catch (err) {
+      // Degraded, not refused: this connection gets its large groups' messages by sync only, until it reconnects.
+      log.warn({ err, user }, 'could not list the rooms of a connection');
+    }
+    if (!conns.has(conn.connId)) return;
     conn.send({
       requestId: 0,
       body: {
@@ -151,7 +206,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const server = createServer((req, res) => {
     if (req.url === '/healthz') {
       res.writeHead(draining ? 503 : 200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: draining ? 'draining' : 'ok', node: options.node, connections: conns.size }));
+      res.end(JSON.stringify({ status: draining ? 'draining' : 'ok', node: options.node, ...stats() }));
       return;
     }
     if (deps.http?.(req, res)) return;
@@ -183,12 +238,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     () => {
       // A put, not a refresh: it also restores routes the store lost (a Redis restart), and never replaces a
       // newer connection's route (put compares the connection's start time).
-      const puts = [...conns.values()].map((c) =>
-        deps.routes.put(
-          { user: c.user, device: c.device, node: options.node, connId: c.connId, atMs: c.openedAtMs },
-          options.routeTtlMs,
-        ),
-      );
+      const puts = [...conns.values()].map((c) => deps.routes.put(routeOf(c), options.routeTtlMs));
       Promise.all(puts).catch((err: unknown) => log.warn({ err }, 'route refresh failed'));
     },
     Math.max(100, Math.floor(options.routeTtlMs / 3)),
@@ -202,8 +252,11 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   log.info({ node: options.node, port }, 'gateway listening');
 
   const api: GatewayApi = {
-    deliver({ items }: GatewayDeliverRequest): Promise<GatewayDeliverResponse> {
+    deliver({ items, rooms: roomFrames }: GatewayDeliverRequest): Promise<GatewayDeliverResponse> {
+      deliverCalls++;
+      if (roomFrames.length > 0) roomCalls++;
       let delivered = 0;
+      for (const { room, frame } of roomFrames) delivered += rooms.send(room, frame);
       const gone: string[] = [];
       for (const { connIds, frame } of items) {
         for (const id of connIds) {
@@ -214,7 +267,20 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       }
       return Promise.resolve({ delivered, goneConnIds: gone });
     },
+    changeRooms({ changes }: ChangeRoomsRequest): Promise<ChangeRoomsResponse> {
+      let changed = 0;
+      const gone: string[] = [];
+      for (const { room, connIds, join } of changes) {
+        for (const id of connIds) {
+          const conn = conns.get(id);
+          if (!conn) gone.push(id);
+          else if (join ? rooms.join(room, conn) : rooms.leave(room, conn)) changed++;
+        }
+      }
+      return Promise.resolve({ changed, goneConnIds: gone });
+    },
   };
+  const stats = (): GatewayStats => ({ connections: conns.size, deliverCalls, roomCalls });
 
   /** Graceful drain: refuse new connections, ask every client to reconnect elsewhere, wait, then close the rest. */
   const close = async () => {
@@ -241,7 +307,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     log.info({ node: options.node }, 'gateway stopped');
   };
 
-  return { api, url: `ws://${options.host}:${port}`, port, connectionCount: () => conns.size, close };
+  return { api, url: `ws://${options.host}:${port}`, port, connectionCount: () => conns.size, stats, close };
 }
 
 /** The request id of a frame that is refused before it is handled, so the client can match the answer (0 if unreadable). */

@@ -1,10 +1,11 @@
 // GroupStore on Cassandra: groups (one row per group), group_members (partition per group, members clustered by
-// user id, with their stored role) and user_groups (partition per user: the groups a user is in). Tables in
-// infra/cql/0002_*.cql and 0004_group_roles.cql.
+// user id, with their stored role), user_groups (partition per user: the groups a user is in) and group_sizes
+// (the member count, recounted after each change). Tables in infra/cql/0002_*.cql, 0004_group_roles.cql and
+// 0006_group_sizes.cql.
 //
 // The groups row changes only by lightweight transactions (create, transfer of ownership, dissolve), so those are
 // serialized. Member rows are plain writes; a role change is `IF EXISTS`, so it never brings back a removed member.
-import { DEFAULT_CONCURRENCY, forEachLimit, toNumber, type Client } from '../lib/cassandra.ts';
+import { DEFAULT_CONCURRENCY, forEachLimit, long, toNumber, type Client } from '../lib/cassandra.ts';
 import type { Group, GroupRole, GroupStore, Member, Page, PageRequest } from './group-store.ts';
 
 const CQL = {
@@ -21,7 +22,9 @@ const CQL = {
   members: 'SELECT user_id FROM group_members WHERE group_id = ?',
   membersPage: 'SELECT user_id, role FROM group_members WHERE group_id = ? AND user_id > ? LIMIT ?',
   roles: 'SELECT user_id, role FROM group_members WHERE group_id = ? AND user_id IN ?',
-  count: 'SELECT COUNT(*) AS n FROM group_members WHERE group_id = ?',
+  countMembers: 'SELECT COUNT(*) AS n FROM group_members WHERE group_id = ?',
+  size: 'SELECT members FROM group_sizes WHERE group_id = ?',
+  setSize: 'INSERT INTO group_sizes (group_id, members) VALUES (?, ?) USING TIMESTAMP ?',
   isMember: 'SELECT user_id FROM group_members WHERE group_id = ? AND user_id = ?',
   role: 'SELECT role FROM group_members WHERE group_id = ? AND user_id = ?',
   groupsPage: 'SELECT group_id FROM user_groups WHERE user_id = ? AND group_id > ? LIMIT ?',
@@ -56,6 +59,7 @@ export class CassandraGroupStore implements GroupStore {
     const result = await this.client.execute(CQL.create, [group.id, group.name, group.owner, group.createdAtMs]);
     if (!result.wasApplied()) throw new Error(`group ${group.id} exists`);
     await this.link(group.id, members);
+    await this.recount(group.id);
   }
 
   async get(groupId: string): Promise<Group | undefined> {
@@ -74,13 +78,13 @@ export class CassandraGroupStore implements GroupStore {
   async addMembers(groupId: string, users: readonly string[]): Promise<number> {
     await this.mustExist(groupId);
     await this.link(groupId, users);
-    return this.count(groupId);
+    return this.recount(groupId);
   }
 
   async removeMembers(groupId: string, users: readonly string[]): Promise<number> {
     await this.mustExist(groupId);
     await this.unlink(groupId, users);
-    return this.count(groupId);
+    return this.recount(groupId);
   }
 
   async members(groupId: string): Promise<string[]> {
@@ -145,6 +149,7 @@ export class CassandraGroupStore implements GroupStore {
     // Not applied when already dissolved: the first timestamp stays, and the members are removed (again) below.
     await this.client.execute(CQL.dissolve, [atMs, groupId]);
     await this.unlink(groupId, await this.members(groupId));
+    await this.recount(groupId);
   }
 
   async groupsOf(user: string, { after, limit }: PageRequest): Promise<Page<{ group: Group; role: GroupRole }>> {
@@ -191,8 +196,19 @@ export class CassandraGroupStore implements GroupStore {
   }
 
   async count(groupId: string): Promise<number> {
-    // Reads the group's one partition: fine for chat-sized groups (thousands of members).
-    return toNumber((await this.client.execute(CQL.count, [groupId])).first()?.get('n'));
+    const row = (await this.client.execute(CQL.size, [groupId])).first();
+    // No row: a group from before group_sizes existed (or an unknown group, which counts 0).
+    return row ? toNumber(row.get('members')) : this.recount(groupId);
+  }
+
+  /** Counts the members (one partition) and stores the count, timestamped when counting began. */
+  private async recount(groupId: string): Promise<number> {
+    const startedUs = long(Date.now() * 1000);
+    const n = toNumber((await this.client.execute(CQL.countMembers, [groupId])).first()?.get('n'));
+    if (n > 0 || (await this.get(groupId))) {
+      await this.client.execute(CQL.setSize, [groupId, n, startedUs]);
+    }
+    return n;
   }
 
   private async mustExist(groupId: string): Promise<void> {

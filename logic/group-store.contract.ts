@@ -52,6 +52,19 @@ export function groupStoreContract(
       assert.equal(await store.addMembers(g.id, [u('bob')]), 3);
       assert.equal(await store.removeMembers(g.id, [u('cat'), u('dan')]), 2);
       assert.deepEqual(await store.members(g.id), [u('ann'), u('bob')]);
+      // count agrees with what the changes returned (the Cassandra adapter keeps it in its own table).
+      assert.equal(await store.count(g.id), 2);
+    });
+
+    it('keeps count right through concurrent changes', async () => {
+      const u = users();
+      const g = newGroup(u('ann'));
+      await store.create(g, [u('ann')]);
+      const names = Array.from({ length: 20 }, (_, i) => u(`m${i}`));
+      await Promise.all(names.map((name) => store.addMembers(g.id, [name])));
+      assert.equal(await store.count(g.id), 21);
+      await Promise.all(names.slice(0, 5).map((name) => store.removeMembers(g.id, [name])));
+      assert.equal(await store.count(g.id), 16);
     });
 
     it('derives the owner from the group, stores admin/member, and keeps a role across a repeated add', async () => {

@@ -16,10 +16,12 @@ import { assertId } from '../lib/conversation.ts';
 import { ImError } from '../lib/errors.ts';
 import { newGroupId } from '../lib/ids.ts';
 import type { Group, GroupRole, GroupStore } from './group-store.ts';
+import { roomOf, roomsOf, type RoomChanges } from './rooms.ts';
 
 export interface GroupLimits {
-  /** Groups up to this size use write fan-out (one inbox entry per member). */
   maxMembers: number;
+  /** Groups with more members than this are large: read fan-out, delivered through rooms. Default: never. */
+  largeAbove?: number;
   maxNameChars: number;
   /** Members or groups per page when the request says 0. Default 100. */
   pageDefault?: number;
@@ -46,18 +48,22 @@ const ROLE_TO_PROTO: Record<GroupRole, ProtoRole> = {
  *   is something every member does casually, and it should never end the group for everyone else by surprise.
  * - The owner alone dissolves the group: every member is removed, and from then on sends, member lists and
  *   changes are refused with GROUP_DISSOLVED. Messages already delivered stay in everyone's inbox.
- * Removing a member takes effect for the next send: fan-out reads the member list at send time, so a removed
- * member gets nothing new, and keeps what their inbox already holds.
+ * Removing a member takes effect for the next send: a small group's fan-out reads the member list at send time,
+ * and a large group's room loses the member's connections at once; a removed member gets nothing new, and keeps
+ * what they already had.
  */
 export class Groups {
   private readonly pageDefault: number;
   private readonly pageMax: number;
+  private readonly largeAbove: number;
 
   constructor(
     private readonly store: GroupStore,
     private readonly limits: GroupLimits,
     private readonly now: () => number = Date.now,
+    private readonly rooms: RoomChanges = () => Promise.resolve(),
   ) {
+    this.largeAbove = limits.largeAbove ?? Infinity;
     this.pageMax = limits.pageMax ?? 500;
     this.pageDefault = Math.min(limits.pageDefault ?? 100, this.pageMax);
   }
@@ -70,6 +76,7 @@ export class Groups {
     this.checkSize(all.length);
     const group: Group = { id: newGroupId(), name, owner: actor, createdAtMs: this.now() };
     await this.store.create(group, all);
+    if (all.length > this.largeAbove) await this.rooms(roomOf(group.id), all, []);
     return info(group, all.length, 'owner');
   }
 
@@ -80,7 +87,13 @@ export class Groups {
     const adding = uniqueIds(members);
     const current = await this.store.members(groupId);
     this.checkSize(new Set([...current, ...adding]).size);
-    return info(group, await this.store.addMembers(groupId, adding), role);
+    const count = await this.store.addMembers(groupId, adding);
+    if (count > this.largeAbove) {
+      // Crossing the threshold puts everyone in the room; otherwise only the newcomers join.
+      const joining = current.length > this.largeAbove ? adding : await this.store.members(groupId);
+      await this.rooms(roomOf(groupId), joining, []);
+    }
+    return info(group, count, role);
   }
 
   /** See the class comment for who may remove whom; naming only yourself is leaving. */
@@ -99,7 +112,7 @@ export class Groups {
       const admin = others.find((u) => roles.get(u) === 'admin');
       if (admin !== undefined) throw new ImError('FORBIDDEN', `only the group owner removes admins (${admin} is one)`);
     }
-    const count = await this.store.removeMembers(groupId, removing);
+    const count = await this.removeAndLeaveRoom(groupId, removing);
     return info(group, count, leaving ? undefined : role);
   }
 
@@ -107,7 +120,7 @@ export class Groups {
   async leave({ actor, groupId }: GroupActionRequest): Promise<GroupInfo> {
     const { group, role } = await this.requireRole(groupId, actor);
     if (role === 'owner') throw ownerCannotLeave(groupId);
-    return info(group, await this.store.removeMembers(groupId, [actor]), undefined);
+    return info(group, await this.removeAndLeaveRoom(groupId, [actor]), undefined);
   }
 
   /** The owner dissolves the group. Asking again finishes a dissolve that was interrupted. */
@@ -120,7 +133,9 @@ export class Groups {
     const { group, role } = await this.requireRole(groupId, actor);
     if (role !== 'owner') throw new ImError('FORBIDDEN', 'only the group owner dissolves the group');
     const at = this.now();
+    const members = (await this.store.count(groupId)) > this.largeAbove ? await this.store.members(groupId) : [];
     await this.store.dissolve(groupId, at);
+    if (members.length > 0) await this.rooms(roomOf(groupId), [], members);
     return info({ ...group, dissolvedAtMs: at }, 0, undefined);
   }
 
@@ -195,6 +210,22 @@ export class Groups {
 
   members(groupId: string): Promise<string[]> {
     return this.store.members(groupId);
+  }
+
+  count(groupId: string): Promise<number> {
+    return this.store.count(groupId);
+  }
+
+  /** The rooms `user`'s connections belong in: their large groups'. */
+  roomsOf(user: string): Promise<string[]> {
+    return this.largeAbove === Infinity ? Promise.resolve([]) : roomsOf(this.store, user, this.largeAbove);
+  }
+
+  /** A removed member stops receiving live messages at once: their connections leave the room. */
+  private async removeAndLeaveRoom(groupId: string, users: string[]): Promise<number> {
+    const count = await this.store.removeMembers(groupId, users);
+    if (count + users.length > this.largeAbove) await this.rooms(roomOf(groupId), [], users);
+    return count;
   }
 
   private async requireRole(groupId: string, user: string): Promise<{ group: Group; role: GroupRole }> {

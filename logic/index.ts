@@ -7,6 +7,8 @@ import {
   type GroupActionRequest,
   type ListGroupsRequest,
   type ListMembersRequest,
+  type ListRoomsRequest,
+  type ListRoomsResponse,
   type SetMemberRoleRequest,
 } from '../proto/gen/im/v1/services.pb.ts';
 import type { Bus } from '../lib/bus.ts';
@@ -68,12 +70,25 @@ export class Logic implements LogicApi {
   listGroups(req: ListGroupsRequest): Promise<GroupList> {
     return this.groups.listGroups(req);
   }
+  async listRooms({ user }: ListRoomsRequest): Promise<ListRoomsResponse> {
+    return { rooms: await this.groups.roomsOf(user) };
+  }
 }
 
 /** Starts logic: consumes `chat_input` (group `logic`) and answers each send on the connection it came from. */
 export async function startLogic(deps: LogicDeps): Promise<{ api: Logic } & Closeable> {
   const log = deps.log;
-  const groups = new Groups(deps.groups, deps.limits.group);
+  const groups = new Groups(
+    deps.groups,
+    { largeAbove: deps.limits.largeGroupAbove, ...deps.limits.group },
+    Date.now,
+    (room, join, leave) =>
+      deps.push.changeRoom({ room, joinUsers: join, leaveUsers: leave }).then(
+        () => undefined,
+        // Best effort: a member who missed joining sees the next message's prev_seq gap and syncs.
+        (err: unknown) => log.warn({ err, room }, 'room change failed'),
+      ),
+  );
   const sends = new SendProcessor({ ...deps, groups });
   const reply = async (input: ChatInput, frame: ServerFrame['body']) => {
     const origin = input.origin;

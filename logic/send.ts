@@ -154,9 +154,11 @@ export class SendProcessor {
       }
       case 'group': {
         await this.deps.groups.requireMember(to.value, input.user);
-        const members = await this.deps.groups.members(to.value);
         const conversation = groupConversation(to.value);
-        if (members.length <= this.deps.limits.largeGroupAbove) return { conversation, recipients: members };
+        // The stored count decides, so a large group's send never reads its member list.
+        if ((await this.deps.groups.count(to.value)) <= this.deps.limits.largeGroupAbove) {
+          return { conversation, recipients: await this.deps.groups.members(to.value) };
+        }
         // Read fan-out: one entry in the group's timeline. This conversation is processed in order, so the
         // timeline's head is the message before this one: clients use it to see a gap in live delivery.
         const stream = groupStream(to.value);
@@ -212,12 +214,15 @@ export class SendProcessor {
     const template = outcome.message!;
     try {
       const timeline = outcome.recipients.find((r) => isGroupStream(r.user));
-      const deliveries = timeline
-        ? (await this.deps.groups.members(template.conversation.slice('group:'.length))).map((user) => ({
-            user,
-            message: { ...template, seq: timeline.seq },
-          }))
-        : outcome.recipients.map(({ user, seq }) => ({ user, message: { ...template, seq } }));
+      if (timeline) {
+        // A large group's message is the same for every member: one frame to the group's room on each node.
+        await this.deps.push.deliverToRoom({
+          room: template.conversation,
+          message: { ...template, seq: timeline.seq },
+        });
+        return;
+      }
+      const deliveries = outcome.recipients.map(({ user, seq }) => ({ user, message: { ...template, seq } }));
       await this.deps.push.deliverMessages({ deliveries });
     } catch (err) {
       this.deps.log.warn({ err, serverMsgId: template.serverMsgId }, 'online delivery failed; recipients will sync');

@@ -5,21 +5,27 @@ import type { GatewayApi } from '../gateway/api.ts';
 /** Finds the gateway node that holds a connection (port): a map in embedded mode, the Redis registry in cluster mode. */
 export interface GatewayDirectory {
   get(node: string): Promise<GatewayApi | undefined>;
+  /** Every live node (a large group's message goes to each once). */
+  nodes(): Promise<string[]>;
 }
 
 export class StaticGatewayDirectory implements GatewayDirectory {
-  private readonly nodes = new Map<string, GatewayApi>();
+  private readonly apis = new Map<string, GatewayApi>();
 
   set(node: string, api: GatewayApi): void {
-    this.nodes.set(node, api);
+    this.apis.set(node, api);
   }
 
   delete(node: string): void {
-    this.nodes.delete(node);
+    this.apis.delete(node);
   }
 
   get(node: string): Promise<GatewayApi | undefined> {
-    return Promise.resolve(this.nodes.get(node));
+    return Promise.resolve(this.apis.get(node));
+  }
+
+  nodes(): Promise<string[]> {
+    return Promise.resolve([...this.apis.keys()]);
   }
 }
 
@@ -44,6 +50,10 @@ export class RegistryGatewayDirectory implements GatewayDirectory, Closeable {
     const api = this.connect(entry.grpcAddress);
     this.clients.set(node, { address: entry.grpcAddress, api });
     return api;
+  }
+
+  async nodes(): Promise<string[]> {
+    return (await this.registry.list()).map((e) => e.node);
   }
 
   async close(): Promise<void> {

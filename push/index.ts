@@ -3,6 +3,10 @@ import type { Message } from '../proto/gen/im/v1/message.pb.ts';
 import { UserState } from '../proto/gen/im/v1/bus.pb.ts';
 import {
   PushServiceService,
+  type ChangeRoomRequest,
+  type ChangeRoomResponse,
+  type DeliverToRoomRequest,
+  type DeliverToRoomResponse,
   type DeliverMessagesRequest,
   type DeliverMessagesResponse,
   type FrameToConnections,
@@ -68,10 +72,57 @@ export class Push implements PushApi {
     return { delivered: delivered.reduce((a, b) => a + b, 0) };
   }
 
+  /** One encoding, one Deliver call per gateway node: each node writes it to its connections in the room. */
+  async deliverToRoom({ room, message }: DeliverToRoomRequest): Promise<DeliverToRoomResponse> {
+    if (!message) return { delivered: 0, gatewayCalls: 0 };
+    const rooms = [{ room, frame: encodeDeliver([message]) }];
+    const nodes = await this.deps.gateways.nodes();
+    const delivered = await Promise.all(
+      nodes.map(async (node) => {
+        const gateway = await this.deps.gateways.get(node);
+        if (!gateway) return 0;
+        try {
+          return (await gateway.deliver({ items: [], rooms })).delivered;
+        } catch (err) {
+          this.deps.log.warn({ err, node, room }, 'room delivery failed; members will sync');
+          return 0;
+        }
+      }),
+    );
+    return { delivered: delivered.reduce((a, b) => a + b, 0), gatewayCalls: nodes.length };
+  }
+
+  /** Joins (or takes out) every online connection of the users named, on whichever node holds it. */
+  async changeRoom({ room, joinUsers, leaveUsers }: ChangeRoomRequest): Promise<ChangeRoomResponse> {
+    const routes = await this.deps.routes.lookup([...new Set([...joinUsers, ...leaveUsers])]);
+    const byNode = new Map<string, { join: string[]; leave: string[] }>();
+    const add = (users: string[], side: 'join' | 'leave') => {
+      for (const user of users) {
+        for (const r of routes.get(user) ?? []) {
+          let changes = byNode.get(r.node);
+          if (!changes) byNode.set(r.node, (changes = { join: [], leave: [] }));
+          changes[side].push(r.connId);
+        }
+      }
+    };
+    add(joinUsers, 'join');
+    add(leaveUsers, 'leave');
+    const changed = await Promise.all(
+      [...byNode].map(async ([node, { join, leave }]) => {
+        const changes = [
+          { room, connIds: join, join: true },
+          { room, connIds: leave, join: false },
+        ].filter((c) => c.connIds.length > 0);
+        return this.changeRooms(node, changes, routes);
+      }),
+    );
+    return { changed: changed.reduce((a, b) => a + b, 0) };
+  }
+
   async sendToConnection({ node, connId, frame }: SendToConnectionRequest): Promise<SendToConnectionResponse> {
     const gateway = await this.deps.gateways.get(node);
     if (!gateway) return { delivered: false };
-    const res = await gateway.deliver({ items: [{ connIds: [connId], frame }] });
+    const res = await gateway.deliver({ items: [{ connIds: [connId], frame }], rooms: [] });
     return { delivered: res.delivered > 0 };
   }
 
@@ -84,6 +135,24 @@ export class Push implements PushApi {
     }
     await this.deps.routes.put({ ...ref, node: state.node, atMs: state.atMs }, this.deps.options.routeTtlMs);
     await this.catchUp(state);
+  }
+
+  private async changeRooms(
+    node: string,
+    changes: { room: string; connIds: string[]; join: boolean }[],
+    routes: Map<string, Route[]>,
+  ): Promise<number> {
+    const gateway = await this.deps.gateways.get(node);
+    if (!gateway) return 0;
+    try {
+      const res = await gateway.changeRooms({ changes });
+      if (res.goneConnIds.length) await this.dropGone(res.goneConnIds, routes);
+      return res.changed;
+    } catch (err) {
+      // Those connections miss the room's live messages until they reconnect (a gateway joins rooms at connect).
+      this.deps.log.warn({ err, node }, 'room change failed');
+      return 0;
+    }
   }
 
   private async catchUp(state: UserState): Promise<void> {
@@ -111,7 +180,7 @@ export class Push implements PushApi {
       return 0;
     }
     try {
-      const res = await gateway.deliver({ items });
+      const res = await gateway.deliver({ items, rooms: [] });
       if (res.goneConnIds.length) await this.dropGone(res.goneConnIds, routes);
       return res.delivered;
     } catch (err) {

@@ -135,7 +135,8 @@ function onDeliver(sock: Sock, messages: Message[]): void {
     // At-least-once: a message may come twice (live push and the catch-up of a device coming online); count once.
     let seen = seenByStep.get(step);
     if (!seen) seenByStep.set(step, (seen = new Set()));
-    const id = `${m.fromUser}:${view.readUInt32LE(12)}`;
+    // Per receiving socket: a group message reaches many sockets of this process, each counts.
+    const id = `${sock.user}/${sock.device}:${m.fromUser}:${view.readUInt32LE(12)}`;
     if (seen.has(id)) {
       counters.duplicates++;
       continue;
@@ -481,6 +482,19 @@ const handlers = {
       ids.push(reply.value.groupId);
     }
     return ids;
+  },
+
+  /** Adds members to a group from the owner's socket, `chunk` per request (a frame has a size limit). */
+  async addMembers(p: { owner: number; group: string; members: string[]; chunk: number }) {
+    for (let i = 0; i < p.members.length; i += p.chunk) {
+      const reply = await request(
+        socks[p.owner]!,
+        { $case: 'groupAdd', value: { groupId: p.group, members: p.members.slice(i, i + p.chunk) } },
+        60_000,
+      );
+      if (reply.$case !== 'group') throw new Error(`expected group, got ${reply.$case}`);
+    }
+    return {};
   },
 
   /** GetDiff paging: from the empty key through the whole inbox, `repeat` times; each page timed. */

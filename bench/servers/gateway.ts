@@ -24,15 +24,18 @@ const handlers = {
   cpu() {
     return cpu.sample();
   },
+  stats() {
+    return im.gateway.stats();
+  },
   /** `rounds` Deliver calls, each handing the same pre-encoded frame to every connection; `burst` rounds per tick. */
   async fanout(p: { connIds: string[]; rounds: number; bytes: number; burst: number }) {
     const frame = encodeDeliver([benchMessage(p.bytes)]);
-    const items = [{ connIds: p.connIds, frame }];
+    const request = { items: [{ connIds: p.connIds, frame }], rooms: [] };
     cpu.sample();
     const startAt = wallMs();
     let delivered = 0;
     for (let r = 0; r < p.rounds; r++) {
-      delivered += (await im.gateway.api.deliver({ items })).delivered;
+      delivered += (await im.gateway.api.deliver(request)).delivered;
       if ((r + 1) % p.burst === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     return { startAt, endAt: wallMs(), delivered, frameBytes: frame.length, cpu: cpu.sample() };

@@ -286,6 +286,29 @@ export function chatSuite(label: string, setup: () => Promise<Target>): void {
       for (const c of [owner, ...online, fresh, lateFresh]) await c.client.close();
     });
 
+    it('puts a member added to a large group in its room at once, and takes a removed member out', async () => {
+      const owner = await connect(server, u('room-owner'), 'pc');
+      const members = Array.from({ length: 5 }, (_, i) => u(`room-${i}`)); // 6 with the owner: large
+      const group = await owner.client.createGroup('room', members);
+      const stays = await connect(server, members[0]!, 'phone');
+      const removed = await connect(server, members[1]!, 'phone');
+      const added = await connect(server, u('room-new'), 'phone'); // online before anyone adds them
+      const send = (text: string) => owner.client.send({ group: group.groupId }, { text });
+      await send('one');
+      await eventually(() => removed.texts().length === 1, 'members in the room get the first message');
+      await owner.client.addMembers(group.groupId, [u('room-new')]);
+      await send('two');
+      await owner.client.removeMembers(group.groupId, [members[1]!]);
+      await send('three');
+      await eventually(() => stays.texts().length === 3 && added.texts().length === 3, 'stayed and added members');
+      await sleep(300);
+      assert.deepEqual(stays.texts(), ['one', 'two', 'three']);
+      // A new member sees the group's retained history (their cursor starts at its beginning), then live messages.
+      assert.deepEqual(added.texts(), ['one', 'two', 'three']);
+      assert.deepEqual(removed.texts(), ['one', 'two'], 'a removed member gets nothing new, live or otherwise');
+      for (const c of [owner, stays, removed, added]) await c.client.close();
+    });
+
     it('delivers every message of a large group to every member exactly once, in order', async () => {
       const owner = await connect(server, u('big-owner'), 'pc');
       const members = Array.from({ length: 60 }, (_, i) => u(`big-${i}`));
@@ -312,12 +335,15 @@ export function chatSuite(label: string, setup: () => Promise<Target>): void {
       }
       const online = await Promise.all(members.slice(0, 100).map((m) => connect(server, m, 'phone')));
       const expected = Array.from({ length: 5 }, (_, i) => `huge ${i}`);
+      const callsBefore = await server.roomCalls();
       const started = Date.now();
       for (const text of expected) await owner.client.send({ group: group.groupId }, { text });
       await eventually(() => online.every((c) => c.messages.length >= 5), 'all 100 online members', 60_000);
       const tookMs = Date.now() - started;
       await sleep(200);
       for (const c of online) assert.deepEqual(c.texts(), expected);
+      // Gateway-local rooms: one call per gateway node per message, however many members are online.
+      assert.equal((await server.roomCalls()) - callsBefore, expected.length * server.gatewayCount);
       const late = await connect(server, members[4_998]!, 'pc');
       assert.deepEqual(late.texts(), expected);
       process.stderr.write(`5,000-member group: 5 messages to 100 online members in ${tookMs} ms\n`);

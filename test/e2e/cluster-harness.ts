@@ -1,6 +1,6 @@
 import { startCluster, type Cluster } from '../../app/cluster.ts';
 import { partitionFor } from '../../lib/bus.ts';
-import { useTestDevKey, type Target } from './harness.ts';
+import { roomCallsOf, useTestDevKey, type Target } from './harness.ts';
 
 /** Cluster mode for tests: its own ports and Redis key prefix, quiet unless IM_LOG_LEVEL says otherwise. */
 export async function startTestCluster(env: Record<string, string> = {}): Promise<Cluster> {
@@ -24,6 +24,8 @@ export function clusterTarget(cluster: Cluster): Target {
   return {
     urlFor: (user, device) => cluster.gateways[partitionFor(`${user}/${device}`, cluster.gateways.length)]!.url,
     token: (user, device, ttlSec) => cluster.token(user, device, ttlSec),
+    roomCalls: async () => (await Promise.all(cluster.gateways.map((g) => roomCallsOf(g.url)))).reduce((a, b) => a + b),
+    gatewayCount: cluster.gateways.length,
     close: () => cluster.close(),
   };
 }

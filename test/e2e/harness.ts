@@ -11,7 +11,17 @@ export interface Target {
   /** The gateway a given device connects to (ws://host:port). */
   urlFor(user: string, device: string): string;
   token(user: string, device: string, ttlSec?: number): string;
+  /** Deliver calls with room frames, summed over the gateways (a large group's message: one per gateway). */
+  roomCalls(): Promise<number>;
+  /** How many gateway nodes there are. */
+  gatewayCount: number;
   close(): Promise<void>;
+}
+
+/** The room calls a gateway reports on its /healthz. */
+export async function roomCallsOf(gatewayUrl: string): Promise<number> {
+  const res = await fetch(`${gatewayUrl.replace(/^ws/, 'http')}/healthz`);
+  return ((await res.json()) as { roomCalls: number }).roomCalls;
 }
 
 /** Every test process signs with its own dev key (cluster processes it starts inherit the variable). */
@@ -26,7 +36,11 @@ export async function startServer(overrides: Partial<Record<keyof Config, unknow
     loadConfig({ port: 0, drainTimeoutMs: 500, ...overrides }),
     createLogger(process.env.IM_LOG_LEVEL ?? 'warn'),
   );
-  return Object.assign(server, { urlFor: () => server.gateway.url });
+  return Object.assign(server, {
+    urlFor: () => server.gateway.url,
+    roomCalls: () => roomCallsOf(server.gateway.url),
+    gatewayCount: 1,
+  });
 }
 
 export interface TestClient {

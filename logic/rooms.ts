@@ -1,0 +1,22 @@
+import { groupConversation } from '../lib/conversation.ts';
+import type { GroupStore } from './group-store.ts';
+import { allGroupIdsOf } from './groups-of.ts';
+
+/**
+ * Large groups are delivered through gateway-local rooms, named by the group's conversation id. A user's
+ * connections belong in the room of every large group the user is in; small groups need no room (their messages
+ * go to each member's inbox, with per-member seqs, so each member's frame differs).
+ */
+export function roomOf(groupId: string): string {
+  return groupConversation(groupId);
+}
+
+/** Tells push who joins or leaves a room (best effort: live delivery is an accelerator, sync is the truth). */
+export type RoomChanges = (room: string, join: string[], leave: string[]) => Promise<void>;
+
+/** The rooms of `user`: one per group of theirs with more than `largeAbove` members. */
+export async function roomsOf(store: GroupStore, user: string, largeAbove: number): Promise<string[]> {
+  const ids = await allGroupIdsOf(store, user);
+  const counts = await Promise.all(ids.map((id) => store.count(id)));
+  return ids.filter((_, i) => counts[i]! > largeAbove).map(roomOf);
+}
