@@ -39,6 +39,7 @@ export function messageJson(m: Message) {
     from: m.fromUser,
     from_device: m.fromDevice,
     seq: m.seq,
+    stream: m.stream || 'inbox',
     server_msg_id: m.serverMsgId,
     client_msg_id: m.clientMsgId,
     sent_at_ms: m.sentAtMs,
@@ -53,7 +54,9 @@ export function messageJson(m: Message) {
 function opJson(m: Message): Record<string, unknown> {
   const op = m.op?.kind;
   if (!op) return {};
-  if (op.$case === 'read') return { op: 'read', read_seq: op.value.seq, unread: op.value.unread };
+  if (op.$case === 'read') {
+    return { op: 'read', read_seq: op.value.seq, read_stream: op.value.stream || 'inbox', unread: op.value.unread };
+  }
   return {
     op: op.$case,
     target: {
@@ -239,12 +242,13 @@ export function buildProgram(): Command {
       });
     });
 
-  deviceCommand(program, 'read', 'mark a conversation read up to an inbox seq (on every device of the user)')
+  deviceCommand(program, 'read', 'mark a conversation read up to a seq (on every device of the user)')
     .requiredOption('--conversation <id>', 'dm:<a>:<b> or group:<id>')
-    .requiredOption('--seq <n>', 'inbox seq read up to', positiveInt)
-    .action(async (o: DeviceOptions & { conversation: string; seq: number }) => {
-      const result = await withClient({ ...o, state: false }, (c) => c.markRead(o.conversation, o.seq));
-      print({ conversation: o.conversation, read_seq: o.seq, seq: result.seq });
+    .requiredOption('--seq <n>', 'seq read up to (a message\'s "seq")', positiveInt)
+    .option('--stream <s>', 'the message\'s "stream": inbox, or the conversation for a large group', 'inbox')
+    .action(async (o: DeviceOptions & { conversation: string; seq: number; stream: string }) => {
+      const result = await withClient({ ...o, state: false }, (c) => c.markRead(o.conversation, o.seq, o.stream));
+      print({ conversation: o.conversation, read_seq: o.seq, stream: o.stream, seq: result.seq });
     });
 
   for (const [name, description] of [

@@ -205,17 +205,17 @@ export class ImClient extends EventEmitter<ClientEvents> {
 
   /** Unread messages per conversation, the same on every device of the user (from sync, kept current live). */
   readonly unread = new Map<string, number>();
-  /** Inbox entries shown while a sync is under way: counted again on top of the counts that sync returns. */
+  /** Entries shown while a sync is under way: counted again on top of the counts that sync returns. */
   private readonly shownLive: Message[] = [];
 
-  /** Applies one shown inbox entry to the unread counts; true if they changed. */
+  /** Applies one shown entry (inbox or a large group's timeline) to the unread counts; true if they changed. */
   private count(m: Message): boolean {
     const op = m.op?.kind;
-    if (m.stream !== 'inbox' && m.stream !== '') return false;
     if (op?.$case === 'read') this.unread.set(op.value.conversation, op.value.unread);
-    else if (!op && m.fromUser !== this.auth?.user) {
-      this.unread.set(m.conversation, (this.unread.get(m.conversation) ?? 0) + 1);
-    } else return false;
+    else if (op) return false;
+    // The server counts a user's own message as reading the conversation up to it (entries come in order).
+    else if (m.fromUser === this.auth?.user) this.unread.set(m.conversation, 0);
+    else this.unread.set(m.conversation, (this.unread.get(m.conversation) ?? 0) + 1);
     return true;
   }
 
@@ -225,9 +225,12 @@ export class ImClient extends EventEmitter<ClientEvents> {
     return total;
   }
 
-  /** Marks `conversation` read up to inbox seq `seq` on every device of this user. */
-  markRead(conversation: string, seq: number): Promise<SendResult> {
-    return this.sendOp(conversation, { kind: { $case: 'read', value: { conversation, seq, unread: 0 } } });
+  /**
+   * Marks `conversation` read up to `seq` on every device of this user: an inbox seq, or (stream = the
+   * conversation id) a seq of a large group's timeline; a message's own `stream` and `seq` say which.
+   */
+  markRead(conversation: string, seq: number, stream = 'inbox'): Promise<SendResult> {
+    return this.sendOp(conversation, { kind: { $case: 'read', value: { conversation, seq, stream, unread: 0 } } });
   }
 
   /** Takes back a message this user sent (within the server's recall window). */
@@ -438,7 +441,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
   }
 
   private onDeliver(messages: Message[]): void {
-    const inbox = messages.filter((m) => m.stream === 'inbox' || m.stream === '');
+    const inbox = messages.filter((m) => isInbox(m));
     const { ready, needSync: inboxGap } = this.order.delivered(inbox);
     let needSync = inboxGap;
     for (const [stream, list] of byStream(messages)) {
@@ -502,7 +505,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
     for (;;) {
       const res = await this.getDiff(this.syncKey, limit);
       if (res.reset) this.emit('reset');
-      const inbox = res.messages.filter((m) => m.stream === 'inbox' || m.stream === '');
+      const inbox = res.messages.filter((m) => isInbox(m));
       const streamReady = this.order.synced(inbox, res.inboxSeq, res.reset);
       const timelines = byStream(res.messages);
       for (const { stream, seq } of res.streams) {
@@ -520,7 +523,10 @@ export class ImClient extends EventEmitter<ClientEvents> {
         // The server counted the inbox up to res.inboxSeq; live messages past it are counted on top.
         this.unread.clear();
         for (const c of res.unread) this.unread.set(c.conversation, c.unread);
-        for (const m of this.shownLive) if (m.seq > res.inboxSeq) this.count(m);
+        const cursors = new Map(res.streams.map((p) => [p.stream, p.seq]));
+        for (const m of this.shownLive) {
+          if (m.seq > (isInbox(m) ? res.inboxSeq : (cursors.get(m.stream) ?? 0))) this.count(m);
+        }
         this.shownLive.length = 0;
         this.emit('unread', this.unread);
         break;
@@ -541,7 +547,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
     let unreadChanged = false;
     for (const m of messages) {
       unreadChanged = this.count(m) || unreadChanged;
-      if (this.syncing && (m.stream === 'inbox' || m.stream === '')) this.shownLive.push(m);
+      if (this.syncing) this.shownLive.push(m);
       this.emit('message', m);
     }
     if (unreadChanged) this.emit('unread', this.unread);
@@ -554,7 +560,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
     this.ackTimer = undefined;
     if (!this.connected) return;
     const inboxSeq = this.order.lastSeq;
-    const streams = [...this.timelines].map(([stream, order]) => ({ stream, seq: order.lastSeq }));
+    const streams = [...this.timelines].map(([stream, order]) => ({ stream, seq: order.lastSeq, index: 0 }));
     const res = expect(
       await this.request({ $case: 'ack', value: { syncKey: this.syncKey, inboxSeq, streams } }),
       'ackResult',
@@ -627,10 +633,15 @@ export function peerOf(conversation: string, me: string): Peer {
 function byStream(messages: readonly Message[]): Map<string, Message[]> {
   const streams = new Map<string, Message[]>();
   for (const m of messages) {
-    if (m.stream === 'inbox' || m.stream === '') continue;
+    if (isInbox(m)) continue;
     const list = streams.get(m.stream);
     if (list) list.push(m);
     else streams.set(m.stream, [m]);
   }
   return streams;
+}
+
+/** Entries of the user's own inbox (the rest belong to large groups' timelines, named by the conversation). */
+function isInbox(m: Message): boolean {
+  return m.stream === 'inbox' || m.stream === '';
 }

@@ -25,3 +25,12 @@ export function dmConversation(a: string, b: string): string {
 export function groupConversation(groupId: string): string {
   return `group:${groupId}`;
 }
+
+export function isGroupConversation(conversation: string): boolean {
+  return conversation.startsWith('group:');
+}
+
+/** The group id of a "group:<id>" conversation. */
+export function groupIdOf(conversation: string): string {
+  return conversation.slice('group:'.length);
+}

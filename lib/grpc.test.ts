@@ -30,6 +30,7 @@ describe('a service API called directly and through loopback gRPC behaves the sa
     const seq = seqs[0]!;
     const message = {
       prevSeq: 0,
+      streamIndex: 0,
       op: undefined,
       serverMsgId: 'm1',
       conversation: 'dm:u0:u1',

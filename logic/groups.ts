@@ -16,7 +16,7 @@ import { assertId } from '../lib/conversation.ts';
 import { ImError } from '../lib/errors.ts';
 import { newGroupId } from '../lib/ids.ts';
 import type { Group, GroupRole, GroupStore } from './group-store.ts';
-import { roomOf, roomsOf, type RoomChanges } from './rooms.ts';
+import { roomsOf, type LargeGroupChange } from './rooms.ts';
 
 export interface GroupLimits {
   maxMembers: number;
@@ -61,7 +61,7 @@ export class Groups {
     private readonly store: GroupStore,
     private readonly limits: GroupLimits,
     private readonly now: () => number = Date.now,
-    private readonly rooms: RoomChanges = () => Promise.resolve(),
+    private readonly largeGroupChanged: LargeGroupChange = () => Promise.resolve(),
   ) {
     this.largeAbove = limits.largeAbove ?? Infinity;
     this.pageMax = limits.pageMax ?? 500;
@@ -76,7 +76,7 @@ export class Groups {
     this.checkSize(all.length);
     const group: Group = { id: newGroupId(), name, owner: actor, createdAtMs: this.now() };
     await this.store.create(group, all);
-    if (all.length > this.largeAbove) await this.rooms(roomOf(group.id), all, []);
+    if (all.length > this.largeAbove) await this.largeGroupChanged(group.id, { join: all, leave: [], added: [] });
     return info(group, all.length, 'owner');
   }
 
@@ -91,7 +91,9 @@ export class Groups {
     if (count > this.largeAbove) {
       // Crossing the threshold puts everyone in the room; otherwise only the newcomers join.
       const joining = current.length > this.largeAbove ? adding : await this.store.members(groupId);
-      await this.rooms(roomOf(groupId), joining, []);
+      const before = new Set(current);
+      const added = adding.filter((u) => !before.has(u));
+      await this.largeGroupChanged(groupId, { join: joining, leave: [], added });
     }
     return info(group, count, role);
   }
@@ -135,7 +137,7 @@ export class Groups {
     const at = this.now();
     const members = (await this.store.count(groupId)) > this.largeAbove ? await this.store.members(groupId) : [];
     await this.store.dissolve(groupId, at);
-    if (members.length > 0) await this.rooms(roomOf(groupId), [], members);
+    if (members.length > 0) await this.largeGroupChanged(groupId, { join: [], leave: members, added: [] });
     return info({ ...group, dissolvedAtMs: at }, 0, undefined);
   }
 
@@ -224,7 +226,9 @@ export class Groups {
   /** A removed member stops receiving live messages at once: their connections leave the room. */
   private async removeAndLeaveRoom(groupId: string, users: string[]): Promise<number> {
     const count = await this.store.removeMembers(groupId, users);
-    if (count + users.length > this.largeAbove) await this.rooms(roomOf(groupId), [], users);
+    if (count + users.length > this.largeAbove) {
+      await this.largeGroupChanged(groupId, { join: [], leave: users, added: [] });
+    }
     return count;
   }
 

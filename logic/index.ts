@@ -23,7 +23,9 @@ import type { PushApi } from '../push/index.ts';
 import type { GroupStore } from './group-store.ts';
 import { Groups, type GroupLimits } from './groups.ts';
 import type { OutcomeStore } from './outcome-store.ts';
+import { roomOf } from './rooms.ts';
 import { SendProcessor, type SendLimits } from './send.ts';
+import { groupStream } from '../offline/stream-heads.ts';
 
 export type LogicApi = ApiOf<typeof LogicServiceService>;
 export { LogicServiceService };
@@ -82,12 +84,21 @@ export async function startLogic(deps: LogicDeps): Promise<{ api: Logic } & Clos
     deps.groups,
     { largeAbove: deps.limits.largeGroupAbove, ...deps.limits.group },
     Date.now,
-    (room, join, leave) =>
-      deps.push.changeRoom({ room, joinUsers: join, leaveUsers: leave }).then(
-        () => undefined,
-        // Best effort: a member who missed joining sees the next message's prev_seq gap and syncs.
-        (err: unknown) => log.warn({ err, room }, 'room change failed'),
-      ),
+    async (groupId, { join, leave, added }) => {
+      const room = roomOf(groupId);
+      try {
+        await deps.push.changeRoom({ room, joinUsers: join, leaveUsers: leave });
+        if (added.length === 0) return;
+        // A new member has not missed the history they can read: their unread count starts at the head.
+        const [head] = (await deps.offline.getHeads({ streams: [groupStream(groupId)] })).heads;
+        if (!head?.index) return;
+        const timelineRead = added.map((user) => ({ user, conversation: room, index: head.index }));
+        await deps.offline.updateUnread({ arrived: [], recalled: [], read: [], timelineRead });
+      } catch (err) {
+        // A member who missed joining the room sees the next message's prev_seq gap and syncs.
+        log.warn({ err, room }, 'large group change not applied in full');
+      }
+    },
   );
   const sends = new SendProcessor({ ...deps, groups });
   const reply = async (input: ChatInput, frame: ServerFrame['body']) => {

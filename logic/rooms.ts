@@ -11,8 +11,15 @@ export function roomOf(groupId: string): string {
   return groupConversation(groupId);
 }
 
-/** Tells push who joins or leaves a room (best effort: live delivery is an accelerator, sync is the truth). */
-export type RoomChanges = (room: string, join: string[], leave: string[]) => Promise<void>;
+/**
+ * What a membership change of a large group means beyond the member rows: whose connections join or leave the
+ * room, and who is new to the group (their unread count starts at the timeline's head, not at its history).
+ * Best effort: live delivery is an accelerator, sync is the truth.
+ */
+export type LargeGroupChange = (
+  groupId: string,
+  change: { join: string[]; leave: string[]; added: string[] },
+) => Promise<void>;
 
 /** The rooms of `user`: one per group of theirs with more than `largeAbove` members. */
 export async function roomsOf(store: GroupStore, user: string, largeAbove: number): Promise<string[]> {

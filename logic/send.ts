@@ -1,7 +1,7 @@
 import type { ChatInput } from '../proto/gen/im/v1/bus.pb.ts';
-import type { Message, MessageOp, SendResult } from '../proto/gen/im/v1/message.pb.ts';
+import type { Message, MessageOp, ReadMarker, SendResult } from '../proto/gen/im/v1/message.pb.ts';
 import type { SendOutcome } from '../proto/gen/im/v1/store.pb.ts';
-import { assertId, dmConversation, groupConversation } from '../lib/conversation.ts';
+import { assertId, dmConversation, groupConversation, groupIdOf, isGroupConversation } from '../lib/conversation.ts';
 import { ImError } from '../lib/errors.ts';
 import { newServerMsgId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -70,7 +70,7 @@ export class SendProcessor {
     if (send.body.length > limits.maxBodyBytes) {
       throw new ImError('TOO_LARGE', `message body is ${send.body.length} bytes; the limit is ${limits.maxBodyBytes}`);
     }
-    const { conversation, recipients, messageOp, prevSeq } = await this.resolveOp(input);
+    const { conversation, recipients, messageOp, prevSeq, streamIndex } = await this.resolveOp(input);
     const seqs = await this.deps.offline.allocateSeqs({ users: recipients });
     const message: Message = {
       serverMsgId: newServerMsgId(),
@@ -81,6 +81,7 @@ export class SendProcessor {
       seq: 0,
       stream: recipients.length === 1 && isGroupStream(recipients[0]!) ? conversation : 'inbox',
       prevSeq: prevSeq ?? 0,
+      streamIndex: streamIndex ?? 0,
       sentAtMs: (this.deps.now ?? Date.now)(),
       contentType,
       body: Buffer.from(send.body),
@@ -99,19 +100,23 @@ export class SendProcessor {
    * Who an entry goes to. A message: the conversation's members. A read marker: the reader's own devices only.
    * A recall or edit: exactly who got the original (a member removed since keeps seeing it change).
    */
-  private async resolveOp(
-    input: ChatInput,
-  ): Promise<{ conversation: string; recipients: string[]; messageOp?: MessageOp; prevSeq?: number }> {
+  private async resolveOp(input: ChatInput): Promise<Resolved & { messageOp?: MessageOp }> {
     const op = input.send?.op?.kind;
     if (!op) return this.resolve(input);
     switch (op.$case) {
       case 'read': {
         const { conversation } = await this.resolve(input);
-        if (!(op.value.seq > 0)) throw new ImError('INVALID_ARGUMENT', 'a read marker needs the seq read up to');
+        const { seq } = op.value;
+        if (!(seq > 0)) throw new ImError('INVALID_ARGUMENT', 'a read marker needs the seq read up to');
+        const stream = op.value.stream || 'inbox';
+        if (stream !== 'inbox' && stream !== conversation) {
+          throw new ImError('INVALID_ARGUMENT', `a read marker's stream is "inbox" or its conversation's timeline`);
+        }
+        if (stream === conversation) await this.timelineIndexAt(conversation, seq); // refuses a seq not there
         return {
           conversation,
           recipients: [input.user],
-          messageOp: { kind: { $case: 'read', value: { conversation, seq: op.value.seq, unread: 0 } } },
+          messageOp: { kind: { $case: 'read', value: { conversation, seq, stream, unread: 0 } } },
         };
       }
       case 'recall':
@@ -132,11 +137,10 @@ export class SendProcessor {
         }
         const value = { fromDevice: ref.fromDevice, clientMsgId: ref.clientMsgId, serverMsgId: original.serverMsgId };
         const timeline = target.recipients.find((r) => isGroupStream(r.user))?.user;
-        const prevSeq = timeline
-          ? ((await this.deps.offline.getHeads({ streams: [timeline] })).heads[0]?.seq ?? 0)
-          : undefined;
+        const head = timeline ? (await this.deps.offline.getHeads({ streams: [timeline] })).heads[0] : undefined;
         return {
-          prevSeq,
+          // An operation follows the timeline's head and is not a message of its own: the index stays.
+          ...(timeline ? { prevSeq: head?.seq ?? 0, streamIndex: head?.index ?? 0 } : {}),
           conversation: original.conversation,
           recipients: target.recipients.map((r) => r.user),
           messageOp: { kind: op.$case === 'recall' ? { $case: 'recall', value } : { $case: 'edit', value } },
@@ -145,7 +149,7 @@ export class SendProcessor {
     }
   }
 
-  private async resolve(input: ChatInput): Promise<{ conversation: string; recipients: string[]; prevSeq?: number }> {
+  private async resolve(input: ChatInput): Promise<Resolved> {
     const to = input.send?.to?.kind;
     switch (to?.$case) {
       case 'user': {
@@ -162,8 +166,8 @@ export class SendProcessor {
         // Read fan-out: one entry in the group's timeline. This conversation is processed in order, so the
         // timeline's head is the message before this one: clients use it to see a gap in live delivery.
         const stream = groupStream(to.value);
-        const { heads } = await this.deps.offline.getHeads({ streams: [stream] });
-        return { conversation, recipients: [stream], prevSeq: heads[0]?.seq ?? 0 };
+        const [head] = (await this.deps.offline.getHeads({ streams: [stream] })).heads;
+        return { conversation, recipients: [stream], prevSeq: head?.seq ?? 0, streamIndex: (head?.index ?? 0) + 1 };
       }
       case undefined:
         throw new ImError('INVALID_ARGUMENT', 'send needs a recipient: a user or a group');
@@ -178,20 +182,23 @@ export class SendProcessor {
     const { offline } = this.deps;
     if (op?.$case === 'read') {
       // The marker first, so the entry every device gets carries the count it left.
-      const [reader] = outcome.recipients;
-      const { unreadAfterRead } = await offline.updateUnread({
-        arrived: [],
-        recalled: [],
-        read: [{ user: reader!.user, conversation: op.value.conversation, seq: op.value.seq }],
-      });
-      op.value.unread = unreadAfterRead[0] ?? 0;
+      op.value.unread = await this.markRead(template.fromUser, op.value);
     }
     if (!op) {
-      // Counted before the row is visible, so a sync that sees the message also sees it counted.
+      // Counted before the row is visible, so a sync that sees the message also sees it counted. A large group's
+      // message is counted by its index. Whoever sends has read the conversation up to their message.
+      const conversation = template.conversation;
       const arrived = outcome.recipients
         .filter(({ user }) => user !== template.fromUser && !isGroupStream(user))
-        .map(({ user, seq }) => ({ user, conversation: template.conversation, seq }));
-      await offline.updateUnread({ arrived, recalled: [], read: [] });
+        .map(({ user, seq }) => ({ user, conversation, seq }));
+      const own = outcome.recipients.find(({ user }) => user === template.fromUser);
+      const onTimeline = outcome.recipients.some(({ user }) => isGroupStream(user));
+      await offline.updateUnread({
+        arrived,
+        recalled: [],
+        read: own ? [{ user: own.user, conversation, seq: own.seq }] : [],
+        timelineRead: onTimeline ? [{ user: template.fromUser, conversation, index: template.streamIndex }] : [],
+      });
     }
     await offline.writeInbox({
       entries: outcome.recipients.map(({ user, seq }) => ({ user, message: { ...template, seq } })),
@@ -205,8 +212,46 @@ export class SendProcessor {
         conversation: template.conversation,
         seq,
       }));
-      await offline.updateUnread({ arrived: [], recalled, read: [] });
+      await offline.updateUnread({ arrived: [], recalled, read: [], timelineRead: [] });
     }
+  }
+
+  /**
+   * Applies a read marker (an inbox seq, or a seq of the conversation's large-group timeline) and returns the
+   * conversation's unread count left: inbox entries plus timeline messages past the timeline marker.
+   */
+  private async markRead(user: string, marker: ReadMarker): Promise<number> {
+    const { offline } = this.deps;
+    const { conversation, seq, stream } = marker;
+    const onTimeline = stream === conversation;
+    const marked = await offline.updateUnread({
+      arrived: [],
+      recalled: [],
+      read: onTimeline ? [] : [{ user, conversation, seq }],
+      timelineRead: onTimeline ? [{ user, conversation, index: await this.timelineIndexAt(conversation, seq) }] : [],
+    });
+    const timeline = isGroupConversation(conversation) ? groupStream(groupIdOf(conversation)) : undefined;
+    if (!timeline) return marked.unreadAfterRead[0] ?? 0;
+    const [[head], unread] = await Promise.all([
+      offline.getHeads({ streams: [timeline] }).then((r) => r.heads),
+      offline.getUnread({ user, throughSeq: 0, timelines: [conversation] }),
+    ]);
+    const inboxLeft = unread.conversations.find((c) => c.conversation === conversation)?.unread ?? 0;
+    return inboxLeft + Math.max(0, (head?.index ?? 0) - (unread.timelineMarks[0] ?? 0));
+  }
+
+  /** The stream_index of the message at `seq` in a large group's timeline; INVALID_ARGUMENT if there is none. */
+  private async timelineIndexAt(conversation: string, seq: number): Promise<number> {
+    if (isGroupConversation(conversation)) {
+      const page = await this.deps.offline.readInbox({
+        user: groupStream(groupIdOf(conversation)),
+        afterSeq: seq - 1,
+        limit: 1,
+      });
+      const found = page.messages[0];
+      if (found?.seq === seq) return found.streamIndex;
+    }
+    throw new ImError('INVALID_ARGUMENT', `no message with seq ${seq} in the timeline of ${conversation}`);
   }
 
   /** Online delivery is best effort: the inbox already holds the message and clients sync for anything missed. */
@@ -228,6 +273,14 @@ export class SendProcessor {
       this.deps.log.warn({ err, serverMsgId: template.serverMsgId }, 'online delivery failed; recipients will sync');
     }
   }
+}
+
+interface Resolved {
+  conversation: string;
+  recipients: string[];
+  /** Timeline entries: the head before this one, and this entry's stream_index. */
+  prevSeq?: number;
+  streamIndex?: number;
 }
 
 function resultFor(outcome: SendOutcome, sender: string): SendResult {

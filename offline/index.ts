@@ -52,7 +52,9 @@ export class Offline implements OfflineApi {
     });
     await this.inbox.write(rows);
     await this.sequencer.complete(rows.map((r) => ({ user: r.user, seq: r.message.seq })));
-    const shared = rows.filter((r) => isGroupStream(r.user)).map((r) => ({ stream: r.user, seq: r.message.seq }));
+    const shared = rows
+      .filter((r) => isGroupStream(r.user))
+      .map((r) => ({ stream: r.user, seq: r.message.seq, index: r.message.streamIndex }));
     await this.streamHeads.advance(shared);
     return {};
   }
@@ -76,20 +78,25 @@ export class Offline implements OfflineApi {
     return { epoch: await this.sequencer.epoch() };
   }
 
-  async updateUnread({ arrived, recalled, read }: UpdateUnreadRequest): Promise<UpdateUnreadResponse> {
+  async updateUnread({ arrived, recalled, read, timelineRead }: UpdateUnreadRequest): Promise<UpdateUnreadResponse> {
     await this.unreads.arrived(arrived);
     await this.unreads.recalled(recalled);
     const unreadAfterRead: number[] = [];
     for (const marker of read) unreadAfterRead.push(await this.unreads.markRead(marker));
-    return { unreadAfterRead };
+    const timelineMarks = await Promise.all(timelineRead.map((marker) => this.unreads.markTimelineRead(marker)));
+    return { unreadAfterRead, timelineMarks };
   }
 
   async getHeads({ streams }: GetHeadsRequest): Promise<GetHeadsResponse> {
     const heads = await this.streamHeads.heads(streams);
-    return { heads: streams.map((stream, i) => ({ stream, seq: heads[i] ?? 0 })) };
+    return { heads: streams.map((stream, i) => ({ stream, seq: heads[i]?.seq ?? 0, index: heads[i]?.index ?? 0 })) };
   }
 
-  async getUnread({ user, throughSeq }: GetUnreadRequest): Promise<GetUnreadResponse> {
-    return { conversations: await this.unreads.unread(user, throughSeq === 0 ? undefined : throughSeq) };
+  async getUnread({ user, throughSeq, timelines }: GetUnreadRequest): Promise<GetUnreadResponse> {
+    const [conversations, timelineMarks] = await Promise.all([
+      this.unreads.unread(user, throughSeq === 0 ? undefined : throughSeq),
+      this.unreads.timelineMarks(user, timelines),
+    ]);
+    return { conversations, timelineMarks };
   }
 }

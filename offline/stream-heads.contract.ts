@@ -13,14 +13,19 @@ export function streamHeadsContract(
     before(async () => ({ heads, close } = await setup()));
     after(() => close());
 
-    it('keeps the highest seq per stream, never moving back, and 0 for unknown streams', async () => {
+    it('keeps the entry with the highest seq per stream, never moving back, and zeros for unknown streams', async () => {
       const [a, b] = [`g:${randomUUID()}`, `g:${randomUUID()}`];
       await heads.advance([
-        { stream: a, seq: 5 },
-        { stream: b, seq: 2 ** 33 + 1 },
+        { stream: a, seq: 5, index: 4 },
+        { stream: b, seq: 2 ** 33 + 1, index: 1 },
       ]);
-      await heads.advance([{ stream: a, seq: 3 }]);
-      assert.deepEqual(await heads.heads([a, b, `g:${randomUUID()}`]), [5, 2 ** 33 + 1, 0]);
+      await heads.advance([{ stream: a, seq: 3, index: 2 }]);
+      await heads.advance([{ stream: b, seq: 2 ** 33 + 2, index: 1 }]); // an operation: the index stays
+      assert.deepEqual(await heads.heads([a, b, `g:${randomUUID()}`]), [
+        { seq: 5, index: 4 },
+        { seq: 2 ** 33 + 2, index: 1 },
+        { seq: 0, index: 0 },
+      ]);
     });
   });
 }

@@ -62,5 +62,16 @@ export function unreadStoreContract(
       assert.deepEqual(await counts(u), { 'dm:p:q': [5, 0] });
       assert.equal(await store.markRead({ user: u, conversation: 'dm:p:q', seq: 6 }), 2);
     });
+
+    it('keeps timeline read markers per large group, never moving back', async () => {
+      const u = user();
+      assert.equal(await store.markTimelineRead({ user: u, conversation: 'group:big', index: 7 }), 7);
+      assert.equal(await store.markTimelineRead({ user: u, conversation: 'group:big', index: 3 }), 7);
+      assert.equal(await store.markTimelineRead({ user: u, conversation: 'group:huge', index: 2 ** 33 }), 2 ** 33);
+      assert.deepEqual(await store.timelineMarks(u, ['group:huge', 'group:none', 'group:big']), [2 ** 33, 0, 7]);
+      assert.deepEqual(await store.timelineMarks(user(), []), []);
+      // Timeline markers are not inbox unread state.
+      assert.deepEqual(await counts(u), {});
+    });
   });
 }

@@ -1,6 +1,7 @@
 import {
   MAX_UNREAD_PER_CONVERSATION,
   type ConversationUnreadState,
+  type TimelineReadRef,
   type UnreadRef,
   type UnreadStore,
 } from './unread-store.ts';
@@ -12,6 +13,8 @@ interface Conversation {
 
 export class MemoryUnreadStore implements UnreadStore {
   private readonly users = new Map<string, Map<string, Conversation>>();
+  /** user -> conversation -> timeline read marker (stream_index). */
+  private readonly timelineReads = new Map<string, Map<string, number>>();
 
   constructor(private readonly maxPerConversation = MAX_UNREAD_PER_CONVERSATION) {}
 
@@ -54,5 +57,18 @@ export class MemoryUnreadStore implements UnreadStore {
         readSeq: c.readSeq,
       })),
     );
+  }
+
+  markTimelineRead({ user, conversation, index }: TimelineReadRef): Promise<number> {
+    let marks = this.timelineReads.get(user);
+    if (!marks) this.timelineReads.set(user, (marks = new Map<string, number>()));
+    const marker = Math.max(marks.get(conversation) ?? 0, index);
+    marks.set(conversation, marker);
+    return Promise.resolve(marker);
+  }
+
+  timelineMarks(user: string, conversations: readonly string[]): Promise<number[]> {
+    const marks = this.timelineReads.get(user);
+    return Promise.resolve(conversations.map((c) => marks?.get(c) ?? 0));
   }
 }

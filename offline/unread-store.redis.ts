@@ -2,12 +2,14 @@ import type { Redis, Result } from 'ioredis';
 import {
   MAX_UNREAD_PER_CONVERSATION,
   type ConversationUnreadState,
+  type TimelineReadRef,
   type UnreadRef,
   type UnreadStore,
 } from './unread-store.ts';
 
 // Keys per user: <p>ur:<user> hash conversation -> read marker; <p>uc:<user> set of conversations;
-// <p>uz:<user>:<conversation> sorted set of unread seqs (score = seq), capped to the newest entries.
+// <p>uz:<user>:<conversation> sorted set of unread seqs (score = seq), capped to the newest entries;
+// <p>ut:<user> hash conversation -> timeline read marker (large groups, by stream_index).
 
 /** KEYS markers, conversations, unread; ARGV conversation, seq, cap. */
 const ARRIVED = `
@@ -28,6 +30,13 @@ redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', marker)
 return redis.call('ZCARD', KEYS[3])
 `;
 
+/** KEYS marks; ARGV conversation, index. Returns the marker after the change. */
+const MARK_TIMELINE = `
+local marker = math.max(tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0'), tonumber(ARGV[2]))
+redis.call('HSET', KEYS[1], ARGV[1], string.format('%.0f', marker))
+return marker
+`;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     imUnreadArrived(
@@ -45,6 +54,7 @@ declare module 'ioredis' {
       conversation: string,
       seq: number,
     ): Result<number, Context>;
+    imUnreadMarkTimeline(marks: string, conversation: string, index: number): Result<number, Context>;
   }
 }
 
@@ -60,6 +70,7 @@ export class RedisUnreadStore implements UnreadStore {
     this.cap = options.maxPerConversation ?? MAX_UNREAD_PER_CONVERSATION;
     redis.defineCommand('imUnreadArrived', { numberOfKeys: 3, lua: ARRIVED });
     redis.defineCommand('imUnreadMarkRead', { numberOfKeys: 3, lua: MARK_READ });
+    redis.defineCommand('imUnreadMarkTimeline', { numberOfKeys: 1, lua: MARK_TIMELINE });
   }
 
   private keys(user: string, conversation: string): [string, string, string] {
@@ -99,6 +110,15 @@ export class RedisUnreadStore implements UnreadStore {
       unread: Number(results[i + 1]),
       readSeq: Number(markers[i] ?? 0),
     }));
+  }
+
+  markTimelineRead({ user, conversation, index }: TimelineReadRef): Promise<number> {
+    return this.redis.imUnreadMarkTimeline(`${this.prefix}ut:${user}`, conversation, index);
+  }
+
+  async timelineMarks(user: string, conversations: readonly string[]): Promise<number[]> {
+    if (conversations.length === 0) return [];
+    return (await this.redis.hmget(`${this.prefix}ut:${user}`, ...conversations)).map((v) => Number(v ?? 0));
   }
 }
 

@@ -46,7 +46,7 @@ export class Sync implements SyncApi {
     const next: SyncKey = { ...key, inboxSeq: last ? last.seq : key.inboxSeq, groups: groups.cursors };
     const hasMore = page.hasMore || groups.hasMore;
     // Counts come with the last page only: pages before it are still catching up.
-    const unread = hasMore ? [] : (await this.offline.getUnread({ user, throughSeq: next.inboxSeq })).conversations;
+    const unread = hasMore ? [] : await this.unread(user, next.inboxSeq, groups.through);
     return {
       messages: mergeByTime(page.messages, groups.messages),
       syncKey: encodeSyncKey(next),
@@ -55,37 +55,67 @@ export class Sync implements SyncApi {
       inboxSeq: next.inboxSeq,
       unread: unread.filter((c) => c.unread > 0),
       totalUnread: unread.reduce((sum, c) => sum + c.unread, 0),
-      streams: Object.entries(groups.cursors).map(([g, seq]) => ({ stream: groupConversation(g), seq })),
+      streams: Object.entries(groups.cursors).map(([g, seq]) => ({
+        stream: groupConversation(g),
+        seq,
+        index: groups.through.get(g) ?? 0,
+      })),
     };
+  }
+
+  /**
+   * Unread per conversation as of this page: inbox entries up to `inboxSeq`, plus each large group's timeline
+   * messages up to the page's cursor (`through`: the stream_index there) past the user's timeline marker.
+   */
+  private async unread(user: string, inboxSeq: number, through: Map<string, number>) {
+    const ids = [...through.keys()];
+    const { conversations, timelineMarks } = await this.offline.getUnread({
+      user,
+      throughSeq: inboxSeq,
+      timelines: ids.map(groupConversation),
+    });
+    const byConversation = new Map(conversations.map((c) => [c.conversation, { ...c }]));
+    for (const [i, id] of ids.entries()) {
+      const n = Math.max(0, through.get(id)! - (timelineMarks[i] ?? 0));
+      if (n === 0) continue;
+      const conversation = groupConversation(id);
+      const c = byConversation.get(conversation) ?? { conversation, unread: 0, readSeq: 0 };
+      c.unread += n;
+      byConversation.set(conversation, c);
+    }
+    return [...byConversation.values()];
   }
 
   /** New messages of the user's large groups, within `budget`, and the cursors after them. */
   private async readGroups(user: string, key: SyncKey, budget: number) {
     const ids = await this.groupsOf(user);
     const cursors: Record<string, number> = {};
+    /** The stream_index at each group's cursor after this page, where known (hasMore leaves some unknown). */
+    const through = new Map<string, number>();
     const messages: Message[] = [];
     let hasMore = false;
     let reset = false;
-    if (ids.length === 0) return { cursors, messages, hasMore, reset };
+    if (ids.length === 0) return { cursors, through, messages, hasMore, reset };
     const { heads } = await this.offline.getHeads({ streams: ids.map(groupStream) });
     for (const [i, id] of ids.entries()) {
       let cursor = key.groups[id] ?? 0;
       const head = heads[i]?.seq ?? 0;
-      if (head > cursor) {
-        if (budget <= 0) hasMore = true;
-        else {
-          const page = await this.offline.readInbox({ user: groupStream(id), afterSeq: cursor, limit: budget });
-          if (page.floorSeq > cursor) reset = true;
-          messages.push(...page.messages);
-          budget -= page.messages.length;
-          cursor = page.messages.at(-1)?.seq ?? Math.max(cursor, page.floorSeq);
-          hasMore ||= page.hasMore;
-        }
+      if (head <= cursor) through.set(id, heads[i]?.index ?? 0);
+      else if (budget <= 0) hasMore = true;
+      else {
+        const page = await this.offline.readInbox({ user: groupStream(id), afterSeq: cursor, limit: budget });
+        if (page.floorSeq > cursor) reset = true;
+        messages.push(...page.messages);
+        budget -= page.messages.length;
+        const last = page.messages.at(-1);
+        cursor = last?.seq ?? Math.max(cursor, page.floorSeq);
+        if (last) through.set(id, last.streamIndex);
+        hasMore ||= page.hasMore;
       }
       // Groups the user is no longer in drop out of the key: a removed member stops receiving.
       if (cursor > 0 || head > 0) cursors[id] = cursor;
     }
-    return { cursors, messages, hasMore, reset };
+    return { cursors, through, messages, hasMore, reset };
   }
 
   async ack({ user, device, syncKey, inboxSeq, streams }: SyncAckRequest): Promise<AckResult> {

@@ -233,6 +233,40 @@ export function chatSuite(label: string, setup: () => Promise<Target>): void {
       for (const c of [sender, phone, pc, later]) await c.client.close();
     });
 
+    it('counts unread in large groups the same on every device, and reading on one clears the other', async () => {
+      const owner = await connect(server, u('lu-owner'), 'pc');
+      const bob = u('lu-bob');
+      const group = await owner.client.createGroup('unread', [bob, u('lu-a'), u('lu-b'), u('lu-c')]); // 5 members
+      const conversation = `group:${group.groupId}`;
+      await owner.client.addMembers(group.groupId, [u('lu-d')]); // 6: large, read fan-out from here
+      const phone = await connect(server, bob, 'phone');
+      const pc = await connect(server, bob, 'pc');
+      for (let i = 0; i < 3; i++) await owner.client.send({ group: group.groupId }, { text: `lu ${i}` });
+      await eventually(
+        () => phone.client.unread.get(conversation) === 3 && pc.client.unread.get(conversation) === 3,
+        'three unread on both devices',
+      );
+      const second = phone.messages[1]!;
+      assert.equal(second.stream, conversation, 'a large group’s message comes from its timeline');
+      await assert.rejects(phone.client.markRead(conversation, second.seq + 1_000, conversation), {
+        code: 'INVALID_ARGUMENT',
+      });
+      await phone.client.markRead(conversation, second.seq, second.stream);
+      await eventually(() => pc.client.unread.get(conversation) === 1, 'the pc learns the phone read two of three');
+      const later = await connect(server, bob, 'tablet');
+      assert.equal(later.client.unread.get(conversation), 1, 'a device that syncs later agrees');
+      await pc.client.send({ group: group.groupId }, { text: 'bob answers' }); // sending reads what came before
+      await eventually(() => phone.client.unread.get(conversation) === 0, 'sending clears the count');
+      await owner.client.send({ group: group.groupId }, { text: 'lu 3' });
+      await eventually(() => later.client.unread.get(conversation) === 1, 'a new message counts again');
+      // A new member sees the history but owes none of it.
+      await owner.client.addMembers(group.groupId, [u('lu-new')]);
+      const newcomer = await connect(server, u('lu-new'), 'phone');
+      assert.equal(newcomer.texts().length, 5);
+      assert.equal(newcomer.client.unread.get(conversation) ?? 0, 0);
+      for (const c of [owner, phone, pc, later, newcomer]) await c.client.close();
+    });
+
     it('recalls and edits in the seq stream, so a device that syncs later sees the final state', async () => {
       const [alice, bob] = [u('alice9'), u('bob9')];
       const sender = await connect(server, alice, 'laptop');
