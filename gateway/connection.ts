@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import { ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
 import type { ErrorCode } from '../lib/errors.ts';
+import { corkForThisTurn } from './write-batch.ts';
 
 /** Close codes a client can act on (4000-4999 are the application's range). */
 export const CloseCode = {
@@ -40,6 +41,7 @@ export class Connection {
       this.close(CloseCode.slowConsumer, 'slow consumer: send queue full');
       return false;
     }
+    corkForThisTurn(this.ws);
     this.ws.send(frame, { binary: true });
     return true;
   }
