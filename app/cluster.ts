@@ -34,6 +34,8 @@ export interface Cluster {
   token(user: string, device: string, ttlSec?: number): string;
   /** Process names: offline, sync, logic, push, gateway-1, gateway-2, … */
   names(): string[];
+  /** GET /metrics of every process (Prometheus text): the per-hop breakdown. */
+  metricsUrls(): string[];
   isRunning(name: string): boolean;
   /** kill -9 (or another signal) and wait for the process to be gone. */
   kill(name: string, signal?: NodeJS.Signals): Promise<void>;
@@ -156,6 +158,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       .map((s) => ({ node: s.name, url: `ws://127.0.0.1:${s.env.IM_PORT}` })),
     token: (user, device, ttlSec = 3600) => signer.sign(user, device, ttlSec),
     names: () => specs.map((s) => s.name),
+    metricsUrls: () => specs.map((s) => s.healthUrl.replace(/\/healthz$/, '/metrics')),
     isRunning: (name) => children.has(bySpec(name).name),
     kill: async (name, signal = 'SIGKILL') => {
       bySpec(name);

@@ -1,4 +1,5 @@
 import { ChatInput } from '../proto/gen/im/v1/bus.pb.ts';
+import { stopwatch, wallUs } from '../lib/metrics.ts';
 import { ClientFrame, type ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
 import type { Bus } from '../lib/bus.ts';
 import { assertId, dmConversation, groupConversation } from '../lib/conversation.ts';
@@ -87,6 +88,7 @@ export class FrameHandler {
   }
 
   private async publishSend(conn: Connection, requestId: number, send: NonNullable<ChatInput['send']>): Promise<void> {
+    const timer = stopwatch();
     const to = send.to?.kind;
     if (!to) throw new ImError('INVALID_ARGUMENT', 'send needs a recipient: a user or a group');
     const conversation =
@@ -99,8 +101,10 @@ export class FrameHandler {
       send,
       origin: { node: this.deps.node, connId: conn.connId, requestId },
       receivedAtMs: Date.now(),
+      receivedAtUs: wallUs(),
     };
     await this.deps.bus.publish(topics.chatInput.name, conversation, ChatInput.encode(input).finish());
+    timer.lap('gateway.publish');
   }
 }
 

@@ -16,6 +16,7 @@ import { ImError } from '../lib/errors.ts';
 import { newConnId } from '../lib/ids.ts';
 import type { Closeable } from '../lib/lifecycle.ts';
 import type { Logger } from '../lib/logger.ts';
+import { serveMetrics } from '../lib/metrics.ts';
 import type { TokenVerifier } from '../lib/token.ts';
 import { topics } from '../lib/topics.ts';
 import type { LogicApi } from '../logic/index.ts';
@@ -209,6 +210,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       res.end(JSON.stringify({ status: draining ? 'draining' : 'ok', node: options.node, ...stats() }));
       return;
     }
+    if (req.url === '/metrics') return void serveMetrics(res);
     if (deps.http?.(req, res)) return;
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` }));

@@ -17,6 +17,7 @@ import { ImError } from '../lib/errors.ts';
 import type { ApiOf } from '../lib/grpc.ts';
 import type { Closeable } from '../lib/lifecycle.ts';
 import type { Logger } from '../lib/logger.ts';
+import { hopSeconds, stopwatch, wallUs } from '../lib/metrics.ts';
 import { topics } from '../lib/topics.ts';
 import type { OfflineApi } from '../offline/index.ts';
 import type { PushApi } from '../push/index.ts';
@@ -118,9 +119,12 @@ export async function startLogic(deps: LogicDeps): Promise<{ api: Logic } & Clos
     decode: (value) => ChatInput.decode(value),
     log,
     handle: async (input) => {
+      if (input.receivedAtUs > 0) hopSeconds.observe({ hop: 'bus.to_logic' }, (wallUs() - input.receivedAtUs) / 1e6);
+      const timer = stopwatch();
       try {
-        const result = await sends.process(input);
+        const result = await sends.process(input, timer);
         await reply(input, { $case: 'sendResult', value: result });
+        timer.lap('logic.reply');
         deps.afterStored?.();
       } catch (err) {
         // A send that can never succeed is answered; anything else (a store is down) is retried by the bus.

@@ -5,6 +5,7 @@ import { assertId, dmConversation, groupConversation, groupIdOf, isGroupConversa
 import { ImError } from '../lib/errors.ts';
 import { newServerMsgId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
+import { stopwatch, type Stopwatch } from '../lib/metrics.ts';
 import type { OfflineApi } from '../offline/index.ts';
 import type { PushApi } from '../push/index.ts';
 import type { Groups } from './groups.ts';
@@ -41,7 +42,8 @@ export class SendProcessor {
     },
   ) {}
 
-  async process(input: ChatInput): Promise<SendResult> {
+  /** `timer` records each step as a hop of the per-hop breakdown (lib/metrics.ts). */
+  async process(input: ChatInput, timer = stopwatch()): Promise<SendResult> {
     const send = input.send;
     if (!send) throw new ImError('BAD_FRAME', 'send request missing');
     if (!CLIENT_MSG_ID.test(send.clientMsgId))
@@ -49,15 +51,18 @@ export class SendProcessor {
     const key = outcomeKey(input.user, input.device, send.clientMsgId);
     const { outcomes, limits } = this.deps;
     const known = await outcomes.get(key);
+    timer.lap('logic.dedupe');
     if (known?.done) return resultFor(known, input.user);
-    const outcome = known ?? (await this.decide(input, key));
-    await this.store(outcome);
+    const outcome = known ?? (await this.decide(input, key, timer));
+    await this.store(outcome, timer);
     await outcomes.markDone(key, limits.dedupeTtlMs);
+    timer.lap('logic.done');
     await this.deliver(outcome);
+    timer.lap('logic.deliver');
     return resultFor(outcome, input.user);
   }
 
-  private async decide(input: ChatInput, key: string): Promise<SendOutcome> {
+  private async decide(input: ChatInput, key: string, timer: Stopwatch): Promise<SendOutcome> {
     const send = input.send!;
     const { limits } = this.deps;
     const contentType = send.contentType || 'text/plain';
@@ -71,7 +76,9 @@ export class SendProcessor {
       throw new ImError('TOO_LARGE', `message body is ${send.body.length} bytes; the limit is ${limits.maxBodyBytes}`);
     }
     const { conversation, recipients, messageOp, prevSeq, streamIndex } = await this.resolveOp(input);
+    timer.lap('logic.resolve');
     const seqs = await this.deps.offline.allocateSeqs({ users: recipients });
+    timer.lap('logic.seq');
     const message: Message = {
       serverMsgId: newServerMsgId(),
       conversation,
@@ -93,7 +100,9 @@ export class SendProcessor {
       done: false,
     };
     // If a concurrent attempt recorded first, its seqs win; ours become gaps, which readers tolerate.
-    return this.deps.outcomes.putIfAbsent(key, ours, limits.dedupeTtlMs);
+    const recorded = await this.deps.outcomes.putIfAbsent(key, ours, limits.dedupeTtlMs);
+    timer.lap('logic.outcome');
+    return recorded;
   }
 
   /**
@@ -176,7 +185,7 @@ export class SendProcessor {
     }
   }
 
-  private async store(outcome: SendOutcome): Promise<void> {
+  private async store(outcome: SendOutcome, timer: Stopwatch): Promise<void> {
     const template = outcome.message!;
     const op = template.op?.kind;
     const { offline } = this.deps;
@@ -200,9 +209,11 @@ export class SendProcessor {
         timelineRead: onTimeline ? [{ user: template.fromUser, conversation, index: template.streamIndex }] : [],
       });
     }
+    timer.lap('logic.unread');
     await offline.writeInbox({
       entries: outcome.recipients.map(({ user, seq }) => ({ user, message: { ...template, seq } })),
     });
+    timer.lap('logic.inbox');
     if (op?.$case === 'recall') {
       const target = await this.deps.outcomes.get(
         outcomeKey(template.fromUser, op.value.fromDevice, op.value.clientMsgId),

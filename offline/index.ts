@@ -19,6 +19,7 @@ import type {
   UpdateUnreadResponse,
 } from '../proto/gen/im/v1/services.pb.ts';
 import { ImError } from '../lib/errors.ts';
+import { stopwatch } from '../lib/metrics.ts';
 import type { ApiOf } from '../lib/grpc.ts';
 import type { InboxStore } from './inbox-store.ts';
 import type { Sequencer } from './sequencer.ts';
@@ -42,7 +43,10 @@ export class Offline implements OfflineApi {
   ) {}
 
   async allocateSeqs({ users }: AllocateSeqsRequest): Promise<AllocateSeqsResponse> {
-    return { seqs: await this.sequencer.allocate(users) };
+    const timer = stopwatch();
+    const seqs = await this.sequencer.allocate(users);
+    timer.lap('offline.sequencer');
+    return { seqs };
   }
 
   async writeInbox({ entries }: WriteInboxRequest): Promise<WriteInboxResponse> {
@@ -50,7 +54,9 @@ export class Offline implements OfflineApi {
       if (!e.message) throw new ImError('INVALID_ARGUMENT', 'offline: inbox entry without a message');
       return { user: e.user, message: e.message };
     });
+    const timer = stopwatch();
     await this.inbox.write(rows);
+    timer.lap('offline.inbox_store');
     await this.sequencer.complete(rows.map((r) => ({ user: r.user, seq: r.message.seq })));
     const shared = rows
       .filter((r) => isGroupStream(r.user))

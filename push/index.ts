@@ -18,6 +18,7 @@ import { consume } from '../lib/bus-consumer.ts';
 import type { ApiOf } from '../lib/grpc.ts';
 import type { Closeable } from '../lib/lifecycle.ts';
 import type { Logger } from '../lib/logger.ts';
+import { stopwatch } from '../lib/metrics.ts';
 import { topics } from '../lib/topics.ts';
 import type { OfflineApi } from '../offline/index.ts';
 import type { GatewayDirectory } from './gateway-directory.ts';
@@ -57,7 +58,9 @@ export class Push implements PushApi {
       if (list) list.push(message);
       else byUser.set(user, [message]);
     }
+    const timer = stopwatch();
     const routes = await this.deps.routes.lookup([...byUser.keys()]);
+    timer.lap('push.routes');
     const byNode = new Map<string, FrameToConnections[]>();
     for (const [user, userRoutes] of routes) {
       // One encoding per user: every device of the user gets the same frame (the seq is per inbox).
@@ -69,6 +72,7 @@ export class Push implements PushApi {
       }
     }
     const delivered = await Promise.all([...byNode].map(([node, items]) => this.toNode(node, items, routes)));
+    timer.lap('push.gateways');
     return { delivered: delivered.reduce((a, b) => a + b, 0) };
   }
 

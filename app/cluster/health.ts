@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { Closeable } from '../../lib/lifecycle.ts';
+import { serveMetrics } from '../../lib/metrics.ts';
 
 /** GET /healthz on 127.0.0.1:port: 200 {"status":"ok"} when `check` resolves, 503 with the reason when not. */
 export async function serveHealth(
@@ -9,8 +10,11 @@ export async function serveHealth(
   check: () => Promise<void>,
 ): Promise<Closeable> {
   const server = createServer((req, res) => {
+    if (req.url === '/metrics') return void serveMetrics(res);
     if (req.url !== '/healthz') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"code":"NOT_FOUND","message":"try /healthz"}');
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"code":"NOT_FOUND","message":"try /healthz or /metrics"}');
       return;
     }
     check().then(

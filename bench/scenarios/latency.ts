@@ -4,6 +4,7 @@
 // and a bare `ws` relay as the floor. Senders and recipients of a pair sit in different client processes.
 import { startCluster } from '../../app/cluster.ts';
 import { Histogram, type Percentiles } from '../lib/histogram.ts';
+import { hopMeans, scrapeHops } from '../lib/hops.ts';
 import { CpuMeter } from '../lib/machine.ts';
 import { sleep, waitFor } from '../lib/progress.ts';
 import { checkTarget, round, writeResult, BUN_BASELINE, type Target } from '../lib/result.ts';
@@ -47,11 +48,15 @@ export interface RateStep extends Percentiles {
   machineCpu: number;
   serverCpu: number | null;
   saturated: string | null;
+  /** Mean time per hop of the message path during the step (lib/metrics.ts), from every process's /metrics. */
+  hops: Record<string, { count: number; meanMs: number }>;
 }
 
 interface System {
   name: string;
   urls: string[];
+  /** GET /metrics of every process of the system (none for the bare ws relay). */
+  metricsUrls: string[];
   cpu?: () => Promise<number>;
   stop(): Promise<void>;
 }
@@ -123,12 +128,14 @@ async function ramp(ctx: Ctx, sys: System, workers: Worker[], pairs: number, rat
     await Promise.all(workers.map((w) => w.call('resetLatency', {})));
     const meter = new CpuMeter();
     await sys.cpu?.();
+    const hopsBefore = await scrapeHops(sys.metricsUrls);
     const sent = await sendStep(step, rate, stepSec * 1000);
     const totalSent = sent.reduce((a, s) => a + s.sent, 0);
     let delivered = 0;
     await waitFor(async () => (delivered = await deliveredOf(step)) >= totalSent, DRAIN_MS, 50);
     const machineCpu = meter.sample();
     const serverCpu = sys.cpu ? await sys.cpu() : null;
+    const hops = hopMeans(hopsBefore, await scrapeHops(sys.metricsUrls));
     const hist = new Histogram();
     for (const l of await Promise.all(workers.map((w) => w.call('latency', { step })))) hist.merge(l.hist);
     const stats = await Promise.all(workers.map((w) => w.call('stats', {})));
@@ -157,6 +164,7 @@ async function ramp(ctx: Ctx, sys: System, workers: Worker[], pairs: number, rat
       machineCpu,
       serverCpu,
       saturated,
+      hops,
     };
     steps.push(r);
     ctx.log(
@@ -193,7 +201,13 @@ export async function latency(ctx: Ctx) {
       const gw = await startGatewayServer(ctx);
       results.embedded = await ramp(
         ctx,
-        { name: 'embedded', urls: [gw.url], cpu: () => gw.child.call('cpu', {}), stop: () => gw.child.stop() },
+        {
+          name: 'embedded',
+          urls: [gw.url],
+          metricsUrls: [`${gw.url.replace(/^ws/, 'http')}/metrics`],
+          cpu: () => gw.child.call('cpu', {}),
+          stop: () => gw.child.stop(),
+        },
         workers,
         pairs,
         embeddedRates,
@@ -202,7 +216,13 @@ export async function latency(ctx: Ctx) {
       const bare = await startBareServer(ctx);
       results['bare ws'] = await ramp(
         ctx,
-        { name: 'bare ws', urls: [bare.url], cpu: () => bare.child.call('cpu', {}), stop: () => bare.child.stop() },
+        {
+          name: 'bare ws',
+          urls: [bare.url],
+          metricsUrls: [],
+          cpu: () => bare.child.call('cpu', {}),
+          stop: () => bare.child.stop(),
+        },
         workers,
         pairs,
         embeddedRates,
@@ -231,7 +251,12 @@ export async function latency(ctx: Ctx) {
       try {
         results.cluster = await ramp(
           ctx,
-          { name: 'cluster', urls: cluster.gateways.map((g) => g.url), stop: () => cluster.close() },
+          {
+            name: 'cluster',
+            urls: cluster.gateways.map((g) => g.url),
+            metricsUrls: cluster.metricsUrls(),
+            stop: () => cluster.close(),
+          },
           workers,
           pairs,
           clusterRates,
@@ -309,6 +334,24 @@ export async function latency(ctx: Ctx) {
       })),
     },
   ];
+  // Where the time goes at the lowest rate of each mode: mean ms per hop (hops overlap: logic.* run inside
+  // bus.to_logic's consumer, offline.* inside logic.seq and logic.inbox, push.* inside logic.deliver).
+  const hopModes = Object.entries(results).filter(([, steps]) => Object.keys(steps[0]?.hops ?? {}).length > 0);
+  const hopNames = [...new Set(hopModes.flatMap(([, steps]) => Object.keys(steps[0]!.hops)))].sort();
+  if (hopModes.length > 0) {
+    charts.push({
+      kind: 'bar',
+      title: `Per-hop breakdown at the lowest rate (mean ms per message)`,
+      yLabel: 'ms',
+      groups: hopNames.map((hop) => ({
+        label: hop,
+        bars: hopModes.map(([n, steps]) => ({
+          name: `${n} @${steps[0]!.offered}/s`,
+          value: steps[0]!.hops[hop]?.meanMs ?? 0,
+        })),
+      })),
+    });
+  }
   const saturation = Object.fromEntries(
     Object.entries(results).map(([n, steps]) => [
       n,
@@ -350,6 +393,11 @@ export async function latency(ctx: Ctx) {
           'it), to its arrival at the recipient socket, on one clock (same machine).',
         'Cluster mode: 2 gateways and offline/sync/logic/push processes on Kafka, Redis and Cassandra on this same ' +
           'machine; each client connects to the gateway its user/device hashes to, so most pairs cross gateways.',
+        'Per-hop breakdown (steps.<mode>[i].hops): mean ms per hop from every process /metrics. gateway.publish: ' +
+          'frame read to Kafka ack; bus.to_logic: frame read to logic picking the record up (publish + Kafka); ' +
+          'logic.*: the steps of one send in order (dedupe, resolve, seq, outcome, unread, inbox, done, deliver, ' +
+          'reply); offline.* and push.* are the parts of logic.seq, logic.inbox and logic.deliver spent in those ' +
+          'services (the rest is gRPC).',
       ],
     },
     charts,
