@@ -65,7 +65,7 @@ export function busContract(adapter: string, setup: () => Promise<BusFixture>): 
       assert.deepEqual([...a].sort(), [...b].sort());
     });
 
-    it('hands a failed record over again before any later record of its partition', async () => {
+    it('hands a failed record over again before any later record of its key', async () => {
       const topic = await fx.newTopic(1);
       const seen: string[] = [];
       let failures = 0;

@@ -23,8 +23,10 @@ export interface KafkaBusOptions {
 }
 
 const MAX_RETRY_DELAY_MS = 2_000;
-/** Batches of different partitions handled at once per consumer; one partition still gets one record at a time. */
+/** Batches of different partitions handled at once per consumer. */
 const PARTITIONS_CONCURRENTLY = 8;
+/** Records of different keys of one partition handled at once (one key is always one record at a time). */
+const IN_FLIGHT_PER_PARTITION = 32;
 
 interface Pending {
   topic: string;
@@ -156,16 +158,33 @@ export class KafkaBus implements Bus {
   }
 
   /**
-   * Offsets are resolved only after the handler resolves and kafkajs commits only resolved offsets (after each batch,
-   * every second within a long one, and before rejoining on a rebalance). A failed record is left unresolved and the batch ends, so the
-   * next fetch of that partition starts at it again; nothing is thrown to kafkajs, which would restart the consumer.
+   * Within a partition, records of different keys are handled concurrently (up to IN_FLIGHT_PER_PARTITION) and
+   * records of one key strictly one after another, in order. An offset is resolved only once its record and every
+   * record before it in the partition are handled, and kafkajs commits only resolved offsets (after each batch,
+   * every second within a long one, and before rejoining on a rebalance). On a failure the batch stops taking new
+   * records, lets those in flight finish, and ends: the next fetch starts again at the first record not handled,
+   * so the failed record (and any record after it, handled or not) is handed over again. Nothing is thrown to
+   * kafkajs, which would restart the consumer.
    */
   private run(consumer: Consumer, handler: BusHandler, stopped: AbortSignal, log: Logger): Promise<void> {
     const failures = new Map<number, number>();
     const eachBatch = async (payload: EachBatchPayload): Promise<void> => {
       const { batch } = payload;
-      for (const message of batch.messages) {
-        if (!payload.isRunning() || payload.isStale() || stopped.aborted) return;
+      const messages = batch.messages;
+      const handled = new Array<boolean>(messages.length).fill(false);
+      let resolved = 0;
+      let failed = false;
+      /** Per key: the last task, resolving false once a record of the key failed (its later records wait). */
+      const lastOfKey = new Map<string, Promise<boolean>>();
+      const inFlight = new Set<Promise<unknown>>();
+      const live = () => payload.isRunning() && !payload.isStale() && !stopped.aborted;
+      const resolveHandled = async () => {
+        while (resolved < messages.length && handled[resolved]) payload.resolveOffset(messages[resolved++]!.offset);
+        await payload.commitOffsetsIfNecessary();
+        await payload.heartbeat();
+      };
+      for (const [i, message] of messages.entries()) {
+        if (failed || !live()) break;
         const record: BusRecord = {
           topic: batch.topic,
           partition: batch.partition,
@@ -173,24 +192,36 @@ export class KafkaBus implements Bus {
           key: keyText(message.key),
           value: message.value ?? new Uint8Array(0),
         };
-        try {
-          await handler(record);
-        } catch (err) {
-          const attempt = (failures.get(batch.partition) ?? 0) + 1;
-          failures.set(batch.partition, attempt);
-          log.warn(
-            { err, partition: record.partition, offset: record.offset, attempt },
-            'bus handler failed; handing the record over again',
-          );
-          const delay = Math.min(this.retryDelayMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS);
-          await sleep(delay, undefined, { signal: stopped }).catch(() => undefined);
-          return;
-        }
-        failures.delete(batch.partition);
-        payload.resolveOffset(message.offset);
-        await payload.commitOffsetsIfNecessary();
-        await payload.heartbeat();
+        const task = (lastOfKey.get(record.key) ?? Promise.resolve(true)).then(async (ok) => {
+          if (!ok || failed || !live()) return false;
+          try {
+            await handler(record);
+            handled[i] = true;
+            return true;
+          } catch (err) {
+            failed = true;
+            const attempt = (failures.get(batch.partition) ?? 0) + 1;
+            failures.set(batch.partition, attempt);
+            log.warn(
+              { err, partition: record.partition, offset: record.offset, attempt },
+              'bus handler failed; handing the record over again',
+            );
+            return false;
+          }
+        });
+        lastOfKey.set(record.key, task);
+        const tracked: Promise<unknown> = task.finally(() => inFlight.delete(tracked));
+        inFlight.add(tracked);
+        if (inFlight.size >= IN_FLIGHT_PER_PARTITION) await Promise.race(inFlight);
+        await resolveHandled();
       }
+      await Promise.all(inFlight);
+      if (!payload.isStale()) await resolveHandled();
+      if (failed) {
+        const attempt = failures.get(batch.partition) ?? 1;
+        const delay = Math.min(this.retryDelayMs * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS);
+        await sleep(delay, undefined, { signal: stopped }).catch(() => undefined);
+      } else failures.delete(batch.partition);
     };
     return consumer.run({
       autoCommit: true,

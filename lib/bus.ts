@@ -15,9 +15,10 @@ export type BusHandler = (record: BusRecord) => Promise<void>;
  *
  * - `publish` resolves once the record is durably accepted. Records with the same key go to the same
  *   partition and are consumed in publish order.
- * - `subscribe` hands each partition's records to `handler` one at a time, in order; a record's offset is
- *   committed only after the handler resolves. Delivery is at least once: after a crash or a rebalance a record
- *   may be handed over again, so handlers are idempotent.
+ * - `subscribe` hands the records of one key to `handler` one at a time, in publish order; records of different
+ *   keys may be handled concurrently (the Kafka adapter does, within a partition too). An offset is committed
+ *   only after its record and every earlier record of the partition are handled. Delivery is at least once: after
+ *   a crash, a failure or a rebalance a record may be handed over again, so handlers are idempotent.
  * - A handler that rejects has its record handed over again (the adapter does not skip it); retry limits and
  *   dead-lettering are the caller's policy (see `withRetryAndDeadLetter`).
  * - Consumers in the same group share the partitions; different groups each see every record.

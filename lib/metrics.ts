@@ -37,6 +37,16 @@ export function stopwatch(): Stopwatch {
   };
 }
 
+/** Records how long `work` takes from now, as `hop` (for steps that run alongside others). */
+export async function timed<T>(hop: string, work: Promise<T>): Promise<T> {
+  const start = performance.now();
+  try {
+    return await work;
+  } finally {
+    hopSeconds.observe({ hop }, (performance.now() - start) / 1000);
+  }
+}
+
 export async function serveMetrics(res: ServerResponse): Promise<void> {
   const body = await registry.metrics();
   res.writeHead(200, { 'content-type': registry.contentType }).end(body);

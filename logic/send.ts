@@ -5,7 +5,7 @@ import { assertId, dmConversation, groupConversation, groupIdOf, isGroupConversa
 import { ImError } from '../lib/errors.ts';
 import { newServerMsgId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
-import { stopwatch, type Stopwatch } from '../lib/metrics.ts';
+import { stopwatch, timed, type Stopwatch } from '../lib/metrics.ts';
 import type { OfflineApi } from '../offline/index.ts';
 import type { PushApi } from '../push/index.ts';
 import type { Groups } from './groups.ts';
@@ -42,8 +42,15 @@ export class SendProcessor {
     },
   ) {}
 
-  /** `timer` records each step as a hop of the per-hop breakdown (lib/metrics.ts). */
-  async process(input: ChatInput, timer = stopwatch()): Promise<SendResult> {
+  /**
+   * `answer` tells the sender (called once the send is stored, or at once for a send already done); `timer`
+   * records each step as a hop of the per-hop breakdown (lib/metrics.ts).
+   */
+  async process(
+    input: ChatInput,
+    answer: (result: SendResult) => Promise<void> = () => Promise.resolve(),
+    timer = stopwatch(),
+  ): Promise<SendResult> {
     const send = input.send;
     if (!send) throw new ImError('BAD_FRAME', 'send request missing');
     if (!CLIENT_MSG_ID.test(send.clientMsgId))
@@ -52,14 +59,21 @@ export class SendProcessor {
     const { outcomes, limits } = this.deps;
     const known = await outcomes.get(key);
     timer.lap('logic.dedupe');
-    if (known?.done) return resultFor(known, input.user);
+    if (known?.done) {
+      const result = resultFor(known, input.user);
+      await answer(result);
+      return result;
+    }
     const outcome = known ?? (await this.decide(input, key, timer));
     await this.store(outcome, timer);
-    await outcomes.markDone(key, limits.dedupeTtlMs);
-    timer.lap('logic.done');
-    await this.deliver(outcome);
-    timer.lap('logic.deliver');
-    return resultFor(outcome, input.user);
+    const result = resultFor(outcome, input.user);
+    // Stored: the sender's answer, the done mark and online delivery do not wait for each other.
+    await Promise.all([
+      timed('logic.reply', answer(result)),
+      timed('logic.done', outcomes.markDone(key, limits.dedupeTtlMs)),
+      timed('logic.deliver', this.deliver(outcome)),
+    ]);
+    return result;
   }
 
   private async decide(input: ChatInput, key: string, timer: Stopwatch): Promise<SendOutcome> {
