@@ -122,7 +122,7 @@ export async function startLogic(deps: LogicDeps): Promise<{ api: Logic } & Clos
       if (input.receivedAtUs > 0) hopSeconds.observe({ hop: 'bus.to_logic' }, (wallUs() - input.receivedAtUs) / 1e6);
       const timer = stopwatch();
       try {
-        await sends.process(input, (result) => reply(input, { $case: 'sendResult', value: result }), timer);
+        await sends.process(input, timer);
         deps.afterStored?.();
       } catch (err) {
         // A send that can never succeed is answered; anything else (a store is down) is retried by the bus.

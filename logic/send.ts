@@ -1,6 +1,8 @@
 import type { ChatInput } from '../proto/gen/im/v1/bus.pb.ts';
 import type { Message, MessageOp, ReadMarker, SendResult } from '../proto/gen/im/v1/message.pb.ts';
 import type { SendOutcome } from '../proto/gen/im/v1/store.pb.ts';
+import { ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
+import type { SendToConnectionRequest, UpdateUnreadRequest } from '../proto/gen/im/v1/services.pb.ts';
 import { assertId, dmConversation, groupConversation, groupIdOf, isGroupConversation } from '../lib/conversation.ts';
 import { ImError } from '../lib/errors.ts';
 import { newServerMsgId } from '../lib/ids.ts';
@@ -43,14 +45,10 @@ export class SendProcessor {
   ) {}
 
   /**
-   * `answer` tells the sender (called once the send is stored, or at once for a send already done); `timer`
-   * records each step as a hop of the per-hop breakdown (lib/metrics.ts).
+   * Stores the send, answers the sender's connection (with the deliveries, in the same calls) and delivers;
+   * `timer` records each step as a hop of the per-hop breakdown (lib/metrics.ts).
    */
-  async process(
-    input: ChatInput,
-    answer: (result: SendResult) => Promise<void> = () => Promise.resolve(),
-    timer = stopwatch(),
-  ): Promise<SendResult> {
+  async process(input: ChatInput, timer = stopwatch()): Promise<SendResult> {
     const send = input.send;
     if (!send) throw new ImError('BAD_FRAME', 'send request missing');
     if (!CLIENT_MSG_ID.test(send.clientMsgId))
@@ -61,17 +59,16 @@ export class SendProcessor {
     timer.lap('logic.dedupe');
     if (known?.done) {
       const result = resultFor(known, input.user);
-      await answer(result);
+      await this.answerAlone(answerFor(input, result));
       return result;
     }
     const outcome = known ?? (await this.decide(input, key, timer));
     await this.store(outcome, timer);
     const result = resultFor(outcome, input.user);
-    // Stored: the sender's answer, the done mark and online delivery do not wait for each other.
+    // Stored: the done mark and online delivery (the sender's answer with it) do not wait for each other.
     await Promise.all([
-      timed('logic.reply', answer(result)),
       timed('logic.done', outcomes.markDone(key, limits.dedupeTtlMs)),
-      timed('logic.deliver', this.deliver(outcome)),
+      timed('logic.deliver', this.deliver(outcome, answerFor(input, result))),
     ]);
     return result;
   }
@@ -207,25 +204,27 @@ export class SendProcessor {
       // The marker first, so the entry every device gets carries the count it left.
       op.value.unread = await this.markRead(template.fromUser, op.value);
     }
+    let unread: UpdateUnreadRequest | undefined;
     if (!op) {
-      // Counted before the row is visible, so a sync that sees the message also sees it counted. A large group's
-      // message is counted by its index. Whoever sends has read the conversation up to their message.
+      // Counted before the row is visible (offline applies it first), so a sync that sees the message also sees
+      // it counted. A large group's message is counted by its index. Whoever sends has read the conversation up
+      // to their message.
       const conversation = template.conversation;
       const arrived = outcome.recipients
         .filter(({ user }) => user !== template.fromUser && !isGroupStream(user))
         .map(({ user, seq }) => ({ user, conversation, seq }));
       const own = outcome.recipients.find(({ user }) => user === template.fromUser);
       const onTimeline = outcome.recipients.some(({ user }) => isGroupStream(user));
-      await offline.updateUnread({
+      unread = {
         arrived,
         recalled: [],
         read: own ? [{ user: own.user, conversation, seq: own.seq }] : [],
         timelineRead: onTimeline ? [{ user: template.fromUser, conversation, index: template.streamIndex }] : [],
-      });
+      };
     }
-    timer.lap('logic.unread');
     await offline.writeInbox({
       entries: outcome.recipients.map(({ user, seq }) => ({ user, message: { ...template, seq } })),
+      unread,
     });
     timer.lap('logic.inbox');
     if (op?.$case === 'recall') {
@@ -280,22 +279,33 @@ export class SendProcessor {
   }
 
   /** Online delivery is best effort: the inbox already holds the message and clients sync for anything missed. */
-  private async deliver(outcome: SendOutcome): Promise<void> {
+  private async deliver(outcome: SendOutcome, answer: SendToConnectionRequest | undefined): Promise<void> {
     const template = outcome.message!;
     try {
       const timeline = outcome.recipients.find((r) => isGroupStream(r.user));
       if (timeline) {
         // A large group's message is the same for every member: one frame to the group's room on each node.
-        await this.deps.push.deliverToRoom({
+        const room = this.deps.push.deliverToRoom({
           room: template.conversation,
           message: { ...template, seq: timeline.seq },
         });
+        await Promise.all([room, this.answerAlone(answer)]);
         return;
       }
       const deliveries = outcome.recipients.map(({ user, seq }) => ({ user, message: { ...template, seq } }));
-      await this.deps.push.deliverMessages({ deliveries });
+      await this.deps.push.deliverMessages({ deliveries, direct: answer ? [answer] : [] });
     } catch (err) {
+      // The sender retries with the same client_msg_id and gets the recorded result; recipients sync.
       this.deps.log.warn({ err, serverMsgId: template.serverMsgId }, 'online delivery failed; recipients will sync');
+    }
+  }
+
+  private async answerAlone(answer: SendToConnectionRequest | undefined): Promise<void> {
+    if (!answer) return;
+    try {
+      await this.deps.push.sendToConnection(answer);
+    } catch (err) {
+      this.deps.log.warn({ err, node: answer.node }, 'could not answer the sender');
     }
   }
 }
@@ -306,6 +316,14 @@ interface Resolved {
   /** Timeline entries: the head before this one, and this entry's stream_index. */
   prevSeq?: number;
   streamIndex?: number;
+}
+
+/** The SendResult frame for the connection the send came from (none for a send without an origin). */
+function answerFor(input: ChatInput, result: SendResult): SendToConnectionRequest | undefined {
+  const origin = input.origin;
+  if (!origin) return undefined;
+  const frame = ServerFrame.encode({ requestId: origin.requestId, body: { $case: 'sendResult', value: result } });
+  return { node: origin.node, connId: origin.connId, frame: Buffer.from(frame.finish()) };
 }
 
 function resultFor(outcome: SendOutcome, sender: string): SendResult {

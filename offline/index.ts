@@ -49,11 +49,12 @@ export class Offline implements OfflineApi {
     return { seqs };
   }
 
-  async writeInbox({ entries }: WriteInboxRequest): Promise<WriteInboxResponse> {
+  async writeInbox({ entries, unread }: WriteInboxRequest): Promise<WriteInboxResponse> {
     const rows = entries.map((e) => {
       if (!e.message) throw new ImError('INVALID_ARGUMENT', 'offline: inbox entry without a message');
       return { user: e.user, message: e.message };
     });
+    if (unread) await this.updateUnread(unread);
     const timer = stopwatch();
     await this.inbox.write(rows);
     timer.lap('offline.inbox_store');

@@ -50,7 +50,7 @@ export interface PushDeps {
 export class Push implements PushApi {
   constructor(private readonly deps: PushDeps) {}
 
-  async deliverMessages({ deliveries }: DeliverMessagesRequest): Promise<DeliverMessagesResponse> {
+  async deliverMessages({ deliveries, direct }: DeliverMessagesRequest): Promise<DeliverMessagesResponse> {
     const byUser = new Map<string, Message[]>();
     for (const { user, message } of deliveries) {
       if (!message) continue;
@@ -70,6 +70,11 @@ export class Push implements PushApi {
         items.push({ connIds: nodeRoutes.map((r) => r.connId), frame });
         byNode.set(node, items);
       }
+    }
+    for (const { node, connId, frame } of direct) {
+      const items = byNode.get(node) ?? [];
+      items.push({ connIds: [connId], frame });
+      byNode.set(node, items);
     }
     const delivered = await Promise.all([...byNode].map(([node, items]) => this.toNode(node, items, routes)));
     timer.lap('push.gateways');

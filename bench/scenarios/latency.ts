@@ -395,8 +395,8 @@ export async function latency(ctx: Ctx) {
           'machine; each client connects to the gateway its user/device hashes to, so most pairs cross gateways.',
         'Per-hop breakdown (steps.<mode>[i].hops): mean ms per hop from every process /metrics. gateway.publish: ' +
           'frame read to Kafka ack; bus.to_logic: frame read to logic picking the record up (publish + Kafka); ' +
-          'logic.*: the steps of one send in order (dedupe, resolve, seq, outcome, unread, inbox; then reply, done and ' +
-          'deliver side by side); offline.* and push.* are the parts of logic.seq, logic.inbox and logic.deliver spent in those ' +
+          'logic.*: the steps of one send in order (dedupe, resolve, seq, outcome, inbox; then done and deliver side ' +
+          'by side, the answer to the sender riding with the deliveries); offline.* and push.* are the parts of logic.seq, logic.inbox and logic.deliver spent in those ' +
           'services (the rest is gRPC).',
       ],
     },
