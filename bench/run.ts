@@ -100,6 +100,7 @@ async function main(): Promise<void> {
     .option('--workers <n>', 'client processes', int('workers'))
     .option('--rates <list>', 'latency: offered msg/s steps, e.g. 1000,5000,10000', list)
     .option('--step-sec <n>', 'latency: seconds per rate step', int('step-sec'))
+    .option('--hold-sec <n>', 'idle: hold the connections this long once open (a soak, e.g. 600)', int('hold-sec'))
     .option('--pairs <n>', 'latency: sender/recipient pairs', int('pairs'))
     .option('--storm-clients <n>', 'sync: clients in the reconnect storm', int('storm-clients'))
     .option('--backlog <n>', 'sync: messages in the GetDiff backlog', int('backlog'))
@@ -116,6 +117,7 @@ async function main(): Promise<void> {
     workers?: number;
     rates?: number[];
     stepSec?: number;
+    holdSec?: number;
     pairs?: number;
     stormClients?: number;
     backlog?: number;

@@ -484,6 +484,23 @@ const handlers = {
     return ids;
   },
 
+  /**
+   * `count` pings on one socket, each after the previous pong, at most `perSec` (under the server's per-connection
+   * rate limit): the round trip through the server, in ms.
+   */
+  async rtt(p: { sock: number; count: number; perSec: number; timeoutMs: number }) {
+    const hist = new Histogram();
+    const deadline = wallMs() + p.timeoutMs;
+    for (let i = 0; i < p.count && wallMs() < deadline; i++) {
+      const t0 = performance.now();
+      await request(socks[p.sock]!, { $case: 'ping', value: { clientTimeMs: Date.now() } });
+      const t1 = performance.now();
+      hist.record(t1 - t0);
+      await sleep(Math.max(0, 1000 / p.perSec - (t1 - t0)));
+    }
+    return hist.toData();
+  },
+
   /** Adds members to a group from the owner's socket, `chunk` per request (a frame has a size limit). */
   async addMembers(p: { owner: number; group: string; members: string[]; chunk: number }) {
     for (let i = 0; i < p.members.length; i += p.chunk) {

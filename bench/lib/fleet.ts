@@ -32,6 +32,8 @@ export interface Flags {
   workers?: number;
   rates?: number[];
   stepSec?: number;
+  /** idle: how long to hold the connections once all are open (a soak), in seconds. */
+  holdSec?: number;
   pairs?: number;
   stormClients?: number;
   backlog?: number;

@@ -3,6 +3,7 @@
 // same steps against a bare `ws` server (token check + pong) in the same run.
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
+import { Histogram } from '../lib/histogram.ts';
 import { openFilesLimit } from '../lib/machine.ts';
 import { mib, sleep } from '../lib/progress.ts';
 import { checkTarget, round, writeResult, BUN_BASELINE, type Target } from '../lib/result.ts';
@@ -46,12 +47,22 @@ interface Server {
   pid: number;
 }
 
-async function stepUp(ctx: Ctx, label: string, server: Server, workers: Worker[], plan: number[], prefix: string) {
+async function stepUp(
+  ctx: Ctx,
+  label: string,
+  server: Server,
+  workers: Worker[],
+  plan: number[],
+  prefix: string,
+  holdMs = HEARTBEAT_MS + 1_500,
+) {
   const base = await server.memory();
+  const atStart = await Promise.all(workers.map((w) => w.call('stats', {})));
   const fds0 = fdCount(server.pid);
   ctx.log(`${label}: ${mib(base.rss)} MiB RSS, ${mib(base.heapUsed)} MiB heap at 0 connections, ${fds0} open files`);
   const steps: Step[] = [];
   let have = 0;
+  let firstSocket = -1;
   const errors: Record<string, number> = {};
   for (const target of plan) {
     const users = Array.from({ length: target - have }, (_, i) => `${prefix}${have + i}`);
@@ -64,6 +75,7 @@ async function stepUp(ctx: Ctx, label: string, server: Server, workers: Worker[]
       already: have,
     });
     for (const [k, v] of Object.entries(opened.errors)) errors[k] = (errors[k] ?? 0) + v;
+    if (firstSocket < 0) firstSocket = opened.slices[0]!.first;
     have = target;
     await sleep(1_000);
     const m = await server.memory();
@@ -84,14 +96,27 @@ async function stepUp(ctx: Ctx, label: string, server: Server, workers: Worker[]
         `RSS ${step.rssMiB} MiB (${step.rssPerConnB} B/conn), heap ${step.heapUsedMiB} MiB (${step.heapPerConnB} B/conn)`,
     );
   }
-  // Hold through more than one heartbeat interval: every client pings, nobody is cut off for silence.
+  // Hold through more than one heartbeat interval (the gateway: or a soak of --hold-sec): every client pings,
+  // nobody is cut off for silence. Then the round trip of a request on one socket while the others stay connected.
   const before = await Promise.all(workers.map((w) => w.call('stats', {})));
-  await sleep(HEARTBEAT_MS + 1_500);
+  for (let waited = 0; waited < holdMs; waited += 60_000) {
+    await sleep(Math.min(60_000, holdMs - waited));
+    if (holdMs > 60_000) {
+      const open = (await Promise.all(workers.map((w) => w.call('stats', {})))).reduce((a, s) => a + s.open, 0);
+      ctx.log(`${label}: holding, ${Math.round(Math.min(holdMs, waited + 60_000) / 1000)} s: ${open} open`);
+    }
+  }
   const after = await Promise.all(workers.map((w) => w.call('stats', {})));
   const held = await server.memory();
   const pongs = after.reduce((a, s) => a + s.pongs, 0) - before.reduce((a, s) => a + s.pongs, 0);
   const stillOpen = after.reduce((a, s) => a + s.open, 0);
-  ctx.log(`${label}: held ${HEARTBEAT_MS + 1_500} ms: ${stillOpen} open, ${pongs} pongs, RSS ${mib(held.rss)} MiB`);
+  // What the clients opened (every handshake answered), whether or not the server still holds it.
+  const opened = plan.at(-1)! - steps.reduce((a, st) => a + st.failed, 0);
+  ctx.log(`${label}: held ${holdMs} ms: ${stillOpen} open, ${pongs} pongs, RSS ${mib(held.rss)} MiB`);
+  const rtt = Histogram.from(
+    await workers[0]!.call('rtt', { sock: firstSocket, count: 1_000, perSec: 100, timeoutMs: 30_000 }, 60_000),
+  ).summary();
+  ctx.log(`${label}: ping round trip on one socket: p50 ${rtt.p50} ms, p99 ${rtt.p99} ms`);
   const fds = fdCount(server.pid);
   await Promise.all(workers.map((w) => w.call('closeAll', { timeoutMs: 10_000 })));
   await Promise.all(workers.map((w) => w.call('forget', {})));
@@ -102,7 +127,24 @@ async function stepUp(ctx: Ctx, label: string, server: Server, workers: Worker[]
       rssPerConnB: Math.round(slope(steps.map((s) => [s.connections, s.rssMiB * 2 ** 20]))),
       heapPerConnB: Math.round(slope(steps.map((s) => [s.connections, s.heapUsedMiB * 2 ** 20]))),
     },
-    heartbeatHold: { ms: HEARTBEAT_MS + 1_500, stillOpen, pongs, rssMiB: mib(held.rss) },
+    heartbeatHold: {
+      ms: holdMs,
+      opened,
+      stillOpen,
+      dropped: opened - stillOpen,
+      pongs,
+      rssMiB: mib(held.rss),
+      // Close codes the clients saw since this server's first connect (4000 heartbeat timeout, 4008 slow consumer).
+      closeCodes: Object.fromEntries(
+        [...new Set(after.flatMap((s) => Object.keys(s.closes)))]
+          .map((code) => [
+            code,
+            after.reduce((a, s, w) => a + (s.closes[code] ?? 0) - (atStart[w]!.closes[code] ?? 0), 0),
+          ])
+          .filter(([, n]) => n !== 0),
+      ),
+    },
+    pingRoundTrip: rtt,
     openFilesAtMax: fds,
     errors,
   };
@@ -134,6 +176,7 @@ export async function idle(ctx: Ctx) {
       workers,
       plan,
       `${ctx.runId}i`,
+      Math.max(HEARTBEAT_MS + 1_500, (ctx.flags.holdSec ?? 0) * 1000),
     );
     await gw.child.stop();
     const b = await startBareServer(ctx);
@@ -200,6 +243,24 @@ export async function idle(ctx: Ctx) {
         'fragments from the connect burst; the marginal slope between steps is in figures.gateway.slope',
     ),
   ];
+  targets.push(
+    checkTarget(
+      `gateway's addition to a ping round trip over bare ws (p50, one socket, ${last.connections} others idle)`,
+      round((ours.pingRoundTrip.p50 - bare.pingRoundTrip.p50) * 1000, 1),
+      '<=',
+      50,
+      'us',
+      'the gateway decodes the ClientFrame, takes a rate-limiter point and encodes the answer as a ServerFrame; ' +
+        'bare ws answers the same decoded ping',
+    ),
+    checkTarget(
+      `idle connections dropped while held ${Math.round(ours.heartbeatHold.ms / 1000)} s with heartbeats`,
+      ours.heartbeatHold.dropped,
+      '<=',
+      0,
+      'connections',
+    ),
+  );
   const charts: Chart[] = [
     {
       kind: 'line',
