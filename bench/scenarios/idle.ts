@@ -137,7 +137,7 @@ async function stepUp(
       // Close codes the clients saw since this server's first connect (4000 heartbeat timeout, 4008 slow consumer).
       closeCodes: Object.fromEntries(
         [...new Set(after.flatMap((s) => Object.keys(s.closes)))]
-          .map((code) => [
+          .map((code): [string, number] => [
             code,
             after.reduce((a, s, w) => a + (s.closes[code] ?? 0) - (atStart[w]!.closes[code] ?? 0), 0),
           ])
