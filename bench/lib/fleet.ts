@@ -3,6 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startCluster, type Cluster } from '../../app/cluster.ts';
 import type { WorkerApi } from '../clients/worker.ts';
 import type { BareServerApi } from '../servers/bare-ws.ts';
 import type { GatewayServerApi } from '../servers/gateway.ts';
@@ -173,6 +174,27 @@ export async function openSpread(
     slices: results.map((r, i) => ({ first: r.first, count: Math.min(per, Math.max(0, users.length - i * per)) })),
     sourceAddresses: [...new Set(addresses)],
   };
+}
+
+/**
+ * Cluster mode for a scenario: every service its own process, 2 gateways, on BENCH_CLUSTER_BASE_PORT (default
+ * 24400), with the run's dev key and its own Redis prefix. The engines must be up (npm run engines -- up).
+ */
+export async function startBenchCluster(ctx: Ctx, env: Record<string, string> = {}): Promise<Cluster> {
+  const basePort = Number(process.env.BENCH_CLUSTER_BASE_PORT ?? 24400);
+  ctx.log(`cluster: starting (engines must be up: npm run engines -- up), base port ${basePort}`);
+  return startCluster({
+    basePort,
+    gateways: 2,
+    env: {
+      IM_LOG_LEVEL: 'warn',
+      IM_REDIS_PREFIX: `${ctx.runId}:`,
+      IM_DRAIN_TIMEOUT_MS: '500',
+      IM_DEV_KEY_FILE: ctx.keyFile,
+      ...env,
+    },
+    onLine: ctx.onLine,
+  });
 }
 
 export async function stopAll(children: { stop(): Promise<void> }[]): Promise<void> {

@@ -2,11 +2,18 @@
 // at a time from the owner. Per message: the time from the send to its delivery on the last online member, and
 // the Deliver calls the gateways answered for it (gateway-local rooms: one per gateway node, whatever the member
 // count). Embedded mode (one gateway) and cluster mode (two gateways).
-import { startCluster } from '../../app/cluster.ts';
 import { Histogram } from '../lib/histogram.ts';
 import { sleep, wallMs } from '../lib/progress.ts';
 import { checkTarget, round, writeResult, BUN_BASELINE, type Target } from '../lib/result.ts';
-import { openSpread, startGatewayServer, startWorkers, stopAll, type Ctx, type Worker } from '../lib/fleet.ts';
+import {
+  openSpread,
+  startBenchCluster,
+  startGatewayServer,
+  startWorkers,
+  stopAll,
+  type Ctx,
+  type Worker,
+} from '../lib/fleet.ts';
 import { PALETTE, type Chart } from '../lib/svg.ts';
 
 const SIZES = {
@@ -168,20 +175,7 @@ export async function group(ctx: Ctx) {
       }
     }
     if (mode !== 'embedded') {
-      const basePort = Number(process.env.BENCH_CLUSTER_BASE_PORT ?? 24400);
-      ctx.log(`cluster: starting (engines must be up: npm run engines -- up), base port ${basePort}`);
-      const cluster = await startCluster({
-        basePort,
-        gateways: 2,
-        env: {
-          IM_LOG_LEVEL: 'warn',
-          IM_REDIS_PREFIX: `${ctx.runId}:`,
-          IM_DRAIN_TIMEOUT_MS: '500',
-          IM_DEV_KEY_FILE: ctx.keyFile,
-          ...env,
-        },
-        onLine: ctx.onLine,
-      });
+      const cluster = await startBenchCluster(ctx, env);
       try {
         const urls = cluster.gateways.map((g) => g.url);
         results.cluster = await run(

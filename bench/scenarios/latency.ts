@@ -2,7 +2,6 @@
 // (the k-th message is due at t0 + k/rate whatever the replies do), latency from the intended send time to the
 // recipient's socket, p50/p95/p99/max per rate, stepping the rate up until saturation. Embedded and cluster mode,
 // and a bare `ws` relay as the floor. Senders and recipients of a pair sit in different client processes.
-import { startCluster } from '../../app/cluster.ts';
 import { Histogram, type Percentiles } from '../lib/histogram.ts';
 import { hopMeans, scrapeHops } from '../lib/hops.ts';
 import { CpuMeter } from '../lib/machine.ts';
@@ -11,6 +10,7 @@ import { checkTarget, round, writeResult, BUN_BASELINE, type Target } from '../l
 import {
   sourceAddresses,
   startBareServer,
+  startBenchCluster,
   startGatewayServer,
   startWorkers,
   stopAll,
@@ -230,20 +230,8 @@ export async function latency(ctx: Ctx) {
       ).finally(() => bare.child.stop());
     }
     if (mode !== 'embedded') {
-      const basePort = Number(process.env.BENCH_CLUSTER_BASE_PORT ?? 24400);
       const t0 = performance.now();
-      ctx.log(`cluster: starting (engines must be up: npm run engines -- up), base port ${basePort}`);
-      const cluster = await startCluster({
-        basePort,
-        gateways: 2,
-        env: {
-          IM_LOG_LEVEL: 'warn',
-          IM_REDIS_PREFIX: `${ctx.runId}:`,
-          IM_DRAIN_TIMEOUT_MS: '500',
-          IM_DEV_KEY_FILE: ctx.keyFile,
-        },
-        onLine: ctx.onLine,
-      });
+      const cluster = await startBenchCluster(ctx);
       const startSec = round((performance.now() - t0) / 1000, 1);
       clusterInfo.startSec = startSec;
       clusterInfo.processes = cluster.names();

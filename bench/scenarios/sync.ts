@@ -2,7 +2,6 @@
 // repeated. (b) Reconnect storm: N clients that were connected and saved their sync_key go away, messages arrive for
 // every one of them (group sends), then all reconnect at once and pull GetDiff from their saved key: time until
 // every client is whole. Both against the embedded server and a bare `ws` server with an in-memory inbox.
-import { startCluster } from '../../app/cluster.ts';
 import { Histogram, type HistogramData } from '../lib/histogram.ts';
 import { CpuMeter } from '../lib/machine.ts';
 import { sleep, wallMs } from '../lib/progress.ts';
@@ -12,6 +11,7 @@ import {
   SOCKETS_PER_WORKER,
   sourceAddresses,
   startBareServer,
+  startBenchCluster,
   startGatewayServer,
   startWorkers,
   stopAll,
@@ -259,17 +259,7 @@ export async function sync(ctx: Ctx) {
       }
     }
     if (mode !== 'embedded') {
-      const cluster = await startCluster({
-        basePort: Number(process.env.BENCH_CLUSTER_BASE_PORT ?? 24400),
-        gateways: 2,
-        env: {
-          IM_LOG_LEVEL: 'warn',
-          IM_REDIS_PREFIX: `${ctx.runId}:`,
-          IM_DEV_KEY_FILE: ctx.keyFile,
-          IM_RATE_LIMIT_FRAMES: '1000',
-        },
-        onLine: ctx.onLine,
-      });
+      const cluster = await startBenchCluster(ctx, { IM_RATE_LIMIT_FRAMES: '1000' });
       try {
         const sys = { name: 'cluster', urls: cluster.gateways.map((g) => g.url) };
         getDiff.cluster = await getDiffPaging(ctx, sys, workers, size);
