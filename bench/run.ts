@@ -108,21 +108,7 @@ async function main(): Promise<void> {
     .option('--verbose', 'print every line the servers and clients print')
     .showHelpAfterError();
   program.parse();
-  const o = program.opts<{
-    size: Size;
-    out: string;
-    verbose?: boolean;
-    connections?: number;
-    clients?: number;
-    workers?: number;
-    rates?: number[];
-    stepSec?: number;
-    holdSec?: number;
-    pairs?: number;
-    stormClients?: number;
-    backlog?: number;
-    mode?: Flags['mode'];
-  }>();
+  const o = program.opts<Flags & { size: Size; out: string; verbose?: boolean }>();
   const names = (program.args.length ? program.args : STANDARD_SET) as ScenarioName[];
   const unknown = names.filter((n) => !(n in SCENARIOS));
   if (unknown.length)
