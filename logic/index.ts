@@ -1,5 +1,5 @@
 import { ChatInput } from '../proto/gen/im/v1/bus.pb.ts';
-import { ServerFrame, type GroupInfo, type GroupList, type GroupMembers } from '../proto/gen/im/v1/client.pb.ts';
+import type { GroupInfo, GroupList, GroupMembers } from '../proto/gen/im/v1/client.pb.ts';
 import {
   LogicServiceService,
   type ChangeMembersRequest,
@@ -102,17 +102,6 @@ export async function startLogic(deps: LogicDeps): Promise<{ api: Logic } & Clos
     },
   );
   const sends = new SendProcessor({ ...deps, groups });
-  const reply = async (input: ChatInput, frame: ServerFrame['body']) => {
-    const origin = input.origin;
-    if (!origin) return;
-    const bytes = Buffer.from(ServerFrame.encode({ requestId: origin.requestId, body: frame }).finish());
-    try {
-      await deps.push.sendToConnection({ node: origin.node, connId: origin.connId, frame: bytes });
-    } catch (err) {
-      // The client retries with the same client_msg_id and gets the recorded result.
-      log.warn({ err, node: origin.node }, 'could not answer the sender');
-    }
-  };
   const sub = await consume(deps.bus, {
     topic: topics.chatInput.name,
     group: 'logic',
@@ -127,7 +116,7 @@ export async function startLogic(deps: LogicDeps): Promise<{ api: Logic } & Clos
       } catch (err) {
         // A send that can never succeed is answered; anything else (a store is down) is retried by the bus.
         if (!(err instanceof ImError) || err.code === 'INTERNAL' || err.code === 'UNAVAILABLE') throw err;
-        await reply(input, { $case: 'error', value: { code: err.code, message: err.message } });
+        await sends.answer(input, { $case: 'error', value: { code: err.code, message: err.message } });
       }
     },
   });

@@ -59,7 +59,7 @@ export class SendProcessor {
     timer.lap('logic.dedupe');
     if (known?.done) {
       const result = resultFor(known, input.user);
-      await this.answerAlone(answerFor(input, result));
+      await this.answer(input, { $case: 'sendResult', value: result });
       return result;
     }
     const outcome = known ?? (await this.decide(input, key, timer));
@@ -68,7 +68,7 @@ export class SendProcessor {
     // Stored: the done mark and online delivery (the sender's answer with it) do not wait for each other.
     await Promise.all([
       timed('logic.done', outcomes.markDone(key, limits.dedupeTtlMs)),
-      timed('logic.deliver', this.deliver(outcome, answerFor(input, result))),
+      timed('logic.deliver', this.deliver(outcome, answerFor(input, { $case: 'sendResult', value: result }))),
     ]);
     return result;
   }
@@ -289,7 +289,7 @@ export class SendProcessor {
           room: template.conversation,
           message: { ...template, seq: timeline.seq },
         });
-        await Promise.all([room, this.answerAlone(answer)]);
+        await Promise.all([room, this.sendAnswer(answer)]);
         return;
       }
       const deliveries = outcome.recipients.map(({ user, seq }) => ({ user, message: { ...template, seq } }));
@@ -300,11 +300,17 @@ export class SendProcessor {
     }
   }
 
-  private async answerAlone(answer: SendToConnectionRequest | undefined): Promise<void> {
+  /** Answers the connection the send came from on its own (a recorded result, or an error). */
+  answer(input: ChatInput, body: ServerFrame['body']): Promise<void> {
+    return this.sendAnswer(answerFor(input, body));
+  }
+
+  private async sendAnswer(answer: SendToConnectionRequest | undefined): Promise<void> {
     if (!answer) return;
     try {
       await this.deps.push.sendToConnection(answer);
     } catch (err) {
+      // The client retries with the same client_msg_id and gets the recorded result.
       this.deps.log.warn({ err, node: answer.node }, 'could not answer the sender');
     }
   }
@@ -318,11 +324,11 @@ interface Resolved {
   streamIndex?: number;
 }
 
-/** The SendResult frame for the connection the send came from (none for a send without an origin). */
-function answerFor(input: ChatInput, result: SendResult): SendToConnectionRequest | undefined {
+/** A frame for the connection the send came from, answering its request (none for a send without an origin). */
+function answerFor(input: ChatInput, body: ServerFrame['body']): SendToConnectionRequest | undefined {
   const origin = input.origin;
   if (!origin) return undefined;
-  const frame = ServerFrame.encode({ requestId: origin.requestId, body: { $case: 'sendResult', value: result } });
+  const frame = ServerFrame.encode({ requestId: origin.requestId, body });
   return { node: origin.node, connId: origin.connId, frame: Buffer.from(frame.finish()) };
 }
 

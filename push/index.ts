@@ -52,12 +52,7 @@ export class Push implements PushApi {
 
   async deliverMessages({ deliveries, direct }: DeliverMessagesRequest): Promise<DeliverMessagesResponse> {
     const byUser = new Map<string, Message[]>();
-    for (const { user, message } of deliveries) {
-      if (!message) continue;
-      const list = byUser.get(user);
-      if (list) list.push(message);
-      else byUser.set(user, [message]);
-    }
+    for (const { user, message } of deliveries) if (message) append(byUser, user, message);
     const timer = stopwatch();
     const routes = await this.deps.routes.lookup([...byUser.keys()]);
     timer.lap('push.routes');
@@ -66,16 +61,10 @@ export class Push implements PushApi {
       // One encoding per user: every device of the user gets the same frame (the seq is per inbox).
       const frame = encodeDeliver(byUser.get(user)!);
       for (const [node, nodeRoutes] of groupBy(userRoutes, (r) => r.node)) {
-        const items = byNode.get(node) ?? [];
-        items.push({ connIds: nodeRoutes.map((r) => r.connId), frame });
-        byNode.set(node, items);
+        append(byNode, node, { connIds: nodeRoutes.map((r) => r.connId), frame });
       }
     }
-    for (const { node, connId, frame } of direct) {
-      const items = byNode.get(node) ?? [];
-      items.push({ connIds: [connId], frame });
-      byNode.set(node, items);
-    }
+    for (const { node, connId, frame } of direct) append(byNode, node, { connIds: [connId], frame });
     const delivered = await Promise.all([...byNode].map(([node, items]) => this.toNode(node, items, routes)));
     timer.lap('push.gateways');
     return { delivered: delivered.reduce((a, b) => a + b, 0) };
@@ -211,13 +200,14 @@ export function encodeDeliver(messages: Message[]): Buffer {
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const list = groups.get(k);
-    if (list) list.push(item);
-    else groups.set(k, [item]);
-  }
+  for (const item of items) append(groups, key(item), item);
   return groups;
+}
+
+function append<T>(lists: Map<string, T[]>, key: string, item: T): void {
+  const list = lists.get(key);
+  if (list) list.push(item);
+  else lists.set(key, [item]);
 }
 
 /** Starts push: consumes `user_state` (group `push`). */
