@@ -12,6 +12,7 @@ import { loadOrCreateDevKey } from '../lib/dev-key.ts';
 import { tokenSigner } from '../lib/token.ts';
 import { topics } from '../lib/topics.ts';
 import type { ServiceName } from './cluster/services.ts';
+import { profileArgs } from './profile-args.ts';
 
 export interface ClusterOptions {
   basePort?: number;
@@ -94,11 +95,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const children = new Map<string, ChildProcess>();
 
   const launch = (s: ProcessSpec, extra: Record<string, string> = {}) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'app/cluster/run-service.ts', s.service], {
-      cwd: ROOT,
-      env: { ...process.env, ...s.env, ...extra, IM_EXIT_WITH_PARENT: '1' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...profileArgs(), '--import', 'tsx', 'app/cluster/run-service.ts', s.service],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...s.env, ...extra, IM_EXIT_WITH_PARENT: '1' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => onLine(`[${s.name}] ${line}`));
     }

@@ -76,6 +76,9 @@ disk_access_mode: standard
 concurrent_reads: 8
 concurrent_writes: 8
 concurrent_counter_writes: 8
+# The inbox writes unlogged batches spanning partitions, up to 64 rows and 40 KiB (docs/decisions/0012).
+unlogged_batch_across_partitions_warn_threshold: 64
+batch_size_warn_threshold: 40KiB
 `;
 }
 

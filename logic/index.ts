@@ -24,6 +24,7 @@ import type { PushApi } from '../push/index.ts';
 import type { GroupStore } from './group-store.ts';
 import { Groups, type GroupLimits } from './groups.ts';
 import type { OutcomeStore } from './outcome-store.ts';
+import { coalescedOffline, coalescedPush } from './coalesced-calls.ts';
 import { roomOf } from './rooms.ts';
 import { SendProcessor, type SendLimits } from './send.ts';
 import { groupStream } from '../offline/stream-heads.ts';
@@ -101,7 +102,12 @@ export async function startLogic(deps: LogicDeps): Promise<{ api: Logic } & Clos
       }
     },
   );
-  const sends = new SendProcessor({ ...deps, groups });
+  const sends = new SendProcessor({
+    ...deps,
+    offline: coalescedOffline(deps.offline),
+    push: coalescedPush(deps.push),
+    groups,
+  });
   const sub = await consume(deps.bus, {
     topic: topics.chatInput.name,
     group: 'logic',

@@ -1,4 +1,5 @@
 import { SendOutcome } from '../proto/gen/im/v1/store.pb.ts';
+import { coalesce } from '../lib/coalesce.ts';
 import type { Client } from '../lib/cassandra.ts';
 import type { OutcomeStore } from './outcome-store.ts';
 
@@ -8,31 +9,57 @@ const CQL = {
   done: 'UPDATE send_outcomes USING TTL ? SET done = true WHERE key = ?',
 } as const;
 
+type Write = { query: string; params: unknown[] };
+
+/** Keys this process just read and found absent, at most this many (a send refused before its put leaves one). */
+const ABSENT_KEYS_MAX = 10_000;
+
 /**
  * Outcomes in Cassandra, so dedupe survives a Redis that lost its data. No lightweight transaction: every
  * attempt of one key is a record of the same conversation, which one consumer handles in order, so read-then-write
  * cannot race (apart from the moment of a consumer-group rebalance, when Kafka may hand a record to two consumers).
+ * The same argument lets `putIfAbsent` trust a `get` this process just made that found nothing. The writes of
+ * concurrent sends go out together in unlogged batches (docs/decisions/0012).
  */
 export class CassandraOutcomeStore implements OutcomeStore {
-  constructor(private readonly client: Client) {}
+  private readonly absent = new Set<string>();
+  private readonly write: (writes: Write[]) => Promise<void>;
+
+  constructor(private readonly client: Client) {
+    this.write = coalesce(
+      (writes: Write[]) =>
+        writes.length === 1
+          ? this.client.execute(writes[0]!.query, writes[0]!.params, { prepare: true }).then(() => undefined)
+          : this.client.batch(writes, { prepare: true, logged: false }).then(() => undefined),
+      { join: (requests) => requests.flat(), split: (_, requests) => requests.map(() => undefined) },
+      { maxBatch: 32 },
+    );
+  }
 
   async get(key: string): Promise<SendOutcome | undefined> {
     const row = (await this.client.execute(CQL.get, [key])).first();
-    if (!row) return undefined;
+    if (!row) {
+      if (this.absent.size >= ABSENT_KEYS_MAX) this.absent.clear();
+      this.absent.add(key);
+      return undefined;
+    }
     const outcome = SendOutcome.decode(row.get('outcome') as Buffer);
     return { ...outcome, done: outcome.done || row.get('done') === true };
   }
 
   async putIfAbsent(key: string, outcome: SendOutcome, ttlMs: number): Promise<SendOutcome> {
-    const known = await this.get(key);
-    if (known) return known;
+    if (!this.absent.delete(key)) {
+      const known = await this.get(key);
+      this.absent.delete(key);
+      if (known) return known;
+    }
     const bytes = Buffer.from(SendOutcome.encode({ ...outcome, done: false }).finish());
-    await this.client.execute(CQL.put, [key, bytes, ttlSeconds(ttlMs)]);
+    await this.write([{ query: CQL.put, params: [key, bytes, ttlSeconds(ttlMs)] }]);
     return { ...outcome, done: false };
   }
 
   async markDone(key: string, ttlMs: number): Promise<void> {
-    await this.client.execute(CQL.done, [ttlSeconds(ttlMs), key]);
+    await this.write([{ query: CQL.done, params: [ttlSeconds(ttlMs), key] }]);
   }
 }
 

@@ -27,8 +27,10 @@ export interface CassandraInboxStoreOptions {
   knownBucketsCache?: number;
 }
 
-/** Rows per single-partition batch: all of them land in one partition, so the batch is atomic and cheap. */
+/** Rows per unlogged batch. */
 const BATCH_ROWS = 64;
+/** Bytes per batch spanning partitions: under Cassandra's default batch_size_fail_threshold (50 KiB) for those. */
+const BATCH_BYTES = 40 * 1024;
 
 const CQL = {
   insert: 'INSERT INTO inbox_messages (user_id, bucket, seq, message) VALUES (?, ?, ?, ?)',
@@ -92,10 +94,12 @@ export class CassandraInboxStore implements InboxStore {
     // Register new buckets before their rows exist: an index entry without rows is skipped by readers, rows
     // without an index entry would be invisible.
     const fresh = [...partitions].filter(([key]) => !this.knownBuckets.has(key));
-    await forEachLimit(fresh, this.concurrency, ([, p]) =>
-      this.client.execute(CQL.registerBucket, [p.user, p.bucket], idempotent),
+    await this.writeRows(fresh.map(([, p]) => ({ query: CQL.registerBucket, params: [p.user, p.bucket] })));
+    await this.writeRows(
+      [...partitions.values()].flatMap(({ user, bucket, messages }) =>
+        [...messages].map(([seq, message]) => ({ query: CQL.insert, params: [user, bucket, seq, encode(message)] })),
+      ),
     );
-    await forEachLimit(partitions.values(), this.concurrency, (p) => this.writePartition(p));
     for (const [key] of fresh) this.remember(key);
     // A new bucket is the only thing that can push a user past retention.
     const users = new Set(fresh.map(([, p]) => p.user));
@@ -147,16 +151,27 @@ export class CassandraInboxStore implements InboxStore {
     return { buckets, floorSeq: toNumber(rows[0]?.get('floor_seq')) };
   }
 
-  private async writePartition({ user, bucket, messages }: Partition): Promise<void> {
-    const rows = [...messages].map(([seq, message]) => ({
-      query: CQL.insert,
-      params: [user, bucket, seq, encode(message)],
-    }));
-    for (let at = 0; at < rows.length; at += BATCH_ROWS) {
-      const chunk = rows.slice(at, at + BATCH_ROWS);
-      if (chunk.length === 1) await this.client.execute(chunk[0]!.query, chunk[0]!.params, idempotent);
-      else await this.client.batch(chunk, { prepare: true, logged: false, ...idempotent });
+  /**
+   * Rows in unlogged batches of up to BATCH_ROWS, one partition's rows together. A batch may span partitions: on
+   * our scale the fixed cost of a request outweighs the rows (docs/decisions/0012), and every row is idempotent.
+   */
+  private async writeRows(rows: { query: string; params: unknown[] }[]): Promise<void> {
+    const chunks: (typeof rows)[] = [];
+    let bytes = Infinity;
+    for (const row of rows) {
+      const size = row.params.reduce<number>((n, p) => n + (Buffer.isBuffer(p) ? p.length : String(p).length), 0);
+      if (bytes + size > BATCH_BYTES || chunks.at(-1)!.length >= BATCH_ROWS) {
+        chunks.push([]);
+        bytes = 0;
+      }
+      chunks.at(-1)!.push(row);
+      bytes += size;
     }
+    await forEachLimit(chunks, this.concurrency, (chunk) =>
+      chunk.length === 1
+        ? this.client.execute(chunk[0]!.query, chunk[0]!.params, idempotent)
+        : this.client.batch(chunk, { prepare: true, logged: false, ...idempotent }),
+    );
   }
 
   /**

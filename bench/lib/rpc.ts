@@ -3,6 +3,7 @@
 // (structured clone), so typed arrays and nested objects cross without JSON.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { profileArgs } from '../../app/profile-args.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -72,7 +73,7 @@ export class Child<H extends Handlers> {
     file: string,
     options: ChildOptions = {},
   ) {
-    this.proc = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', file], {
+    this.proc = spawn(process.execPath, [...profileArgs(), ...(options.nodeArgs ?? []), '--import', 'tsx', file], {
       cwd: ROOT,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
