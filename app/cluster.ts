@@ -38,6 +38,8 @@ export interface Cluster {
   /** GET /metrics of every process (Prometheus text): the per-hop breakdown. */
   metricsUrls(): string[];
   isRunning(name: string): boolean;
+  /** The pid of every running process, by name. */
+  pids(): Record<string, number>;
   /** kill -9 (or another signal) and wait for the process to be gone. */
   kill(name: string, signal?: NodeJS.Signals): Promise<void>;
   /** Starts a stopped process again (with extra env for this start only) and waits for its health. */
@@ -165,6 +167,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     names: () => specs.map((s) => s.name),
     metricsUrls: () => specs.map((s) => s.healthUrl.replace(/\/healthz$/, '/metrics')),
     isRunning: (name) => children.has(bySpec(name).name),
+    pids: () => Object.fromEntries([...children].flatMap(([name, c]) => (c.pid ? [[name, c.pid]] : []))),
     kill: async (name, signal = 'SIGKILL') => {
       bySpec(name);
       const child = children.get(name);

@@ -7,15 +7,16 @@ import { useRunKey, type Ctx, type Flags, type Size } from './lib/fleet.ts';
 import { machine } from './lib/machine.ts';
 import { progress } from './lib/progress.ts';
 import { codeVersion, markStart, DEFAULT_OUT, PROCESS_LIMIT_NOTE, type Result } from './lib/result.ts';
+import { ceilings } from './scenarios/ceilings.ts';
 import { fanout } from './scenarios/fanout.ts';
 import { group } from './scenarios/group.ts';
 import { idle } from './scenarios/idle.ts';
 import { latency } from './scenarios/latency.ts';
 import { sync } from './scenarios/sync.ts';
 
-export const SCENARIOS = { idle, fanout, latency, group, sync } as const;
+export const SCENARIOS = { idle, fanout, latency, group, sync, ceilings } as const;
 export type ScenarioName = keyof typeof SCENARIOS;
-export const STANDARD_SET: ScenarioName[] = ['idle', 'fanout', 'latency', 'group', 'sync'];
+export const STANDARD_SET: ScenarioName[] = ['idle', 'fanout', 'latency', 'group', 'sync', 'ceilings'];
 
 export interface RunOptions {
   size: Size;

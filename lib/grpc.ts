@@ -33,6 +33,12 @@ export type ApiOf<D> = {
 
 const ERROR_CODE_KEY = 'im-error-code';
 
+/**
+ * No channelz: its per-call tracing is about a third of a unary call's CPU at low concurrency on our 2-core
+ * machines (measured: 1.7 vs 1.1 ms per call with a client and server in one process; decision 0012).
+ */
+const LEAN_CALLS = { 'grpc.enable_channelz': 0 } as const;
+
 /** Adds `impl` to `server` under `definition`; ImErrors travel as gRPC statuses with their stable code. */
 export function addApi<D extends object>(server: Server, definition: D, impl: ApiOf<D>): void {
   const handlers: UntypedServiceImplementation = {};
@@ -70,6 +76,10 @@ export function grpcClient<D extends object>(
   const client = new Client(address, credentials.createInsecure(), {
     'grpc.keepalive_time_ms': 30_000,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    ...LEAN_CALLS,
+    // Calls are not retried by the channel: a failed call surfaces, and the caller's own recovery (Kafka hands
+    // the record over again; clients sync) decides. Also saves the retry bookkeeping on every call.
+    'grpc.enable_retries': 0,
   });
   const timeoutMs = options.timeoutMs ?? 10_000;
   const api: Record<string, unknown> = { close: () => Promise.resolve(client.close()) };
@@ -106,7 +116,7 @@ export async function serveGrpc(
   host = '127.0.0.1',
   port = 0,
 ): Promise<{ address: string } & Closeable> {
-  const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+  const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024, ...LEAN_CALLS });
   register(server);
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) =>

@@ -100,3 +100,46 @@ export class ProcessCpu {
 function round1(x: number): number {
   return Math.round(x * 10) / 10;
 }
+
+/** CPU use of other processes (by /proc/<pid>/stat) between two calls, in cores, per name. Linux only. */
+export class PidsCpu {
+  private last: Map<string, number>;
+  private lastAt = performance.now();
+
+  constructor(private readonly pids: Record<string, number>) {
+    this.last = this.ticks();
+  }
+
+  /** Cores each process used since the previous call (a process gone meanwhile is left out). */
+  sample(): Record<string, number> {
+    const now = this.ticks();
+    const at = performance.now();
+    const seconds = (at - this.lastAt) / 1000;
+    const cores: Record<string, number> = {};
+    for (const [name, t] of now) {
+      const before = this.last.get(name);
+      if (before !== undefined && seconds > 0)
+        cores[name] = Math.round(((t - before) / TICKS_PER_SEC / seconds) * 100) / 100;
+    }
+    this.last = now;
+    this.lastAt = at;
+    return cores;
+  }
+
+  private ticks(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [name, pid] of Object.entries(this.pids)) {
+      try {
+        // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        out.set(name, Number(fields[11]) + Number(fields[12]));
+      } catch {
+        // gone
+      }
+    }
+    return out;
+  }
+}
+
+/** USER_HZ: the unit of /proc/<pid>/stat times on Linux (100 on every mainstream kernel). */
+const TICKS_PER_SEC = 100;

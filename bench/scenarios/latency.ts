@@ -2,9 +2,11 @@
 // (the k-th message is due at t0 + k/rate whatever the replies do), latency from the intended send time to the
 // recipient's socket, p50/p95/p99/max per rate, stepping the rate up until saturation. Embedded and cluster mode,
 // and a bare `ws` relay as the floor. Senders and recipients of a pair sit in different client processes.
+import { cpus } from 'node:os';
 import { Histogram, type Percentiles } from '../lib/histogram.ts';
 import { hopMeans, scrapeHops } from '../lib/hops.ts';
-import { CpuMeter } from '../lib/machine.ts';
+import { CpuMeter, PidsCpu } from '../lib/machine.ts';
+import { describe as describeEngines } from '../../infra/engines.ts';
 import { sleep, waitFor } from '../lib/progress.ts';
 import { checkTarget, round, writeResult, BUN_BASELINE, type Target } from '../lib/result.ts';
 import {
@@ -50,6 +52,10 @@ export interface RateStep extends Percentiles {
   saturated: string | null;
   /** Mean time per hop of the message path during the step (lib/metrics.ts), from every process's /metrics. */
   hops: Record<string, { count: number; meanMs: number }>;
+  /** Cluster: cores each service and engine process used during the step (send and drain). */
+  processCores?: Record<string, number>;
+  /** Cluster: CPU time of all those processes per delivered message, in ms, and the top users' share of it. */
+  cpuMsPerMessage?: Record<string, number>;
 }
 
 interface System {
@@ -58,10 +64,19 @@ interface System {
   /** GET /metrics of every process of the system (none for the bare ws relay). */
   metricsUrls: string[];
   cpu?: () => Promise<number>;
+  /** Pids of every process of the system, engines included, for per-process CPU (cluster). */
+  pids?: () => Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
 let stepIds = 0;
+
+const sum = (values: Record<string, number>) => Object.values(values).reduce((a, b) => a + b, 0);
+
+async function enginePids(): Promise<Record<string, number>> {
+  const engines = await describeEngines();
+  return Object.fromEntries(Object.entries(engines).flatMap(([name, e]) => (e.pid ? [[name, e.pid]] : [])));
+}
 
 async function ramp(ctx: Ctx, sys: System, workers: Worker[], pairs: number, rates: number[], stepSec: number) {
   const W = workers.length;
@@ -127,6 +142,8 @@ async function ramp(ctx: Ctx, sys: System, workers: Worker[], pairs: number, rat
     const step = ++stepIds;
     await Promise.all(workers.map((w) => w.call('resetLatency', {})));
     const meter = new CpuMeter();
+    const processMeter = sys.pids ? new PidsCpu(await sys.pids()) : undefined;
+    const stepStart = performance.now();
     await sys.cpu?.();
     const hopsBefore = await scrapeHops(sys.metricsUrls);
     const sent = await sendStep(step, rate, stepSec * 1000);
@@ -134,6 +151,8 @@ async function ramp(ctx: Ctx, sys: System, workers: Worker[], pairs: number, rat
     let delivered = 0;
     await waitFor(async () => (delivered = await deliveredOf(step)) >= totalSent, DRAIN_MS, 50);
     const machineCpu = meter.sample();
+    const processCores = processMeter?.sample();
+    const stepSeconds = (performance.now() - stepStart) / 1000;
     const serverCpu = sys.cpu ? await sys.cpu() : null;
     const hops = hopMeans(hopsBefore, await scrapeHops(sys.metricsUrls));
     const hist = new Histogram();
@@ -165,12 +184,21 @@ async function ramp(ctx: Ctx, sys: System, workers: Worker[], pairs: number, rat
       serverCpu,
       saturated,
       hops,
+      ...(processCores && delivered > 0
+        ? {
+            processCores,
+            cpuMsPerMessage: Object.fromEntries(
+              Object.entries(processCores).map(([n, cores]) => [n, round((cores * stepSeconds * 1000) / delivered, 2)]),
+            ),
+          }
+        : {}),
     };
     steps.push(r);
     ctx.log(
       `${sys.name} ${rate} msg/s: sent ${totalSent}, delivered ${delivered}, p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ` +
         `max ${r.max} ms, CPU machine ${Math.round(machineCpu * 100)}%` +
         (serverCpu !== null ? ` server ${Math.round(serverCpu * 100)}% of a core` : '') +
+        (r.cpuMsPerMessage ? `, ${round(sum(r.cpuMsPerMessage), 1)} ms CPU per message` : '') +
         (saturated ? ` - saturated: ${saturated}` : ''),
     );
     if (saturated) break;
@@ -243,6 +271,7 @@ export async function latency(ctx: Ctx) {
             name: 'cluster',
             urls: cluster.gateways.map((g) => g.url),
             metricsUrls: cluster.metricsUrls(),
+            pids: async () => ({ ...cluster.pids(), ...(await enginePids()) }),
             stop: () => cluster.close(),
           },
           workers,
@@ -293,6 +322,7 @@ export async function latency(ctx: Ctx) {
         'CPU: one JS thread runs gateway, bus, logic, offline and push, on 2 cores shared with the client processes';
     }
   }
+  if (results.cluster) targets.push(...clusterTargets(results.cluster, clusterRates));
   const colorOf: Record<string, string> = { embedded: PALETTE[0]!, cluster: PALETTE[2]!, 'bare ws': PALETTE[7]! };
   const seriesOf = (name: string, key: 'p50' | 'p99') => ({
     name: `${name} ${key}`,
@@ -337,6 +367,21 @@ export async function latency(ctx: Ctx) {
           name: `${n} @${steps[0]!.offered}/s`,
           value: steps[0]!.hops[hop]?.meanMs ?? 0,
         })),
+      })),
+    });
+  }
+  const costed = (results.cluster ?? []).filter((step) => step.cpuMsPerMessage);
+  if (costed.length > 0) {
+    const names = Object.keys(costed[0]!.cpuMsPerMessage!).sort(
+      (a, b) => costed[0]!.cpuMsPerMessage![b]! - costed[0]!.cpuMsPerMessage![a]!,
+    );
+    charts.push({
+      kind: 'bar',
+      title: 'Cluster: where the CPU goes (ms of CPU per delivered message, by process)',
+      yLabel: 'ms',
+      groups: names.map((n) => ({
+        label: n,
+        bars: costed.map((step) => ({ name: `@${step.offered}/s`, value: step.cpuMsPerMessage![n] ?? 0 })),
       })),
     });
   }
@@ -391,4 +436,53 @@ export async function latency(ctx: Ctx) {
     charts,
     [`${pairs} pairs, ${stepSec} s per step; solid p99, dashed p50; bare ws: a naive relay`],
   );
+}
+
+const CLUSTER_RATE = 2_000;
+
+/**
+ * The cluster targets (p50 <= 15 ms and p99 <= 100 ms at 2,000 msg/s). Below that rate, what limits it is said
+ * from the step's CPU per message: at that cost, 2,000 msg/s needs this many cores (the machine has os.cpus()).
+ */
+function clusterTargets(steps: RateStep[], rates: number[]): Target[] {
+  const at = steps.find((s) => s.offered === CLUSTER_RATE && !s.saturated);
+  const lastOk = steps.filter((s) => !s.saturated).at(-1);
+  const satAt = steps.find((s) => s.saturated);
+  const costly = satAt ?? lastOk;
+  const perMessage = costly?.cpuMsPerMessage;
+  const limitedBy = perMessage
+    ? `CPU: at ${costly.offered} msg/s every message cost ${round(sum(perMessage), 1)} ms of CPU across the ` +
+      `processes (${Object.entries(perMessage)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5)
+        .map(([n, ms]) => `${n} ${ms}`)
+        .join(
+          ', ',
+        )} ms), so ${CLUSTER_RATE} msg/s would need about ${Math.ceil((sum(perMessage) * CLUSTER_RATE) / 1000)} ` +
+      `cores; this machine has ${cpus().length}, shared by 6 service processes, Kafka, Cassandra, Redis and the clients`
+    : undefined;
+  return (
+    [
+      ['p50', 15],
+      ['p99', 100],
+    ] as const
+  ).map(([key, limit]) => {
+    const t = checkTarget(
+      `1:1 cluster ${key} at ${CLUSTER_RATE} msg/s`,
+      at ? at[key] : null,
+      '<=',
+      limit,
+      'ms',
+      limitedBy,
+    );
+    if (!at) {
+      const below = satAt !== undefined && satAt.offered < CLUSTER_RATE;
+      t.met = below ? false : null;
+      t.by = below
+        ? `saturated at ${satAt.offered} msg/s (${satAt.saturated}), below ${CLUSTER_RATE} msg/s` +
+          (lastOk ? `; highest unsaturated rate ${lastOk.offered} msg/s, ${key} ${lastOk[key]} ms` : '')
+        : `${CLUSTER_RATE} msg/s not offered (rates ${rates.join(', ')})`;
+    }
+    return t;
+  });
 }

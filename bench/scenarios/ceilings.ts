@@ -1,0 +1,211 @@
+// What the building blocks of a cluster send cost on this machine, measured in this run: a gRPC unary call
+// (grpc-js, through lib/grpc.ts) against a bare node:http2 request of the same size, and a Cassandra row write
+// alone and in unlogged batches. The cluster's per-message CPU (latency scenario) is a sum of these, so they say
+// which rates a cluster on this box can reach at all, whatever the code around them does.
+import http2 from 'node:http2';
+import { Offline, OfflineServiceService } from '../../offline/index.ts';
+import { MemoryInboxStore } from '../../offline/inbox-store.memory.ts';
+import { MemorySequencer } from '../../offline/sequencer.memory.ts';
+import { connectCassandra } from '../../lib/cassandra.ts';
+import { grpcClient, serveGrpc, addApi } from '../../lib/grpc.ts';
+import { describe as describeEngines, endpoints } from '../../infra/engines.ts';
+import { PidsCpu } from '../lib/machine.ts';
+import { round, writeResult } from '../lib/result.ts';
+import type { Ctx } from '../lib/fleet.ts';
+
+const SIZES = { tiny: { sec: 0.3 }, default: { sec: 3 }, large: { sec: 8 } };
+const CONCURRENCY = [1, 16, 64];
+
+interface Measured {
+  block: string;
+  concurrency: number;
+  /** Rows per request (Cassandra batches), else 1. */
+  perRequest: number;
+  perSec: number;
+  /** CPU of this process (client, and for gRPC/http2 also the server) per call or row, ms. */
+  clientCpuMs: number;
+  /** Cassandra's own CPU per row, ms. */
+  engineCpuMs?: number;
+}
+
+/** Runs `op` from `concurrency` loops for `sec` seconds; `op` returns how many units it did. */
+async function load(sec: number, concurrency: number, op: () => Promise<number>) {
+  let units = 0;
+  const end = performance.now() + sec * 1000;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = 0; i < 10_000_000 && performance.now() < end; i++) {
+        const done = await op(); // not `units += await op()`: that reads units before the await
+        units += done;
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { units, seconds, perSec: Math.round(units / seconds), cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+async function grpcUnary(sec: number): Promise<Measured[]> {
+  const offline = new Offline(new MemorySequencer(), new MemoryInboxStore(10));
+  const server = await serveGrpc((s) => addApi(s, OfflineServiceService, offline));
+  const client = grpcClient(OfflineServiceService, server.address);
+  const out: Measured[] = [];
+  try {
+    await client.getCursor({ user: 'u', device: 'd' });
+    for (const concurrency of CONCURRENCY) {
+      const r = await load(sec, concurrency, async () => (await client.getCursor({ user: 'u', device: 'd' }), 1));
+      out.push({
+        block: 'gRPC unary (grpc-js)',
+        concurrency,
+        perRequest: 1,
+        perSec: r.perSec,
+        clientCpuMs: round(r.cpuMs / r.units),
+      });
+    }
+  } finally {
+    await client.close();
+    await server.close();
+  }
+  return out;
+}
+
+async function bareHttp2(sec: number): Promise<Measured[]> {
+  const server = http2.createServer();
+  server.on('stream', (stream) => {
+    stream.respond({ ':status': 200 });
+    stream.end(Buffer.alloc(8));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  const request = () =>
+    new Promise<number>((resolve, reject) => {
+      const req = session.request({ ':method': 'POST', ':path': '/x' });
+      req.on('data', () => undefined);
+      req.on('end', () => resolve(1));
+      req.on('error', reject);
+      req.end(Buffer.alloc(12));
+    });
+  const out: Measured[] = [];
+  try {
+    await request();
+    for (const concurrency of CONCURRENCY) {
+      const r = await load(sec, concurrency, request);
+      out.push({
+        block: 'bare node:http2',
+        concurrency,
+        perRequest: 1,
+        perSec: r.perSec,
+        clientCpuMs: round(r.cpuMs / r.units),
+      });
+    }
+  } finally {
+    session.close();
+    await new Promise((resolve) => server.close(resolve));
+  }
+  return out;
+}
+
+async function cassandraWrites(sec: number, runId: string): Promise<Measured[]> {
+  const pid = (await describeEngines()).cassandra.pid;
+  if (!pid) throw new Error('Cassandra is not running: npm run engines -- up');
+  const client = await connectCassandra(endpoints.cassandra);
+  const insert = 'INSERT INTO send_outcomes (key, outcome, done) VALUES (?, ?, false) USING TTL 60';
+  const value = Buffer.alloc(200);
+  let n = 0;
+  const row = () => ({ query: insert, params: [`${runId}:${n++}`, value] });
+  const out: Measured[] = [];
+  try {
+    for (const [concurrency, perRequest] of [
+      [1, 1],
+      [16, 1],
+      [64, 1],
+      [8, 16],
+    ] as const) {
+      const engine = new PidsCpu({ cassandra: pid });
+      const r = await load(sec, concurrency, async () => {
+        if (perRequest === 1) {
+          const { query, params } = row();
+          await client.execute(query, params);
+        } else {
+          await client.batch(Array.from({ length: perRequest }, row), { logged: false });
+        }
+        return perRequest;
+      });
+      const engineMs = (engine.sample().cassandra ?? 0) * r.seconds * 1000;
+      out.push({
+        block: perRequest === 1 ? 'Cassandra row write' : `Cassandra unlogged batch of ${perRequest}`,
+        concurrency,
+        perRequest,
+        perSec: r.perSec,
+        clientCpuMs: round(r.cpuMs / r.units),
+        engineCpuMs: round(engineMs / r.units),
+      });
+    }
+  } finally {
+    await client.shutdown();
+  }
+  return out;
+}
+
+export async function ceilings(ctx: Ctx) {
+  const startedAt = new Date().toISOString();
+  const { sec } = SIZES[ctx.size];
+  const results: Measured[] = [];
+  const say = (m: Measured) =>
+    ctx.log(
+      `${m.block}, ${m.concurrency} in flight: ${m.perSec}/s, ${m.clientCpuMs} ms CPU here` +
+        (m.engineCpuMs !== undefined ? ` + ${m.engineCpuMs} ms in Cassandra` : '') +
+        ` per ${m.perRequest === 1 && !m.block.startsWith('Cassandra') ? 'call' : 'row'}`,
+    );
+  for (const step of [grpcUnary, bareHttp2, (seconds: number) => cassandraWrites(seconds, ctx.runId)]) {
+    for (const m of await step(sec)) {
+      results.push(m);
+      say(m);
+    }
+  }
+
+  const perCall = (block: string, c: number) => results.find((m) => m.block === block && m.concurrency === c);
+  const grpc64 = perCall('gRPC unary (grpc-js)', 64);
+  const http64 = perCall('bare node:http2', 64);
+  return writeResult(
+    ctx.out,
+    {
+      scenario: 'ceilings',
+      title: 'What a gRPC call and a Cassandra write cost on this machine',
+      startedAt,
+      command: ctx.command,
+      size: ctx.size,
+      mode: ['in-process'],
+      load: { secondsPerMeasurement: sec, concurrency: CONCURRENCY, payloadBytes: { grpc: 8, cassandraRow: 200 } },
+      figures: {
+        measurements: results,
+        grpcOverBareHttp2At64: grpc64 && http64 ? round(grpc64.clientCpuMs / http64.clientCpuMs, 2) : null,
+      },
+      baselines: { bareHttp2: results.filter((m) => m.block === 'bare node:http2') },
+      targets: [],
+      notes: [
+        'gRPC and http2: client and server in this one process, so the CPU per call is both sides of one call.',
+        'Cassandra: the client is this process; the engine CPU is read from /proc for the Cassandra process ' +
+          '(engines started by npm run engines -- up, C1-only JIT unless IM_ENGINES_JVM_FAST_START=0).',
+        'A 1:1 cluster send makes about 4 gRPC calls (logic to offline twice, logic to push, push to each gateway ' +
+          'holding a recipient or the sender) and writes 4 Cassandra rows (the outcome, its done mark, the inbox rows ' +
+          'of recipient and sender); at the costs above, that bounds the messages per second 2 cores can carry.',
+      ],
+    },
+    [
+      {
+        kind: 'bar',
+        title: 'CPU per call or row, ms (client + server for gRPC/http2; client + engine for Cassandra)',
+        yLabel: 'ms',
+        groups: results.map((m) => ({
+          label: `${m.block.replace('Cassandra unlogged batch of', 'Cass. batch')} x${m.concurrency}`,
+          bars: [{ name: 'CPU ms', value: round(m.clientCpuMs + (m.engineCpuMs ?? 0)) }],
+        })),
+      },
+    ],
+    ['in-process building blocks; the chart adds the engine CPU to the client CPU for Cassandra'],
+  );
+}
