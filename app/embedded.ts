@@ -70,6 +70,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       groups: groupStore,
       outcomes: new MemoryOutcomeStore(),
       limits: logicLimits(config),
+      coalesceCalls: config.transport !== 'direct',
       log: log.child({ svc: 'logic' }),
     });
     started.push(logic);

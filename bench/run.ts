@@ -70,10 +70,11 @@ export async function runScenarios(names: ScenarioName[], o: RunOptions): Promis
   return ran;
 }
 
-function int(name: string) {
+function int(name: string, min = 1) {
   return (v: string) => {
     const n = Number(v.replace(/_/g, ''));
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer`);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`${name} must be an integer of at least ${min}`);
     return n;
   };
 }
@@ -102,6 +103,11 @@ async function main(): Promise<void> {
     .option('--rates <list>', 'latency: offered msg/s steps, e.g. 1000,5000,10000', list)
     .option('--step-sec <n>', 'latency: seconds per rate step', int('step-sec'))
     .option('--hold-sec <n>', 'idle: hold the connections this long once open (a soak, e.g. 600)', int('hold-sec'))
+    .option(
+      '--spread <n>',
+      'idle: hold n connections across gateway processes (default 100000; 0 skips)',
+      int('spread'),
+    )
     .option('--pairs <n>', 'latency: sender/recipient pairs', int('pairs'))
     .option('--storm-clients <n>', 'sync: clients in the reconnect storm', int('storm-clients'))
     .option('--backlog <n>', 'sync: messages in the GetDiff backlog', int('backlog'))

@@ -42,6 +42,11 @@ export interface LogicDeps {
   outcomes: OutcomeStore;
   limits: SendLimits & { group: GroupLimits };
   log: Logger;
+  /**
+   * Merge concurrent calls to offline and push (decision 0012): worth it when they are remote (a gRPC call has a
+   * fixed cost); a direct call has none, and merging only adds a turn of the event loop.
+   */
+  coalesceCalls: boolean;
   /** Fault injection for crash tests: runs after a send is stored and answered, before its offset is committed. */
   afterStored?: () => void;
 }
@@ -104,8 +109,8 @@ export async function startLogic(deps: LogicDeps): Promise<{ api: Logic } & Clos
   );
   const sends = new SendProcessor({
     ...deps,
-    offline: coalescedOffline(deps.offline),
-    push: coalescedPush(deps.push),
+    offline: deps.coalesceCalls ? coalescedOffline(deps.offline) : deps.offline,
+    push: deps.coalesceCalls ? coalescedPush(deps.push) : deps.push,
     groups,
   });
   const sub = await consume(deps.bus, {

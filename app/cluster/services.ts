@@ -105,6 +105,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         // Durable: dedupe must survive a Redis that lost its data (the crash test restarts Redis mid-loop).
         outcomes: new CassandraOutcomeStore(c),
         limits: logicLimits(config),
+        coalesceCalls: true,
         log,
         afterStored:
           crashAfter > 0

@@ -234,17 +234,31 @@ let pingTimer: NodeJS.Timeout | undefined;
 const PING = Buffer.from(
   ClientFrame.encode({ requestId: 0, body: { $case: 'ping', value: { clientTimeMs: 0 } } }).finish(),
 );
+let pingEveryMs = 0;
+/**
+ * Starts (or keeps) the heartbeat rotation: socket i pings in slot i % slots of each interval. Slots are due by the
+ * clock, not by timer ticks, so a busy event loop (opening thousands of sockets) catches up on late slots instead of
+ * skipping them; and a later `open` with the same interval keeps the rotation rather than restarting it (a restart
+ * before the interval ends would starve the last slots).
+ */
 function startPings(pingMs: number): void {
+  if (pingMs === pingEveryMs && pingTimer) return;
   clearInterval(pingTimer);
+  pingTimer = undefined;
+  pingEveryMs = pingMs;
   if (pingMs <= 0) return;
   const tickMs = 100;
   const slots = Math.max(1, Math.round(pingMs / tickMs));
-  let tick = 0;
+  const start = Date.now();
+  let done = 0; // ticks whose slot has pinged
   pingTimer = setInterval(() => {
-    const slot = tick++ % slots;
-    for (let i = slot; i < socks.length; i += slots) {
-      const ws = socks[i]!.ws;
-      if (ws?.readyState === WebSocket.OPEN) ws.send(PING);
+    const due = Math.floor((Date.now() - start) / tickMs) + 1;
+    // A whole interval late at most: every slot once.
+    for (done = Math.max(done, due - slots); done < due; done++) {
+      for (let i = done % slots; i < socks.length; i += slots) {
+        const ws = socks[i]!.ws;
+        if (ws?.readyState === WebSocket.OPEN) ws.send(PING);
+      }
     }
   }, tickMs);
 }
@@ -564,6 +578,7 @@ const handlers = {
 
   async closeAll(p: { timeoutMs: number }) {
     clearInterval(pingTimer);
+    pingTimer = undefined;
     const closing = socks.map(
       (s) =>
         new Promise<void>((resolve) => {

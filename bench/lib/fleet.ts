@@ -35,6 +35,8 @@ export interface Flags {
   stepSec?: number;
   /** idle: how long to hold the connections once all are open (a soak), in seconds. */
   holdSec?: number;
+  /** idle: connections held at once across several gateway processes (0 skips that part). */
+  spread?: number;
   pairs?: number;
   stormClients?: number;
   backlog?: number;

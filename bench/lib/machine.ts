@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 export interface Machine {
   cores: number;
@@ -143,3 +144,23 @@ export class PidsCpu {
 
 /** USER_HZ: the unit of /proc/<pid>/stat times on Linux (100 on every mainstream kernel). */
 const TICKS_PER_SEC = 100;
+
+/** This process's event-loop delay since the previous call (how long a ready callback waited), in ms. */
+export class LoopDelay {
+  private readonly histogram = monitorEventLoopDelay({ resolution: 1 });
+
+  constructor() {
+    this.histogram.enable();
+  }
+
+  sample(): { p50: number; p99: number; max: number } {
+    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    const out = {
+      p50: ms(this.histogram.percentile(50)),
+      p99: ms(this.histogram.percentile(99)),
+      max: ms(this.histogram.max),
+    };
+    this.histogram.reset();
+    return out;
+  }
+}

@@ -19,8 +19,13 @@ import {
   type Worker,
 } from '../lib/fleet.ts';
 import type { Chart } from '../lib/svg.ts';
+import { idleSpread, SPREAD_HEARTBEAT_MS, type Spread } from './idle-spread.ts';
 
-const SIZES = { tiny: { max: 200, steps: 2 }, default: { max: 10_000, steps: 4 }, large: { max: 19_000, steps: 5 } };
+const SIZES = {
+  tiny: { max: 200, steps: 2, spread: 300, spreadHeartbeatMs: 2_000 },
+  default: { max: 10_000, steps: 4, spread: 100_000, spreadHeartbeatMs: SPREAD_HEARTBEAT_MS },
+  large: { max: 19_000, steps: 5, spread: 100_000, spreadHeartbeatMs: SPREAD_HEARTBEAT_MS },
+};
 const HEARTBEAT_MS = 5_000;
 
 interface Step {
@@ -196,6 +201,9 @@ export async function idle(ctx: Ctx) {
     await stopAll([...workers, gw.child]);
   }
 
+  const spreadTotal = ctx.flags.spread ?? size.spread;
+  const spread: Spread | null = spreadTotal > 0 ? await idleSpread(ctx, spreadTotal, size.spreadHeartbeatMs) : null;
+
   const last = ours.steps.at(-1)!;
   const limit = openFilesLimit();
   const hard = limit.hard ?? 20_000;
@@ -213,6 +221,7 @@ export async function idle(ctx: Ctx) {
       rssPerConnRatio: round(last.rssPerConnB / Math.max(1, bare.steps.at(-1)!.rssPerConnB), 2),
       heapPerConnRatio: round(last.heapPerConnB / Math.max(1, bare.steps.at(-1)!.heapPerConnB), 2),
     },
+    spread,
     hundredThousand: {
       connectionsPerGatewayProcess: perProcess,
       gatewayProcesses: gatewaysFor100k,
@@ -261,6 +270,28 @@ export async function idle(ctx: Ctx) {
       'connections',
     ),
   );
+  if (spread) {
+    if (spread.connections >= 100_000)
+      targets.push(
+        checkTarget(
+          `idle connections held across ${spread.gatewayProcesses} gateway processes`,
+          spread.held,
+          '>=',
+          100_000,
+          'connections',
+          spread.failed ? `connects failed: ${JSON.stringify(spread.errors)}` : undefined,
+        ),
+      );
+    targets.push(
+      checkTarget(
+        `of ${spread.opened} spread connections, dropped while held ${spread.holdSec} s`,
+        spread.dropped,
+        '<=',
+        0,
+        'connections',
+      ),
+    );
+  }
   const charts: Chart[] = [
     {
       kind: 'line',
@@ -294,6 +325,22 @@ export async function idle(ctx: Ctx) {
         },
       ],
     },
+    ...(spread
+      ? [
+          {
+            kind: 'bar' as const,
+            title: `${spread.held} idle connections held on ${spread.gatewayProcesses} gateway processes`,
+            yLabel: 'connections / MiB RSS',
+            groups: spread.perGateway.map((g, i) => ({
+              label: `gateway ${i + 1}`,
+              bars: [
+                { name: 'connections', value: g.connections },
+                { name: 'RSS MiB', value: g.rssMiB },
+              ],
+            })),
+          },
+        ]
+      : []),
     {
       kind: 'bar',
       title: 'Memory per idle connection at the last step',
@@ -343,6 +390,9 @@ export async function idle(ctx: Ctx) {
         'Memory is the gateway process (every embedded service in it) after two full GCs; per connection = growth ' +
           'since 0 connections / connections. Kernel socket buffers are not in RSS.',
         `Heartbeats on: clients ping every ${HEARTBEAT_MS} ms, the gateway closes connections silent for ${HEARTBEAT_MS * 3} ms.`,
+        'Spread (figures.spread): the total held at once across several gateway processes (embedded servers, one ' +
+          'per ~15,000 connections, each under the open-file limit), clients pinging every ' +
+          `${spread?.heartbeatIntervalMs ?? SPREAD_HEARTBEAT_MS} ms (mobile-like; shorter at the tiny size); held for more than two intervals.`,
       ],
     },
     charts,

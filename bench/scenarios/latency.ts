@@ -52,6 +52,8 @@ export interface RateStep extends Percentiles {
   saturated: string | null;
   /** Mean time per hop of the message path during the step (lib/metrics.ts), from every process's /metrics. */
   hops: Record<string, { count: number; meanMs: number }>;
+  /** The server's event-loop delay during the step (one-process systems): how long ready work waited. */
+  serverLoopDelayMs?: { p50: number; p99: number; max: number };
   /** Cluster: cores each service and engine process used during the step (send and drain). */
   processCores?: Record<string, number>;
   /** Cluster: CPU time of all those processes per delivered message, in ms, and the top users' share of it. */
@@ -64,6 +66,8 @@ interface System {
   /** GET /metrics of every process of the system (none for the bare ws relay). */
   metricsUrls: string[];
   cpu?: () => Promise<number>;
+  /** The server's event-loop delay since the last call (embedded and bare ws: one process). */
+  loopDelay?: () => Promise<{ p50: number; p99: number; max: number }>;
   /** Pids of every process of the system, engines included, for per-process CPU (cluster). */
   pids?: () => Promise<Record<string, number>>;
   stop(): Promise<void>;
@@ -145,6 +149,7 @@ async function ramp(ctx: Ctx, sys: System, workers: Worker[], pairs: number, rat
     const processMeter = sys.pids ? new PidsCpu(await sys.pids()) : undefined;
     const stepStart = performance.now();
     await sys.cpu?.();
+    await sys.loopDelay?.();
     const hopsBefore = await scrapeHops(sys.metricsUrls);
     const sent = await sendStep(step, rate, stepSec * 1000);
     const totalSent = sent.reduce((a, s) => a + s.sent, 0);
@@ -154,6 +159,7 @@ async function ramp(ctx: Ctx, sys: System, workers: Worker[], pairs: number, rat
     const processCores = processMeter?.sample();
     const stepSeconds = (performance.now() - stepStart) / 1000;
     const serverCpu = sys.cpu ? await sys.cpu() : null;
+    const serverLoopDelayMs = sys.loopDelay ? await sys.loopDelay() : undefined;
     const hops = hopMeans(hopsBefore, await scrapeHops(sys.metricsUrls));
     const hist = new Histogram();
     for (const l of await Promise.all(workers.map((w) => w.call('latency', { step })))) hist.merge(l.hist);
@@ -184,6 +190,7 @@ async function ramp(ctx: Ctx, sys: System, workers: Worker[], pairs: number, rat
       serverCpu,
       saturated,
       hops,
+      ...(serverLoopDelayMs ? { serverLoopDelayMs } : {}),
       ...(processCores && delivered > 0
         ? {
             processCores,
@@ -198,6 +205,7 @@ async function ramp(ctx: Ctx, sys: System, workers: Worker[], pairs: number, rat
       `${sys.name} ${rate} msg/s: sent ${totalSent}, delivered ${delivered}, p50 ${r.p50} p95 ${r.p95} p99 ${r.p99} ` +
         `max ${r.max} ms, CPU machine ${Math.round(machineCpu * 100)}%` +
         (serverCpu !== null ? ` server ${Math.round(serverCpu * 100)}% of a core` : '') +
+        (serverLoopDelayMs ? `, loop delay p99 ${serverLoopDelayMs.p99} max ${serverLoopDelayMs.max} ms` : '') +
         (r.cpuMsPerMessage ? `, ${round(sum(r.cpuMsPerMessage), 1)} ms CPU per message` : '') +
         (saturated ? ` - saturated: ${saturated}` : ''),
     );
@@ -234,6 +242,7 @@ export async function latency(ctx: Ctx) {
           urls: [gw.url],
           metricsUrls: [`${gw.url.replace(/^ws/, 'http')}/metrics`],
           cpu: () => gw.child.call('cpu', {}),
+          loopDelay: () => gw.child.call('loopDelay', {}),
           stop: () => gw.child.stop(),
         },
         workers,
@@ -249,6 +258,7 @@ export async function latency(ctx: Ctx) {
           urls: [bare.url],
           metricsUrls: [],
           cpu: () => bare.child.call('cpu', {}),
+          loopDelay: () => bare.child.call('loopDelay', {}),
           stop: () => bare.child.stop(),
         },
         workers,

@@ -12,13 +12,14 @@ import { Message } from '../../proto/gen/im/v1/message.pb.ts';
 import { loadOrCreateDevKey } from '../../lib/dev-key.ts';
 import { tokenVerifier, type TokenClaims } from '../../lib/token.ts';
 import { encodeDeliver } from '../../push/index.ts';
-import { ProcessCpu } from '../lib/machine.ts';
+import { LoopDelay, ProcessCpu } from '../lib/machine.ts';
 import { wallMs } from '../lib/progress.ts';
 import { serve } from '../lib/rpc.ts';
 import { benchMessage, gcAndMeasure } from './common.ts';
 
 const verify = await tokenVerifier((await loadOrCreateDevKey()).publicKey);
 const cpu = new ProcessCpu();
+const loopDelay = new LoopDelay();
 const sockets = new Set<WebSocket>();
 const byUser = new Map<string, Set<WebSocket>>();
 const inbox = new Map<string, Message[]>();
@@ -180,6 +181,9 @@ function socketOf(ws: WebSocket): Socket | undefined {
 }
 
 const handlers = {
+  loopDelay() {
+    return loopDelay.sample();
+  },
   info() {
     return { url: `ws://127.0.0.1:${port}`, port, pid: process.pid };
   },

@@ -6,15 +6,19 @@ import { startEmbedded } from '../../app/embedded.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { encodeDeliver } from '../../push/index.ts';
-import { ProcessCpu } from '../lib/machine.ts';
+import { LoopDelay, ProcessCpu } from '../lib/machine.ts';
 import { wallMs } from '../lib/progress.ts';
 import { serve } from '../lib/rpc.ts';
 import { benchMessage, gcAndMeasure } from './common.ts';
 
 const im = await startEmbedded(loadConfig(), createLogger(process.env.IM_LOG_LEVEL ?? 'warn'));
 const cpu = new ProcessCpu();
+const loopDelay = new LoopDelay();
 
 const handlers = {
+  loopDelay() {
+    return loopDelay.sample();
+  },
   info() {
     return { url: im.gateway.url, port: im.gateway.port, pid: process.pid };
   },
