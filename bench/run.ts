@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     .option(
       '--spread <n>',
       'idle: hold n connections across gateway processes (default 100000; 0 skips)',
-      int('spread'),
+      int('spread', 0),
     )
     .option('--pairs <n>', 'latency: sender/recipient pairs', int('pairs'))
     .option('--storm-clients <n>', 'sync: clients in the reconnect storm', int('storm-clients'))

@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import { ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
 import type { ErrorCode } from '../lib/errors.ts';
+import { rawSocketOf } from './prepared-frame.ts';
 import { corkForThisTurn } from './write-batch.ts';
 
 /** Close codes a client can act on (4000-4999 are the application's range). */
@@ -43,6 +44,23 @@ export class Connection {
     }
     corkForThisTurn(this.ws);
     this.ws.send(frame, { binary: true });
+    return true;
+  }
+
+  /**
+   * Queues a message framed once for many connections (prepareFrame); `payload` is the same message unframed,
+   * sent through ws instead when ws has frames of its own waiting.
+   */
+  sendPrepared(framed: Buffer, payload: Uint8Array): boolean {
+    if (!this.isOpen) return false;
+    if (this.ws.bufferedAmount + framed.length > this.maxBufferedBytes) {
+      this.close(CloseCode.slowConsumer, 'slow consumer: send queue full');
+      return false;
+    }
+    const socket = rawSocketOf(this.ws);
+    corkForThisTurn(this.ws);
+    if (socket) socket.write(framed);
+    else this.ws.send(payload, { binary: true });
     return true;
   }
 

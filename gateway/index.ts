@@ -26,6 +26,7 @@ import type { GatewayApi } from './api.ts';
 import { CloseCode, Connection } from './connection.ts';
 import { FrameHandler } from './frame-handler.ts';
 import { authenticateUpgrade, refuseUpgrade } from './handshake.ts';
+import { prepareFrame } from './prepared-frame.ts';
 import { Rooms } from './rooms.ts';
 
 export { GatewayServiceService, type GatewayApi } from './api.ts';
@@ -261,9 +262,11 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       for (const { room, frame } of roomFrames) delivered += rooms.send(room, frame);
       const gone: string[] = [];
       for (const { connIds, frame } of items) {
+        // Framed once for all its connections; one connection is framed by ws as any other send.
+        const framed = connIds.length > 1 ? prepareFrame(frame) : undefined;
         for (const id of connIds) {
           const conn = conns.get(id);
-          if (conn?.sendBytes(frame)) delivered++;
+          if (conn && (framed ? conn.sendPrepared(framed, frame) : conn.sendBytes(frame))) delivered++;
           else if (!conn) gone.push(id);
         }
       }

@@ -1,4 +1,5 @@
 import type { Connection } from './connection.ts';
+import { prepareFrame } from './prepared-frame.ts';
 
 /**
  * Gateway-local rooms: for each large group, the connections of this node whose users are members. A message to
@@ -38,8 +39,11 @@ export class Rooms {
 
   /** Hands the frame to every connection in the room; returns how many took it. */
   send(room: string, frame: Uint8Array): number {
+    const members = this.members.get(room);
+    if (!members) return 0;
+    const framed = prepareFrame(frame);
     let delivered = 0;
-    for (const conn of this.members.get(room) ?? []) if (conn.sendBytes(frame)) delivered++;
+    for (const conn of members) if (conn.sendPrepared(framed, frame)) delivered++;
     return delivered;
   }
 

@@ -2,33 +2,40 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 
 /**
- * Frames written to one socket during one turn of the event loop leave in one write: the socket is corked at its
- * first frame of the turn and every corked socket is uncorked together once the turn ends (setImmediate, after
- * I/O callbacks and microtasks). A fan-out that hands several messages to the same connections in one turn (a
- * burst of Deliver calls, a catch-up page, a large group's messages) costs one syscall per socket instead of one
- * per frame. It adds at most one loop turn of latency, which is the price every batching server pays.
+ * Frames written to one socket during one turn of the event loop leave in at most two writes: the first frame of
+ * the turn goes out at once (a socket that gets one frame per turn, the common case, pays nothing extra), and a
+ * second frame corks the socket, so it and every later frame of the turn leave together once the turn ends
+ * (setImmediate, after I/O callbacks and microtasks). A fan-out that hands several messages to the same
+ * connections in one turn (a burst of Deliver calls, a catch-up page, a large group's messages) costs two
+ * syscalls per socket instead of one per frame, and the first frame is never held back.
  */
-const corked = new Set<Socket>();
+const writtenThisTurn = new Set<Socket>();
+const corked: Socket[] = [];
 let scheduled = false;
 
 export function corkForThisTurn(ws: WebSocket): void {
   const socket = socketOf(ws);
-  if (!socket || corked.has(socket)) return;
-  socket.cork();
-  corked.add(socket);
+  if (!socket) return;
+  if (!writtenThisTurn.has(socket)) {
+    writtenThisTurn.add(socket);
+  } else if (socket.writableCorked === 0) {
+    socket.cork();
+    corked.push(socket);
+  }
   if (!scheduled) {
     scheduled = true;
-    setImmediate(uncorkAll);
+    setImmediate(endTurn);
   }
 }
 
-function uncorkAll(): void {
+function endTurn(): void {
   scheduled = false;
+  writtenThisTurn.clear();
   for (const socket of corked) socket.uncork();
-  corked.clear();
+  corked.length = 0;
 }
 
 /** ws keeps its net.Socket in a private field; the public API has no cork. */
-function socketOf(ws: WebSocket): Socket | undefined {
+export function socketOf(ws: WebSocket): Socket | undefined {
   return (ws as unknown as { _socket?: Socket })._socket;
 }
