@@ -38,6 +38,7 @@ const SIZES = {
 };
 const SATURATED_P99_MS = 1_000;
 const DRAIN_MS = 5_000;
+const WARM_UP_MS = 6_000;
 
 export interface RateStep extends Percentiles {
   offered: number;
@@ -129,12 +130,13 @@ async function ramp(ctx: Ctx, sys: System, workers: Worker[], pairs: number, rat
     );
   const deliveredOf = async (step: number) =>
     (await Promise.all(workers.map((w) => w.call('delivered', { step })))).reduce((a, b) => a + b, 0);
-  // Warm-up, not recorded: every pair once or more, until all of it is delivered (JIT, consumer groups joining,
-  // routes registered), at most 60 s.
+  // Warm-up, not recorded: every pair once or more, at the first step's rate for WARM_UP_MS, until all of it is
+  // delivered (JIT tiers settling, consumer groups joining, routes registered), at most 60 s. Two seconds at half
+  // the rate left the first recorded step with a backlog stall the later steps did not have.
   {
     const step = ++stepIds;
     const t0 = performance.now();
-    const sent = (await sendStep(step, Math.max(pairs / 2, rates[0]! / 2), 2_000)).reduce((a, s) => a + s.sent, 0);
+    const sent = (await sendStep(step, Math.max(pairs / 2, rates[0]!), WARM_UP_MS)).reduce((a, s) => a + s.sent, 0);
     const ok = await waitFor(async () => (await deliveredOf(step)) >= sent, 60_000, 100);
     ctx.log(
       `${sys.name}: warm-up of ${sent} messages ${ok ? 'delivered' : 'NOT all delivered'} after ` +
