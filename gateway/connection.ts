@@ -37,11 +37,7 @@ export class Connection {
 
   /** Queues an encoded frame; false if the connection is gone or was just cut off for not reading. */
   sendBytes(frame: Uint8Array): boolean {
-    if (!this.isOpen) return false;
-    if (this.ws.bufferedAmount + frame.length > this.maxBufferedBytes) {
-      this.close(CloseCode.slowConsumer, 'slow consumer: send queue full');
-      return false;
-    }
+    if (!this.admits(frame.length)) return false;
     corkForThisTurn(this.ws);
     this.ws.send(frame, { binary: true });
     return true;
@@ -52,15 +48,21 @@ export class Connection {
    * sent through ws instead when ws has frames of its own waiting.
    */
   sendPrepared(framed: Buffer, payload: Uint8Array): boolean {
-    if (!this.isOpen) return false;
-    if (this.ws.bufferedAmount + framed.length > this.maxBufferedBytes) {
-      this.close(CloseCode.slowConsumer, 'slow consumer: send queue full');
-      return false;
-    }
+    if (!this.admits(framed.length)) return false;
     const socket = rawSocketOf(this.ws);
     corkForThisTurn(this.ws);
     if (socket) socket.write(framed);
     else this.ws.send(payload, { binary: true });
+    return true;
+  }
+
+  /** Whether `bytes` more may be queued: false if the connection is gone, or is cut off now for not reading. */
+  private admits(bytes: number): boolean {
+    if (!this.isOpen) return false;
+    if (this.ws.bufferedAmount + bytes > this.maxBufferedBytes) {
+      this.close(CloseCode.slowConsumer, 'slow consumer: send queue full');
+      return false;
+    }
     return true;
   }
 
