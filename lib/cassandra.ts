@@ -124,6 +124,22 @@ export async function forEachLimit<T>(
 }
 
 /** True for a server-side write timeout, e.g. an LWT that lost Paxos contention (its outcome is unknown). */
+/** One write: a prepared statement and its values. */
+export interface Write {
+  query: string;
+  params: unknown[];
+}
+
+/** Writes in one request: a lone write as its statement, several as one unlogged batch. */
+export async function writeTogether(
+  client: Client,
+  writes: readonly Write[],
+  options: QueryOptions = {},
+): Promise<void> {
+  if (writes.length === 1) await client.execute(writes[0]!.query, writes[0]!.params, options);
+  else await client.batch([...writes], { ...options, logged: false });
+}
+
 export function isWriteTimeout(err: unknown): boolean {
   const writeTimeout: number = cassandra.types.responseErrorCodes.writeTimeout;
   return err instanceof cassandra.errors.ResponseError && err.code === writeTimeout;

@@ -1,6 +1,6 @@
 import { SendOutcome } from '../proto/gen/im/v1/store.pb.ts';
 import { coalesce } from '../lib/coalesce.ts';
-import type { Client } from '../lib/cassandra.ts';
+import { writeTogether, type Client, type Write } from '../lib/cassandra.ts';
 import type { OutcomeStore } from './outcome-store.ts';
 
 const CQL = {
@@ -8,8 +8,6 @@ const CQL = {
   put: 'INSERT INTO send_outcomes (key, outcome, done) VALUES (?, ?, false) USING TTL ?',
   done: 'UPDATE send_outcomes USING TTL ? SET done = true WHERE key = ?',
 } as const;
-
-type Write = { query: string; params: unknown[] };
 
 /** Keys this process just read and found absent, at most this many (a send refused before its put leaves one). */
 const ABSENT_KEYS_MAX = 10_000;
@@ -27,10 +25,7 @@ export class CassandraOutcomeStore implements OutcomeStore {
 
   constructor(private readonly client: Client) {
     this.write = coalesce(
-      (writes: Write[]) =>
-        writes.length === 1
-          ? this.client.execute(writes[0]!.query, writes[0]!.params, { prepare: true }).then(() => undefined)
-          : this.client.batch(writes, { prepare: true, logged: false }).then(() => undefined),
+      (writes: Write[]) => writeTogether(this.client, writes),
       { join: (requests) => requests.flat(), split: (_, requests) => requests.map(() => undefined) },
       { maxBatch: 32 },
     );

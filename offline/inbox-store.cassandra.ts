@@ -1,7 +1,16 @@
 // InboxStore on Cassandra (tables in infra/cql/0002_inbox_groups_seq_terms.cql; layout and reasoning in
 // docs/decisions/0005-cassandra-inbox-buckets.md).
 import { Message } from '../proto/gen/im/v1/message.pb.ts';
-import { DEFAULT_CONCURRENCY, LONG_MAX, forEachLimit, long, toNumber, type Client } from '../lib/cassandra.ts';
+import {
+  DEFAULT_CONCURRENCY,
+  LONG_MAX,
+  forEachLimit,
+  long,
+  toNumber,
+  writeTogether,
+  type Client,
+  type Write,
+} from '../lib/cassandra.ts';
 import type { InboxPage, InboxStore } from './inbox-store.ts';
 
 /**
@@ -155,7 +164,7 @@ export class CassandraInboxStore implements InboxStore {
    * Rows in unlogged batches of up to BATCH_ROWS, one partition's rows together. A batch may span partitions: on
    * our scale the fixed cost of a request outweighs the rows (docs/decisions/0012), and every row is idempotent.
    */
-  private async writeRows(rows: { query: string; params: unknown[] }[]): Promise<void> {
+  private async writeRows(rows: Write[]): Promise<void> {
     const chunks: (typeof rows)[] = [];
     let bytes = Infinity;
     for (const row of rows) {
@@ -167,11 +176,7 @@ export class CassandraInboxStore implements InboxStore {
       chunks.at(-1)!.push(row);
       bytes += size;
     }
-    await forEachLimit(chunks, this.concurrency, (chunk) =>
-      chunk.length === 1
-        ? this.client.execute(chunk[0]!.query, chunk[0]!.params, idempotent)
-        : this.client.batch(chunk, { prepare: true, logged: false, ...idempotent }),
-    );
+    await forEachLimit(chunks, this.concurrency, (chunk) => writeTogether(this.client, chunk, idempotent));
   }
 
   /**

@@ -277,13 +277,15 @@ export async function latency(ctx: Ctx) {
       clusterInfo.processes = cluster.names();
       ctx.log(`cluster: ${cluster.names().join(', ')} up in ${startSec} s`);
       try {
+        // Once: describing the engines probes each of them, which does not belong before every step.
+        const engines = await enginePids();
         results.cluster = await ramp(
           ctx,
           {
             name: 'cluster',
             urls: cluster.gateways.map((g) => g.url),
             metricsUrls: cluster.metricsUrls(),
-            pids: async () => ({ ...cluster.pids(), ...(await enginePids()) }),
+            pids: () => Promise.resolve({ ...cluster.pids(), ...engines }),
             stop: () => cluster.close(),
           },
           workers,
