@@ -170,6 +170,13 @@ export class CassandraGroupStore implements GroupStore {
     return ids.length > limit ? { items, next: shown.at(-1)! } : { items };
   }
 
+  async groupIdsOf(user: string, { after, limit }: PageRequest): Promise<Page<string>> {
+    const ids = (await this.client.execute(CQL.groupsPage, [user, after, limit + 1])).rows.map(
+      (row) => row.get('group_id') as string,
+    );
+    return ids.length > limit ? { items: ids.slice(0, limit), next: ids[limit - 1]! } : { items: ids };
+  }
+
   private async link(groupId: string, users: readonly string[]): Promise<void> {
     await forEachLimit(new Set(users), this.concurrency, (user) =>
       this.client.batch(

@@ -192,6 +192,23 @@ export function groupStoreContract(
       assert.deepEqual(await store.groupsOf(u('nobody'), { after: '', limit: 10 }), { items: [] });
     });
 
+    it('lists the ids of the groups a user is in, paged in group id order, without dissolved or left groups', async () => {
+      const u = users();
+      const groups = [newGroup(u('ann')), newGroup(u('ann')), newGroup(u('bob')), newGroup(u('bob'))].sort((a, b) =>
+        a.id < b.id ? -1 : 1,
+      );
+      for (const g of groups) await store.create(g, [g.owner, u('ann'), u('bob')]);
+      const first = await store.groupIdsOf(u('bob'), { after: '', limit: 3 });
+      assert.deepEqual(first, { items: groups.slice(0, 3).map((g) => g.id), next: groups[2]!.id });
+      assert.deepEqual(await store.groupIdsOf(u('bob'), { after: first.next!, limit: 3 }), { items: [groups[3]!.id] });
+      await store.removeMembers(groups[0]!.id, [u('bob')]);
+      await store.dissolve(groups[1]!.id, 1000);
+      assert.deepEqual(await store.groupIdsOf(u('bob'), { after: '', limit: 10 }), {
+        items: groups.slice(2).map((g) => g.id),
+      });
+      assert.deepEqual(await store.groupIdsOf(u('nobody'), { after: '', limit: 10 }), { items: [] });
+    });
+
     it('dissolves a group: marked once, every member removed, gone from their group lists; again is harmless', async () => {
       const u = users();
       const [g, other] = [newGroup(u('ann')), newGroup(u('ann'))];

@@ -104,6 +104,11 @@ export class MemoryGroupStore implements GroupStore {
     );
   }
 
+  groupIdsOf(user: string, { after, limit }: PageRequest): Promise<Page<string>> {
+    const ids = [...(this.byUser.get(user) ?? [])].filter((id) => id > after).sort();
+    return Promise.resolve(page(ids, limit, (id) => id));
+  }
+
   private link(groupId: string, users: readonly string[]): void {
     const members = this.entry(groupId).members;
     for (const u of users) {

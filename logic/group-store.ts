@@ -45,7 +45,7 @@ export interface PageRequest {
  * - `transferOwnership` is a compare-and-set on the owner; the previous owner becomes an admin.
  * - `dissolve` marks the group dissolved (the first time's timestamp stays) and removes every member. Idempotent,
  *   so calling it again finishes a dissolve that was interrupted.
- * - Every method but `create`, `get`, `isMember`, `count`, `roles`, `members` and `groupsOf` fails for an unknown group.
+ * - Every method but `create`, `get`, `isMember`, `count`, `roles`, `members`, `groupsOf` and `groupIdsOf` fails for an unknown group.
  */
 export interface GroupStore {
   create(group: Group, members: readonly string[]): Promise<void>;
@@ -66,4 +66,10 @@ export interface GroupStore {
   dissolve(groupId: string, atMs: number): Promise<void>;
   /** The active groups `user` is in, with the user's role in each. */
   groupsOf(user: string, page: PageRequest): Promise<Page<{ group: Group; role: GroupRole }>>;
+  /**
+   * The ids of the groups `user` is in, from the per-user index alone (one read per page, where `groupsOf` also
+   * reads every group and role): what connect and sync need on every call. Only while a membership change is
+   * being applied can it name a group `groupsOf` leaves out.
+   */
+  groupIdsOf(user: string, page: PageRequest): Promise<Page<string>>;
 }
