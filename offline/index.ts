@@ -68,9 +68,10 @@ export class Offline implements OfflineApi {
 
   async readInbox({ user, afterSeq, limit }: ReadInboxRequest): Promise<ReadInboxResponse> {
     const bounded = Math.min(Math.max(limit, 1), MAX_READ_LIMIT);
+    const epoch = await this.sequencer.epoch();
     const inFlight = await this.sequencer.lowestInFlight(user);
     const page = await this.inbox.read(user, afterSeq, bounded, inFlight);
-    return { messages: page.messages, hasMore: page.hasMore, floorSeq: page.floorSeq };
+    return { messages: page.messages, hasMore: page.hasMore, floorSeq: page.floorSeq, epoch };
   }
 
   async ackInbox({ user, device, seq }: AckInboxRequest): Promise<AckInboxResponse> {

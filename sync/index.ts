@@ -30,12 +30,17 @@ export class Sync implements SyncApi {
   ) {}
 
   async getDiff({ user, syncKey, limit: requested }: GetDiffRequest): Promise<SyncResponse> {
-    const { epoch } = await this.offline.getEpoch({});
     const limit = requested === 0 ? DEFAULT_SYNC_LIMIT : Math.min(requested, MAX_SYNC_LIMIT);
-    let key = decodeSyncKey(syncKey, user, epoch);
-    let reset = key.epoch !== epoch;
-    if (reset) key = initialKey(user, epoch);
+    // The page says which epoch it was read in, so the common case is one call; a key from another epoch (rare)
+    // costs a second read from the start. An empty key takes the page's epoch.
+    let key = decodeSyncKey(syncKey, user, 0);
     let page = await this.offline.readInbox({ user, afterSeq: key.inboxSeq, limit });
+    const epoch = page.epoch;
+    let reset = syncKey !== '' && key.epoch !== epoch;
+    if (reset) {
+      key = initialKey(user, epoch);
+      page = await this.offline.readInbox({ user, afterSeq: 0, limit });
+    } else key.epoch = epoch;
     if (page.floorSeq > key.inboxSeq) {
       reset = true;
       key = { ...key, inboxSeq: page.floorSeq };

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Message } from '../proto/gen/im/v1/message.pb.ts';
+import { Offline } from '../offline/index.ts';
+import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
+import { MemorySequencer } from '../offline/sequencer.memory.ts';
+import { decodeSyncKey } from './sync-key.ts';
+import { Sync } from './index.ts';
+
+/** An offline service whose sequencer epoch is `epoch`, over `inbox` (two of them share one: a rebuilt sequencer). */
+function offlineAt(epoch: number, inbox: MemoryInboxStore): Offline {
+  return new Offline(new MemorySequencer(30_000, () => epoch), inbox);
+}
+
+async function deliver(offline: Offline, user: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const [seq] = (await offline.allocateSeqs({ users: [user] })).seqs;
+    const message = Message.create({
+      serverMsgId: `m${seq}`,
+      conversation: 'dm:ann:bob',
+      fromUser: 'bob',
+      fromDevice: 'phone',
+      clientMsgId: `c${seq}`,
+      seq,
+      stream: 'inbox',
+      sentAtMs: 1_700_000_000_000 + seq!,
+    });
+    await offline.writeInbox({ entries: [{ user, message }] });
+  }
+}
+
+describe('Sync.getDiff and the epoch', () => {
+  it('gives an empty key the current epoch and pages on from it without a reset', async () => {
+    const offline = offlineAt(1000, new MemoryInboxStore());
+    await deliver(offline, 'ann', 3);
+    const sync = new Sync(offline);
+    const first = await sync.getDiff({ user: 'ann', device: 'd', syncKey: '', limit: 2 });
+    assert.deepEqual(
+      first.messages.map((m) => m.seq),
+      [1, 2],
+    );
+    assert.equal(first.hasMore, true);
+    assert.equal(first.reset, false);
+    assert.equal(decodeSyncKey(first.syncKey, 'ann', 0).epoch, 1000);
+    const second = await sync.getDiff({ user: 'ann', device: 'd', syncKey: first.syncKey, limit: 2 });
+    assert.deepEqual(
+      second.messages.map((m) => m.seq),
+      [3],
+    );
+    assert.equal(second.hasMore, false);
+    assert.equal(second.reset, false);
+  });
+
+  it('answers a key from another epoch with reset and a page from the start, never a silent skip', async () => {
+    const inbox = new MemoryInboxStore();
+    const before = offlineAt(1000, inbox);
+    await deliver(before, 'ann', 3);
+    const { syncKey } = await new Sync(before).getDiff({ user: 'ann', device: 'd', syncKey: '', limit: 10 });
+    const after = new Sync(offlineAt(2000, inbox));
+    const res = await after.getDiff({ user: 'ann', device: 'd', syncKey, limit: 10 });
+    assert.equal(res.reset, true);
+    assert.deepEqual(
+      res.messages.map((m) => m.seq),
+      [1, 2, 3],
+    );
+    assert.equal(decodeSyncKey(res.syncKey, 'ann', 0).epoch, 2000);
+    const again = await after.getDiff({ user: 'ann', device: 'd', syncKey: res.syncKey, limit: 10 });
+    assert.equal(again.reset, false);
+    assert.deepEqual(again.messages, []);
+  });
+});
