@@ -22,15 +22,27 @@ export function coalesce<Req, Res>(
   merge: Merge<Req, Res>,
   options: CoalesceOptions = {},
 ): (request: Req) => Promise<Res> {
+  return batched(call, async (requests) => merge.split(await call(merge.join(requests)), requests), options);
+}
+
+/**
+ * Like `coalesce`, for a method with a batch twin (ReadInbox and ReadInboxes): a lone call goes out as itself,
+ * several of one turn as one call of `many`, whose answers come in the order asked.
+ */
+export function batched<Req, Res>(
+  one: (request: Req) => Promise<Res>,
+  many: (requests: readonly Req[]) => Promise<Res[]>,
+  options: CoalesceOptions = {},
+): (request: Req) => Promise<Res> {
   const loader = new DataLoader<Req, Res>(
     async (requests) => {
-      if (requests.length === 1) return [await call(requests[0]!)];
+      if (requests.length === 1) return [await one(requests[0]!)];
       try {
-        const results = merge.split(await call(merge.join(requests)), requests);
-        if (results.length !== requests.length) throw new Error('coalesce: split gave a wrong number of results');
+        const results = await many(requests);
+        if (results.length !== requests.length) throw new Error('coalesce: a wrong number of results');
         return results;
       } catch {
-        const alone = await Promise.allSettled(requests.map((r) => call(r)));
+        const alone = await Promise.allSettled(requests.map((r) => one(r)));
         return alone.map((s) => (s.status === 'fulfilled' ? s.value : toError(s.reason)));
       }
     },

@@ -63,4 +63,52 @@ describe("logic's coalesced calls to offline", () => {
       assert.equal((await offline.readInbox({ user, afterSeq: 0, limit: 10 })).messages.length, 1);
     }
   });
+
+  it('answers concurrent ReadInbox, GetHeads and GetUnread calls each with its own result, from one call each', async () => {
+    const offline = new Offline(new MemorySequencer(), new MemoryInboxStore(1000));
+    for (const [user, count] of [
+      ['ann', 3],
+      ['bob', 1],
+    ] as const) {
+      for (let i = 0; i < count; i++) {
+        const [seq] = (await offline.allocateSeqs({ users: [user] })).seqs;
+        const conversation = `dm:${user}:zed`;
+        await offline.writeInbox({
+          entries: [{ user, message: { ...message(seq!), conversation } }],
+          unread: { arrived: [{ user, conversation, seq: seq! }], recalled: [], read: [], timelineRead: [] },
+        });
+      }
+    }
+    const calls: string[] = [];
+    const counting = new Proxy(offline, {
+      get: (t, key) => {
+        const v = Reflect.get(t, key) as unknown;
+        return typeof v === 'function'
+          ? (...args: unknown[]) => (calls.push(String(key)), v.apply(t, args) as unknown)
+          : v;
+      },
+    });
+    const coalesced = coalescedOffline(counting);
+    const [ann, bob, nobody] = await Promise.all([
+      coalesced.readInbox({ user: 'ann', afterSeq: 1, limit: 10 }),
+      coalesced.readInbox({ user: 'bob', afterSeq: 0, limit: 10 }),
+      coalesced.readInbox({ user: 'cy', afterSeq: 0, limit: 10 }),
+    ]);
+    assert.deepEqual(
+      [ann.messages.map((m) => m.seq), bob.messages.map((m) => m.seq), nobody.messages],
+      [[2, 3], [1], []],
+    );
+    const [annUnread, bobUnread] = await Promise.all([
+      coalesced.getUnread({ user: 'ann', throughSeq: 2, timelines: [] }),
+      coalesced.getUnread({ user: 'bob', throughSeq: 0, timelines: [] }),
+    ]);
+    assert.equal(annUnread.conversations[0]?.unread, 2);
+    assert.equal(bobUnread.conversations[0]?.unread, 1);
+    const [h1, h2] = await Promise.all([
+      coalesced.getHeads({ streams: ['g:one', 'g:two'] }),
+      coalesced.getHeads({ streams: ['g:three'] }),
+    ]);
+    assert.deepEqual([h1.heads.map((h) => h.stream), h2.heads.map((h) => h.stream)], [['g:one', 'g:two'], ['g:three']]);
+    assert.deepEqual(calls, ['readInboxes', 'getUnreads', 'getHeads']);
+  });
 });

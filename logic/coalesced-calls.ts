@@ -1,9 +1,10 @@
-// Logic's per-message calls to offline and push, coalesced: the sends in flight at once (one per conversation
-// the bus hands over concurrently) share one AllocateSeqs, one WriteInbox and one DeliverMessages call.
+// Calls to offline and push, coalesced: the sends in flight at once (one per conversation the bus hands over
+// concurrently) share one AllocateSeqs, one WriteInbox and one DeliverMessages call; the GetDiffs in flight at once
+// share one ReadInboxes, one GetHeads and one GetUnreads call.
 // Safe to merge because the bus hands over one record per conversation at a time, so merged requests never
 // carry two entries that must be ordered against each other.
 import type { UpdateUnreadRequest } from '../proto/gen/im/v1/services.pb.ts';
-import { coalesce } from '../lib/coalesce.ts';
+import { batched, coalesce } from '../lib/coalesce.ts';
 import type { OfflineApi } from '../offline/index.ts';
 import type { PushApi } from '../push/index.ts';
 
@@ -22,6 +23,22 @@ export function coalescedOffline(offline: OfflineApi): OfflineApi {
         return { entries: requests.flatMap((r) => r.entries), unread: unread.length ? joinUnread(unread) : undefined };
       },
       split: (response, requests) => requests.map(() => response),
+    }),
+    // Reads: what many concurrent GetDiffs of a reconnect storm make (sync's calls; logic's own reads too).
+    readInbox: batched(
+      (r) => offline.readInbox(r),
+      async (reads) => (await offline.readInboxes({ reads: [...reads] })).pages,
+    ),
+    getUnread: batched(
+      (r) => offline.getUnread(r),
+      async (requests) => (await offline.getUnreads({ requests: [...requests] })).responses,
+    ),
+    getHeads: coalesce((r) => offline.getHeads(r), {
+      join: (requests) => ({ streams: requests.flatMap((r) => r.streams) }),
+      split: ({ heads }, requests) => {
+        let at = 0;
+        return requests.map((r) => ({ heads: heads.slice(at, (at += r.streams.length)) }));
+      },
     }),
   });
 }

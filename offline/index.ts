@@ -15,6 +15,10 @@ import type {
   GetHeadsResponse,
   GetUnreadRequest,
   GetUnreadResponse,
+  GetUnreadsRequest,
+  GetUnreadsResponse,
+  ReadInboxesRequest,
+  ReadInboxesResponse,
   UpdateUnreadRequest,
   UpdateUnreadResponse,
 } from '../proto/gen/im/v1/services.pb.ts';
@@ -74,6 +78,10 @@ export class Offline implements OfflineApi {
     return { messages: page.messages, hasMore: page.hasMore, floorSeq: page.floorSeq, epoch };
   }
 
+  async readInboxes({ reads }: ReadInboxesRequest): Promise<ReadInboxesResponse> {
+    return { pages: await Promise.all(reads.map((r) => this.readInbox(r))) };
+  }
+
   async ackInbox({ user, device, seq }: AckInboxRequest): Promise<AckInboxResponse> {
     return { seq: await this.inbox.ack(user, device, seq) };
   }
@@ -98,6 +106,10 @@ export class Offline implements OfflineApi {
   async getHeads({ streams }: GetHeadsRequest): Promise<GetHeadsResponse> {
     const heads = await this.streamHeads.heads(streams);
     return { heads: streams.map((stream, i) => ({ stream, seq: heads[i]?.seq ?? 0, index: heads[i]?.index ?? 0 })) };
+  }
+
+  async getUnreads({ requests }: GetUnreadsRequest): Promise<GetUnreadsResponse> {
+    return { responses: await Promise.all(requests.map((r) => this.getUnread(r))) };
   }
 
   async getUnread({ user, throughSeq, timelines }: GetUnreadRequest): Promise<GetUnreadResponse> {
