@@ -124,7 +124,10 @@ export class Push implements PushApi {
     return { delivered: res.delivered > 0 };
   }
 
-  /** `user_state` handler: keep the route table, and on online hand the device what it has not acked. */
+  /**
+   * `user_state` handler: keep the route table, and on online hand the device what it has not acked (unless it
+   * pulls that itself: skip_catch_up).
+   */
   async onUserState(state: UserState): Promise<void> {
     const ref = { user: state.user, device: state.device, connId: state.connId };
     if (!state.online) {
@@ -132,7 +135,7 @@ export class Push implements PushApi {
       return;
     }
     await this.deps.routes.put({ ...ref, node: state.node, atMs: state.atMs }, this.deps.options.routeTtlMs);
-    await this.catchUp(state);
+    if (!state.skipCatchUp) await this.catchUp(state);
   }
 
   private async changeRooms(
