@@ -11,6 +11,7 @@ import { topics } from '../lib/topics.ts';
 import { GatewayServiceService, startGateway, type Gateway } from '../gateway/index.ts';
 import { LogicServiceService, startLogic } from '../logic/index.ts';
 import { MemoryGroupStore } from '../logic/group-store.memory.ts';
+import { coalescedOffline } from '../logic/coalesced-calls.ts';
 import { allGroupIdsOf } from '../logic/groups-of.ts';
 import { MemoryOutcomeStore } from '../logic/outcome-store.memory.ts';
 import { Offline, OfflineServiceService } from '../offline/index.ts';
@@ -20,7 +21,6 @@ import { PushServiceService, startPush } from '../push/index.ts';
 import { StaticGatewayDirectory } from '../push/gateway-directory.ts';
 import { MemoryRouteTable } from '../push/route-table.memory.ts';
 import { Sync, SyncServiceService } from '../sync/index.ts';
-import { syncHttpHandler } from '../sync/http.ts';
 
 export interface Embedded extends Closeable {
   gateway: Gateway;
@@ -53,7 +53,9 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       new Offline(new MemorySequencer(), new MemoryInboxStore(config.inboxRetainedPerUser)),
     );
     const groupStore = new MemoryGroupStore();
-    const sync = await link(SyncServiceService, new Sync(offline, (user) => allGroupIdsOf(groupStore, user)));
+    // Over gRPC, the GetDiffs in flight at once share their calls to offline (decision 0014).
+    const syncOffline = config.transport === 'direct' ? offline : coalescedOffline(offline);
+    const sync = await link(SyncServiceService, new Sync(syncOffline, (user) => allGroupIdsOf(groupStore, user)));
     const push = await startPush({
       bus,
       routes,
@@ -81,7 +83,6 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       routes,
       verifyToken,
       log: log.child({ svc: 'gateway' }),
-      http: syncHttpHandler(sync, verifyToken),
       options: gatewayOptions(config),
     });
     gateways.set(config.node, await link(GatewayServiceService, gateway.api));

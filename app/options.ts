@@ -18,6 +18,10 @@ export function gatewayOptions(config: Config): GatewayOptions {
     routeTtlMs: config.routeTtlMs,
     drainTimeoutMs: config.drainTimeoutMs,
     allowedOrigins: config.allowedOrigins,
+    admission: {
+      syncs: { concurrency: config.syncConcurrency, maxWaitMs: config.admissionMaxWaitMs },
+      connects: { concurrency: config.connectConcurrency, maxWaitMs: config.admissionMaxWaitMs },
+    },
   };
 }
 

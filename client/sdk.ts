@@ -312,9 +312,16 @@ export class ImClient extends EventEmitter<ClientEvents> {
       try {
         return await this.requestOnce(body);
       } catch (err) {
-        // Over the connection's rate limit: wait a little and ask again, until the request's time is up.
-        const wait = Math.min(100 * 2 ** attempt, 1_000) * (0.5 + Math.random() / 2);
-        if (!(err instanceof ImError && err.code === 'RATE_LIMITED') || Date.now() + wait > deadline) throw err;
+        // Over the connection's rate limit, or the server is busy and said when to come back: wait and ask
+        // again, until the request's time is up.
+        if (!(err instanceof ImError)) throw err;
+        const wait =
+          err.code === 'RATE_LIMITED'
+            ? Math.min(100 * 2 ** attempt, 1_000) * (0.5 + Math.random() / 2)
+            : err.code === 'UNAVAILABLE' && err.retryAfterMs !== undefined
+              ? err.retryAfterMs
+              : undefined;
+        if (wait === undefined || Date.now() + wait > deadline) throw err;
         await new Promise((r) => setTimeout(r, wait));
       }
     }
@@ -337,7 +344,9 @@ export class ImClient extends EventEmitter<ClientEvents> {
   private async open(): Promise<AuthResult> {
     const token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
     const base = typeof this.options.url === 'function' ? this.options.url() : this.options.url;
-    const url = base.endsWith('/v1/ws') ? base : `${base.replace(/\/$/, '')}/v1/ws`;
+    const url = new URL(base.endsWith('/v1/ws') ? base : `${base.replace(/\/$/, '')}/v1/ws`);
+    // This client pulls everything it missed right after connecting (sync), so push need not send it as well.
+    url.searchParams.set('catch_up', '0');
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
     this.ws = ws;
     return new Promise<AuthResult>((resolve, reject) => {
@@ -347,7 +356,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
         res.on('end', () => reject(refusal(res.statusCode ?? 0, text)));
       });
       ws.once('error', (err) =>
-        reject(new ImError('UNAVAILABLE', `cannot connect to ${url}: ${err.message}`, { cause: err })),
+        reject(new ImError('UNAVAILABLE', `cannot connect to ${url.href}: ${err.message}`, { cause: err })),
       );
       ws.on('message', (data: Buffer) => {
         const frame = this.decode(data);
@@ -393,6 +402,11 @@ export class ImClient extends EventEmitter<ClientEvents> {
           minTimeout: minMs,
           maxTimeout: maxMs,
           randomize: true,
+          // A busy server says when to come back (on top of the backoff, which keeps growing).
+          onFailedAttempt: async ({ error }) => {
+            if (error instanceof ImError && error.retryAfterMs !== undefined)
+              await new Promise((r) => setTimeout(r, error.retryAfterMs));
+          },
           shouldRetry: ({ error }) =>
             !this.closedByUser &&
             !(
@@ -433,7 +447,8 @@ export class ImClient extends EventEmitter<ClientEvents> {
     if (pending) {
       this.requests.delete(frame.requestId);
       clearTimeout(pending.timer);
-      if (body.$case === 'error') pending.reject(serverError(body.value.code, body.value.message));
+      if (body.$case === 'error')
+        pending.reject(serverError(body.value.code, body.value.message, body.value.retryAfterMs));
       else pending.resolve(body);
     } else if (body.$case === 'error') {
       this.emit('error', serverError(body.value.code, body.value.message));
@@ -605,14 +620,15 @@ function expect<C extends keyof ReplyValues>(body: ReplyBody, $case: C): ReplyVa
   return body.value as ReplyValues[C];
 }
 
-function serverError(code: string, message: string): ImError {
-  return new ImError(isErrorCode(code) ? code : 'INTERNAL', message);
+function serverError(code: string, message: string, retryAfterMs = 0): ImError {
+  return new ImError(isErrorCode(code) ? code : 'INTERNAL', message, retryAfterMs > 0 ? { retryAfterMs } : {});
 }
 
 function refusal(status: number, body: string): ImError {
   try {
-    const parsed = JSON.parse(body) as { code?: string; message?: string };
-    if (parsed.code && isErrorCode(parsed.code)) return new ImError(parsed.code, parsed.message ?? `HTTP ${status}`);
+    const parsed = JSON.parse(body) as { code?: string; message?: string; retryAfterMs?: number };
+    if (parsed.code && isErrorCode(parsed.code))
+      return serverError(parsed.code, parsed.message ?? `HTTP ${status}`, parsed.retryAfterMs);
   } catch {
     // not JSON: fall through
   }

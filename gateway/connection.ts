@@ -70,8 +70,8 @@ export class Connection {
     return this.sendBytes(ServerFrame.encode(frame).finish());
   }
 
-  sendError(requestId: number, code: ErrorCode, message: string): boolean {
-    return this.send({ requestId, body: { $case: 'error', value: { code, message } } });
+  sendError(requestId: number, code: ErrorCode, message: string, retryAfterMs = 0): boolean {
+    return this.send({ requestId, body: { $case: 'error', value: { code, message, retryAfterMs } } });
   }
 
   /** Closes with a reason; a peer that does not answer the close handshake is cut off after a second. */

@@ -1,6 +1,7 @@
 import { ChatInput } from '../proto/gen/im/v1/bus.pb.ts';
 import { stopwatch, wallUs } from '../lib/metrics.ts';
 import { ClientFrame, type ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
+import type { Admission } from '../lib/admission.ts';
 import type { Bus } from '../lib/bus.ts';
 import { assertId, dmConversation, groupConversation } from '../lib/conversation.ts';
 import { ImError, toImError } from '../lib/errors.ts';
@@ -14,6 +15,8 @@ export interface FrameHandlerDeps {
   node: string;
   bus: Bus;
   sync: SyncApi;
+  /** GetDiff calls wait their turn here (the expensive call a reconnect storm makes). */
+  syncs: Admission;
   logic: LogicApi;
   log: Logger;
 }
@@ -39,13 +42,13 @@ export class FrameHandler {
     } catch (err) {
       const e = toImError(err);
       if (e.code === 'INTERNAL') this.deps.log.error({ err, case: frame.body?.$case }, 'frame failed');
-      conn.sendError(requestId, e.code, e.code === 'INTERNAL' ? 'internal error' : e.message);
+      conn.sendError(requestId, e.code, e.code === 'INTERNAL' ? 'internal error' : e.message, e.retryAfterMs);
     }
   }
 
   /** Returns the reply, or undefined where the reply comes later (a send is answered once it is durable). */
   private async dispatch(conn: Connection, frame: ClientFrame): Promise<Reply> {
-    const { sync, logic } = this.deps;
+    const { sync, syncs, logic } = this.deps;
     const who = { user: conn.user, device: conn.device };
     const body = frame.body;
     switch (body?.$case) {
@@ -55,7 +58,10 @@ export class FrameHandler {
       case 'sync':
         return {
           $case: 'sync',
-          value: await sync.getDiff({ ...who, syncKey: body.value.syncKey, limit: body.value.limit }),
+          value: await syncs.admit(
+            () => sync.getDiff({ ...who, syncKey: body.value.syncKey, limit: body.value.limit }),
+            () => conn.isOpen,
+          ),
         };
       case 'ack':
         return {

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pRetry from 'p-retry';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
@@ -11,6 +11,7 @@ import type {
   GatewayDeliverRequest,
   GatewayDeliverResponse,
 } from '../proto/gen/im/v1/services.pb.ts';
+import { Admission, type AdmissionOptions } from '../lib/admission.ts';
 import type { Bus } from '../lib/bus.ts';
 import { ImError } from '../lib/errors.ts';
 import { newConnId } from '../lib/ids.ts';
@@ -21,6 +22,7 @@ import type { TokenVerifier } from '../lib/token.ts';
 import { topics } from '../lib/topics.ts';
 import type { LogicApi } from '../logic/index.ts';
 import type { RouteTable } from '../push/index.ts';
+import { syncHttpHandler } from '../sync/http.ts';
 import type { SyncApi } from '../sync/index.ts';
 import type { GatewayApi } from './api.ts';
 import { CloseCode, Connection } from './connection.ts';
@@ -50,6 +52,8 @@ export interface GatewayOptions {
   drainTimeoutMs: number;
   /** Empty: any Origin (native apps send none). */
   allowedOrigins: string[];
+  /** Bounds on GetDiff calls and connection set-ups in flight (lib/admission.ts). */
+  admission: { syncs: AdmissionOptions; connects: AdmissionOptions };
 }
 
 export interface GatewayDeps {
@@ -60,8 +64,6 @@ export interface GatewayDeps {
   verifyToken: TokenVerifier;
   log: Logger;
   options: GatewayOptions;
-  /** Other HTTP routes served on the same port (e.g. POST /v1/sync); return false for "not mine". */
-  http?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export interface Gateway extends Closeable {
@@ -88,7 +90,14 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const rooms = new Rooms();
   let deliverCalls = 0;
   let roomCalls = 0;
-  const handler = new FrameHandler({ node: options.node, bus, sync: deps.sync, logic: deps.logic, log });
+  const syncs = new Admission('sync', options.admission.syncs);
+  const connects = new Admission('connect', options.admission.connects);
+  const handler = new FrameHandler({ node: options.node, bus, sync: deps.sync, syncs, logic: deps.logic, log });
+  // POST /v1/sync on the same port, under the same bound as GetDiff frames.
+  const syncHttp = syncHttpHandler(
+    { getDiff: (r) => syncs.admit(() => deps.sync.getDiff(r)), ack: (r) => deps.sync.ack(r) },
+    deps.verifyToken,
+  );
   const limiter = new RateLimiterMemory({ points: options.rateLimit.frames, duration: options.rateLimit.perSeconds });
   let draining = false;
 
@@ -100,7 +109,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     atMs: c.openedAtMs,
   });
 
-  const publishState = async (conn: Connection, online: boolean) => {
+  const publishState = async (conn: Connection, online: boolean, catchUp = true) => {
     const state: UserState = {
       user: conn.user,
       device: conn.device,
@@ -109,6 +118,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       connId: conn.connId,
       nodeEpoch: 0,
       atMs: online ? conn.openedAtMs : Date.now(),
+      skipCatchUp: online && !catchUp,
     };
     try {
       await bus.publish(topics.userState.name, conn.user, UserState.encode(state).finish());
@@ -141,7 +151,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     await handler.handle(conn, data);
   };
 
-  const accept = (ws: WebSocket, user: string, device: string) => {
+  const accept = (ws: WebSocket, user: string, device: string, catchUp: boolean) => {
     const conn = new Connection(ws, newConnId(), user, device, Date.now(), options.maxBufferedBytes);
     conns.set(conn.connId, conn);
     const deviceKey = `${user}\n${device}`;
@@ -155,7 +165,13 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       if (byDevice.get(deviceKey) === conn) byDevice.delete(deviceKey);
       void publishState(conn, false);
     });
-    void joinRoomsThenGreet(conn);
+    // Set-ups beyond the bound wait their turn; one whose client has gone by then is dropped.
+    connects
+      .run(
+        () => joinRoomsThenGreet(conn, catchUp),
+        () => conns.has(conn.connId),
+      )
+      .catch(() => undefined);
   };
 
   /**
@@ -164,7 +180,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
    * Route first: a membership change from then on finds the connection (push joins it to the room); one from
    * before is already in what ListRooms answers.
    */
-  const joinRoomsThenGreet = async (conn: Connection) => {
+  const joinRoomsThenGreet = async (conn: Connection, catchUp: boolean) => {
     const { user, device } = conn;
     try {
       await deps.routes.put(routeOf(conn), options.routeTtlMs);
@@ -196,7 +212,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         },
       },
     });
-    void publishState(conn, true);
+    void publishState(conn, true, catchUp);
   };
 
   const wss = new WebSocketServer({
@@ -212,20 +228,22 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       return;
     }
     if (req.url === '/metrics') return void serveMetrics(res);
-    if (deps.http?.(req, res)) return;
+    if (syncHttp(req, res)) return;
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` }));
   });
   server.on('upgrade', (req, socket, head) => {
     socket.on('error', () => socket.destroy());
     if (draining) return refuseUpgrade(socket, new ImError('UNAVAILABLE', 'server is draining: reconnect later'));
-    let claims;
+    let upgrade;
     try {
-      claims = authenticateUpgrade(req, deps.verifyToken, options.allowedOrigins);
+      upgrade = authenticateUpgrade(req, deps.verifyToken, options.allowedOrigins);
+      connects.refuseIfBusy();
     } catch (err) {
       return refuseUpgrade(socket, err);
     }
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, claims.sub, claims.dev));
+    const { claims, catchUp } = upgrade;
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, claims.sub, claims.dev, catchUp));
   });
 
   const heartbeat = setInterval(

@@ -34,6 +34,12 @@ const schema = z.object({
   rateLimitFrames: z.coerce.number().int().positive().default(200),
   rateLimitSeconds: z.coerce.number().int().positive().default(1),
   routeTtlMs: z.coerce.number().int().positive().default(90_000),
+  /** Per gateway: GetDiff calls in flight, and connections being set up (route, rooms), at most (decision 0014). */
+  syncConcurrency: z.coerce.number().int().positive().default(32),
+  connectConcurrency: z.coerce.number().int().positive().default(64),
+  /** A sync or a connect that would wait longer than this for its turn is refused at once with a retry hint. */
+  // Under the SDK's 10 s request timeout, with room for the call itself.
+  admissionMaxWaitMs: z.coerce.number().int().positive().default(5_000),
   drainTimeoutMs: z.coerce.number().int().nonnegative().default(5_000),
   allowedOrigins: z
     .string()

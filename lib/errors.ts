@@ -30,12 +30,15 @@ export function isErrorCode(code: string): code is ErrorCode {
 
 export class ImError extends Error {
   override readonly name = 'ImError';
+  /** For UNAVAILABLE under overload: when the client should try again (an error frame's retry_after_ms). */
+  readonly retryAfterMs: number | undefined;
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, options);
+    this.retryAfterMs = options?.retryAfterMs;
   }
 
   get httpStatus(): number {
@@ -51,4 +54,9 @@ export class ImError extends Error {
 export function toImError(err: unknown): ImError {
   if (err instanceof ImError) return err;
   return new ImError('INTERNAL', 'internal error', { cause: err });
+}
+
+/** `{retryAfterMs}` for an error body when the error carries a retry hint, else nothing. */
+export function retryAfter(e: ImError): { retryAfterMs?: number } {
+  return e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs };
 }

@@ -127,7 +127,7 @@ export async function startLogic(deps: LogicDeps): Promise<{ api: Logic } & Clos
       } catch (err) {
         // A send that can never succeed is answered; anything else (a store is down) is retried by the bus.
         if (!(err instanceof ImError) || err.code === 'INTERNAL' || err.code === 'UNAVAILABLE') throw err;
-        await sends.answer(input, { $case: 'error', value: { code: err.code, message: err.message } });
+        await sends.answer(input, { $case: 'error', value: { code: err.code, message: err.message, retryAfterMs: 0 } });
       }
     },
   });

@@ -17,13 +17,13 @@ import { CassandraSeqTermStore } from '../../offline/seq-term-store.cassandra.ts
 import { RedisSequencer } from '../../offline/sequencer.redis.ts';
 import { RedisUnreadStore } from '../../offline/unread-store.redis.ts';
 import { RedisStreamHeads } from '../../offline/stream-heads.redis.ts';
+import { coalescedOffline } from '../../logic/coalesced-calls.ts';
 import { allGroupIdsOf } from '../../logic/groups-of.ts';
 import { PushServiceService, startPush } from '../../push/index.ts';
 import { RegistryGatewayDirectory } from '../../push/gateway-directory.ts';
 import { RedisGatewayRegistry } from '../../push/gateway-registry.redis.ts';
 import { RedisRouteTable } from '../../push/route-table.redis.ts';
 import { Sync, SyncServiceService } from '../../sync/index.ts';
-import { syncHttpHandler } from '../../sync/http.ts';
 import { gatewayOptions, logicLimits, pushOptions } from '../options.ts';
 
 export const SERVICES = ['offline', 'sync', 'logic', 'push', 'gateway'] as const;
@@ -88,7 +88,8 @@ export async function startService(name: ServiceName, config: Config, log: Logge
     case 'sync': {
       const offline = client(OfflineServiceService, config.offlineAddress);
       const groups = new CassandraGroupStore(await cassandra());
-      const sync = new Sync(offline, (user) => allGroupIdsOf(groups, user));
+      // The GetDiffs in flight at once share their calls to offline (decision 0014).
+      const sync = new Sync(coalescedOffline(offline), (user) => allGroupIdsOf(groups, user));
       await serve((s) => addApi(s, SyncServiceService, sync));
       return { started, ready: async () => void (await offline.getEpoch({})) };
     }
@@ -150,7 +151,6 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         routes: new RedisRouteTable(r, { prefix: config.redisPrefix }),
         verifyToken,
         log,
-        http: syncHttpHandler(sync, verifyToken),
         options: gatewayOptions(config),
       });
       started.push(gateway);

@@ -120,6 +120,30 @@ describe('hostile and broken input gets a clear answer, never a crash', () => {
   });
 });
 
+describe('an overloaded gateway answers at once with a retry hint instead of queueing without bound', () => {
+  it('refuses the syncs that would wait too long with UNAVAILABLE and retry_after_ms, and serves the rest', async () => {
+    const server = await startServer({ syncConcurrency: 1, admissionMaxWaitMs: 1 });
+    const s = await RawSocket.open(server.gateway.url, server.token('busy1', 'd1'));
+    for (let i = 1; i <= 10; i++) s.send({ requestId: i, body: { $case: 'sync', value: { syncKey: '', limit: 10 } } });
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        s.next((f) => (f.requestId === i + 1 ? (f.body?.$case === 'error' ? f.body.value : f.body?.$case) : undefined)),
+      ),
+    );
+    const served = answers.filter((a) => a === 'sync').length;
+    const refused = answers.filter((a) => typeof a === 'object');
+    assert.ok(served >= 1 && refused.length >= 1, `served ${served}, refused ${refused.length}`);
+    assert.equal(served + refused.length, 10);
+    for (const r of refused) {
+      assert.equal(r.code, 'UNAVAILABLE');
+      assert.ok(r.retryAfterMs >= 250, `hint ${r.retryAfterMs} ms`);
+      assert.match(r.message, /server busy/);
+    }
+    s.ws.close();
+    await server.close();
+  });
+});
+
 describe('connections that misbehave are cut off; others carry on', () => {
   it('disconnects a client that stops reading while others keep receiving', async () => {
     const server = await startServer({

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ImClient, type Message } from '../../client/sdk.ts';
 import { connect, eventually, sleep, type Target } from './harness.ts';
+import { RawSocket } from './raw-socket.ts';
 
 /**
  * The end-to-end chat scenarios, run against every way the product can be deployed: embedded (services wired
@@ -57,6 +58,48 @@ export function chatSuite(label: string, setup: () => Promise<Target>): void {
       assert.deepEqual(bob.texts(), ['while you were away']);
       await alice.client.close();
       await bob.client.close();
+    });
+
+    it('hands a connecting device what it has not acked, unless it said it pulls that itself (catch_up=0)', async () => {
+      const alice = await connect(server, u('catchup-a'), 'laptop');
+      await alice.client.send({ user: u('catchup-b') }, { text: 'one' });
+      await alice.client.send({ user: u('catchup-b') }, { text: 'two' });
+      const greeted = (s: RawSocket) => s.next((f) => (f.body?.$case === 'authResult' ? true : undefined));
+      // The puller first: push handles one user's state changes in order, so once the other device has its
+      // catch-up, the puller's would have come already.
+      const puller = await RawSocket.open(
+        server.urlFor(u('catchup-b'), 'tab'),
+        server.token(u('catchup-b'), 'tab'),
+        'catch_up=0',
+      );
+      await greeted(puller);
+      const pushed = await RawSocket.open(
+        server.urlFor(u('catchup-b'), 'phone'),
+        server.token(u('catchup-b'), 'phone'),
+      );
+      await greeted(pushed);
+      const caughtUp = await pushed.next((f) => (f.body?.$case === 'deliver' ? f.body.value.messages : undefined));
+      assert.deepEqual(
+        caughtUp.map((m) => Buffer.from(m.body).toString()),
+        ['one', 'two'],
+      );
+      await sleep(200);
+      assert.deepEqual(
+        puller.frames.map((f) => f.body?.$case),
+        [],
+      );
+      const bad = await RawSocket.open(
+        server.urlFor(u('catchup-b'), 'x'),
+        server.token(u('catchup-b'), 'x'),
+        'catch_up=yes',
+      ).then(
+        () => undefined,
+        (err: { status: number; body: string }) => err,
+      );
+      assert.equal(bad?.status, 400);
+      assert.match(bad.body, /catch_up must be 0 or 1/);
+      for (const s of [puller, pushed]) s.ws.close();
+      await alice.client.close();
     });
 
     it("reaches both devices of the recipient and the sender's other device", async () => {

@@ -12,8 +12,11 @@ export class RawSocket {
     ws.on('error', () => undefined);
   }
 
-  static open(url: string, token: string): Promise<RawSocket> {
-    const ws = new WebSocket(`${url}/v1/ws`, { headers: { authorization: `Bearer ${token}` } });
+  /** `query`: the upgrade's options, e.g. `catch_up=0`. */
+  static open(url: string, token: string, query = ''): Promise<RawSocket> {
+    const ws = new WebSocket(`${url}/v1/ws${query ? `?${query}` : ''}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     const raw = new RawSocket(ws);
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(raw));
@@ -47,7 +50,12 @@ export class RawSocket {
     }
   }
 
-  error(): Promise<{ code: string; message: string; requestId: number }> {
-    return this.next((f) => (f.body?.$case === 'error' ? { ...f.body.value, requestId: f.requestId } : undefined));
+  /** The next error frame; `retryAfterMs` only when the server gave a retry hint. */
+  error(): Promise<{ code: string; message: string; requestId: number; retryAfterMs?: number }> {
+    return this.next((f) => {
+      if (f.body?.$case !== 'error') return undefined;
+      const { code, message, retryAfterMs } = f.body.value;
+      return { code, message, requestId: f.requestId, ...(retryAfterMs > 0 ? { retryAfterMs } : {}) };
+    });
   }
 }
