@@ -109,7 +109,7 @@ function onFrame(sock: Sock, data: Buffer): void {
   }
   pending.delete(frame.requestId);
   clearTimeout(p.timer);
-  if (body.$case === 'error') p.reject(new Error(`${body.value.code}: ${body.value.message}`));
+  if (body.$case === 'error') p.reject(new ServerError(body.value.code, body.value.message, body.value.retryAfterMs));
   else p.resolve(body);
 }
 
@@ -150,6 +150,18 @@ function onDeliver(sock: Sock, messages: Message[]): void {
   }
 }
 
+/** An error frame, or a refused upgrade; `retryAfterMs` > 0 when the server said when to come back. */
+class ServerError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryAfterMs = 0,
+  ) {
+    // The message is what error tallies count by: the code and the gist, not the varying hint.
+    super(retryAfterMs > 0 ? `${code}: busy, retry later` : `${code}: ${message}`);
+  }
+}
+
 function takeRequestId(): number {
   if (nextRequestId >= 0xfffffff0) nextRequestId = 1;
   return nextRequestId++;
@@ -175,11 +187,37 @@ async function getDiff(sock: Sock, syncKey: string, limit: number) {
   return body.value;
 }
 
+/** GetDiff from the socket's key; a busy server's refusal is waited out as it says, on the same connection. */
+async function getDiffWhenServed(sock: Sock, limit: number, deadline: number, tally: Record<string, number>) {
+  for (;;) {
+    try {
+      return await getDiff(sock, sock.syncKey, limit);
+    } catch (err) {
+      if (!(err instanceof ServerError) || err.retryAfterMs <= 0 || wallMs() + err.retryAfterMs > deadline) throw err;
+      bump(tally, err.message);
+      await sleep(err.retryAfterMs);
+    }
+  }
+}
+
+/** `connect`, waiting out a busy server's refusals as it says (until `deadline`). */
+async function connectWhenServed(sock: Sock, timeoutMs: number, deadline: number): Promise<void> {
+  for (;;) {
+    try {
+      return await connect(sock, timeoutMs);
+    } catch (err) {
+      if (!(err instanceof ServerError) || err.retryAfterMs <= 0 || wallMs() + err.retryAfterMs > deadline) throw err;
+      await sleep(err.retryAfterMs);
+    }
+  }
+}
+
 /** Opens one socket; resolves once the server's AuthResult arrived. */
 function connect(sock: Sock, timeoutMs: number): Promise<void> {
   if (!signer) throw new Error('open() first: no signing key');
   const token = signer.sign(sock.user, sock.device, 3600);
-  const ws = new WebSocket(`${sock.url}/v1/ws`, {
+  // Like the SDK: a client that syncs on connect asks push for no catch-up delivery.
+  const ws = new WebSocket(`${sock.url}/v1/ws?catch_up=0`, {
     headers: { authorization: `Bearer ${token}` },
     perMessageDeflate: false,
     localAddress: sock.localAddress,
@@ -201,8 +239,18 @@ function connect(sock: Sock, timeoutMs: number): Promise<void> {
     });
     ws.once('unexpected-response', (_req, res) => {
       clearTimeout(timer);
-      reject(new Error(`HTTP ${res.statusCode}`));
-      ws.terminate();
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => {
+        let hint = 0;
+        try {
+          hint = (JSON.parse(text) as { retryAfterMs?: number }).retryAfterMs ?? 0;
+        } catch {
+          // not JSON
+        }
+        reject(new ServerError(`HTTP ${res.statusCode}`, text.slice(0, 100), hint));
+        ws.terminate();
+      });
     });
     ws.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
@@ -312,7 +360,7 @@ const handlers = {
     // Heartbeats from the start: a socket opened early must not go silent while the rest are still opening.
     startPings(p.pingMs);
     await pool(added, p.concurrency, t0 + p.timeoutMs, (s) =>
-      connect(s, Math.min(30_000, p.timeoutMs)).then(
+      connectWhenServed(s, Math.min(30_000, p.timeoutMs), t0 + p.timeoutMs).then(
         () => void opened++,
         (err: Error) => void bump(errors, err.message),
       ),
@@ -563,7 +611,7 @@ const handlers = {
     await pool(socks, p.concurrency, t0 + p.timeoutMs, async (s) => {
       try {
         for (let page = 0; page < 1000; page++) {
-          const res = await getDiff(s, s.syncKey, p.limit);
+          const res = await getDiffWhenServed(s, p.limit, t0 + p.timeoutMs, errors);
           s.syncKey = res.syncKey;
           s.inboxSeq = res.inboxSeq;
           if (!res.hasMore) break;
@@ -630,7 +678,7 @@ const handlers = {
           await connect(s, Math.min(30_000, deadline - wallMs()));
           connected.record(wallMs() - start);
           for (let page = 0; page < 1000 && wallMs() < deadline; page++) {
-            const res = await getDiff(s, s.syncKey, p.limit);
+            const res = await getDiffWhenServed(s, p.limit, deadline, errors);
             for (const m of res.messages) if (tagOf(m) === p.tag) s.seen!.add(m.serverMsgId);
             s.syncKey = res.syncKey;
             if (!res.hasMore) break;
@@ -646,7 +694,10 @@ const handlers = {
         } catch (err) {
           bump(errors, err instanceof Error ? err.message : String(err));
           s.ws?.terminate();
-          await sleep(100 + Math.random() * 400);
+          // A refused upgrade says when to come back; otherwise a short random pause.
+          await sleep(
+            err instanceof ServerError && err.retryAfterMs > 0 ? err.retryAfterMs : 100 + Math.random() * 400,
+          );
         }
       }
     });

@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster, type Cluster } from '../../app/cluster.ts';
+import { describe as describeEngines } from '../../infra/engines.ts';
 import type { WorkerApi } from '../clients/worker.ts';
 import type { BareServerApi } from '../servers/bare-ws.ts';
 import type { GatewayServerApi } from '../servers/gateway.ts';
@@ -197,6 +198,12 @@ export async function startBenchCluster(ctx: Ctx, env: Record<string, string> = 
     },
     onLine: ctx.onLine,
   });
+}
+
+/** The engines' pids by name (describing them probes each engine: once per run, not per step). */
+export async function enginePids(): Promise<Record<string, number>> {
+  const engines = await describeEngines();
+  return Object.fromEntries(Object.entries(engines).flatMap(([name, e]) => (e.pid ? [[name, e.pid]] : [])));
 }
 
 export async function stopAll(children: { stop(): Promise<void> }[]): Promise<void> {

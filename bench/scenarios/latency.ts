@@ -6,10 +6,10 @@ import { cpus } from 'node:os';
 import { Histogram, type Percentiles } from '../lib/histogram.ts';
 import { hopMeans, scrapeHops } from '../lib/hops.ts';
 import { CpuMeter, PidsCpu } from '../lib/machine.ts';
-import { describe as describeEngines } from '../../infra/engines.ts';
 import { sleep, waitFor } from '../lib/progress.ts';
 import { checkTarget, round, writeResult, BUN_BASELINE, type Target } from '../lib/result.ts';
 import {
+  enginePids,
   sourceAddresses,
   startBareServer,
   startBenchCluster,
@@ -77,11 +77,6 @@ interface System {
 let stepIds = 0;
 
 const sum = (values: Record<string, number>) => Object.values(values).reduce((a, b) => a + b, 0);
-
-async function enginePids(): Promise<Record<string, number>> {
-  const engines = await describeEngines();
-  return Object.fromEntries(Object.entries(engines).flatMap(([name, e]) => (e.pid ? [[name, e.pid]] : [])));
-}
 
 async function ramp(ctx: Ctx, sys: System, workers: Worker[], pairs: number, rates: number[], stepSec: number) {
   const W = workers.length;

@@ -3,10 +3,11 @@
 // every one of them (group sends), then all reconnect at once and pull GetDiff from their saved key: time until
 // every client is whole. Both against the embedded server and a bare `ws` server with an in-memory inbox.
 import { Histogram, type HistogramData } from '../lib/histogram.ts';
-import { CpuMeter } from '../lib/machine.ts';
+import { CpuMeter, PidsCpu } from '../lib/machine.ts';
 import { sleep, wallMs } from '../lib/progress.ts';
 import { checkTarget, round, writeResult, BUN_BASELINE, type Target } from '../lib/result.ts';
 import {
+  enginePids,
   openSpread,
   SOCKETS_PER_WORKER,
   sourceAddresses,
@@ -34,7 +35,8 @@ const STORM_TAG = 0xfffffff1;
 interface System {
   name: string;
   urls: string[];
-  cpu?: () => Promise<number>;
+  /** The server's processes (cluster: services and engines), for CPU per process during the storm. */
+  pids?: Record<string, number>;
 }
 
 async function getDiffPaging(ctx: Ctx, sys: System, workers: Worker[], size: (typeof SIZES)['default']) {
@@ -179,6 +181,11 @@ async function storm(ctx: Ctx, sys: System, workers: Worker[], clients: number, 
   const concurrency = 1_000;
   const startAt = wallMs() + 300;
   const meter = new CpuMeter();
+  const processMeter = new PidsCpu({
+    ...sys.pids,
+    ...Object.fromEntries(workers.map((w, i) => [`client-${i + 1}`, w.pid])),
+  });
+  const stormStart = performance.now();
   const results = await Promise.all(
     workers.map((w) =>
       w.call(
@@ -189,6 +196,11 @@ async function storm(ctx: Ctx, sys: System, workers: Worker[], clients: number, 
     ),
   );
   const machineCpu = meter.sample();
+  const stormSec = (performance.now() - stormStart) / 1000;
+  // CPU milliseconds each process spent per client of the storm (clients that never got whole included).
+  const cpuMsPerClient = Object.fromEntries(
+    Object.entries(processMeter.sample()).map(([name, cores]) => [name, round((cores * stormSec * 1000) / clients, 2)]),
+  );
   const whole = new Histogram();
   const connected = new Histogram();
   const errors: Record<string, number> = {};
@@ -207,6 +219,7 @@ async function storm(ctx: Ctx, sys: System, workers: Worker[], clients: number, 
       `${whole.summary().p50} ms p99 ${whole.summary().p99} ms; machine CPU ${Math.round(machineCpu * 100)}%` +
       (Object.keys(errors).length ? `; retries/errors ${JSON.stringify(errors)}` : ''),
   );
+  ctx.log(`${sys.name}: CPU ms per client by process: ${JSON.stringify(cpuMsPerClient)}`);
   await Promise.all(workers.map((w) => w.call('closeAll', { timeoutMs: 15_000 }, 30_000)));
   await Promise.all(workers.map((w) => w.call('forget', {})));
   return {
@@ -222,6 +235,7 @@ async function storm(ctx: Ctx, sys: System, workers: Worker[], clients: number, 
     initialConnectPerSec: Math.round(opened.opened / (opened.ms / 1000)),
     initialSyncOk: synced.reduce((a, s) => a + s.ok, 0),
     machineCpu,
+    cpuMsPerClient,
     errors,
   };
 }
@@ -243,7 +257,7 @@ export async function sync(ctx: Ctx) {
     if (mode !== 'cluster') {
       const gw = await startGatewayServer(ctx, { IM_RATE_LIMIT_FRAMES: '1000' });
       try {
-        const sys = { name: 'embedded', urls: [gw.url], cpu: () => gw.child.call('cpu', {}) };
+        const sys = { name: 'embedded', urls: [gw.url], pids: { gateway: gw.child.pid } };
         getDiff.embedded = await getDiffPaging(ctx, sys, workers, size);
         storms.embedded = await storm(ctx, sys, workers, stormClients, size.perClient);
       } finally {
@@ -251,7 +265,7 @@ export async function sync(ctx: Ctx) {
       }
       const bare = await startBareServer(ctx);
       try {
-        const sys = { name: 'bare ws', urls: [bare.url] };
+        const sys = { name: 'bare ws', urls: [bare.url], pids: { 'bare ws': bare.child.pid } };
         getDiff['bare ws'] = await getDiffPaging(ctx, sys, workers, size);
         storms['bare ws'] = await storm(ctx, sys, workers, stormClients, size.perClient);
       } finally {
@@ -261,7 +275,11 @@ export async function sync(ctx: Ctx) {
     if (mode !== 'embedded') {
       const cluster = await startBenchCluster(ctx, { IM_RATE_LIMIT_FRAMES: '1000' });
       try {
-        const sys = { name: 'cluster', urls: cluster.gateways.map((g) => g.url) };
+        const sys = {
+          name: 'cluster',
+          urls: cluster.gateways.map((g) => g.url),
+          pids: { ...cluster.pids(), ...(await enginePids()) },
+        };
         getDiff.cluster = await getDiffPaging(ctx, sys, workers, size);
         storms.cluster = await storm(ctx, sys, workers, stormClients, size.perClient);
       } finally {
