@@ -267,7 +267,9 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
+    // A deep accept queue: in a reconnect storm thousands of connects arrive at once, and with Node's default of
+    // 511 the kernel drops the rest of the SYNs, which clients resend only after 1, 3, 7… seconds.
+    server.listen({ port: options.port, host: options.host, backlog: 4096 }, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
   log.info({ node: options.node, port }, 'gateway listening');
