@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Message } from '../proto/gen/im/v1/message.pb.ts';
+import { message as inboxMessage } from '../offline/inbox-store.contract.ts';
 import { Offline } from '../offline/index.ts';
 import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
 import { MemorySequencer } from '../offline/sequencer.memory.ts';
@@ -15,16 +15,7 @@ function offlineAt(epoch: number, inbox: MemoryInboxStore): Offline {
 async function deliver(offline: Offline, user: string, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
     const [seq] = (await offline.allocateSeqs({ users: [user] })).seqs;
-    const message = Message.create({
-      serverMsgId: `m${seq}`,
-      conversation: 'dm:ann:bob',
-      fromUser: 'bob',
-      fromDevice: 'phone',
-      clientMsgId: `c${seq}`,
-      seq,
-      stream: 'inbox',
-      sentAtMs: 1_700_000_000_000 + seq!,
-    });
+    const message = { ...inboxMessage(seq!), conversation: 'dm:ann:bob' };
     await offline.writeInbox({ entries: [{ user, message }] });
   }
 }
