@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ImError, retryAfter, toImError } from '../lib/errors.ts';
+import { httpErrorOf, ImError, toImError } from '../lib/errors.ts';
 import type { TokenClaims, TokenVerifier } from '../lib/token.ts';
 
 export const WS_PATH = '/v1/ws';
@@ -47,13 +47,13 @@ export function authenticateUpgrade(
  */
 export function refuseUpgrade(socket: Duplex, err: unknown): void {
   const e = toImError(err);
-  const body = JSON.stringify({ code: e.code, message: e.message, ...retryAfter(e) });
-  const headers = [
+  const { body, headers } = httpErrorOf(e);
+  const head = [
     `HTTP/1.1 ${e.httpStatus} ${e.code}`,
     'Content-Type: application/json',
     `Content-Length: ${Buffer.byteLength(body)}`,
     'Connection: close',
-    ...(e.retryAfterMs === undefined ? [] : [`Retry-After: ${Math.ceil(e.retryAfterMs / 1000)}`]),
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
   ];
-  socket.end(`${headers.join('\r\n')}\r\n\r\n${body}`);
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }

@@ -56,7 +56,15 @@ export function toImError(err: unknown): ImError {
   return new ImError('INTERNAL', 'internal error', { cause: err });
 }
 
-/** `{retryAfterMs}` for an error body when the error carries a retry hint, else nothing. */
-export function retryAfter(e: ImError): { retryAfterMs?: number } {
-  return e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs };
+/**
+ * An error as an HTTP answer: a JSON body `{code, message}` (an INTERNAL error's detail withheld) with
+ * `retryAfterMs` when the error carries a retry hint, and then also Retry-After in whole seconds for generic clients.
+ */
+export function httpErrorOf(e: ImError): { body: string; headers: Record<string, string> } {
+  const message = e.code === 'INTERNAL' ? 'internal error' : e.message;
+  if (e.retryAfterMs === undefined) return { body: JSON.stringify({ code: e.code, message }), headers: {} };
+  return {
+    body: JSON.stringify({ code: e.code, message, retryAfterMs: e.retryAfterMs }),
+    headers: { 'Retry-After': String(Math.ceil(e.retryAfterMs / 1000)) },
+  };
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SyncRequest, SyncResponse } from '../proto/gen/im/v1/client.pb.ts';
-import { ImError, retryAfter, toImError } from '../lib/errors.ts';
+import { httpErrorOf, ImError, toImError } from '../lib/errors.ts';
 import type { TokenVerifier } from '../lib/token.ts';
 import type { SyncApi } from './index.ts';
 
@@ -105,12 +105,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 function sendError(res: ServerResponse, err: unknown): void {
   const e = toImError(err);
   if (res.headersSent) return void res.destroy();
-  res.writeHead(e.httpStatus, {
-    'content-type': 'application/json',
-    connection: 'close',
-    ...(e.retryAfterMs === undefined ? {} : { 'retry-after': String(Math.ceil(e.retryAfterMs / 1000)) }),
-  });
-  res.end(
-    JSON.stringify({ code: e.code, message: e.code === 'INTERNAL' ? 'internal error' : e.message, ...retryAfter(e) }),
-  );
+  const { body, headers } = httpErrorOf(e);
+  res.writeHead(e.httpStatus, { 'content-type': 'application/json', connection: 'close', ...headers });
+  res.end(body);
 }
