@@ -152,11 +152,8 @@ export class CassandraGroupStore implements GroupStore {
     await this.recount(groupId);
   }
 
-  async groupsOf(user: string, { after, limit }: PageRequest): Promise<Page<{ group: Group; role: GroupRole }>> {
-    const ids = (await this.client.execute(CQL.groupsPage, [user, after, limit + 1])).rows.map(
-      (row) => row.get('group_id') as string,
-    );
-    const shown = ids.slice(0, limit);
+  async groupsOf(user: string, page: PageRequest): Promise<Page<{ group: Group; role: GroupRole }>> {
+    const { items: shown, next } = await this.groupIdsOf(user, page);
     const found = new Array<{ group: Group; role: GroupRole } | undefined>(shown.length);
     await forEachLimit(shown.keys(), this.concurrency, async (i) => {
       const id = shown[i]!;
@@ -167,7 +164,7 @@ export class CassandraGroupStore implements GroupStore {
         found[i] = { group, role: roleOf(group, user, row.get('role')) };
     });
     const items = found.filter((g) => g !== undefined);
-    return ids.length > limit ? { items, next: shown.at(-1)! } : { items };
+    return next === undefined ? { items } : { items, next };
   }
 
   async groupIdsOf(user: string, { after, limit }: PageRequest): Promise<Page<string>> {
