@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { coalesce, type Merge } from './coalesce.ts';
+import { coalesce, sliceBySizes, type Merge } from './coalesce.ts';
 
 /** Requests are lists of numbers; the callee doubles each and refuses negative numbers. */
 const doubling = () => {
@@ -12,10 +12,11 @@ const doubling = () => {
   };
   const merge: Merge<number[], number[]> = {
     join: (requests) => requests.flat(),
-    split: (response, requests) => {
-      let at = 0;
-      return requests.map((r) => response.slice(at, (at += r.length)));
-    },
+    split: (response, requests) =>
+      sliceBySizes(
+        response,
+        requests.map((r) => r.length),
+      ),
   };
   return { calls, call, merge };
 };

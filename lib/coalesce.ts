@@ -51,6 +51,22 @@ export function batched<Req, Res>(
   return (request) => loader.load(request);
 }
 
+/** `list` cut into consecutive pieces of the given sizes: a merged list answer split back per request. */
+export function sliceBySizes<T>(list: readonly T[], sizes: readonly number[]): T[][] {
+  let at = 0;
+  return sizes.map((n) => list.slice(at, (at += n)));
+}
+
+/**
+ * `target` with some methods replaced, e.g. by coalesced ones (a Proxy: the API may be a class instance, whose
+ * methods a spread would lose).
+ */
+export function override<T extends object>(target: T, overrides: Partial<T>): T {
+  return new Proxy(target, {
+    get: (t, key) => (key in overrides ? overrides[key as keyof T] : Reflect.get(t, key)),
+  });
+}
+
 function toError(reason: unknown): Error {
   return reason instanceof Error ? reason : new Error(String(reason));
 }

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Offline } from '../offline/index.ts';
-import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
-import { MemorySequencer } from '../offline/sequencer.memory.ts';
+import { Offline } from './index.ts';
+import { MemoryInboxStore } from './inbox-store.memory.ts';
+import { MemorySequencer } from './sequencer.memory.ts';
 import type { WriteInboxRequest } from '../proto/gen/im/v1/services.pb.ts';
-import { message } from '../offline/inbox-store.contract.ts';
-import { coalescedOffline } from './coalesced-calls.ts';
+import { message } from './inbox-store.contract.ts';
+import { coalescedOffline } from './coalesced.ts';
 
-describe("logic's coalesced calls to offline", () => {
+describe('coalesced calls to offline', () => {
   it('gives each concurrent AllocateSeqs its own seqs, in order, from one call', async () => {
     const offline = new Offline(new MemorySequencer(), new MemoryInboxStore(1000));
     let calls = 0;
