@@ -187,26 +187,17 @@ async function getDiff(sock: Sock, syncKey: string, limit: number) {
   return body.value;
 }
 
-/** GetDiff from the socket's key; a busy server's refusal is waited out as it says, on the same connection. */
-async function getDiffWhenServed(sock: Sock, limit: number, deadline: number, tally: Record<string, number>) {
+/**
+ * `attempt` until it is not refused as busy: a busy server's retry hint (an error frame, or a refused upgrade) is
+ * waited out as it says, until `deadline`; each refusal is counted in `tally`.
+ */
+async function whenServed<T>(attempt: () => Promise<T>, deadline: number, tally?: Record<string, number>): Promise<T> {
   for (;;) {
     try {
-      return await getDiff(sock, sock.syncKey, limit);
+      return await attempt();
     } catch (err) {
       if (!(err instanceof ServerError) || err.retryAfterMs <= 0 || wallMs() + err.retryAfterMs > deadline) throw err;
-      bump(tally, err.message);
-      await sleep(err.retryAfterMs);
-    }
-  }
-}
-
-/** `connect`, waiting out a busy server's refusals as it says (until `deadline`). */
-async function connectWhenServed(sock: Sock, timeoutMs: number, deadline: number): Promise<void> {
-  for (;;) {
-    try {
-      return await connect(sock, timeoutMs);
-    } catch (err) {
-      if (!(err instanceof ServerError) || err.retryAfterMs <= 0 || wallMs() + err.retryAfterMs > deadline) throw err;
+      if (tally) bump(tally, err.message);
       await sleep(err.retryAfterMs);
     }
   }
@@ -360,7 +351,7 @@ const handlers = {
     // Heartbeats from the start: a socket opened early must not go silent while the rest are still opening.
     startPings(p.pingMs);
     await pool(added, p.concurrency, t0 + p.timeoutMs, (s) =>
-      connectWhenServed(s, Math.min(30_000, p.timeoutMs), t0 + p.timeoutMs).then(
+      whenServed(() => connect(s, Math.min(30_000, p.timeoutMs)), t0 + p.timeoutMs).then(
         () => void opened++,
         (err: Error) => void bump(errors, err.message),
       ),
@@ -611,7 +602,7 @@ const handlers = {
     await pool(socks, p.concurrency, t0 + p.timeoutMs, async (s) => {
       try {
         for (let page = 0; page < 1000; page++) {
-          const res = await getDiffWhenServed(s, p.limit, t0 + p.timeoutMs, errors);
+          const res = await whenServed(() => getDiff(s, s.syncKey, p.limit), t0 + p.timeoutMs, errors);
           s.syncKey = res.syncKey;
           s.inboxSeq = res.inboxSeq;
           if (!res.hasMore) break;
@@ -678,7 +669,7 @@ const handlers = {
           await connect(s, Math.min(30_000, deadline - wallMs()));
           connected.record(wallMs() - start);
           for (let page = 0; page < 1000 && wallMs() < deadline; page++) {
-            const res = await getDiffWhenServed(s, p.limit, deadline, errors);
+            const res = await whenServed(() => getDiff(s, s.syncKey, p.limit), deadline, errors);
             for (const m of res.messages) if (tagOf(m) === p.tag) s.seen!.add(m.serverMsgId);
             s.syncKey = res.syncKey;
             if (!res.hasMore) break;
