@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { MemoryBus } from '../lib/bus.memory.ts';
 import { loadConfig, type Config } from '../lib/config.ts';
 import { devKeyPath, loadOrCreateDevKey } from '../lib/dev-key.ts';
-import { addApi, grpcClient, serveGrpc, type ApiOf } from '../lib/grpc.ts';
+import { addApi, grpcClient, serveGrpc, type ApiOf, type EncodedApiOf } from '../lib/grpc.ts';
 import { closeAll, type Closeable } from '../lib/lifecycle.ts';
 import { gatewayOptions, logicLimits, pushOptions } from './options.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
@@ -13,7 +13,6 @@ import { LogicServiceService, startLogic } from '../logic/index.ts';
 import { MemoryGroupStore } from '../logic/group-store.memory.ts';
 import { allGroupIdsOf } from '../logic/groups-of.ts';
 import { MemoryOutcomeStore } from '../logic/outcome-store.memory.ts';
-import { coalescedOffline } from '../offline/coalesced.ts';
 import { Offline, OfflineServiceService } from '../offline/index.ts';
 import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
 import { MemorySequencer } from '../offline/sequencer.memory.ts';
@@ -40,7 +39,10 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
   const gateways = new StaticGatewayDirectory();
   const started: Closeable[] = [bus];
   /** What a caller holds for a service: the object itself, or a gRPC client of it served on loopback. */
-  const link = async <D extends object>(definition: D, impl: ApiOf<D>): Promise<ApiOf<D>> => {
+  const link = async <D extends object>(
+    definition: D,
+    impl: ApiOf<D>,
+  ): Promise<ApiOf<D> & { encoded?: EncodedApiOf<D> }> => {
     if (config.transport === 'direct') return impl;
     const server = await serveGrpc((s) => addApi(s, definition, impl));
     const client = grpcClient(definition, server.address);
@@ -48,14 +50,11 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
     return client;
   };
   try {
-    const offline = await link(
-      OfflineServiceService,
-      new Offline(new MemorySequencer(), new MemoryInboxStore(config.inboxRetainedPerUser)),
-    );
+    const stores = new Offline(new MemorySequencer(), new MemoryInboxStore(config.inboxRetainedPerUser));
+    const offline = await link(OfflineServiceService, stores);
     const groupStore = new MemoryGroupStore();
-    // Over gRPC, the GetDiffs in flight at once share their calls to offline (decision 0014).
-    const syncOffline = config.transport === 'direct' ? offline : coalescedOffline(offline);
-    const sync = await link(SyncServiceService, new Sync(syncOffline, (user) => allGroupIdsOf(groupStore, user)));
+    // As in cluster mode, sync reads offline's stores in-process (decision 0015).
+    const sync = await link(SyncServiceService, new Sync(stores, (user) => allGroupIdsOf(groupStore, user)));
     const push = await startPush({
       bus,
       routes,
@@ -79,6 +78,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
     const gateway = await startGateway({
       bus,
       sync,
+      ...(sync.encoded ? { syncEncoded: sync.encoded } : {}),
       logic: await link(LogicServiceService, logic.api),
       routes,
       verifyToken,

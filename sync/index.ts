@@ -34,7 +34,12 @@ export class Sync implements SyncApi {
     // The page says which epoch it was read in, so the common case is one call; a key from another epoch (rare)
     // costs a second read from the start. An empty key takes the page's epoch.
     let key = decodeSyncKey(syncKey, user, 0);
-    let page = await this.offline.readInbox({ user, afterSeq: key.inboxSeq, limit });
+    // The user's large groups and their heads are looked up while the inbox is read.
+    const [first, heads] = await Promise.all([
+      this.offline.readInbox({ user, afterSeq: key.inboxSeq, limit }),
+      this.groupHeads(user),
+    ]);
+    let page = first;
     const epoch = page.epoch;
     let reset = syncKey !== '' && key.epoch !== epoch;
     if (reset) {
@@ -47,7 +52,7 @@ export class Sync implements SyncApi {
       page = await this.offline.readInbox({ user, afterSeq: key.inboxSeq, limit });
     }
     const last = page.messages.at(-1);
-    const groups = await this.readGroups(user, key, limit - page.messages.length);
+    const groups = await this.readGroups(heads, key, limit - page.messages.length);
     const next: SyncKey = { ...key, inboxSeq: last ? last.seq : key.inboxSeq, groups: groups.cursors };
     const hasMore = page.hasMore || groups.hasMore;
     // Counts come with the last page only: pages before it are still catching up.
@@ -91,9 +96,15 @@ export class Sync implements SyncApi {
     return [...byConversation.values()];
   }
 
-  /** New messages of the user's large groups, within `budget`, and the cursors after them. */
-  private async readGroups(user: string, key: SyncKey, budget: number) {
+  /** The user's large groups and the head of each one's timeline. */
+  private async groupHeads(user: string): Promise<{ ids: string[]; heads: StreamPosition[] }> {
     const ids = await this.groupsOf(user);
+    if (ids.length === 0) return { ids, heads: [] };
+    return { ids, heads: (await this.offline.getHeads({ streams: ids.map(groupStream) })).heads };
+  }
+
+  /** New messages of the user's large groups, within `budget`, and the cursors after them. */
+  private async readGroups({ ids, heads }: { ids: string[]; heads: StreamPosition[] }, key: SyncKey, budget: number) {
     const cursors: Record<string, number> = {};
     /** The stream_index at each group's cursor after this page, where known (hasMore leaves some unknown). */
     const through = new Map<string, number>();
@@ -101,7 +112,6 @@ export class Sync implements SyncApi {
     let hasMore = false;
     let reset = false;
     if (ids.length === 0) return { cursors, through, messages, hasMore, reset };
-    const { heads } = await this.offline.getHeads({ streams: ids.map(groupStream) });
     for (const [i, id] of ids.entries()) {
       let cursor = key.groups[id] ?? 0;
       const head = heads[i]?.seq ?? 0;

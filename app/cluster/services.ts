@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { KafkaBus } from '../../lib/bus.kafka.ts';
-import { connectCassandra } from '../../lib/cassandra.ts';
+import { connectCassandra, type Client } from '../../lib/cassandra.ts';
 import type { Config } from '../../lib/config.ts';
 import { loadOrCreateDevKey } from '../../lib/dev-key.ts';
 import { addApi, grpcClient, serveGrpc } from '../../lib/grpc.ts';
@@ -11,8 +11,7 @@ import { GatewayServiceService, startGateway } from '../../gateway/index.ts';
 import { LogicServiceService, startLogic } from '../../logic/index.ts';
 import { CassandraGroupStore } from '../../logic/group-store.cassandra.ts';
 import { CassandraOutcomeStore } from '../../logic/outcome-store.cassandra.ts';
-import { coalescedOffline } from '../../offline/coalesced.ts';
-import { Offline, OfflineServiceService, type OfflineApi } from '../../offline/index.ts';
+import { Offline, OfflineServiceService } from '../../offline/index.ts';
 import { CassandraInboxStore } from '../../offline/inbox-store.cassandra.ts';
 import { CassandraSeqTermStore } from '../../offline/seq-term-store.cassandra.ts';
 import { RedisSequencer } from '../../offline/sequencer.redis.ts';
@@ -71,27 +70,19 @@ export async function startService(name: ServiceName, config: Config, log: Logge
 
   switch (name) {
     case 'offline': {
-      const r = redis();
-      const c = await cassandra();
-      const offline: OfflineApi = new Offline(
-        new RedisSequencer(r, new CassandraSeqTermStore(c, { name: `inbox:${config.redisPrefix}` }), {
-          prefix: config.redisPrefix,
-          inFlightTtlMs: config.seqInFlightTtlMs,
-        }),
-        new CassandraInboxStore(c, { retainedPerUser: config.inboxRetainedPerUser }),
-        new RedisUnreadStore(r, { prefix: config.redisPrefix }),
-        new RedisStreamHeads(r, { prefix: config.redisPrefix }),
-      );
+      const offline = offlineOver(redis(), await cassandra(), config);
       await serve((s) => addApi(s, OfflineServiceService, offline));
-      return { started, ready: async () => void (await offline.getEpoch({})) };
+      return { started, ready: async () => void (await offline.getEpoch()) };
     }
     case 'sync': {
-      const offline = client(OfflineServiceService, config.offlineAddress);
-      const groups = new CassandraGroupStore(await cassandra());
-      // The GetDiffs in flight at once share their calls to offline (decision 0014).
-      const sync = new Sync(coalescedOffline(offline), (user) => allGroupIdsOf(groups, user));
+      // Sync reads offline's stores itself rather than through the offline service (decision 0015): a GetDiff
+      // page is one gRPC hop from the gateway, not two, and its messages are not decoded and encoded twice more.
+      const c = await cassandra();
+      const offline = offlineOver(redis(), c, config);
+      const groups = new CassandraGroupStore(c);
+      const sync = new Sync(offline, (user) => allGroupIdsOf(groups, user));
       await serve((s) => addApi(s, SyncServiceService, sync));
-      return { started, ready: async () => void (await offline.getEpoch({})) };
+      return { started, ready: async () => void (await offline.getEpoch()) };
     }
     case 'logic': {
       const r = redis();
@@ -147,6 +138,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
       const gateway = await startGateway({
         bus: bus(),
         sync,
+        syncEncoded: sync.encoded,
         logic: client(LogicServiceService, config.logicAddress),
         routes: new RedisRouteTable(r, { prefix: config.redisPrefix }),
         verifyToken,
@@ -173,4 +165,17 @@ export async function startService(name: ServiceName, config: Config, log: Logge
       return { started, ready: async () => void (await r.ping()) };
     }
   }
+}
+
+/** The offline service over Redis and Cassandra: served by the offline process, read in-process by sync. */
+function offlineOver(r: Redis, c: Client, config: Config): Offline {
+  return new Offline(
+    new RedisSequencer(r, new CassandraSeqTermStore(c, { name: `inbox:${config.redisPrefix}` }), {
+      prefix: config.redisPrefix,
+      inFlightTtlMs: config.seqInFlightTtlMs,
+    }),
+    new CassandraInboxStore(c, { retainedPerUser: config.inboxRetainedPerUser }),
+    new RedisUnreadStore(r, { prefix: config.redisPrefix }),
+    new RedisStreamHeads(r, { prefix: config.redisPrefix }),
+  );
 }
