@@ -1,20 +1,27 @@
 import { ChatInput } from '../proto/gen/im/v1/bus.pb.ts';
 import { stopwatch, wallUs } from '../lib/metrics.ts';
-import { ClientFrame, type ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
+import { ClientFrame, SyncResponse, type ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
+import type { GetDiffRequest } from '../proto/gen/im/v1/services.pb.ts';
 import type { Admission } from '../lib/admission.ts';
 import type { Bus } from '../lib/bus.ts';
 import { assertId, dmConversation, groupConversation } from '../lib/conversation.ts';
 import { ImError, toImError } from '../lib/errors.ts';
+import type { EncodedApiOf } from '../lib/grpc.ts';
 import type { Logger } from '../lib/logger.ts';
 import { topics } from '../lib/topics.ts';
 import type { LogicApi } from '../logic/index.ts';
-import type { SyncApi } from '../sync/index.ts';
+import type { SyncApi, SyncServiceService } from '../sync/index.ts';
 import type { Connection } from './connection.ts';
+import { encodedReply, ServerFrameBody } from './encoded-reply.ts';
+
+export type EncodedSync = Pick<EncodedApiOf<typeof SyncServiceService>, 'getDiff'>;
 
 export interface FrameHandlerDeps {
   node: string;
   bus: Bus;
   sync: SyncApi;
+  /** GetDiff answering with the encoded SyncResponse (a gRPC client's `encoded`), forwarded as it comes. */
+  syncEncoded?: EncodedSync;
   /** GetDiff calls wait their turn here (the expensive call a reconnect storm makes). */
   syncs: Admission;
   logic: LogicApi;
@@ -55,14 +62,15 @@ export class FrameHandler {
       case 'send':
         await this.publishSend(conn, frame.requestId, body.value);
         return undefined;
-      case 'sync':
-        return {
-          $case: 'sync',
-          value: await syncs.admit(
-            () => sync.getDiff({ ...who, syncKey: body.value.syncKey, limit: body.value.limit }),
-            () => conn.isOpen,
-          ),
-        };
+      case 'sync': {
+        const request = { ...who, syncKey: body.value.syncKey, limit: body.value.limit };
+        const page = await syncs.admit(
+          () => this.encodedDiff(request),
+          () => conn.isOpen,
+        );
+        conn.sendBytes(encodedReply(frame.requestId, ServerFrameBody.sync, page));
+        return undefined;
+      }
       case 'ack':
         return {
           $case: 'ackResult',
@@ -91,6 +99,11 @@ export class FrameHandler {
       default:
         return assertNever(body);
     }
+  }
+
+  private async encodedDiff(request: GetDiffRequest): Promise<Uint8Array> {
+    const { sync, syncEncoded } = this.deps;
+    return syncEncoded ? syncEncoded.getDiff(request) : SyncResponse.encode(await sync.getDiff(request)).finish();
   }
 
   private async publishSend(conn: Connection, requestId: number, send: NonNullable<ChatInput['send']>): Promise<void> {

@@ -26,7 +26,7 @@ import { syncHttpHandler } from '../sync/http.ts';
 import type { SyncApi } from '../sync/index.ts';
 import type { GatewayApi } from './api.ts';
 import { CloseCode, Connection } from './connection.ts';
-import { FrameHandler } from './frame-handler.ts';
+import { FrameHandler, type EncodedSync } from './frame-handler.ts';
 import { authenticateUpgrade, refuseUpgrade } from './handshake.ts';
 import { prepareFrame } from './prepared-frame.ts';
 import { Rooms } from './rooms.ts';
@@ -59,6 +59,8 @@ export interface GatewayOptions {
 export interface GatewayDeps {
   bus: Bus;
   sync: SyncApi;
+  /** GetDiff with its answer still encoded, where sync is remote: the gateway forwards the page as it came. */
+  syncEncoded?: EncodedSync;
   logic: LogicApi;
   routes: RouteTable;
   verifyToken: TokenVerifier;
@@ -92,7 +94,15 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   let roomCalls = 0;
   const syncs = new Admission('sync', options.admission.syncs);
   const connects = new Admission('connect', options.admission.connects);
-  const handler = new FrameHandler({ node: options.node, bus, sync: deps.sync, syncs, logic: deps.logic, log });
+  const handler = new FrameHandler({
+    node: options.node,
+    bus,
+    sync: deps.sync,
+    ...(deps.syncEncoded ? { syncEncoded: deps.syncEncoded } : {}),
+    syncs,
+    logic: deps.logic,
+    log,
+  });
   // POST /v1/sync on the same port, under the same bound as GetDiff frames.
   const syncHttp = syncHttpHandler(
     { getDiff: (r) => syncs.admit(() => deps.sync.getDiff(r)), ack: (r) => deps.sync.ack(r) },

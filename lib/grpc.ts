@@ -67,12 +67,20 @@ export interface GrpcClientOptions {
   timeoutMs?: number;
 }
 
-/** A client for `definition` at `address` that implements the same ApiOf interface as the server's impl. */
+/** Each method of a service with its answer left encoded, for a caller that only forwards the bytes. */
+export type EncodedApiOf<D> = {
+  [K in keyof D]: D[K] extends UnaryMethod<infer Req, unknown> ? (request: Req) => Promise<Uint8Array> : never;
+};
+
+/**
+ * A client for `definition` at `address` that implements the same ApiOf interface as the server's impl, and, as
+ * `encoded`, the same methods answering with the response's protobuf bytes as they came off the wire.
+ */
 export function grpcClient<D extends object>(
   definition: D,
   address: string,
   options: GrpcClientOptions = {},
-): ApiOf<D> & Closeable {
+): ApiOf<D> & Closeable & { encoded: EncodedApiOf<D> } {
   const client = new Client(address, credentials.createInsecure(), {
     'grpc.keepalive_time_ms': 30_000,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
@@ -82,23 +90,28 @@ export function grpcClient<D extends object>(
     'grpc.enable_retries': 0,
   });
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const api: Record<string, unknown> = { close: () => Promise.resolve(client.close()) };
+  const encoded: Record<string, unknown> = {};
+  const api: Record<string, unknown> = { close: () => Promise.resolve(client.close()), encoded };
   for (const [name, m] of Object.entries(definition)) {
     const method = m as UnaryMethod<unknown, unknown>;
-    api[name] = (request: unknown) =>
-      new Promise((resolve, reject) => {
-        client.makeUnaryRequest(
-          method.path,
-          (v: unknown) => method.requestSerialize(v),
-          (b: Buffer) => method.responseDeserialize(b),
-          request,
-          new Metadata(),
-          { deadline: Date.now() + timeoutMs },
-          (err, res) => (err ? reject(fromServiceError(err, method.path)) : resolve(res)),
-        );
-      });
+    const call =
+      (deserialize: (bytes: Buffer) => unknown) =>
+      (request: unknown): Promise<unknown> =>
+        new Promise((resolve, reject) => {
+          client.makeUnaryRequest(
+            method.path,
+            (v: unknown) => method.requestSerialize(v),
+            deserialize,
+            request,
+            new Metadata(),
+            { deadline: Date.now() + timeoutMs },
+            (err, res) => (err ? reject(fromServiceError(err, method.path)) : resolve(res)),
+          );
+        });
+    api[name] = call((b) => method.responseDeserialize(b));
+    encoded[name] = call((b) => b);
   }
-  return api as ApiOf<D> & Closeable;
+  return api as ApiOf<D> & Closeable & { encoded: EncodedApiOf<D> };
 }
 
 function fromServiceError(err: ServiceError, path: string): ImError {
