@@ -16,6 +16,7 @@ import { assertId } from '../lib/conversation.ts';
 import { ImError } from '../lib/errors.ts';
 import { newGroupId } from '../lib/ids.ts';
 import type { Group, GroupRole, GroupStore } from './group-store.ts';
+import { GroupSizes } from './group-sizes.ts';
 import { roomsOf, type LargeGroupChange } from './rooms.ts';
 
 export interface GroupLimits {
@@ -56,6 +57,7 @@ export class Groups {
   private readonly pageDefault: number;
   private readonly pageMax: number;
   private readonly largeAbove: number;
+  private readonly sizes: GroupSizes;
 
   constructor(
     private readonly store: GroupStore,
@@ -64,6 +66,7 @@ export class Groups {
     private readonly largeGroupChanged: LargeGroupChange = () => Promise.resolve(),
   ) {
     this.largeAbove = limits.largeAbove ?? Infinity;
+    this.sizes = new GroupSizes(store);
     this.pageMax = limits.pageMax ?? 500;
     this.pageDefault = Math.min(limits.pageDefault ?? 100, this.pageMax);
   }
@@ -76,6 +79,7 @@ export class Groups {
     this.checkSize(all.length);
     const group: Group = { id: newGroupId(), name, owner: actor, createdAtMs: this.now() };
     await this.store.create(group, all);
+    this.sizes.changed(group.id, all.length);
     if (all.length > this.largeAbove) await this.largeGroupChanged(group.id, { join: all, leave: [], added: [] });
     return info(group, all.length, 'owner');
   }
@@ -88,6 +92,7 @@ export class Groups {
     const current = await this.store.members(groupId);
     this.checkSize(new Set([...current, ...adding]).size);
     const count = await this.store.addMembers(groupId, adding);
+    this.sizes.changed(groupId, count);
     if (count > this.largeAbove) {
       // Crossing the threshold puts everyone in the room; otherwise only the newcomers join.
       const joining = current.length > this.largeAbove ? adding : await this.store.members(groupId);
@@ -130,6 +135,7 @@ export class Groups {
     const found = await this.store.get(groupId);
     if (found?.dissolvedAtMs !== undefined && found.owner === actor) {
       await this.store.dissolve(groupId, found.dissolvedAtMs);
+      this.sizes.changed(groupId, 0);
       return info(found, 0, undefined);
     }
     const { group, role } = await this.requireRole(groupId, actor);
@@ -137,6 +143,7 @@ export class Groups {
     const at = this.now();
     const members = (await this.store.count(groupId)) > this.largeAbove ? await this.store.members(groupId) : [];
     await this.store.dissolve(groupId, at);
+    this.sizes.changed(groupId, 0);
     if (members.length > 0) await this.largeGroupChanged(groupId, { join: [], leave: members, added: [] });
     return info({ ...group, dissolvedAtMs: at }, 0, undefined);
   }
@@ -220,12 +227,14 @@ export class Groups {
 
   /** The rooms `user`'s connections belong in: their large groups'. */
   roomsOf(user: string): Promise<string[]> {
-    return this.largeAbove === Infinity ? Promise.resolve([]) : roomsOf(this.store, user, this.largeAbove);
+    if (this.largeAbove === Infinity) return Promise.resolve([]);
+    return roomsOf(this.store, user, this.largeAbove, (id) => this.sizes.count(id));
   }
 
   /** A removed member stops receiving live messages at once: their connections leave the room. */
   private async removeAndLeaveRoom(groupId: string, users: string[]): Promise<number> {
     const count = await this.store.removeMembers(groupId, users);
+    this.sizes.changed(groupId, count);
     if (count + users.length > this.largeAbove) {
       await this.largeGroupChanged(groupId, { join: [], leave: users, added: [] });
     }

@@ -22,8 +22,13 @@ export type LargeGroupChange = (
 ) => Promise<void>;
 
 /** The rooms of `user`: one per group of theirs with more than `largeAbove` members. */
-export async function roomsOf(store: GroupStore, user: string, largeAbove: number): Promise<string[]> {
+export async function roomsOf(
+  store: GroupStore,
+  user: string,
+  largeAbove: number,
+  count: (groupId: string) => Promise<number> = (id) => store.count(id),
+): Promise<string[]> {
   const ids = await allGroupIdsOf(store, user);
-  const counts = await Promise.all(ids.map((id) => store.count(id)));
+  const counts = await Promise.all(ids.map(count));
   return ids.filter((_, i) => counts[i]! > largeAbove).map(roomOf);
 }
