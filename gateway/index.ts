@@ -247,8 +247,9 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     if (draining) return refuseUpgrade(socket, new ImError('UNAVAILABLE', 'server is draining: reconnect later'));
     let upgrade;
     try {
-      upgrade = authenticateUpgrade(req, deps.verifyToken, options.allowedOrigins);
+      // Busy first: a refusal costs nothing, a token check about 0.15 ms of CPU the storm needs elsewhere.
       connects.refuseIfBusy();
+      upgrade = authenticateUpgrade(req, deps.verifyToken, options.allowedOrigins);
     } catch (err) {
       return refuseUpgrade(socket, err);
     }
