@@ -64,8 +64,12 @@ export interface ImClientOptions {
   /** A send is given up (rejected UNAVAILABLE) after this long. */
   sendTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** Messages per GetDiff page while catching up; default the most the server gives (every page is a round trip). */
   syncPageSize?: number;
 }
+
+/** The server's MAX_SYNC_LIMIT (sync/index.ts): a larger limit is cut to it. */
+const MAX_SYNC_PAGE = 500;
 
 interface ClientEvents {
   message: [Message];
@@ -516,7 +520,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
   }
 
   private async pullAll(): Promise<void> {
-    const limit = this.options.syncPageSize ?? 200;
+    const limit = this.options.syncPageSize ?? MAX_SYNC_PAGE;
     for (;;) {
       const res = await this.getDiff(this.syncKey, limit);
       if (res.reset) this.emit('reset');
