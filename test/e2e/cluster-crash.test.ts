@@ -63,6 +63,19 @@ describe('cluster mode survives crashes without losing or duplicating a message'
     await recipient.client.close();
   });
 
+  it('with the offline process down, a device still catches up: sync reads the stores itself (decision 0015)', async () => {
+    const [alice, bob] = [`alice-o-${run}`, `bob-o-${run}`];
+    const sender = await connect(target, alice, 'laptop');
+    for (let i = 0; i < 3; i++) await sender.client.send({ user: bob }, { text: `o${i}` });
+    await sender.client.close();
+    await cluster.kill('offline');
+    try {
+      assert.deepEqual((await fullSync(target, bob)).texts, ['o0', 'o1', 'o2']);
+    } finally {
+      await cluster.start('offline');
+    }
+  });
+
   it('restarts of Kafka and of Redis during a bounded send loop: every acknowledged message once, in order', async () => {
     const [alice, bob] = [`alice-r-${run}`, `bob-r-${run}`];
     const sender = await connect(target, alice, 'laptop', { sendRetryMs: 2_000, sendTimeoutMs: 120_000 });
