@@ -119,7 +119,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     atMs: c.openedAtMs,
   });
 
-  const publishState = async (conn: Connection, online: boolean, catchUp = true) => {
+  const publishState = async (conn: Connection, online: boolean) => {
     const state: UserState = {
       user: conn.user,
       device: conn.device,
@@ -128,7 +128,6 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       connId: conn.connId,
       nodeEpoch: 0,
       atMs: online ? conn.openedAtMs : Date.now(),
-      skipCatchUp: online && !catchUp,
     };
     try {
       await bus.publish(topics.userState.name, conn.user, UserState.encode(state).finish());
@@ -195,7 +194,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     try {
       await deps.routes.put(routeOf(conn), options.routeTtlMs);
     } catch (err) {
-      // Push writes it too when the user_state event arrives, and the refresh timer after that.
+      // The refresh timer writes it again (and push, when an online event for a catch-up arrives).
       log.warn({ err, user }, 'could not write the route of a new connection');
     }
     if (!conns.has(conn.connId)) return;
@@ -222,7 +221,8 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         },
       },
     });
-    void publishState(conn, true, catchUp);
+    // Online is news to push only when it should hand the device its unacked messages (decision 0014).
+    if (catchUp) void publishState(conn, true);
   };
 
   const wss = new WebSocketServer({

@@ -125,8 +125,8 @@ export class Push implements PushApi {
   }
 
   /**
-   * `user_state` handler: keep the route table, and on online hand the device what it has not acked (unless it
-   * pulls that itself: skip_catch_up).
+   * `user_state` handler: keep the route table, and on online hand the device what it has not acked (devices that
+   * pull that themselves send no online event).
    */
   async onUserState(state: UserState): Promise<void> {
     const ref = { user: state.user, device: state.device, connId: state.connId };
@@ -135,7 +135,7 @@ export class Push implements PushApi {
       return;
     }
     await this.deps.routes.put({ ...ref, node: state.node, atMs: state.atMs }, this.deps.options.routeTtlMs);
-    if (!state.skipCatchUp) await this.catchUp(state);
+    await this.catchUp(state);
   }
 
   private async changeRooms(
