@@ -27,6 +27,8 @@ interface Sock {
   localAddress: string;
   ws: WebSocket | undefined;
   connId: string;
+  /** Signed at the first connect and kept, as a device keeps the token it was issued: reconnects reuse it. */
+  token: string;
   syncKey: string;
   inboxSeq: number;
   frames: number;
@@ -206,7 +208,8 @@ async function whenServed<T>(attempt: () => Promise<T>, deadline: number, tally?
 /** Opens one socket; resolves once the server's AuthResult arrived. */
 function connect(sock: Sock, timeoutMs: number): Promise<void> {
   if (!signer) throw new Error('open() first: no signing key');
-  const token = signer.sign(sock.user, sock.device, 3600);
+  sock.token ||= signer.sign(sock.user, sock.device, 3600);
+  const token = sock.token;
   // Like the SDK: a client that syncs on connect asks push for no catch-up delivery.
   const ws = new WebSocket(`${sock.url}/v1/ws?catch_up=0`, {
     headers: { authorization: `Bearer ${token}` },
@@ -338,6 +341,7 @@ const handlers = {
       localAddress: p.localAddresses[i % p.localAddresses.length]!,
       ws: undefined,
       connId: '',
+      token: '',
       syncKey: '',
       inboxSeq: 0,
       frames: 0,
