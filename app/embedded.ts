@@ -38,13 +38,17 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
   const routes = new MemoryRouteTable();
   const gateways = new StaticGatewayDirectory();
   const started: Closeable[] = [bus];
-  /** What a caller holds for a service: the object itself, or a gRPC client of it served on loopback. */
+  /**
+   * What a caller holds for a service: the object itself, or a gRPC client of it served on loopback (methods in
+   * `encodedImpl` answer the client's `encoded` twin with bytes as they are).
+   */
   const link = async <D extends object>(
     definition: D,
     impl: ApiOf<D>,
+    encodedImpl: Partial<EncodedApiOf<D>> = {},
   ): Promise<ApiOf<D> & { encoded?: EncodedApiOf<D> }> => {
     if (config.transport === 'direct') return impl;
-    const server = await serveGrpc((s) => addApi(s, definition, impl));
+    const server = await serveGrpc((s) => addApi(s, definition, impl, encodedImpl));
     const client = grpcClient(definition, server.address);
     started.push(server, client);
     return client;
@@ -54,7 +58,8 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
     const offline = await link(OfflineServiceService, stores);
     const groupStore = new MemoryGroupStore();
     // As in cluster mode, sync reads offline's stores in-process (decision 0015).
-    const sync = await link(SyncServiceService, new Sync(stores, (user) => allGroupIdsOf(groupStore, user)));
+    const syncImpl = new Sync(stores, (user) => allGroupIdsOf(groupStore, user));
+    const sync = await link(SyncServiceService, syncImpl, { getDiff: (r) => syncImpl.getDiffEncoded(r) });
     const push = await startPush({
       bus,
       routes,
@@ -78,7 +83,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
     const gateway = await startGateway({
       bus,
       sync,
-      ...(sync.encoded ? { syncEncoded: sync.encoded } : {}),
+      syncEncoded: sync.encoded ?? { getDiff: (r) => syncImpl.getDiffEncoded(r) },
       logic: await link(LogicServiceService, logic.api),
       routes,
       verifyToken,

@@ -39,11 +39,28 @@ const ERROR_CODE_KEY = 'im-error-code';
  */
 const LEAN_CALLS = { 'grpc.enable_channelz': 0 } as const;
 
-/** Adds `impl` to `server` under `definition`; ImErrors travel as gRPC statuses with their stable code. */
-export function addApi<D extends object>(server: Server, definition: D, impl: ApiOf<D>): void {
+/**
+ * Adds `impl` to `server` under `definition`; ImErrors travel as gRPC statuses with their stable code. Methods in
+ * `encoded` answer with the response already as protobuf bytes, sent as they are (see Sync.getDiffEncoded).
+ */
+export function addApi<D extends object>(
+  server: Server,
+  definition: D,
+  impl: ApiOf<D>,
+  encoded: Partial<EncodedApiOf<D>> = {},
+): void {
   const handlers: UntypedServiceImplementation = {};
+  const service = { ...definition } as Record<string, unknown>;
   for (const name of Object.keys(definition)) {
-    const method = (impl as Record<string, (req: unknown) => Promise<unknown>>)[name]!.bind(impl);
+    const raw = (encoded as Record<string, ((req: unknown) => Promise<Uint8Array>) | undefined>)[name];
+    if (raw) {
+      const m = service[name] as UnaryMethod<unknown, unknown>;
+      service[name] = {
+        ...m,
+        responseSerialize: (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      };
+    }
+    const method = raw ?? (impl as Record<string, (req: unknown) => Promise<unknown>>)[name]!.bind(impl);
     handlers[name] = (
       call: { request: unknown },
       callback: (err: Partial<ServiceError> | null, res?: unknown) => void,
@@ -59,7 +76,7 @@ export function addApi<D extends object>(server: Server, definition: D, impl: Ap
       );
     };
   }
-  server.addService(definition as unknown as ServiceDefinition, handlers);
+  server.addService(service as unknown as ServiceDefinition, handlers);
 }
 
 export interface GrpcClientOptions {

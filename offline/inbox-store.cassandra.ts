@@ -11,7 +11,7 @@ import {
   type Client,
   type Write,
 } from '../lib/cassandra.ts';
-import type { InboxPage, InboxStore } from './inbox-store.ts';
+import { decodePage, type EncodedInboxPage, type InboxPage, type InboxStore } from './inbox-store.ts';
 
 /**
  * Seqs per partition. A power of two, so 2^32 (one term) is a whole number of buckets and a term never shares a
@@ -116,23 +116,31 @@ export class CassandraInboxStore implements InboxStore {
   }
 
   async read(user: string, afterSeq: number, limit: number, beforeSeq = Infinity): Promise<InboxPage> {
+    return decodePage(await this.readEncoded(user, afterSeq, limit, beforeSeq));
+  }
+
+  async readEncoded(user: string, afterSeq: number, limit: number, beforeSeq = Infinity): Promise<EncodedInboxPage> {
     const { buckets, floorSeq } = await this.index(user);
     const from = Math.max(afterSeq, floorSeq);
     const upper = Number.isFinite(beforeSeq) ? long(beforeSeq) : LONG_MAX;
     const lastBucket = Number.isFinite(beforeSeq) ? bucketOf(beforeSeq - 1) : Infinity;
     const want = Math.max(0, Math.floor(limit)) + 1; // one more than asked tells whether there is more
-    const messages: Message[] = [];
+    const seqs: number[] = [];
+    const encoded: Uint8Array[] = [];
     // Walks only buckets that exist (bounded by retention), never the numeric range between them.
     for (const bucket of buckets) {
-      if (messages.length >= want || bucket > lastBucket) break;
+      if (seqs.length >= want || bucket > lastBucket) break;
       if (bucket < bucketOf(from)) continue;
-      const rest = want - messages.length;
+      const rest = want - seqs.length;
       const rows = await this.client.execute(CQL.page, [user, bucket, from, upper, rest], { fetchSize: rest });
-      for (const row of rows.rows) messages.push(Message.decode(row.get('message') as Buffer));
+      for (const row of rows.rows) {
+        seqs.push(toNumber(row.get('seq')));
+        encoded.push(row.get('message') as Buffer);
+      }
     }
-    const hasMore = messages.length >= want;
-    if (hasMore) messages.length = want - 1;
-    return { messages, hasMore, floorSeq };
+    const hasMore = seqs.length >= want;
+    if (hasMore) seqs.length = encoded.length = want - 1;
+    return { seqs, encoded, hasMore, floorSeq };
   }
 
   async ack(user: string, device: string, seq: number): Promise<number> {

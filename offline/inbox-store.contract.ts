@@ -73,6 +73,31 @@ export function inboxStoreContract(
       assert.equal(bounded.hasMore, false);
     });
 
+    it('reads the same pages encoded: the stored bytes of what read decodes, with their seqs', async () => {
+      const u = user();
+      await store.write([1, 2, 3, 5, 8].map((seq) => ({ user: u, message: message(seq) })));
+      for (const [afterSeq, limit, beforeSeq] of [
+        [0, 10, Infinity],
+        [0, 2, Infinity],
+        [2, 2, Infinity],
+        [0, 10, 5],
+        [8, 10, Infinity],
+      ] as const) {
+        const page = await store.read(u, afterSeq, limit, beforeSeq);
+        const encoded = await store.readEncoded(u, afterSeq, limit, beforeSeq);
+        assert.deepEqual(
+          encoded.seqs,
+          page.messages.map((m) => m.seq),
+        );
+        assert.deepEqual(
+          encoded.encoded.map((bytes) => Message.decode(bytes)),
+          page.messages,
+        );
+        assert.equal(encoded.hasMore, page.hasMore);
+        assert.equal(encoded.floorSeq, page.floorSeq);
+      }
+    });
+
     it('keeps inboxes of different users apart', async () => {
       const [a, b] = [user(), user()];
       await store.write([{ user: a, message: message(1, 'for a') }]);

@@ -1,5 +1,5 @@
 import type { Message } from '../proto/gen/im/v1/message.pb.ts';
-import type { InboxPage, InboxStore } from './inbox-store.ts';
+import { encodePage, type EncodedInboxPage, type InboxPage, type InboxStore } from './inbox-store.ts';
 
 interface Inbox {
   /** Ascending; parallel to `messages`. */
@@ -60,6 +60,10 @@ export class MemoryInboxStore implements InboxStore {
       hasMore: to < endOfVisible,
       floorSeq: inbox.floorSeq,
     });
+  }
+
+  async readEncoded(user: string, afterSeq: number, limit: number, beforeSeq = Infinity): Promise<EncodedInboxPage> {
+    return encodePage(await this.read(user, afterSeq, limit, beforeSeq));
   }
 
   ack(user: string, device: string, seq: number): Promise<number> {

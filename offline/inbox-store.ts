@@ -1,4 +1,4 @@
-import type { Message } from '../proto/gen/im/v1/message.pb.ts';
+import { Message } from '../proto/gen/im/v1/message.pb.ts';
 
 export interface InboxPage {
   /** Ascending by seq. */
@@ -6,6 +6,27 @@ export interface InboxPage {
   hasMore: boolean;
   /** Highest seq dropped by retention (0 if none): a reader behind it has missed messages. */
   floorSeq: number;
+}
+
+/** A page as stored: each entry's seq and its Message protobuf, for a reader that forwards the bytes. */
+export interface EncodedInboxPage {
+  seqs: number[];
+  encoded: Uint8Array[];
+  hasMore: boolean;
+  floorSeq: number;
+}
+
+export function decodePage({ encoded, hasMore, floorSeq }: EncodedInboxPage): InboxPage {
+  return { messages: encoded.map((bytes) => Message.decode(bytes)), hasMore, floorSeq };
+}
+
+export function encodePage({ messages, hasMore, floorSeq }: InboxPage): EncodedInboxPage {
+  return {
+    seqs: messages.map((m) => m.seq),
+    encoded: messages.map((m) => Message.encode(m).finish()),
+    hasMore,
+    floorSeq,
+  };
 }
 
 /**
@@ -18,6 +39,8 @@ export interface InboxPage {
 export interface InboxStore {
   write(entries: readonly { user: string; message: Message }[]): Promise<void>;
   read(user: string, afterSeq: number, limit: number, beforeSeq?: number): Promise<InboxPage>;
+  /** `read`, with each entry as the bytes stored (what `read` decodes). */
+  readEncoded(user: string, afterSeq: number, limit: number, beforeSeq?: number): Promise<EncodedInboxPage>;
   ack(user: string, device: string, seq: number): Promise<number>;
   cursor(user: string, device: string): Promise<number>;
 }

@@ -25,7 +25,7 @@ import type {
 import { ImError } from '../lib/errors.ts';
 import { stopwatch } from '../lib/metrics.ts';
 import type { ApiOf } from '../lib/grpc.ts';
-import type { InboxStore } from './inbox-store.ts';
+import type { EncodedInboxPage, InboxStore } from './inbox-store.ts';
 import type { Sequencer } from './sequencer.ts';
 import { MemoryStreamHeads } from './stream-heads.memory.ts';
 import { isGroupStream, type StreamHeads } from './stream-heads.ts';
@@ -71,11 +71,22 @@ export class Offline implements OfflineApi {
   }
 
   async readInbox({ user, afterSeq, limit }: ReadInboxRequest): Promise<ReadInboxResponse> {
-    const bounded = Math.min(Math.max(limit, 1), MAX_READ_LIMIT);
-    const epoch = await this.sequencer.epoch();
-    const inFlight = await this.sequencer.lowestInFlight(user);
+    const { epoch, bounded, inFlight } = await this.readBounds(user, limit);
     const page = await this.inbox.read(user, afterSeq, bounded, inFlight);
     return { messages: page.messages, hasMore: page.hasMore, floorSeq: page.floorSeq, epoch };
+  }
+
+  /** ReadInbox with each entry as the bytes stored, for a reader in this process that forwards them (sync). */
+  async readInboxEncoded({ user, afterSeq, limit }: ReadInboxRequest): Promise<EncodedInboxPage & { epoch: number }> {
+    const { epoch, bounded, inFlight } = await this.readBounds(user, limit);
+    return { ...(await this.inbox.readEncoded(user, afterSeq, bounded, inFlight)), epoch };
+  }
+
+  /** A read's epoch, its limit within MAX_READ_LIMIT, and the seq it stops before (none still in flight). */
+  private async readBounds(user: string, limit: number) {
+    const bounded = Math.min(Math.max(limit, 1), MAX_READ_LIMIT);
+    const epoch = await this.sequencer.epoch();
+    return { epoch, bounded, inFlight: await this.sequencer.lowestInFlight(user) };
   }
 
   async readInboxes({ reads }: ReadInboxesRequest): Promise<ReadInboxesResponse> {

@@ -4,6 +4,8 @@ import { message as inboxMessage } from '../offline/inbox-store.contract.ts';
 import { Offline } from '../offline/index.ts';
 import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
 import { MemorySequencer } from '../offline/sequencer.memory.ts';
+import { groupStream } from '../offline/stream-heads.ts';
+import { SyncResponse } from '../proto/gen/im/v1/client.pb.ts';
 import { decodeSyncKey } from './sync-key.ts';
 import { Sync } from './index.ts';
 
@@ -58,5 +60,33 @@ describe('Sync.getDiff and the epoch', () => {
     const again = await after.getDiff({ user: 'ann', device: 'd', syncKey: res.syncKey, limit: 10 });
     assert.equal(again.reset, false);
     assert.deepEqual(again.messages, []);
+  });
+});
+
+describe('Sync.getDiffEncoded', () => {
+  it('is byte for byte SyncResponse.encode of getDiff, for inbox pages and pages with large-group messages', async () => {
+    const offline = offlineAt(1000, new MemoryInboxStore());
+    await deliver(offline, 'ann', 5);
+    // A large group's timeline, interleaved in time with the inbox.
+    const stream = groupStream('big');
+    for (let seq = 1; seq <= 3; seq++) {
+      const message = { ...inboxMessage(seq), conversation: 'group:big', sentAtMs: seq * 2, streamIndex: seq };
+      await offline.writeInbox({ entries: [{ user: stream, message }] });
+    }
+    const sync = new Sync(offline, () => Promise.resolve(['big']));
+    let syncKey = '';
+    let pages = 0;
+    const conversations = new Set<string>();
+    for (let hasMore = true; hasMore; pages++) {
+      const request = { user: 'ann', device: 'd', syncKey, limit: 3 };
+      const decoded = await sync.getDiff(request);
+      const encoded = await sync.getDiffEncoded(request);
+      assert.deepEqual(encoded, SyncResponse.encode(decoded).finish());
+      assert.deepEqual(SyncResponse.decode(encoded), decoded);
+      for (const m of decoded.messages) conversations.add(m.conversation);
+      ({ syncKey, hasMore } = decoded);
+    }
+    assert.equal(pages, 3, 'eight messages in pages of three');
+    assert.deepEqual([...conversations].sort(), ['dm:ann:bob', 'group:big']);
   });
 });

@@ -1,10 +1,12 @@
-import type { AckResult, SyncResponse } from '../proto/gen/im/v1/client.pb.ts';
-import type { Message, StreamPosition } from '../proto/gen/im/v1/message.pb.ts';
+import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import { SyncResponse, type AckResult } from '../proto/gen/im/v1/client.pb.ts';
+import { Message, type StreamPosition } from '../proto/gen/im/v1/message.pb.ts';
 import { SyncServiceService, type GetDiffRequest, type SyncAckRequest } from '../proto/gen/im/v1/services.pb.ts';
 import { groupConversation } from '../lib/conversation.ts';
 import { ImError } from '../lib/errors.ts';
 import type { ApiOf } from '../lib/grpc.ts';
-import type { OfflineApi } from '../offline/index.ts';
+import { decodePage } from '../offline/inbox-store.ts';
+import type { Offline } from '../offline/index.ts';
 import { groupStream } from '../offline/stream-heads.ts';
 import { decodeSyncKey, encodeSyncKey, initialKey, type SyncKey } from './sync-key.ts';
 
@@ -13,6 +15,15 @@ export { SyncServiceService };
 
 export const DEFAULT_SYNC_LIMIT = 100;
 export const MAX_SYNC_LIMIT = 500;
+
+/** SyncResponse.messages: field 1, length-delimited. */
+const MESSAGES_TAG = (1 << 3) | WireType.LengthDelimited;
+
+/** What sync reads, in-process (decision 0015): offline's reads over its stores. */
+export type SyncStores = Pick<
+  Offline,
+  'readInbox' | 'readInboxEncoded' | 'getHeads' | 'getUnread' | 'getEpoch' | 'ackInbox'
+>;
 
 /** The ids of the groups a user is in (large groups' timelines are read from these). */
 export type GroupsOf = (user: string) => Promise<string[]>;
@@ -25,18 +36,42 @@ export type GroupsOf = (user: string) => Promise<string[]>;
  */
 export class Sync implements SyncApi {
   constructor(
-    private readonly offline: OfflineApi,
+    private readonly offline: SyncStores,
     private readonly groupsOf: GroupsOf = () => Promise.resolve([]),
   ) {}
 
-  async getDiff({ user, syncKey, limit: requested }: GetDiffRequest): Promise<SyncResponse> {
+  async getDiff(request: GetDiffRequest): Promise<SyncResponse> {
+    const { inbox, groupMessages, rest } = await this.diff(request);
+    return { ...rest, messages: mergeByTime(decodePage(inbox).messages, groupMessages) };
+  }
+
+  /**
+   * GetDiff as SyncResponse bytes. The inbox entries go out as Cassandra returned them, never decoded here: an
+   * embedded message is encoded exactly like a bytes field, and ts-proto writes `messages` (field 1) first, so the
+   * entries followed by the rest of the response are the bytes `SyncResponse.encode` would give. Only a page that
+   * also carries large-group messages is decoded, to interleave them by time.
+   */
+  async getDiffEncoded(request: GetDiffRequest): Promise<Uint8Array> {
+    const { inbox, groupMessages, rest } = await this.diff(request);
+    const writer = new BinaryWriter();
+    if (groupMessages.length === 0) for (const bytes of inbox.encoded) writer.uint32(MESSAGES_TAG).bytes(bytes);
+    else {
+      for (const m of mergeByTime(decodePage(inbox).messages, groupMessages)) {
+        Message.encode(m, writer.uint32(MESSAGES_TAG).fork()).join();
+      }
+    }
+    return SyncResponse.encode({ ...rest, messages: [] }, writer).finish();
+  }
+
+  /** One page: the inbox entries (encoded), the large groups' messages, and everything else of the response. */
+  private async diff({ user, syncKey, limit: requested }: GetDiffRequest) {
     const limit = requested === 0 ? DEFAULT_SYNC_LIMIT : Math.min(requested, MAX_SYNC_LIMIT);
     // The page says which epoch it was read in, so the common case is one call; a key from another epoch (rare)
     // costs a second read from the start. An empty key takes the page's epoch.
     let key = decodeSyncKey(syncKey, user, 0);
     // The user's large groups and their heads are looked up while the inbox is read.
     const [first, heads] = await Promise.all([
-      this.offline.readInbox({ user, afterSeq: key.inboxSeq, limit }),
+      this.offline.readInboxEncoded({ user, afterSeq: key.inboxSeq, limit }),
       this.groupHeads(user),
     ]);
     let page = first;
@@ -44,21 +79,20 @@ export class Sync implements SyncApi {
     let reset = syncKey !== '' && key.epoch !== epoch;
     if (reset) {
       key = initialKey(user, epoch);
-      page = await this.offline.readInbox({ user, afterSeq: 0, limit });
+      page = await this.offline.readInboxEncoded({ user, afterSeq: 0, limit });
     } else key.epoch = epoch;
     if (page.floorSeq > key.inboxSeq) {
       reset = true;
       key = { ...key, inboxSeq: page.floorSeq };
-      page = await this.offline.readInbox({ user, afterSeq: key.inboxSeq, limit });
+      page = await this.offline.readInboxEncoded({ user, afterSeq: key.inboxSeq, limit });
     }
-    const last = page.messages.at(-1);
-    const groups = await this.readGroups(heads, key, limit - page.messages.length);
-    const next: SyncKey = { ...key, inboxSeq: last ? last.seq : key.inboxSeq, groups: groups.cursors };
+    const last = page.seqs.at(-1);
+    const groups = await this.readGroups(heads, key, limit - page.seqs.length);
+    const next: SyncKey = { ...key, inboxSeq: last ?? key.inboxSeq, groups: groups.cursors };
     const hasMore = page.hasMore || groups.hasMore;
     // Counts come with the last page only: pages before it are still catching up.
     const unread = hasMore ? [] : await this.unread(user, next.inboxSeq, groups.through);
-    return {
-      messages: mergeByTime(page.messages, groups.messages),
+    const rest: Omit<SyncResponse, 'messages'> = {
       syncKey: encodeSyncKey(next),
       hasMore,
       reset: reset || groups.reset,
@@ -71,6 +105,7 @@ export class Sync implements SyncApi {
         index: groups.through.get(g) ?? 0,
       })),
     };
+    return { inbox: page, groupMessages: groups.messages, rest };
   }
 
   /**
@@ -134,7 +169,7 @@ export class Sync implements SyncApi {
   }
 
   async ack({ user, device, syncKey, inboxSeq, streams }: SyncAckRequest): Promise<AckResult> {
-    const { epoch } = await this.offline.getEpoch({});
+    const { epoch } = await this.offline.getEpoch();
     const key = decodeSyncKey(syncKey, user, epoch);
     if (key.epoch !== epoch) throw new ImError('BAD_SYNC_KEY', 'sync_key is from an earlier epoch: sync again');
     const seq = Math.max(key.inboxSeq, inboxSeq);

@@ -81,7 +81,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
       const offline = offlineOver(redis(), c, config);
       const groups = new CassandraGroupStore(c);
       const sync = new Sync(offline, (user) => allGroupIdsOf(groups, user));
-      await serve((s) => addApi(s, SyncServiceService, sync));
+      await serve((s) => addApi(s, SyncServiceService, sync, { getDiff: (r) => sync.getDiffEncoded(r) }));
       return { started, ready: async () => void (await offline.getEpoch()) };
     }
     case 'logic': {
