@@ -115,11 +115,26 @@ export class CassandraInboxStore implements InboxStore {
     await forEachLimit(users, this.concurrency, (user) => this.trim(user));
   }
 
-  async read(user: string, afterSeq: number, limit: number, beforeSeq = Infinity): Promise<InboxPage> {
-    return decodePage(await this.readEncoded(user, afterSeq, limit, beforeSeq));
+  async read(
+    user: string,
+    afterSeq: number,
+    limit: number,
+    beforeSeq = Infinity,
+    headSeq?: number,
+  ): Promise<InboxPage> {
+    return decodePage(await this.readEncoded(user, afterSeq, limit, beforeSeq, headSeq));
   }
 
-  async readEncoded(user: string, afterSeq: number, limit: number, beforeSeq = Infinity): Promise<EncodedInboxPage> {
+  async readEncoded(
+    user: string,
+    afterSeq: number,
+    limit: number,
+    beforeSeq = Infinity,
+    headSeq?: number,
+  ): Promise<EncodedInboxPage> {
+    const known =
+      headSeq === undefined ? undefined : await this.readOneBucket(user, afterSeq, limit, beforeSeq, headSeq);
+    if (known) return known;
     const { buckets, floorSeq } = await this.index(user);
     const from = Math.max(afterSeq, floorSeq);
     const upper = Number.isFinite(beforeSeq) ? long(beforeSeq) : LONG_MAX;
@@ -141,6 +156,34 @@ export class CassandraInboxStore implements InboxStore {
     const hasMore = seqs.length >= want;
     if (hasMore) seqs.length = encoded.length = want - 1;
     return { seqs, encoded, hasMore, floorSeq };
+  }
+
+  /**
+   * The common read, a device catching up within one bucket, without the bucket index: when everything between
+   * afterSeq and the head lies in one bucket, that bucket's rows are the page. A reader past the head gets an empty
+   * page. Rows found in the bucket mean it was not dropped, and a dropped bucket is older than every kept one, so
+   * the floor is at or below afterSeq: the page says floorSeq 0 (no reset). Anything else (the range spans
+   * buckets, or the bucket has nothing: retention may have dropped it) is undefined, for the index read to decide.
+   */
+  private async readOneBucket(
+    user: string,
+    afterSeq: number,
+    limit: number,
+    beforeSeq: number,
+    headSeq: number,
+  ): Promise<EncodedInboxPage | undefined> {
+    if (headSeq <= afterSeq) return { seqs: [], encoded: [], hasMore: false, floorSeq: 0 };
+    const bucket = bucketOf(afterSeq + 1);
+    if (bucketOf(Math.min(headSeq, beforeSeq - 1)) !== bucket) return undefined;
+    const want = Math.max(0, Math.floor(limit)) + 1;
+    const upper = Number.isFinite(beforeSeq) ? long(beforeSeq) : LONG_MAX;
+    const rows = (await this.client.execute(CQL.page, [user, bucket, afterSeq, upper, want], { fetchSize: want })).rows;
+    if (rows.length === 0) return undefined;
+    const seqs = rows.map((row) => toNumber(row.get('seq')));
+    const encoded = rows.map((row) => row.get('message') as Buffer);
+    const hasMore = seqs.length >= want;
+    if (hasMore) seqs.length = encoded.length = want - 1;
+    return { seqs, encoded, hasMore, floorSeq: 0 };
   }
 
   async ack(user: string, device: string, seq: number): Promise<number> {

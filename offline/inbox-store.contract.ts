@@ -98,6 +98,33 @@ export function inboxStoreContract(
       }
     });
 
+    it('reads the same with a head hint (exact or loose), but for the floor of a reader past it', async () => {
+      const u = user();
+      await store.write([1, 2, 3, 5, 8, 1030, 1031].map((seq) => ({ user: u, message: message(seq) })));
+      for (const head of [1031, 5000]) {
+        for (const [afterSeq, limit, beforeSeq] of [
+          [0, 10, Infinity],
+          [0, 2, Infinity],
+          [2, 2, Infinity],
+          [3, 10, 8],
+          [5, 10, Infinity],
+          [8, 10, Infinity],
+          [1029, 1, Infinity],
+          [1030, 10, Infinity],
+          [1031, 10, Infinity],
+          [6000, 10, Infinity],
+        ] as const) {
+          const plain = await store.readEncoded(u, afterSeq, limit, beforeSeq);
+          const hinted = await store.readEncoded(u, afterSeq, limit, beforeSeq, head);
+          const what = `after ${afterSeq} limit ${limit} before ${beforeSeq} head ${head}`;
+          assert.deepEqual(hinted.seqs, plain.seqs, what);
+          assert.deepEqual(hinted.encoded, plain.encoded, what);
+          assert.equal(hinted.hasMore, plain.hasMore, what);
+          assert.ok(hinted.floorSeq === plain.floorSeq || hinted.floorSeq === 0, what);
+        }
+      }
+    });
+
     it('keeps inboxes of different users apart', async () => {
       const [a, b] = [user(), user()];
       await store.write([{ user: a, message: message(1, 'for a') }]);

@@ -62,6 +62,7 @@ export class MemoryInboxStore implements InboxStore {
     });
   }
 
+  /** The head hint is not needed here: the memory adapter has no index to skip. */
   async readEncoded(user: string, afterSeq: number, limit: number, beforeSeq = Infinity): Promise<EncodedInboxPage> {
     return encodePage(await this.read(user, afterSeq, limit, beforeSeq));
   }

@@ -34,13 +34,21 @@ export function encodePage({ messages, hasMore, floorSeq }: InboxPage): EncodedI
  *
  * - `write` is an upsert keyed by (user, message.seq): writing the same entry twice leaves one row.
  * - `read` returns entries with seq > afterSeq and < beforeSeq (when given), ascending, at most `limit`.
+ *   `headSeq`, when given, is a seq no entry of the user is above (Sequencer.head): an adapter may skip looking
+ *   past it, and may then answer a floorSeq of 0 for a reader it knows is past the floor.
  * - `ack` moves a device's cursor to max(current, seq) and returns the result; cursors never move backwards.
  */
 export interface InboxStore {
   write(entries: readonly { user: string; message: Message }[]): Promise<void>;
-  read(user: string, afterSeq: number, limit: number, beforeSeq?: number): Promise<InboxPage>;
+  read(user: string, afterSeq: number, limit: number, beforeSeq?: number, headSeq?: number): Promise<InboxPage>;
   /** `read`, with each entry as the bytes stored (what `read` decodes). */
-  readEncoded(user: string, afterSeq: number, limit: number, beforeSeq?: number): Promise<EncodedInboxPage>;
+  readEncoded(
+    user: string,
+    afterSeq: number,
+    limit: number,
+    beforeSeq?: number,
+    headSeq?: number,
+  ): Promise<EncodedInboxPage>;
   ack(user: string, device: string, seq: number): Promise<number>;
   cursor(user: string, device: string): Promise<number>;
 }

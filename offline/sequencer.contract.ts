@@ -90,6 +90,20 @@ export function sequencerContract(
       assert.equal(await s.lowestInFlight(user()), undefined);
     });
 
+    it("knows each user's head: the last seq handed out, or a bound before any", async () => {
+      await settled();
+      const [a, b] = [user(), user()];
+      assert.ok((await s.head(a))! >= 0);
+      const first = await s.allocate([a, b, a]);
+      assert.equal(await s.head(a), first[2]);
+      assert.equal(await s.head(b), first[1]);
+      const [next] = await s.allocate([a]);
+      assert.equal(await s.head(a), next);
+      assert.equal(await s.head(b), first[1], 'another user is untouched');
+      await s.complete([{ user: a, seq: next! }]);
+      assert.equal(await s.head(a), next, 'completing moves nothing');
+    });
+
     it('lets a seq whose writer died become a gap after inFlightTtlMs', async () => {
       await settled();
       const a = user();

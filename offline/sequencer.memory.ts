@@ -49,6 +49,10 @@ export class MemorySequencer implements Sequencer {
     return Promise.resolve(lowest);
   }
 
+  head(user: string): Promise<number | undefined> {
+    return Promise.resolve(this.last.get(user) ?? 0);
+  }
+
   epoch(): Promise<number> {
     return Promise.resolve(this.startedEpoch);
   }

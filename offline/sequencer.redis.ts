@@ -223,6 +223,13 @@ export class RedisSequencer implements Sequencer {
     return HOLD_ALL_READS;
   }
 
+  async head(user: string): Promise<number | undefined> {
+    // One MGET: the term and the counter as of the same moment.
+    const [term, counter] = await this.redis.mget(this.termKey, this.counterKey(user));
+    if (term === null || term === undefined) return undefined;
+    return Number(term) * TERM_SHIFT + Number(counter ?? 0);
+  }
+
   /** Seqs stay comparable across terms, so the sync_key epoch is the inbox data's generation. */
   epoch(): Promise<number> {
     return this.terms.generation();

@@ -13,5 +13,11 @@ export interface Sequencer {
   allocate(users: readonly string[]): Promise<number[]>;
   complete(entries: readonly { user: string; seq: number }[]): Promise<void>;
   lowestInFlight(user: string): Promise<number | undefined>;
+  /**
+   * A seq at or above every seq `allocate` has handed `user`, and equal to the last one while the user has had one
+   * in the current term; undefined while unknown (sequence state being rebuilt). No inbox row of the user has a
+   * seq above it, so a reader need not look there.
+   */
+  head(user: string): Promise<number | undefined>;
   epoch(): Promise<number>;
 }
