@@ -1,5 +1,6 @@
 // Calls to offline, coalesced (lib/coalesce.ts): logic's sends in flight at once share one AllocateSeqs and one
-// WriteInbox call, and sync's GetDiffs in flight at once share one ReadInboxes, one GetHeads and one GetUnreads.
+// WriteInbox call, and their reads (read markers, large-group heads) one ReadInboxes, one GetHeads and one
+// GetUnreads. (Sync reads offline's stores in-process: decision 0015.)
 // Writes merge safely because the bus hands logic one record per conversation at a time, so a merged request
 // never carries two entries that must be ordered against each other.
 import type { UpdateUnreadRequest } from '../proto/gen/im/v1/services.pb.ts';
