@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '../lib/logger.ts';
 import { tokenSigner, tokenVerifier } from '../lib/token.ts';
 import { topics } from '../lib/topics.ts';
 import { GatewayServiceService, startGateway, type Gateway } from '../gateway/index.ts';
+import { coalescedLogic } from '../logic/coalesced.ts';
 import { LogicServiceService, startLogic } from '../logic/index.ts';
 import { MemoryGroupStore } from '../logic/group-store.memory.ts';
 import { allGroupIdsOf } from '../logic/groups-of.ts';
@@ -84,7 +85,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       bus,
       sync,
       syncEncoded: sync.encoded ?? { getDiff: (r) => syncImpl.getDiffEncoded(r) },
-      logic: await link(LogicServiceService, logic.api),
+      logic: config.transport === 'direct' ? logic.api : coalescedLogic(await link(LogicServiceService, logic.api)),
       routes,
       verifyToken,
       log: log.child({ svc: 'gateway' }),

@@ -7,6 +7,8 @@ import {
   type GroupActionRequest,
   type ListGroupsRequest,
   type ListMembersRequest,
+  type ListRoomsOfRequest,
+  type ListRoomsOfResponse,
   type ListRoomsRequest,
   type ListRoomsResponse,
   type SetMemberRoleRequest,
@@ -82,6 +84,10 @@ export class Logic implements LogicApi {
   }
   async listRooms({ user }: ListRoomsRequest): Promise<ListRoomsResponse> {
     return { rooms: await this.groups.roomsOf(user) };
+  }
+
+  async listRoomsOf({ requests }: ListRoomsOfRequest): Promise<ListRoomsOfResponse> {
+    return { responses: await Promise.all(requests.map((r) => this.listRooms(r))) };
   }
 }
 

@@ -9,6 +9,7 @@ import type { Logger } from '../../lib/logger.ts';
 import { tokenVerifier } from '../../lib/token.ts';
 import { GatewayServiceService, startGateway } from '../../gateway/index.ts';
 import { LogicServiceService, startLogic } from '../../logic/index.ts';
+import { coalescedLogic } from '../../logic/coalesced.ts';
 import { CassandraGroupStore } from '../../logic/group-store.cassandra.ts';
 import { CassandraOutcomeStore } from '../../logic/outcome-store.cassandra.ts';
 import { Offline, OfflineServiceService } from '../../offline/index.ts';
@@ -139,7 +140,8 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         bus: bus(),
         sync,
         syncEncoded: sync.encoded,
-        logic: client(LogicServiceService, config.logicAddress),
+        // The connects of one event-loop turn ask for their rooms in one call (a storm is thousands of connects).
+        logic: coalescedLogic(client(LogicServiceService, config.logicAddress)),
         routes: new RedisRouteTable(r, { prefix: config.redisPrefix }),
         verifyToken,
         log,
