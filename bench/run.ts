@@ -60,7 +60,11 @@ export async function runScenarios(names: ScenarioName[], o: RunOptions): Promis
     try {
       markStart();
       const written = await SCENARIOS[name](ctx);
-      log(`wrote ${written.json}${written.chart ? ` and ${written.chart}` : ''}`);
+      const speed = written.result.cpuSpeedMs;
+      log(
+        `wrote ${written.json}${written.chart ? ` and ${written.chart}` : ''} ` +
+          `(machine speed check ${speed.atStart} ms before, ${speed.atEnd} ms after: lower is faster)`,
+      );
       ran.push({ scenario: name, ...written });
     } catch (err) {
       if (tail.length) write(`--- last lines of ${name}'s processes ---\n${tail.slice(-40).join('\n')}`);

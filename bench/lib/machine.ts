@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -31,6 +32,23 @@ export function machine(): Machine {
     ephemeralPorts: portRange(),
     loadAverage: os.loadavg().map(round1),
   };
+}
+
+const SPEED_WORK = Buffer.alloc(64 * 1024, 7);
+
+/**
+ * Milliseconds one core takes for a fixed piece of work (SHA-256 over 64 MiB, best of three). On these VMs the
+ * same code's figures move by 30% and more over a day; a result records this before and after its run, so a slow
+ * run can be told from a slow change.
+ */
+export function cpuSpeedMs(): number {
+  let best = Infinity;
+  for (let round = 0; round < 3; round++) {
+    const t0 = performance.now();
+    for (let i = 0; i < 1024; i++) createHash('sha256').update(SPEED_WORK).digest();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return Math.round(best * 10) / 10;
 }
 
 export function openFilesLimit(): { soft: number | null; hard: number | null } {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, relative } from 'node:path';
-import { machine, type Machine } from './machine.ts';
+import { cpuSpeedMs, machine, type Machine } from './machine.ts';
 import { renderSvg, type Chart } from './svg.ts';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
@@ -31,10 +31,12 @@ export const BUN_BASELINE = {
 };
 
 let startLoad = os.loadavg();
+let startSpeed = 0;
 
-/** Called as a scenario starts: remembers the machine's load average then. */
+/** Called as a scenario starts: remembers the machine's load average and speed then. */
 export function markStart(): void {
   startLoad = os.loadavg().map((x) => Math.round(x * 100) / 100);
+  startSpeed = cpuSpeedMs();
 }
 
 export interface Target {
@@ -70,6 +72,8 @@ export interface Result {
   processLimit: string;
   /** The machine's load average when the scenario started (others may run tests on this machine too). */
   loadAverageAtStart: number[];
+  /** cpuSpeedMs() as the scenario started and as it ended: how fast this VM was then (lower is faster). */
+  cpuSpeedMs: { atStart: number; atEnd: number };
   /** The code measured: commit, and whether tracked files had uncommitted changes. */
   code: { commit: string; dirty: boolean; changed: string[] };
   skipped?: string;
@@ -88,7 +92,7 @@ export function writeResult(
   out: string,
   result: Omit<
     Result,
-    'machine' | 'processLimit' | 'chart' | 'finishedAt' | 'durationSec' | 'code' | 'loadAverageAtStart'
+    'machine' | 'processLimit' | 'chart' | 'finishedAt' | 'durationSec' | 'code' | 'loadAverageAtStart' | 'cpuSpeedMs'
   >,
   charts: Chart[],
   footer: string[] = [],
@@ -104,6 +108,7 @@ export function writeResult(
     machine: machine(),
     processLimit: PROCESS_LIMIT_NOTE,
     loadAverageAtStart: startLoad,
+    cpuSpeedMs: { atStart: startSpeed, atEnd: cpuSpeedMs() },
     code: codeVersion(),
     ...(chartPath ? { chart: relative(out, chartPath) } : {}),
   };
