@@ -11,6 +11,7 @@ import {
   type Client,
   type Write,
 } from '../lib/cassandra.ts';
+import type { types } from 'cassandra-driver';
 import { decodePage, type EncodedInboxPage, type InboxPage, type InboxStore } from './inbox-store.ts';
 
 /**
@@ -70,6 +71,17 @@ function checkSeq(seq: number, what: string): void {
 function encode(message: Message): Buffer {
   const bytes = Message.encode(message).finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Rows read as a page: the first `want - 1` of them; a `want`-th row only says there is more. */
+function pageOf(rows: readonly types.Row[], want: number, floorSeq: number): EncodedInboxPage {
+  const kept = rows.slice(0, want - 1);
+  return {
+    seqs: kept.map((row) => toNumber(row.get('seq'))),
+    encoded: kept.map((row) => row.get('message') as Buffer),
+    hasMore: rows.length >= want,
+    floorSeq,
+  };
 }
 
 export class CassandraInboxStore implements InboxStore {
@@ -132,30 +144,24 @@ export class CassandraInboxStore implements InboxStore {
     beforeSeq = Infinity,
     headSeq?: number,
   ): Promise<EncodedInboxPage> {
-    const known =
-      headSeq === undefined ? undefined : await this.readOneBucket(user, afterSeq, limit, beforeSeq, headSeq);
-    if (known) return known;
+    const want = Math.max(0, Math.floor(limit)) + 1; // one more than asked tells whether there is more
+    const upper = Number.isFinite(beforeSeq) ? long(beforeSeq) : LONG_MAX;
+    if (headSeq !== undefined) {
+      const known = await this.readOneBucket(user, afterSeq, want, beforeSeq, upper, headSeq);
+      if (known) return known;
+    }
     const { buckets, floorSeq } = await this.index(user);
     const from = Math.max(afterSeq, floorSeq);
-    const upper = Number.isFinite(beforeSeq) ? long(beforeSeq) : LONG_MAX;
     const lastBucket = Number.isFinite(beforeSeq) ? bucketOf(beforeSeq - 1) : Infinity;
-    const want = Math.max(0, Math.floor(limit)) + 1; // one more than asked tells whether there is more
-    const seqs: number[] = [];
-    const encoded: Uint8Array[] = [];
+    const rows: types.Row[] = [];
     // Walks only buckets that exist (bounded by retention), never the numeric range between them.
     for (const bucket of buckets) {
-      if (seqs.length >= want || bucket > lastBucket) break;
+      if (rows.length >= want || bucket > lastBucket) break;
       if (bucket < bucketOf(from)) continue;
-      const rest = want - seqs.length;
-      const rows = await this.client.execute(CQL.page, [user, bucket, from, upper, rest], { fetchSize: rest });
-      for (const row of rows.rows) {
-        seqs.push(toNumber(row.get('seq')));
-        encoded.push(row.get('message') as Buffer);
-      }
+      const rest = want - rows.length;
+      rows.push(...(await this.client.execute(CQL.page, [user, bucket, from, upper, rest], { fetchSize: rest })).rows);
     }
-    const hasMore = seqs.length >= want;
-    if (hasMore) seqs.length = encoded.length = want - 1;
-    return { seqs, encoded, hasMore, floorSeq };
+    return pageOf(rows, want, floorSeq);
   }
 
   /**
@@ -168,22 +174,16 @@ export class CassandraInboxStore implements InboxStore {
   private async readOneBucket(
     user: string,
     afterSeq: number,
-    limit: number,
+    want: number,
     beforeSeq: number,
+    upper: types.Long,
     headSeq: number,
   ): Promise<EncodedInboxPage | undefined> {
     if (headSeq <= afterSeq) return { seqs: [], encoded: [], hasMore: false, floorSeq: 0 };
     const bucket = bucketOf(afterSeq + 1);
     if (bucketOf(Math.min(headSeq, beforeSeq - 1)) !== bucket) return undefined;
-    const want = Math.max(0, Math.floor(limit)) + 1;
-    const upper = Number.isFinite(beforeSeq) ? long(beforeSeq) : LONG_MAX;
     const rows = (await this.client.execute(CQL.page, [user, bucket, afterSeq, upper, want], { fetchSize: want })).rows;
-    if (rows.length === 0) return undefined;
-    const seqs = rows.map((row) => toNumber(row.get('seq')));
-    const encoded = rows.map((row) => row.get('message') as Buffer);
-    const hasMore = seqs.length >= want;
-    if (hasMore) seqs.length = encoded.length = want - 1;
-    return { seqs, encoded, hasMore, floorSeq: 0 };
+    return rows.length === 0 ? undefined : pageOf(rows, want, 0);
   }
 
   async ack(user: string, device: string, seq: number): Promise<number> {
