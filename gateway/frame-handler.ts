@@ -1,7 +1,6 @@
 import { ChatInput } from '../proto/gen/im/v1/bus.pb.ts';
 import { stopwatch, wallUs } from '../lib/metrics.ts';
-import { ClientFrame, SyncResponse, type ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
-import type { GetDiffRequest } from '../proto/gen/im/v1/services.pb.ts';
+import { ClientFrame, type ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
 import type { Admission } from '../lib/admission.ts';
 import type { Bus } from '../lib/bus.ts';
 import { assertId, dmConversation, groupConversation } from '../lib/conversation.ts';
@@ -21,7 +20,7 @@ export interface FrameHandlerDeps {
   bus: Bus;
   sync: SyncApi;
   /** GetDiff answering with the encoded SyncResponse (a gRPC client's `encoded`), forwarded as it comes. */
-  syncEncoded?: EncodedSync;
+  syncEncoded: EncodedSync;
   /** GetDiff calls wait their turn here (the expensive call a reconnect storm makes). */
   syncs: Admission;
   logic: LogicApi;
@@ -65,7 +64,7 @@ export class FrameHandler {
       case 'sync': {
         const request = { ...who, syncKey: body.value.syncKey, limit: body.value.limit };
         const page = await syncs.admit(
-          () => this.encodedDiff(request),
+          () => this.deps.syncEncoded.getDiff(request),
           () => conn.isOpen,
         );
         conn.sendBytes(encodedReply(frame.requestId, ServerFrameBody.sync, page));
@@ -99,11 +98,6 @@ export class FrameHandler {
       default:
         return assertNever(body);
     }
-  }
-
-  private async encodedDiff(request: GetDiffRequest): Promise<Uint8Array> {
-    const { sync, syncEncoded } = this.deps;
-    return syncEncoded ? syncEncoded.getDiff(request) : SyncResponse.encode(await sync.getDiff(request)).finish();
   }
 
   private async publishSend(conn: Connection, requestId: number, send: NonNullable<ChatInput['send']>): Promise<void> {

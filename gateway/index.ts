@@ -59,8 +59,8 @@ export interface GatewayOptions {
 export interface GatewayDeps {
   bus: Bus;
   sync: SyncApi;
-  /** GetDiff with its answer still encoded, where sync is remote: the gateway forwards the page as it came. */
-  syncEncoded?: EncodedSync;
+  /** GetDiff answering with the page already encoded (sync's own bytes, or a gRPC client's `encoded`). */
+  syncEncoded: EncodedSync;
   logic: LogicApi;
   routes: RouteTable;
   verifyToken: TokenVerifier;
@@ -98,7 +98,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     node: options.node,
     bus,
     sync: deps.sync,
-    ...(deps.syncEncoded ? { syncEncoded: deps.syncEncoded } : {}),
+    syncEncoded: deps.syncEncoded,
     syncs,
     logic: deps.logic,
     log,
