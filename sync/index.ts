@@ -1,11 +1,11 @@
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { SyncResponse, type AckResult } from '../proto/gen/im/v1/client.pb.ts';
-import { Message, type StreamPosition } from '../proto/gen/im/v1/message.pb.ts';
+import type { Message, StreamPosition } from '../proto/gen/im/v1/message.pb.ts';
 import { SyncServiceService, type GetDiffRequest, type SyncAckRequest } from '../proto/gen/im/v1/services.pb.ts';
 import { groupConversation } from '../lib/conversation.ts';
 import { ImError } from '../lib/errors.ts';
 import type { ApiOf } from '../lib/grpc.ts';
-import { decodePage } from '../offline/inbox-store.ts';
+import { decodePage, type EncodedInboxPage } from '../offline/inbox-store.ts';
 import type { Offline } from '../offline/index.ts';
 import { groupStream } from '../offline/stream-heads.ts';
 import { decodeSyncKey, encodeSyncKey, initialKey, type SyncKey } from './sync-key.ts';
@@ -25,6 +25,13 @@ export type SyncStores = Pick<
   'readInbox' | 'readInboxEncoded' | 'getHeads' | 'getUnread' | 'getEpoch' | 'ackInbox'
 >;
 
+/** One GetDiff page before it is encoded: the inbox entries as stored, the large groups' messages, the rest. */
+interface Diff {
+  inbox: EncodedInboxPage;
+  groupMessages: Message[];
+  rest: Omit<SyncResponse, 'messages'>;
+}
+
 /** The ids of the groups a user is in (large groups' timelines are read from these). */
 export type GroupsOf = (user: string) => Promise<string[]>;
 
@@ -41,8 +48,7 @@ export class Sync implements SyncApi {
   ) {}
 
   async getDiff(request: GetDiffRequest): Promise<SyncResponse> {
-    const { inbox, groupMessages, rest } = await this.diff(request);
-    return { ...rest, messages: mergeByTime(decodePage(inbox).messages, groupMessages) };
+    return decoded(await this.diff(request));
   }
 
   /**
@@ -52,19 +58,15 @@ export class Sync implements SyncApi {
    * also carries large-group messages is decoded, to interleave them by time.
    */
   async getDiffEncoded(request: GetDiffRequest): Promise<Uint8Array> {
-    const { inbox, groupMessages, rest } = await this.diff(request);
+    const diff = await this.diff(request);
+    if (diff.groupMessages.length > 0) return SyncResponse.encode(decoded(diff)).finish();
     const writer = new BinaryWriter();
-    if (groupMessages.length === 0) for (const bytes of inbox.encoded) writer.uint32(MESSAGES_TAG).bytes(bytes);
-    else {
-      for (const m of mergeByTime(decodePage(inbox).messages, groupMessages)) {
-        Message.encode(m, writer.uint32(MESSAGES_TAG).fork()).join();
-      }
-    }
-    return SyncResponse.encode({ ...rest, messages: [] }, writer).finish();
+    for (const bytes of diff.inbox.encoded) writer.uint32(MESSAGES_TAG).bytes(bytes);
+    return SyncResponse.encode({ ...diff.rest, messages: [] }, writer).finish();
   }
 
   /** One page: the inbox entries (encoded), the large groups' messages, and everything else of the response. */
-  private async diff({ user, syncKey, limit: requested }: GetDiffRequest) {
+  private async diff({ user, syncKey, limit: requested }: GetDiffRequest): Promise<Diff> {
     const limit = requested === 0 ? DEFAULT_SYNC_LIMIT : Math.min(requested, MAX_SYNC_LIMIT);
     // The page says which epoch it was read in, so the common case is one call; a key from another epoch (rare)
     // costs a second read from the start. An empty key takes the page's epoch.
@@ -190,6 +192,11 @@ export type { StreamPosition };
  * The inbox page and the timelines' pages as one list in sending order, each stream keeping its own seq order:
  * a conversation that switched between inbox and timeline (a group crossing the threshold) reads in order.
  */
+/** A page as a SyncResponse: the inbox entries decoded and interleaved by time with the large groups' messages. */
+function decoded({ inbox, groupMessages, rest }: Diff): SyncResponse {
+  return { ...rest, messages: mergeByTime(decodePage(inbox).messages, groupMessages) };
+}
+
 function mergeByTime(...lists: Message[][]): Message[] {
   const streams = new Map<string, Message[]>();
   for (const m of lists.flat()) {
