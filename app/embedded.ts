@@ -58,7 +58,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
     const stores = new Offline(new MemorySequencer(), new MemoryInboxStore(config.inboxRetainedPerUser));
     const offline = await link(OfflineServiceService, stores);
     const groupStore = new MemoryGroupStore();
-    // As in cluster mode, sync reads offline's stores in-process (decision 0015).
+    // As in cluster mode, sync and logic use offline's stores in-process (decisions 0015, 0016); push calls it.
     const syncImpl = new Sync(stores, (user) => allGroupIdsOf(groupStore, user));
     const sync = await link(SyncServiceService, syncImpl, { getDiff: (r) => syncImpl.getDiffEncoded(r) });
     const push = await startPush({
@@ -72,7 +72,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
     started.push(push);
     const logic = await startLogic({
       bus,
-      offline,
+      offline: stores,
       push: await link(PushServiceService, push.api),
       groups: groupStore,
       outcomes: new MemoryOutcomeStore(),

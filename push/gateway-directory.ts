@@ -1,5 +1,6 @@
 import type { Closeable } from '../lib/lifecycle.ts';
-import type { GatewayRegistry } from './gateway-registry.ts';
+import { LRUCache } from 'lru-cache';
+import type { GatewayEntry, GatewayRegistry } from './gateway-registry.ts';
 import type { GatewayApi } from '../gateway/api.ts';
 
 /** Finds the gateway node that holds a connection (port): a map in embedded mode, the Redis registry in cluster mode. */
@@ -29,20 +30,36 @@ export class StaticGatewayDirectory implements GatewayDirectory {
   }
 }
 
+export interface RegistryGatewayDirectoryOptions {
+  /** How long an entry read from the registry is used. Default 1 s. */
+  freshMs?: number;
+}
+
 /**
  * Cluster mode: gateway nodes from the registry, each reached through a client made once per address. A node
- * that left the registry (it stopped, or died and its entry expired) gets no more deliveries.
+ * that left the registry (it stopped, or died and its entry expired) gets no more deliveries once its entry here
+ * is older than `freshMs`: every delivery used to read the registry again, a Redis round trip per gateway per
+ * batch, for an entry that changes when a gateway restarts. A delivery to a node that just died fails, and its
+ * recipients sync, as they would if it died a moment later.
  */
 export class RegistryGatewayDirectory implements GatewayDirectory, Closeable {
   private readonly clients = new Map<string, { address: string; api: GatewayApi & Closeable }>();
+  private readonly entries: LRUCache<string, { entry: GatewayEntry | undefined }>;
 
   constructor(
     private readonly registry: GatewayRegistry,
     private readonly connect: (grpcAddress: string) => GatewayApi & Closeable,
-  ) {}
+    options: RegistryGatewayDirectoryOptions = {},
+  ) {
+    this.entries = new LRUCache({
+      max: 1_024,
+      ttl: options.freshMs ?? 1_000,
+      fetchMethod: async (node) => ({ entry: await registry.get(node) }),
+    });
+  }
 
   async get(node: string): Promise<GatewayApi | undefined> {
-    const entry = await this.registry.get(node);
+    const entry = (await this.entries.fetch(node))?.entry;
     const cached = this.clients.get(node);
     if (!entry) return undefined;
     if (cached?.address === entry.grpcAddress) return cached.api;

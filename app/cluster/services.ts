@@ -19,7 +19,7 @@ import { RedisSequencer } from '../../offline/sequencer.redis.ts';
 import { RedisUnreadStore } from '../../offline/unread-store.redis.ts';
 import { RedisStreamHeads } from '../../offline/stream-heads.redis.ts';
 import { allGroupIdsOf } from '../../logic/groups-of.ts';
-import { PushServiceService, startPush } from '../../push/index.ts';
+import { Push, PushServiceService, startPush } from '../../push/index.ts';
 import { RegistryGatewayDirectory } from '../../push/gateway-directory.ts';
 import { RedisGatewayRegistry } from '../../push/gateway-registry.redis.ts';
 import { RedisRouteTable } from '../../push/route-table.redis.ts';
@@ -65,6 +65,13 @@ export async function startService(name: ServiceName, config: Config, log: Logge
     started.push(c);
     return c;
   };
+  /** Where a user's devices are connected, and a client per gateway node. */
+  const gatewaysOver = (r: Redis) => {
+    const registry = new RedisGatewayRegistry(r, { prefix: config.redisPrefix });
+    const gateways = new RegistryGatewayDirectory(registry, (address) => grpcClient(GatewayServiceService, address));
+    started.push(gateways);
+    return { routes: new RedisRouteTable(r, { prefix: config.redisPrefix }), gateways };
+  };
   const serve = async (register: Parameters<typeof serveGrpc>[0]) => {
     started.push(await serveGrpc(register, config.host, config.grpcPort));
   };
@@ -88,12 +95,15 @@ export async function startService(name: ServiceName, config: Config, log: Logge
     case 'logic': {
       const r = redis();
       const c = await cassandra();
+      const offline = offlineOver(r, c, config);
       const crashAfter = Number(process.env.IM_FAULT_KILL_AFTER_STORED ?? 0);
       let stored = 0;
       const logic = await startLogic({
         bus: bus(),
-        offline: client(OfflineServiceService, config.offlineAddress),
-        push: client(PushServiceService, config.pushAddress),
+        // A send stays in this process from the Kafka record to the gateways' Deliver calls (decision 0016):
+        // logic allocates, stores and delivers through offline's and push's code, which were a gRPC hop each.
+        offline,
+        push: new Push({ ...gatewaysOver(r), offline, log, options: pushOptions(config) }),
         groups: new CassandraGroupStore(c),
         // Durable: dedupe must survive a Redis that lost its data (the crash test restarts Redis mid-loop).
         outcomes: new CassandraOutcomeStore(c),
@@ -116,13 +126,9 @@ export async function startService(name: ServiceName, config: Config, log: Logge
     }
     case 'push': {
       const r = redis();
-      const registry = new RedisGatewayRegistry(r, { prefix: config.redisPrefix });
-      const gateways = new RegistryGatewayDirectory(registry, (address) => grpcClient(GatewayServiceService, address));
-      started.push(gateways);
       const push = await startPush({
         bus: bus(),
-        routes: new RedisRouteTable(r, { prefix: config.redisPrefix }),
-        gateways,
+        ...gatewaysOver(r),
         offline: client(OfflineServiceService, config.offlineAddress),
         log,
         options: pushOptions(config),
@@ -169,7 +175,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
   }
 }
 
-/** The offline service over Redis and Cassandra: served by the offline process, read in-process by sync. */
+/** The offline service over Redis and Cassandra: served by the offline process, used in-process by sync and logic. */
 function offlineOver(r: Redis, c: Client, config: Config): Offline {
   return new Offline(
     new RedisSequencer(r, new CassandraSeqTermStore(c, { name: `inbox:${config.redisPrefix}` }), {
