@@ -1,9 +1,11 @@
+import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Kafka,
   logLevel,
   type Consumer,
   type EachBatchPayload,
+  type ISocketFactory,
   type logCreator,
   type Message,
   type Producer,
@@ -57,6 +59,9 @@ export class KafkaBus implements Bus {
       brokers: options.brokers,
       logLevel: logLevel.WARN,
       logCreator: toPino(this.log.child({ component: 'kafkajs' })),
+      // Nagle's algorithm held small requests (produce, fetch, commit) back behind unacknowledged ones: with
+      // TCP_NODELAY the Kafka hop at 100 msg/s fell from 18-20 to 11-13 ms (decision 0016).
+      socketFactory: noDelaySockets,
     });
     // Retries stay at kafkajs's idempotent default (unbounded): giving up mid-sequence could let the broker drop a
     // later batch as a duplicate. One request in flight keeps sequence numbers, and so order, intact.
@@ -255,6 +260,13 @@ export class KafkaBus implements Bus {
     });
   }
 }
+
+/** kafkajs's own factory without TLS, plus TCP_NODELAY (which it leaves off). */
+const noDelaySockets: ISocketFactory = ({ host, port, onConnect }) => {
+  const socket = net.connect({ host, port, noDelay: true }, onConnect);
+  socket.setKeepAlive(true, 60_000);
+  return socket;
+};
 
 function keyText(key: Buffer | string | null | undefined): string {
   return typeof key === 'string' ? key : (key?.toString() ?? '');
