@@ -12,6 +12,7 @@ import {
   type TopicMessages,
 } from 'kafkajs';
 import { pino } from 'pino';
+import './kafkajs-idle-fix.ts';
 import { partitionFor, type Bus, type BusHandler, type BusRecord } from './bus.ts';
 import type { Closeable } from './lifecycle.ts';
 import type { Logger } from './logger.ts';

@@ -27,7 +27,7 @@ const SIZES = {
     pairs: 200,
     stepSec: 4,
     embedded: [1_000, 2_500, 5_000, 7_500, 10_000],
-    cluster: [25, 50, 100, 200, 400],
+    cluster: [25, 50, 100, 200, 400, 800, 2_000],
   },
   large: {
     pairs: 1_000,
