@@ -1,10 +1,14 @@
 import { SendOutcome } from '../proto/gen/im/v1/store.pb.ts';
-import { coalesce } from '../lib/coalesce.ts';
+import type { types } from 'cassandra-driver';
+import { batched, coalesce } from '../lib/coalesce.ts';
 import { writeTogether, type Client, type Write } from '../lib/cassandra.ts';
 import type { OutcomeStore } from './outcome-store.ts';
 
+type Row = types.Row;
+
 const CQL = {
-  get: 'SELECT outcome, done FROM send_outcomes WHERE key = ?',
+  get: 'SELECT key, outcome, done FROM send_outcomes WHERE key = ?',
+  getMany: 'SELECT key, outcome, done FROM send_outcomes WHERE key IN ?',
   put: 'INSERT INTO send_outcomes (key, outcome, done) VALUES (?, ?, false) USING TTL ?',
   done: 'UPDATE send_outcomes USING TTL ? SET done = true WHERE key = ?',
 } as const;
@@ -22,8 +26,19 @@ const ABSENT_KEYS_MAX = 10_000;
 export class CassandraOutcomeStore implements OutcomeStore {
   private readonly absent = new Set<string>();
   private readonly write: (writes: Write[]) => Promise<void>;
+  /** The reads of concurrent sends go out as one `IN` query (one request's fixed cost instead of one per send). */
+  private readonly read: (key: string) => Promise<Row | undefined>;
 
   constructor(private readonly client: Client) {
+    this.read = batched(
+      async (key) => (await this.client.execute(CQL.get, [key])).first() ?? undefined,
+      async (keys) => {
+        const rows = (await this.client.execute(CQL.getMany, [[...new Set(keys)]])).rows;
+        const byKey = new Map(rows.map((row) => [row.get('key') as string, row]));
+        return keys.map((key) => byKey.get(key));
+      },
+      { maxBatch: 64 },
+    );
     this.write = coalesce(
       (writes: Write[]) => writeTogether(this.client, writes),
       { join: (requests) => requests.flat(), split: (_, requests) => requests.map(() => undefined) },
@@ -32,7 +47,7 @@ export class CassandraOutcomeStore implements OutcomeStore {
   }
 
   async get(key: string): Promise<SendOutcome | undefined> {
-    const row = (await this.client.execute(CQL.get, [key])).first();
+    const row = await this.read(key);
     if (!row) {
       if (this.absent.size >= ABSENT_KEYS_MAX) this.absent.clear();
       this.absent.add(key);

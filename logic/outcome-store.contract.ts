@@ -28,6 +28,17 @@ export function outcomeStoreContract(
       assert.deepEqual((await store.get(key))?.recipients, [{ user: 'a', seq: 7 }]);
     });
 
+    it('answers each of many concurrent gets with its own key, stored or not, a key asked twice included', async () => {
+      const stored = Array.from({ length: 5 }, () => randomUUID());
+      for (const [i, key] of stored.entries()) await store.putIfAbsent(key, outcome(`m${i}`), 10_000);
+      const keys = [...stored, randomUUID(), stored[2]!, randomUUID()];
+      const found = await Promise.all(keys.map((key) => store.get(key)));
+      assert.deepEqual(
+        found.map((o) => o?.message?.serverMsgId),
+        ['m0', 'm1', 'm2', 'm3', 'm4', undefined, 'm2', undefined],
+      );
+    });
+
     it('marks an outcome done', async () => {
       const key = randomUUID();
       await store.putIfAbsent(key, outcome('x'), 10_000);
