@@ -123,7 +123,6 @@ export async function forEachLimit<T>(
   if (failed) throw firstError;
 }
 
-/** True for a server-side write timeout, e.g. an LWT that lost Paxos contention (its outcome is unknown). */
 /** One write: a prepared statement and its values. */
 export interface Write {
   query: string;
@@ -140,6 +139,7 @@ export async function writeTogether(
   else await client.batch([...writes], { ...options, logged: false });
 }
 
+/** True for a server-side write timeout, e.g. an LWT that lost Paxos contention (its outcome is unknown). */
 export function isWriteTimeout(err: unknown): boolean {
   const writeTimeout: number = cassandra.types.responseErrorCodes.writeTimeout;
   return err instanceof cassandra.errors.ResponseError && err.code === writeTimeout;

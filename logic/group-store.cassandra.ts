@@ -6,6 +6,7 @@
 // The groups row changes only by lightweight transactions (create, transfer of ownership, dissolve), so those are
 // serialized. Member rows are plain writes; a role change is `IF EXISTS`, so it never brings back a removed member.
 import { DEFAULT_CONCURRENCY, forEachLimit, long, toNumber, type Client } from '../lib/cassandra.ts';
+import { batched } from '../lib/coalesce.ts';
 import type { Group, GroupRole, GroupStore, Member, Page, PageRequest } from './group-store.ts';
 
 const CQL = {
@@ -28,6 +29,7 @@ const CQL = {
   isMember: 'SELECT user_id FROM group_members WHERE group_id = ? AND user_id = ?',
   role: 'SELECT role FROM group_members WHERE group_id = ? AND user_id = ?',
   groupsPage: 'SELECT group_id FROM user_groups WHERE user_id = ? AND group_id > ? LIMIT ?',
+  firstGroupsPages: 'SELECT user_id, group_id FROM user_groups WHERE user_id IN ? PER PARTITION LIMIT ?',
 } as const;
 
 const loggedBatch = { prepare: true, logged: true, isIdempotent: true } as const;
@@ -45,6 +47,11 @@ export interface CassandraGroupStoreOptions {
 export class CassandraGroupStore implements GroupStore {
   private readonly concurrency: number;
   private readonly pageSize: number;
+  /**
+   * First pages of the users' group index asked for in one turn, read by one `IN` query: every connect and every
+   * GetDiff reads one, and a reconnect storm is thousands of them at once.
+   */
+  private readonly firstPage: (request: { user: string; limit: number }) => Promise<string[]>;
 
   constructor(
     private readonly client: Client,
@@ -52,6 +59,25 @@ export class CassandraGroupStore implements GroupStore {
   ) {
     this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.pageSize = options.pageSize ?? 1000;
+    const onePage = async ({ user, limit }: { user: string; limit: number }) =>
+      (await this.client.execute(CQL.groupsPage, [user, '', limit])).rows.map((row) => row.get('group_id') as string);
+    this.firstPage = batched(
+      onePage,
+      async (requests) => {
+        const limit = requests[0]!.limit;
+        if (requests.some((r) => r.limit !== limit)) return Promise.all(requests.map(onePage));
+        const users = [...new Set(requests.map((r) => r.user))];
+        const byUser = new Map<string, string[]>();
+        for (const row of (await this.client.execute(CQL.firstGroupsPages, [users, limit])).rows) {
+          const user = row.get('user_id') as string;
+          const ids = byUser.get(user);
+          if (ids) ids.push(row.get('group_id') as string);
+          else byUser.set(user, [row.get('group_id') as string]);
+        }
+        return requests.map((r) => byUser.get(r.user) ?? []);
+      },
+      { maxBatch: IN_CHUNK },
+    );
   }
 
   async create(group: Group, members: readonly string[]): Promise<void> {
@@ -168,9 +194,12 @@ export class CassandraGroupStore implements GroupStore {
   }
 
   async groupIdsOf(user: string, { after, limit }: PageRequest): Promise<Page<string>> {
-    const ids = (await this.client.execute(CQL.groupsPage, [user, after, limit + 1])).rows.map(
-      (row) => row.get('group_id') as string,
-    );
+    const ids =
+      after === ''
+        ? await this.firstPage({ user, limit: limit + 1 })
+        : (await this.client.execute(CQL.groupsPage, [user, after, limit + 1])).rows.map(
+            (row) => row.get('group_id') as string,
+          );
     return ids.length > limit ? { items: ids.slice(0, limit), next: ids[limit - 1]! } : { items: ids };
   }
 

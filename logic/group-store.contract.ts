@@ -211,6 +211,37 @@ export function groupStoreContract(
       assert.deepEqual(await store.groupIdsOf(u('nobody'), { after: '', limit: 10 }), { items: [] });
     });
 
+    it("answers many users' first pages asked at once each with their own groups, at the limits asked", async () => {
+      const u = users();
+      const groups = [newGroup(u('ann')), newGroup(u('ann')), newGroup(u('bob'))].sort((a, b) =>
+        a.id < b.id ? -1 : 1,
+      );
+      for (const g of groups) await store.create(g, [g.owner, u('cy')]);
+      const ids = (owner: string) => groups.filter((g) => g.owner === owner).map((g) => g.id);
+      const pages = await Promise.all([
+        store.groupIdsOf(u('ann'), { after: '', limit: 10 }),
+        store.groupIdsOf(u('bob'), { after: '', limit: 10 }),
+        store.groupIdsOf(u('cy'), { after: '', limit: 10 }),
+        store.groupIdsOf(u('nobody'), { after: '', limit: 10 }),
+        store.groupIdsOf(u('ann'), { after: '', limit: 10 }),
+      ]);
+      assert.deepEqual(pages, [
+        { items: ids(u('ann')) },
+        { items: ids(u('bob')) },
+        { items: groups.map((g) => g.id) },
+        { items: [] },
+        { items: ids(u('ann')) },
+      ]);
+      const mixed = await Promise.all([
+        store.groupIdsOf(u('cy'), { after: '', limit: 2 }),
+        store.groupIdsOf(u('bob'), { after: '', limit: 10 }),
+      ]);
+      assert.deepEqual(mixed, [
+        { items: groups.slice(0, 2).map((g) => g.id), next: groups[1]!.id },
+        { items: ids(u('bob')) },
+      ]);
+    });
+
     it('dissolves a group: marked once, every member removed, gone from their group lists; again is harmless', async () => {
       const u = users();
       const [g, other] = [newGroup(u('ann')), newGroup(u('ann'))];

@@ -12,6 +12,7 @@ import {
   type Write,
 } from '../lib/cassandra.ts';
 import type { types } from 'cassandra-driver';
+import { batched, coalesce } from '../lib/coalesce.ts';
 import { decodePage, type EncodedInboxPage, type InboxPage, type InboxStore } from './inbox-store.ts';
 
 /**
@@ -53,6 +54,7 @@ const CQL = {
   raiseFloor: 'UPDATE inbox_buckets USING TIMESTAMP ? SET floor_seq = ? WHERE user_id = ?',
   ack: 'UPDATE inbox_cursors USING TIMESTAMP ? SET seq = ? WHERE user_id = ? AND device = ?',
   cursor: 'SELECT seq FROM inbox_cursors WHERE user_id = ? AND device = ?',
+  cursorsOf: 'SELECT user_id, device, seq FROM inbox_cursors WHERE user_id IN ?',
 } as const;
 
 const idempotent = { isIdempotent: true } as const;
@@ -90,6 +92,12 @@ export class CassandraInboxStore implements InboxStore {
   private readonly cacheLimit: number;
   /** Insertion-ordered, so the oldest entry goes first when full. */
   private readonly knownBuckets = new Map<string, true>();
+  /**
+   * The acks of one turn go out as one unlogged batch and their cursors come back from one `IN` read: after a
+   * reconnect storm's syncs come thousands of acks at once.
+   */
+  private readonly writeAcks: (writes: Write[]) => Promise<void>;
+  private readonly readCursor: (key: { user: string; device: string }) => Promise<number>;
 
   constructor(
     private readonly client: Client,
@@ -100,6 +108,23 @@ export class CassandraInboxStore implements InboxStore {
     this.keepBuckets = Math.ceil(retained / BUCKET_SIZE) + 1;
     this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.cacheLimit = options.knownBucketsCache ?? 100_000;
+    this.writeAcks = coalesce(
+      (writes: Write[]) => writeTogether(this.client, writes, idempotent),
+      { join: (requests) => requests.flat(), split: (_, requests) => requests.map(() => undefined) },
+      { maxBatch: 64 },
+    );
+    this.readCursor = batched(
+      async ({ user, device }) => toNumber((await this.client.execute(CQL.cursor, [user, device])).first()?.get('seq')),
+      async (keys) => {
+        const users = [...new Set(keys.map((k) => k.user))];
+        const seqs = new Map<string, number>();
+        for (const row of (await this.client.execute(CQL.cursorsOf, [users])).rows) {
+          seqs.set(`${row.get('user_id') as string}\n${row.get('device') as string}`, toNumber(row.get('seq')));
+        }
+        return keys.map(({ user, device }) => seqs.get(`${user}\n${device}`) ?? 0);
+      },
+      { maxBatch: 100 },
+    );
   }
 
   async write(entries: readonly { user: string; message: Message }[]): Promise<void> {
@@ -191,13 +216,12 @@ export class CassandraInboxStore implements InboxStore {
     checkSeq(seq, 'ack seq');
     // The write timestamp is the seq itself: last-write-wins then keeps the highest seq ever acked, whatever
     // the order the writes arrive in, with no read-before-write and no LWT.
-    await this.client.execute(CQL.ack, [long(seq), seq, user, device], idempotent);
+    await this.writeAcks([{ query: CQL.ack, params: [long(seq), seq, user, device] }]);
     return Math.max(seq, await this.cursor(user, device));
   }
 
-  async cursor(user: string, device: string): Promise<number> {
-    const row = (await this.client.execute(CQL.cursor, [user, device])).first();
-    return toNumber(row?.get('seq'));
+  cursor(user: string, device: string): Promise<number> {
+    return this.readCursor({ user, device });
   }
 
   /** The user's non-empty buckets, ascending, and the retention floor. */

@@ -139,5 +139,25 @@ export function inboxStoreContract(
       assert.equal(await store.cursor(u, 'phone'), 5);
       assert.equal(await store.cursor(u, 'laptop'), 0);
     });
+
+    it('keeps the cursors of many users and devices acking at once apart', async () => {
+      const [a, b] = [user(), user()];
+      await store.ack(a, 'laptop', 9);
+      const acks = await Promise.all([
+        store.ack(a, 'phone', 4),
+        store.ack(b, 'phone', 7),
+        store.ack(a, 'laptop', 2),
+        store.ack(b, 'tablet', 1),
+      ]);
+      assert.deepEqual(acks, [4, 7, 9, 1]);
+      const cursors = await Promise.all([
+        store.cursor(a, 'phone'),
+        store.cursor(a, 'laptop'),
+        store.cursor(b, 'phone'),
+        store.cursor(b, 'tablet'),
+        store.cursor(b, 'laptop'),
+      ]);
+      assert.deepEqual(cursors, [4, 9, 7, 1, 0]);
+    });
   });
 }
