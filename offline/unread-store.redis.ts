@@ -37,6 +37,23 @@ redis.call('HSET', KEYS[1], ARGV[1], string.format('%.0f', marker))
 return marker
 `;
 
+/**
+ * KEYS markers, conversations; ARGV the unread sets' key prefix (<p>uz:<user>:), max seq. Returns conversation,
+ * read marker, unread count, for each conversation in turn: one round trip where SMEMBERS and then HMGET and a
+ * ZCOUNT per conversation were two (every GetDiff asks). The unread sets' keys are built here from the prefix,
+ * which only a single Redis allows (a cluster would need every key declared; the sequencer's scripts span users
+ * anyway).
+ */
+const UNREAD = `
+local out = {}
+for _, c in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  out[#out + 1] = c
+  out[#out + 1] = redis.call('HGET', KEYS[1], c) or '0'
+  out[#out + 1] = redis.call('ZCOUNT', ARGV[1] .. c, '-inf', ARGV[2])
+end
+return out
+`;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     imUnreadArrived(
@@ -55,6 +72,7 @@ declare module 'ioredis' {
       seq: number,
     ): Result<number, Context>;
     imUnreadMarkTimeline(marks: string, conversation: string, index: number): Result<number, Context>;
+    imUnread(markers: string, conversations: string, unreadPrefix: string, max: string): Result<unknown[], Context>;
   }
 }
 
@@ -71,6 +89,7 @@ export class RedisUnreadStore implements UnreadStore {
     redis.defineCommand('imUnreadArrived', { numberOfKeys: 3, lua: ARRIVED });
     redis.defineCommand('imUnreadMarkRead', { numberOfKeys: 3, lua: MARK_READ });
     redis.defineCommand('imUnreadMarkTimeline', { numberOfKeys: 1, lua: MARK_TIMELINE });
+    redis.defineCommand('imUnread', { numberOfKeys: 2, lua: UNREAD });
   }
 
   private keys(user: string, conversation: string): [string, string, string] {
@@ -97,19 +116,14 @@ export class RedisUnreadStore implements UnreadStore {
   }
 
   async unread(user: string, throughSeq?: number): Promise<ConversationUnreadState[]> {
-    const conversations = await this.redis.smembers(`${this.prefix}uc:${user}`);
-    if (conversations.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    pipeline.hmget(`${this.prefix}ur:${user}`, ...conversations);
+    const [markers, conversations] = this.keys(user, '');
     const max = throughSeq === undefined ? '+inf' : String(throughSeq);
-    for (const c of conversations) pipeline.zcount(this.keys(user, c)[2], '-inf', max);
-    const results = check(await pipeline.exec());
-    const markers = results[0] as (string | null)[];
-    return conversations.map((conversation, i) => ({
-      conversation,
-      unread: Number(results[i + 1]),
-      readSeq: Number(markers[i] ?? 0),
-    }));
+    const flat = await this.redis.imUnread(markers, conversations, `${this.prefix}uz:${user}:`, max);
+    const states: ConversationUnreadState[] = [];
+    for (let i = 0; i + 2 < flat.length; i += 3) {
+      states.push({ conversation: String(flat[i]), readSeq: Number(flat[i + 1]), unread: Number(flat[i + 2]) });
+    }
+    return states;
   }
 
   markTimelineRead({ user, conversation, index }: TimelineReadRef): Promise<number> {
