@@ -20,6 +20,7 @@ import { MemorySequencer } from '../offline/sequencer.memory.ts';
 import { PushServiceService, startPush } from '../push/index.ts';
 import { StaticGatewayDirectory } from '../push/gateway-directory.ts';
 import { MemoryRouteTable } from '../push/route-table.memory.ts';
+import { coalescedSync } from '../sync/coalesced.ts';
 import { Sync, SyncServiceService } from '../sync/index.ts';
 
 export interface Embedded extends Closeable {
@@ -83,7 +84,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
     started.push(logic);
     const gateway = await startGateway({
       bus,
-      sync,
+      sync: config.transport === 'direct' ? sync : coalescedSync(sync),
       syncEncoded: sync.encoded ?? { getDiff: (r) => syncImpl.getDiffEncoded(r) },
       logic: config.transport === 'direct' ? logic.api : coalescedLogic(await link(LogicServiceService, logic.api)),
       routes,

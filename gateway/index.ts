@@ -104,10 +104,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     log,
   });
   // POST /v1/sync on the same port, under the same bound as GetDiff frames.
-  const syncHttp = syncHttpHandler(
-    { getDiff: (r) => syncs.admit(() => deps.sync.getDiff(r)), ack: (r) => deps.sync.ack(r) },
-    deps.verifyToken,
-  );
+  const syncHttp = syncHttpHandler({ getDiff: (r) => syncs.admit(() => deps.sync.getDiff(r)) }, deps.verifyToken);
   const limiter = new RateLimiterMemory({ points: options.rateLimit.frames, duration: options.rateLimit.perSeconds });
   let draining = false;
 

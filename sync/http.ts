@@ -8,12 +8,15 @@ export const SYNC_HTTP_PATH = '/v1/sync';
 const MAX_BODY_BYTES = 128 * 1024;
 const PROTOBUF = 'application/x-protobuf';
 
+/** What the HTTP endpoint calls. */
+type HttpSync = Pick<SyncApi, 'getDiff'>;
+
 /**
  * `POST /v1/sync` with `Authorization: Bearer <token>` for clients waking from a push: a JSON body
  * `{"sync_key": "...", "limit": 100}` answered in JSON, or a protobuf SyncRequest (Content-Type
  * application/x-protobuf) answered with a protobuf SyncResponse. Errors are `{code, message}` with a 4xx/5xx.
  */
-export function syncHttpHandler(sync: SyncApi, verify: TokenVerifier) {
+export function syncHttpHandler(sync: HttpSync, verify: TokenVerifier) {
   return (req: IncomingMessage, res: ServerResponse): boolean => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path !== SYNC_HTTP_PATH) return false;
@@ -22,7 +25,7 @@ export function syncHttpHandler(sync: SyncApi, verify: TokenVerifier) {
   };
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse, sync: SyncApi, verify: TokenVerifier): Promise<void> {
+async function serve(req: IncomingMessage, res: ServerResponse, sync: HttpSync, verify: TokenVerifier): Promise<void> {
   if (req.method !== 'POST') throw new ImError('INVALID_ARGUMENT', 'use POST');
   const auth = req.headers.authorization;
   if (!auth?.startsWith('Bearer ')) throw new ImError('UNAUTHORIZED', 'missing Authorization: Bearer <token>');

@@ -90,3 +90,29 @@ describe('Sync.getDiffEncoded', () => {
     assert.deepEqual([...conversations].sort(), ['dm:ann:bob', 'group:big']);
   });
 });
+
+describe('Sync.ackMany', () => {
+  it("moves each device's cursor as its own ack would and answers in order", async () => {
+    const offline = offlineAt(1000, new MemoryInboxStore());
+    await deliver(offline, 'ann', 3);
+    await deliver(offline, 'bob', 2);
+    const sync = new Sync(offline);
+    const ann = await sync.getDiff({ user: 'ann', device: 'phone', syncKey: '', limit: 10 });
+    const bob = await sync.getDiff({ user: 'bob', device: 'laptop', syncKey: '', limit: 10 });
+    const { results } = await sync.ackMany({
+      requests: [
+        { user: 'ann', device: 'phone', syncKey: ann.syncKey, inboxSeq: 3, streams: [] },
+        { user: 'bob', device: 'laptop', syncKey: bob.syncKey, inboxSeq: 2, streams: [] },
+      ],
+    });
+    assert.deepEqual(
+      results.map((r) => r.inboxSeq),
+      [3, 2],
+    );
+    assert.equal((await offline.getCursor({ user: 'ann', device: 'phone' })).seq, 3);
+    assert.equal((await offline.getCursor({ user: 'bob', device: 'laptop' })).seq, 2);
+    await assert.rejects(
+      sync.ackMany({ requests: [{ user: 'ann', device: 'phone', syncKey: 'garbage', inboxSeq: 1, streams: [] }] }),
+    );
+  });
+});

@@ -1,7 +1,13 @@
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { SyncResponse, type AckResult } from '../proto/gen/im/v1/client.pb.ts';
 import type { Message, StreamPosition } from '../proto/gen/im/v1/message.pb.ts';
-import { SyncServiceService, type GetDiffRequest, type SyncAckRequest } from '../proto/gen/im/v1/services.pb.ts';
+import {
+  SyncServiceService,
+  type AckManyRequest,
+  type AckManyResponse,
+  type GetDiffRequest,
+  type SyncAckRequest,
+} from '../proto/gen/im/v1/services.pb.ts';
 import { groupConversation } from '../lib/conversation.ts';
 import { ImError } from '../lib/errors.ts';
 import type { ApiOf } from '../lib/grpc.ts';
@@ -168,6 +174,10 @@ export class Sync implements SyncApi {
       if (cursor > 0 || head > 0) cursors[id] = cursor;
     }
     return { cursors, through, messages, hasMore, reset };
+  }
+
+  async ackMany({ requests }: AckManyRequest): Promise<AckManyResponse> {
+    return { results: await Promise.all(requests.map((r) => this.ack(r))) };
   }
 
   async ack({ user, device, syncKey, inboxSeq, streams }: SyncAckRequest): Promise<AckResult> {

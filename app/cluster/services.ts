@@ -23,6 +23,7 @@ import { Push, PushServiceService, startPush } from '../../push/index.ts';
 import { RegistryGatewayDirectory } from '../../push/gateway-directory.ts';
 import { RedisGatewayRegistry } from '../../push/gateway-registry.redis.ts';
 import { RedisRouteTable } from '../../push/route-table.redis.ts';
+import { coalescedSync } from '../../sync/coalesced.ts';
 import { Sync, SyncServiceService } from '../../sync/index.ts';
 import { gatewayOptions, logicLimits, pushOptions } from '../options.ts';
 
@@ -144,7 +145,8 @@ export async function startService(name: ServiceName, config: Config, log: Logge
       const sync = client(SyncServiceService, config.syncAddress);
       const gateway = await startGateway({
         bus: bus(),
-        sync,
+        // The acks of one event-loop turn go out as one AckMany (a reconnect storm's syncs end in thousands).
+        sync: coalescedSync(sync),
         syncEncoded: sync.encoded,
         // The connects of one event-loop turn ask for their rooms in one call (a storm is thousands of connects).
         logic: coalescedLogic(client(LogicServiceService, config.logicAddress)),
