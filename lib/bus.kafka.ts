@@ -26,8 +26,8 @@ export interface KafkaBusOptions {
 }
 
 const MAX_RETRY_DELAY_MS = 2_000;
-/** Consumers per subscription, each fetching for its share of the partitions: one each for our 8-partition topics. */
-const CONSUMERS_PER_SUBSCRIPTION = 8;
+/** Consumers per subscription, each fetching for its share of the partitions (eight made storms slower: 0016). */
+const CONSUMERS_PER_SUBSCRIPTION = 4;
 /** Batches of different partitions handled at once per consumer. */
 const PARTITIONS_CONCURRENTLY = 8;
 /** Records of different keys of one partition handled at once (one key is always one record at a time). */
