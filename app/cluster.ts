@@ -14,6 +14,9 @@ import { topics } from '../lib/topics.ts';
 import type { ServiceName } from './cluster/services.ts';
 import { profileArgs } from './profile-args.ts';
 
+/** Lines of a process's output kept for the error if it dies while starting. */
+const LAST_LINES_KEPT = 20;
+
 export interface ClusterOptions {
   basePort?: number;
   gateways?: number;
@@ -94,6 +97,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     ),
   ];
   const children = new Map<string, ChildProcess>();
+  /** The last lines each process printed, for the error when one dies while starting (tests print none of them). */
+  const lastLines = new Map<string, string[]>();
 
   const launch = (s: ProcessSpec, extra: Record<string, string> = {}) => {
     const child = spawn(
@@ -105,8 +110,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         stdio: ['pipe', 'pipe', 'pipe'],
       },
     );
+    const lines: string[] = [];
+    lastLines.set(s.name, lines);
     for (const stream of [child.stdout, child.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => onLine(`[${s.name}] ${line}`));
+      createInterface({ input: stream }).on('line', (line) => {
+        if (lines.push(line) > LAST_LINES_KEPT) lines.shift();
+        onLine(`[${s.name}] ${line}`);
+      });
     }
     child.once('exit', (code, signal) => {
       if (children.get(s.name) === child) children.delete(s.name);
@@ -119,7 +129,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const healthy = async (s: ProcessSpec, timeoutMs = 60_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (!children.has(s.name)) throw new Error(`${s.name} exited while starting (see its output above)`);
+      if (!children.has(s.name)) {
+        const tail = (lastLines.get(s.name) ?? []).join('\n');
+        throw new Error(`${s.name} exited while starting; its last lines:\n${tail || '(none)'}`);
+      }
       try {
         const res = await fetch(s.healthUrl, { signal: AbortSignal.timeout(2_000) });
         if (res.ok) return;
