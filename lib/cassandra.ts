@@ -3,6 +3,7 @@
 import cassandra from 'cassandra-driver';
 import type { Client, DseClientOptions, QueryOptions, types } from 'cassandra-driver';
 import { migrate } from '../infra/cassandra-migrate.ts';
+import { coalesce } from './coalesce.ts';
 
 export interface CassandraEndpoint {
   /** `host` or `host:port`. */
@@ -137,6 +138,22 @@ export async function writeTogether(
 ): Promise<void> {
   if (writes.length === 1) await client.execute(writes[0]!.query, writes[0]!.params, options);
   else await client.batch([...writes], { ...options, logged: false });
+}
+
+/**
+ * Writes made during one event-loop turn go out together (lib/coalesce.ts): up to `maxBatch` callers' writes per
+ * request, each caller resolved when the request is done. For rows that need no atomicity with each other.
+ */
+export function coalescedWrites(
+  client: Client,
+  options: QueryOptions = {},
+  maxBatch = 64,
+): (writes: Write[]) => Promise<void> {
+  return coalesce(
+    (writes: Write[]) => writeTogether(client, writes, options),
+    { join: (requests) => requests.flat(), split: (_, requests) => requests.map(() => undefined) },
+    { maxBatch },
+  );
 }
 
 /** True for a server-side write timeout, e.g. an LWT that lost Paxos contention (its outcome is unknown). */

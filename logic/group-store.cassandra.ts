@@ -59,8 +59,7 @@ export class CassandraGroupStore implements GroupStore {
   ) {
     this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.pageSize = options.pageSize ?? 1000;
-    const onePage = async ({ user, limit }: { user: string; limit: number }) =>
-      (await this.client.execute(CQL.groupsPage, [user, '', limit])).rows.map((row) => row.get('group_id') as string);
+    const onePage = ({ user, limit }: { user: string; limit: number }) => this.groupIdsAfter(user, '', limit);
     this.firstPage = batched(
       onePage,
       async (requests) => {
@@ -197,10 +196,13 @@ export class CassandraGroupStore implements GroupStore {
     const ids =
       after === ''
         ? await this.firstPage({ user, limit: limit + 1 })
-        : (await this.client.execute(CQL.groupsPage, [user, after, limit + 1])).rows.map(
-            (row) => row.get('group_id') as string,
-          );
+        : await this.groupIdsAfter(user, after, limit + 1);
     return ids.length > limit ? { items: ids.slice(0, limit), next: ids[limit - 1]! } : { items: ids };
+  }
+
+  private async groupIdsAfter(user: string, after: string, limit: number): Promise<string[]> {
+    const rows = (await this.client.execute(CQL.groupsPage, [user, after, limit])).rows;
+    return rows.map((row) => row.get('group_id') as string);
   }
 
   private async link(groupId: string, users: readonly string[]): Promise<void> {

@@ -1,7 +1,7 @@
 import { SendOutcome } from '../proto/gen/im/v1/store.pb.ts';
 import type { types } from 'cassandra-driver';
-import { batched, coalesce } from '../lib/coalesce.ts';
-import { writeTogether, type Client, type Write } from '../lib/cassandra.ts';
+import { batched } from '../lib/coalesce.ts';
+import { coalescedWrites, type Client, type Write } from '../lib/cassandra.ts';
 import type { OutcomeStore } from './outcome-store.ts';
 
 type Row = types.Row;
@@ -39,11 +39,7 @@ export class CassandraOutcomeStore implements OutcomeStore {
       },
       { maxBatch: 64 },
     );
-    this.write = coalesce(
-      (writes: Write[]) => writeTogether(this.client, writes),
-      { join: (requests) => requests.flat(), split: (_, requests) => requests.map(() => undefined) },
-      { maxBatch: 32 },
-    );
+    this.write = coalescedWrites(this.client, {}, 32);
   }
 
   async get(key: string): Promise<SendOutcome | undefined> {

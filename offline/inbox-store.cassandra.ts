@@ -3,6 +3,7 @@
 import { Message } from '../proto/gen/im/v1/message.pb.ts';
 import {
   DEFAULT_CONCURRENCY,
+  coalescedWrites,
   LONG_MAX,
   forEachLimit,
   long,
@@ -12,7 +13,7 @@ import {
   type Write,
 } from '../lib/cassandra.ts';
 import type { types } from 'cassandra-driver';
-import { batched, coalesce } from '../lib/coalesce.ts';
+import { batched } from '../lib/coalesce.ts';
 import { decodePage, type EncodedInboxPage, type InboxPage, type InboxStore } from './inbox-store.ts';
 
 /**
@@ -108,11 +109,7 @@ export class CassandraInboxStore implements InboxStore {
     this.keepBuckets = Math.ceil(retained / BUCKET_SIZE) + 1;
     this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.cacheLimit = options.knownBucketsCache ?? 100_000;
-    this.writeAcks = coalesce(
-      (writes: Write[]) => writeTogether(this.client, writes, idempotent),
-      { join: (requests) => requests.flat(), split: (_, requests) => requests.map(() => undefined) },
-      { maxBatch: 64 },
-    );
+    this.writeAcks = coalescedWrites(this.client, idempotent);
     this.readCursor = batched(
       async ({ user, device }) => toNumber((await this.client.execute(CQL.cursor, [user, device])).first()?.get('seq')),
       async (keys) => {
