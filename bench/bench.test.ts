@@ -72,6 +72,8 @@ describe('bench at tiny size', () => {
     fig('idle', 'heapPerConnB');
     fig('idle', 'connectPerSec');
     assert.ok(fig('idle', 'hundredThousand.gatewayProcesses') >= 1);
+    assert.ok(fig('idle', 'nodeSocketFloor.steps.0.connections') > 0, 'the Node socket floor measured');
+    assert.ok(fig('idle', 'ping.gateway.p50') > 0 && fig('idle', 'ping.bareWs.p50') > 0, 'pings taken in turns');
     assert.ok(fig('fanout', 'ratioToBareWs') > 0);
     fig('fanout', 'byBurst.0.deliveredPerSec.gateway');
     fig('fanout', 'byBurst.0.deliveredPerSec.bare ws');

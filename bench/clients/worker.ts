@@ -32,6 +32,7 @@ interface Sock {
   syncKey: string;
   inboxSeq: number;
   frames: number;
+  pongs: number;
   doneAt: number;
   /** Storm: ids of the messages tagged for the storm that this client has (pushed or pulled). */
   seen: Set<string> | undefined;
@@ -91,6 +92,7 @@ function onFrame(sock: Sock, data: Buffer): void {
       return;
     case 'pong':
       counters.pongs++;
+      sock.pongs++;
       break;
     case 'sendResult':
       counters.sendOk++;
@@ -310,9 +312,9 @@ function memory() {
   return { rss: m.rss, heapUsed: m.heapUsed, cpu: cpu.sample() };
 }
 
-function openCount(): number {
+function openCount(from = 0): number {
   let n = 0;
-  for (const s of socks) if (s.ws?.readyState === WebSocket.OPEN) n++;
+  for (let i = from; i < socks.length; i++) if (socks[i]!.ws?.readyState === WebSocket.OPEN) n++;
   return n;
 }
 
@@ -345,6 +347,7 @@ const handlers = {
       syncKey: '',
       inboxSeq: 0,
       frames: 0,
+      pongs: 0,
       doneAt: 0,
       seen: undefined,
     }));
@@ -371,8 +374,11 @@ const handlers = {
     };
   },
 
-  stats() {
-    return { open: openCount(), total: socks.length, ...counters, ...memory(), pending: pending.size };
+  /** `from`: count only sockets from this index on (those opened to a later server of the run). */
+  stats(p: { from?: number }) {
+    const from = p.from ?? 0;
+    const pongs = from === 0 ? counters.pongs : socks.slice(from).reduce((a, s) => a + s.pongs, 0);
+    return { open: openCount(from), total: socks.length, ...counters, pongs, ...memory(), pending: pending.size };
   },
 
   /** Fan-out: count raw frames per socket from now on; a socket is done at `target` frames. */
@@ -542,20 +548,32 @@ const handlers = {
   },
 
   /**
-   * `count` pings on one socket, each after the previous pong, at most `perSec` (under the server's per-connection
-   * rate limit): the round trip through the server, in ms.
+   * `count` pings on each of `socks`, taking turns (one ping to each socket, then the next round), each after the
+   * previous pong, at most `perSec` pings per socket (under the server's per-connection rate limit): the round
+   * trips through each socket's server, in ms: one histogram per socket, and the rounds' samples (rows of one
+   * round trip per socket, in µs) to compare them pairwise. Taking turns puts the servers compared under the same
+   * moment's machine: on these VMs the speed drifts more within a minute than the difference sought.
    */
-  async rtt(p: { sock: number; count: number; perSec: number; timeoutMs: number }) {
-    const hist = new Histogram();
+  async rtt(p: { socks: number[]; count: number; perSec: number; timeoutMs: number }) {
+    const hists = p.socks.map(() => new Histogram());
+    const rounds: number[][] = [];
     const deadline = wallMs() + p.timeoutMs;
     for (let i = 0; i < p.count && wallMs() < deadline; i++) {
-      const t0 = performance.now();
-      await request(socks[p.sock]!, { $case: 'ping', value: { clientTimeMs: Date.now() } });
-      const t1 = performance.now();
-      hist.record(t1 - t0);
-      await sleep(Math.max(0, 1000 / p.perSec - (t1 - t0)));
+      const roundStart = performance.now();
+      // Every other round in reverse order, so no server is always the one asked first.
+      const order = p.socks.map((_, k) => (i % 2 === 0 ? k : p.socks.length - 1 - k));
+      const row = p.socks.map(() => 0);
+      for (const k of order) {
+        const t0 = performance.now();
+        await request(socks[p.socks[k]!]!, { $case: 'ping', value: { clientTimeMs: Date.now() } });
+        const ms = performance.now() - t0;
+        hists[k]!.record(ms);
+        row[k] = Math.round(ms * 1000);
+      }
+      rounds.push(row);
+      await sleep(Math.max(0, 1000 / p.perSec - (performance.now() - roundStart)));
     }
-    return hist.toData();
+    return { hists: hists.map((h) => h.toData()), roundsUs: rounds };
   },
 
   /** Adds members to a group from the owner's socket, `chunk` per request (a frame has a size limit). */

@@ -7,6 +7,7 @@ import { startCluster, type Cluster } from '../../app/cluster.ts';
 import { describe as describeEngines } from '../../infra/engines.ts';
 import type { WorkerApi } from '../clients/worker.ts';
 import type { BareServerApi } from '../servers/bare-ws.ts';
+import type { BareSocketServerApi } from '../servers/bare-socket.ts';
 import type { GatewayServerApi } from '../servers/gateway.ts';
 import { Child } from './rpc.ts';
 import type { Progress } from './progress.ts';
@@ -105,6 +106,16 @@ export interface BareServer {
 export async function startBareServer(ctx: Ctx): Promise<BareServer> {
   const child = new Child<BareServerApi>('bare-ws', 'bench/servers/bare-ws.ts', {
     env: { IM_DEV_KEY_FILE: ctx.keyFile },
+    nodeArgs: ['--expose-gc'],
+    onLine: ctx.onLine,
+  });
+  const info = await child.call('info', {}, 60_000);
+  return { child, url: info.url, pid: info.pid };
+}
+
+/** The floor under the baselines: upgraded sockets held with no WebSocket layer (bench/servers/bare-socket.ts). */
+export async function startBareSocketServer(ctx: Ctx) {
+  const child = new Child<BareSocketServerApi>('bare-socket', 'bench/servers/bare-socket.ts', {
     nodeArgs: ['--expose-gc'],
     onLine: ctx.onLine,
   });
