@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import { ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
 import type { ErrorCode } from '../lib/errors.ts';
+import { FrameBudget } from './frame-budget.ts';
 import { rawSocketOf } from './prepared-frame.ts';
 import { corkForThisTurn } from './write-batch.ts';
 
@@ -18,6 +19,8 @@ export const CloseCode = {
  */
 export class Connection {
   lastSeenMs: number;
+  /** The frames it may still send in this rate-limit window. */
+  readonly budget = new FrameBudget();
   private closing = false;
 
   constructor(

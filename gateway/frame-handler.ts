@@ -33,7 +33,7 @@ type Reply = ServerFrame['body'];
 export class FrameHandler {
   constructor(private readonly deps: FrameHandlerDeps) {}
 
-  async handle(conn: Connection, data: Buffer): Promise<void> {
+  handle(conn: Connection, data: Buffer): Promise<void> | undefined {
     let frame: ClientFrame;
     try {
       frame = ClientFrame.decode(data);
@@ -41,6 +41,16 @@ export class FrameHandler {
       conn.sendError(0, 'BAD_FRAME', 'frame is not a valid ClientFrame protobuf');
       return;
     }
+    const body = frame.body;
+    // A heartbeat is answered in the turn it arrives: it needs nothing asynchronous (decision 0017).
+    if (body?.$case === 'ping') {
+      conn.send({ requestId: frame.requestId, body: { $case: 'pong', value: pongTo(body.value.clientTimeMs) } });
+      return;
+    }
+    return this.answer(conn, frame);
+  }
+
+  private async answer(conn: Connection, frame: ClientFrame): Promise<void> {
     const requestId = frame.requestId;
     try {
       const reply = await this.dispatch(conn, frame);
@@ -76,7 +86,7 @@ export class FrameHandler {
           value: await sync.ack({ ...who, ...body.value }),
         };
       case 'ping':
-        return { $case: 'pong', value: { clientTimeMs: body.value.clientTimeMs, serverTimeMs: Date.now() } };
+        return { $case: 'pong', value: pongTo(body.value.clientTimeMs) };
       case 'groupCreate':
         return { $case: 'group', value: await logic.createGroup({ actor: conn.user, ...body.value }) };
       case 'groupAdd':
@@ -119,6 +129,10 @@ export class FrameHandler {
     await this.deps.bus.publish(topics.chatInput.name, conversation, ChatInput.encode(input).finish());
     timer.lap('gateway.publish');
   }
+}
+
+function pongTo(clientTimeMs: number) {
+  return { clientTimeMs, serverTimeMs: Date.now() };
 }
 
 function assertNever(value: never): never {

@@ -1,7 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pRetry from 'p-retry';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { UserState } from '../proto/gen/im/v1/bus.pb.ts';
 import { ClientFrame } from '../proto/gen/im/v1/client.pb.ts';
@@ -105,7 +104,6 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   });
   // POST /v1/sync on the same port, under the same bound as GetDiff frames.
   const syncHttp = syncHttpHandler({ getDiff: (r) => syncs.admit(() => deps.sync.getDiff(r)) }, deps.verifyToken);
-  const limiter = new RateLimiterMemory({ points: options.rateLimit.frames, duration: options.rateLimit.perSeconds });
   let draining = false;
 
   const routeOf = (c: Connection) => ({
@@ -134,8 +132,9 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     }
   };
 
-  const onFrame = async (conn: Connection, data: Buffer, isBinary: boolean) => {
-    conn.lastSeenMs = Date.now();
+  const onFrame = (conn: Connection, data: Buffer, isBinary: boolean) => {
+    const now = Date.now();
+    conn.lastSeenMs = now;
     if (!isBinary)
       return void conn.sendError(0, 'BAD_FRAME', 'text frames are not accepted: send binary protobuf ClientFrames');
     if (data.length > options.maxFrameBytes) {
@@ -145,16 +144,14 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         `frame is ${data.length} bytes; the limit is ${options.maxFrameBytes}`,
       );
     }
-    try {
-      await limiter.consume(conn.connId);
-    } catch {
+    if (!conn.budget.take(now, options.rateLimit.frames, options.rateLimit.perSeconds * 1000)) {
       return void conn.sendError(
         requestIdOf(data),
         'RATE_LIMITED',
         `more than ${options.rateLimit.frames} frames in ${options.rateLimit.perSeconds}s; slow down`,
       );
     }
-    await handler.handle(conn, data);
+    void handler.handle(conn, data);
   };
 
   const accept = (ws: WebSocket, user: string, device: string, catchUp: boolean) => {
@@ -163,7 +160,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     const deviceKey = `${user}\n${device}`;
     byDevice.get(deviceKey)?.close(CloseCode.replaced, 'replaced by a newer connection of this device');
     byDevice.set(deviceKey, conn);
-    ws.on('message', (data: Buffer, isBinary) => void onFrame(conn, data, isBinary));
+    ws.on('message', (data: Buffer, isBinary) => onFrame(conn, data, isBinary));
     ws.on('error', (err) => log.debug({ err, connId: conn.connId }, 'connection error'));
     ws.on('close', () => {
       conns.delete(conn.connId);

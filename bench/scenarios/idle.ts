@@ -309,7 +309,7 @@ export async function idle(ctx: Ctx) {
         `${bare.steps.at(-1)!.rssPerConnB} B RSS (${bare.steps.at(-1)!.heapPerConnB} B JS heap) per connection ` +
         '(net.Socket, its libuv handle, the ws WebSocket with Receiver and Sender); the gateway adds ' +
         `${last.heapPerConnB - bare.steps.at(-1)!.heapPerConnB} B of heap per connection (Connection, connection ` +
-        'and device maps, rate-limiter entry, route-table entry in embedded mode). RSS also keeps allocator ' +
+        'and device maps, frame budget, route-table entry in embedded mode). RSS also keeps allocator ' +
         'fragments from the connect burst; the marginal slope between steps is in figures.gateway.slope. The floor ' +
         `under both: Node holding the same upgraded sockets with no WebSocket layer at all needs ` +
         `${floor.steps.at(-1)!.rssPerConnB} B RSS (${floor.steps.at(-1)!.heapPerConnB} B heap) per connection ` +
@@ -323,7 +323,8 @@ export async function idle(ctx: Ctx) {
       '<=',
       50,
       'us',
-      'the gateway decodes the ClientFrame, takes a rate-limiter point and encodes the answer as a ServerFrame; ' +
+      "the gateway decodes the ClientFrame, counts it against the connection's frame budget and encodes the answer " +
+        'as a ServerFrame; ' +
         'bare ws answers the same decoded ping. Pings to the two servers were taken in turns, and the figure is the ' +
         "median of each turn's difference (figures.ping; the p50s' difference moves by tens of µs between runs)",
     ),
