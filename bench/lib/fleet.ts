@@ -8,6 +8,8 @@ import { describe as describeEngines } from '../../infra/engines.ts';
 import type { WorkerApi } from '../clients/worker.ts';
 import type { BareServerApi } from '../servers/bare-ws.ts';
 import type { BareSocketServerApi } from '../servers/bare-socket.ts';
+import type { BunServerApi } from '../servers/bun-ws.ts';
+import { bunBinary } from './bun.ts';
 import type { GatewayServerApi } from '../servers/gateway.ts';
 import { Child } from './rpc.ts';
 import type { Progress } from './progress.ts';
@@ -111,6 +113,19 @@ export async function startBareServer(ctx: Ctx): Promise<BareServer> {
   });
   const info = await child.call('info', {}, 60_000);
   return { child, url: info.url, pid: info.pid };
+}
+
+/** The Bun ceiling baseline (bench/servers/bun-ws.ts), or why it cannot run here. */
+export async function startBunServer(ctx: Ctx) {
+  const bun = bunBinary();
+  if (!bun.available) return { available: false as const, reason: bun.reason };
+  const child = new Child<BunServerApi>('bun', 'bench/servers/bun-ws.ts', {
+    env: { IM_DEV_KEY_FILE: ctx.keyFile },
+    bunPath: bun.path,
+    onLine: ctx.onLine,
+  });
+  const info = await child.call('info', {}, 60_000);
+  return { available: true as const, child, url: info.url, pid: info.pid, version: info.version };
 }
 
 /** The floor under the baselines: upgraded sockets held with no WebSocket layer (bench/servers/bare-socket.ts). */

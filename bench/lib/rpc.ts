@@ -55,6 +55,8 @@ export interface ChildOptions {
   env?: Record<string, string>;
   /** Node flags before --import tsx (e.g. --expose-gc). */
   nodeArgs?: string[];
+  /** Run the file with this bun binary instead of node (Bun runs TypeScript itself; IPC is JSON then). */
+  bunPath?: string;
   /** Where the child's stdout/stderr lines go (default: kept, last 50 shown if it dies). */
   onLine?: (line: string) => void;
   onNote?: (note: string, data: unknown) => void;
@@ -73,11 +75,15 @@ export class Child<H extends Handlers> {
     file: string,
     options: ChildOptions = {},
   ) {
-    this.proc = spawn(process.execPath, [...profileArgs(), ...(options.nodeArgs ?? []), '--import', 'tsx', file], {
+    const [command, args] = options.bunPath
+      ? [options.bunPath, [file]]
+      : [process.execPath, [...profileArgs(), ...(options.nodeArgs ?? []), '--import', 'tsx', file]];
+    this.proc = spawn(command, args, {
       cwd: ROOT,
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'advanced',
+      // Bun speaks Node's IPC in JSON only.
+      serialization: options.bunPath ? 'json' : 'advanced',
     });
     for (const stream of [this.proc.stdout, this.proc.stderr]) {
       if (!stream) continue;

@@ -5,11 +5,12 @@
 // over the time from the first send until the last client has them all.
 import { Histogram } from '../lib/histogram.ts';
 import { CpuMeter } from '../lib/machine.ts';
-import { checkTarget, round, writeResult, BUN_BASELINE, type Target } from '../lib/result.ts';
+import { checkTarget, round, writeResult, type Target } from '../lib/result.ts';
 import {
   openSpread,
   SOCKETS_PER_WORKER,
   startBareServer,
+  startBunServer,
   startGatewayServer,
   startWorkers,
   stopAll,
@@ -74,6 +75,10 @@ export async function fanout(ctx: Ctx) {
   );
   const workers = startWorkers(ctx, workerCount);
   const runs: Run[] = [];
+  let bun: { available: true; version: string } | { available: false; reason: string } = {
+    available: false,
+    reason: 'not started',
+  };
   const users = Array.from({ length: clients }, (_, i) => `${ctx.runId}f${i}`);
   const open = { device: 'd', concurrency: 100, timeoutMs: 120_000, pingMs: 0 };
   try {
@@ -118,6 +123,37 @@ export async function fanout(ctx: Ctx) {
     } finally {
       await bare.child.stop();
     }
+    const started = await startBunServer(ctx);
+    if (!started.available) {
+      bun = { available: false, reason: started.reason };
+      ctx.log(`bun: not measured: ${started.reason}`);
+    } else {
+      bun = { available: true, version: started.version };
+      try {
+        const opened = await openSpread(ctx, workers, users, { ...open, urls: [started.url] });
+        ctx.log(
+          `bun ${started.version}: ${opened.opened} connected (${opened.failed} failed) in ${Math.round(opened.ms)} ms`,
+        );
+        for (let rep = 0; rep < reps; rep++) {
+          for (const burst of BURSTS) {
+            for (const cork of [false, true]) {
+              const r = await measure(workers, opened.opened, rounds, () =>
+                started.child.call('fanout', { rounds, bytes: BODY_BYTES, burst, cork }),
+              );
+              const server = cork ? 'bun corked' : 'bun';
+              runs.push({ server, burst, ...r });
+              ctx.log(
+                `${server} burst ${burst} #${rep + 1}: ${r.deliveredPerSec} delivered/s${r.complete ? '' : ' (INCOMPLETE)'}`,
+              );
+            }
+          }
+        }
+        await Promise.all(workers.map((w) => w.call('closeAll', { timeoutMs: 10_000 })));
+        await Promise.all(workers.map((w) => w.call('forget', {})));
+      } finally {
+        await started.child.stop();
+      }
+    }
   } finally {
     await stopAll(workers);
   }
@@ -127,7 +163,7 @@ export async function fanout(ctx: Ctx) {
     for (const r of runs) if (r.server === server && r.burst === burst) h.record(r.deliveredPerSec);
     return Math.round(h.quantile(0.5));
   };
-  const servers = ['gateway', 'bare ws', 'bare ws corked'];
+  const servers = ['gateway', 'bare ws', 'bare ws corked', ...(bun.available ? ['bun', 'bun corked'] : [])];
   const byBurst = BURSTS.map((burst) => {
     const m = Object.fromEntries(servers.map((s) => [s, median(s, burst)]));
     return {
@@ -135,6 +171,8 @@ export async function fanout(ctx: Ctx) {
       deliveredPerSec: m,
       ratioToBareWs: round(m.gateway! / Math.max(1, m['bare ws']!), 3),
       ratioToBareWsCorked: round(m.gateway! / Math.max(1, m['bare ws corked']!), 3),
+      ratioToBun: bun.available ? round(m.gateway! / Math.max(1, m.bun!), 3) : null,
+      ratioToBunCorked: bun.available ? round(m.gateway! / Math.max(1, m['bun corked']!), 3) : null,
     };
   });
   const headline = byBurst[0]!;
@@ -155,6 +193,23 @@ export async function fanout(ctx: Ctx) {
       1.0,
       'x',
       'as above; here corking (one write per socket per tick) would help: see the corked baseline',
+    ),
+    checkTarget(
+      'fan-out delivered/s as a ratio to Bun (1 frame per client per tick)',
+      headline.ratioToBun,
+      '>=',
+      0.8,
+      'x',
+      bun.available
+        ? "Bun's server is uWebSockets in C++: per socket a native send, no JS objects per connection"
+        : `Bun not measured: ${bun.reason}`,
+    ),
+    checkTarget(
+      'fan-out delivered/s, 8 frames per client per tick, as a multiple of the 1-frame rate',
+      round(byBurst[1]!.deliveredPerSec.gateway! / Math.max(1, headline.deliveredPerSec.gateway!), 2),
+      '>=',
+      3,
+      'x',
     ),
   ];
   const charts: Chart[] = [
@@ -187,7 +242,7 @@ export async function fanout(ctx: Ctx) {
         clientProcesses: workerCount,
         messagesPerRun: clients * rounds,
       },
-      figures: { byBurst, ratioToBareWs: headline.ratioToBareWs, runs },
+      figures: { byBurst, ratioToBareWs: headline.ratioToBareWs, ratioToBun: headline.ratioToBun, runs },
       baselines: {
         bareWs: {
           description:
@@ -195,7 +250,16 @@ export async function fanout(ctx: Ctx) {
             'at the first frame of a burst, uncork at the end of the burst',
           deliveredPerSec: Object.fromEntries(byBurst.map((b) => [`burst${b.burst}`, b.deliveredPerSec['bare ws']])),
         },
-        bun: BUN_BASELINE,
+        bun: bun.available
+          ? {
+              ...bun,
+              description:
+                "Bun's built-in WebSocket server (Bun.serve, uWebSockets inside), the bun binary from npm: the same " +
+                'token check and frames; for each round ws.send(frame) to every socket; corked: ws.cork() per socket ' +
+                'around its burst',
+              deliveredPerSec: Object.fromEntries(byBurst.map((b) => [`burst${b.burst}`, b.deliveredPerSec.bun])),
+            }
+          : bun,
       },
       targets,
       notes: [

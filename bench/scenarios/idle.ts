@@ -6,13 +6,14 @@ import os from 'node:os';
 import { Histogram } from '../lib/histogram.ts';
 import { openFilesLimit } from '../lib/machine.ts';
 import { mib, sleep } from '../lib/progress.ts';
-import { checkTarget, round, writeResult, BUN_BASELINE, type Target } from '../lib/result.ts';
+import { checkTarget, round, writeResult, type Target } from '../lib/result.ts';
 import {
   openSpread,
   SOCKETS_PER_ADDRESS,
   SOCKETS_PER_WORKER,
   startBareServer,
   startBareSocketServer,
+  startBunServer,
   startGatewayServer,
   startWorkers,
   stopAll,
@@ -29,6 +30,12 @@ const SIZES = {
   large: { max: 19_000, steps: 5, spread: 100_000, spreadHeartbeatMs: SPREAD_HEARTBEAT_MS, pings: 3_000 },
 };
 const HEARTBEAT_MS = 5_000;
+
+interface Base {
+  rssMiB: number;
+  heapUsedMiB: number;
+  openFiles: number;
+}
 
 interface Step {
   connections: number;
@@ -97,7 +104,7 @@ async function openSteps(ctx: Ctx, label: string, server: Server, workers: Worke
     );
   }
   return {
-    base: { rssMiB: mib(base.rss), heapUsedMiB: mib(base.heapUsed), openFiles: fds0 },
+    base: { rssMiB: mib(base.rss), heapUsedMiB: mib(base.heapUsed), openFiles: fds0 } satisfies Base,
     steps,
     slope: {
       rssPerConnB: Math.round(slope(steps.map((s) => [s.connections, s.rssMiB * 2 ** 20]))),
@@ -198,6 +205,15 @@ export async function idle(ctx: Ctx) {
   let ours;
   let bare;
   let floor;
+  let bun:
+    | { available: false; reason: string }
+    | {
+        available: true;
+        version: string;
+        base: Base;
+        steps: Step[];
+        slope: { rssPerConnB: number; heapPerConnB: number };
+      };
   let ping;
   try {
     ours = await stepUp(
@@ -243,6 +259,24 @@ export async function idle(ctx: Ctx) {
     } finally {
       await Promise.all([b.child.stop(), gw.child.stop()]);
     }
+    const started = await startBunServer(ctx);
+    if (!started.available) {
+      bun = { available: false, reason: started.reason };
+      ctx.log(`bun: not measured: ${started.reason}`);
+    } else {
+      try {
+        const server = { memory: () => started.child.call('memory', { gc: true }), url: started.url, pid: started.pid };
+        const {
+          base,
+          steps,
+          slope: perConnSlope,
+        } = await openSteps(ctx, `bun ${started.version}`, server, workers, plan, `${ctx.runId}b`);
+        bun = { available: true, version: started.version, base, steps, slope: perConnSlope };
+        await closeAll(workers);
+      } finally {
+        await started.child.stop();
+      }
+    }
     const f = await startBareSocketServer(ctx);
     try {
       const server = { memory: () => f.child.call('memory', { gc: true }), url: f.url, pid: f.pid };
@@ -274,6 +308,7 @@ export async function idle(ctx: Ctx) {
     gateway: ours,
     bareWs: bare,
     nodeSocketFloor: floor,
+    bun: bun.available ? { version: bun.version, base: bun.base, steps: bun.steps, slope: bun.slope } : null,
     ping,
     rssPerConnB: last.rssPerConnB,
     heapPerConnB: last.heapPerConnB,
@@ -313,7 +348,10 @@ export async function idle(ctx: Ctx) {
         'fragments from the connect burst; the marginal slope between steps is in figures.gateway.slope. The floor ' +
         `under both: Node holding the same upgraded sockets with no WebSocket layer at all needs ` +
         `${floor.steps.at(-1)!.rssPerConnB} B RSS (${floor.steps.at(-1)!.heapPerConnB} B heap) per connection ` +
-        '(figures.nodeSocketFloor), so no server written for Node gets far under it',
+        '(figures.nodeSocketFloor), so no server written for Node gets far under it' +
+        (bun.available
+          ? `; Bun's server (uWebSockets, C++) holds them at ${bun.steps.at(-1)!.rssPerConnB} B RSS per connection`
+          : ''),
     ),
   ];
   targets.push(
@@ -418,6 +456,7 @@ export async function idle(ctx: Ctx) {
             { name: 'gateway', value: last.rssPerConnB },
             { name: 'bare ws', value: bare.steps.at(-1)!.rssPerConnB },
             { name: 'Node socket floor', value: floor.steps.at(-1)!.rssPerConnB },
+            ...(bun.available ? [{ name: 'Bun', value: bun.steps.at(-1)!.rssPerConnB }] : []),
           ],
         },
         {
@@ -459,7 +498,15 @@ export async function idle(ctx: Ctx) {
             'the floor: node:http answers the upgrade with a 101 and one fixed frame, then only holds the net.Socket ' +
             '(no WebSocket layer, no token check, no heartbeats answered); memory steps only',
         },
-        bun: BUN_BASELINE,
+        bun: bun.available
+          ? {
+              available: true,
+              version: bun.version,
+              description:
+                "Bun's built-in WebSocket server (Bun.serve, uWebSockets inside), the bun binary from npm: the same " +
+                'token check, answers pings; memory steps only (figures.bun)',
+            }
+          : bun,
       },
       targets,
       notes: [
