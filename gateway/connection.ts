@@ -53,7 +53,7 @@ export class Connection {
   sendPrepared(framed: Buffer, payload: Uint8Array): boolean {
     if (!this.admits(framed.length)) return false;
     const socket = rawSocketOf(this.ws);
-    corkForThisTurn(this.ws);
+    corkForThisTurn(this.ws, true);
     if (socket) socket.write(framed);
     else this.ws.send(payload, { binary: true });
     return true;

@@ -8,15 +8,19 @@ import type { WebSocket } from 'ws';
  * (setImmediate, after I/O callbacks and microtasks). A fan-out that hands several messages to the same
  * connections in one turn (a burst of Deliver calls, a catch-up page, a large group's messages) costs two
  * syscalls per socket instead of one per frame, and the first frame is never held back.
+ *
+ * A frame framed once for many connections (`holdFirst`: a large group's message, a Deliver item for many) corks
+ * at once instead: its loop writes to thousands of sockets before the turn ends anyway, so holding its first frame
+ * costs little, and every frame of the turn then leaves in one write per socket (decision 0013).
  */
 const writtenThisTurn = new Set<Socket>();
 const corked: Socket[] = [];
 let scheduled = false;
 
-export function corkForThisTurn(ws: WebSocket): void {
+export function corkForThisTurn(ws: WebSocket, holdFirst = false): void {
   const socket = socketOf(ws);
   if (!socket) return;
-  if (!writtenThisTurn.has(socket)) {
+  if (!holdFirst && !writtenThisTurn.has(socket)) {
     writtenThisTurn.add(socket);
   } else if (socket.writableCorked === 0) {
     socket.cork();

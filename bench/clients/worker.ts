@@ -32,6 +32,8 @@ interface Sock {
   syncKey: string;
   inboxSeq: number;
   frames: number;
+  /** Fan-out: whether this socket's frames are being counted (countFrames). */
+  counted: boolean;
   pongs: number;
   doneAt: number;
   /** Storm: ids of the messages tagged for the storm that this client has (pushed or pulled). */
@@ -71,7 +73,7 @@ function onFrame(sock: Sock, data: Buffer): void {
   counters.frames++;
   counters.bytes += data.length;
   if (countTarget > 0 && sock.connId !== '') {
-    if (sock.frames === countTarget) {
+    if (sock.counted && sock.frames === countTarget) {
       sock.doneAt = wallMs();
       doneCount++;
     }
@@ -347,6 +349,7 @@ const handlers = {
       syncKey: '',
       inboxSeq: 0,
       frames: 0,
+      counted: false,
       pongs: 0,
       doneAt: 0,
       seen: undefined,
@@ -381,24 +384,31 @@ const handlers = {
     return { open: openCount(from), total: socks.length, ...counters, pongs, ...memory(), pending: pending.size };
   },
 
-  /** Fan-out: count raw frames per socket from now on; a socket is done at `target` frames. */
-  countFrames(p: { target: number }) {
+  /**
+   * Fan-out: count raw frames per socket from now on; a socket is done at `target` frames. Only the sockets from
+   * index `from` (default all), up to `count` of them, are counted: those of the server being measured.
+   */
+  countFrames(p: { target: number; from?: number; count?: number }) {
     countTarget = p.target;
     doneCount = 0;
-    for (const s of socks) {
+    const from = p.from ?? 0;
+    const to = from + (p.count ?? socks.length);
+    socks.forEach((s, i) => {
+      s.counted = i >= from && i < to;
       s.frames = 0;
       s.doneAt = 0;
-    }
-    return { sockets: socks.length };
+    });
+    return { sockets: to - from };
   },
 
   async waitFrames(p: { timeoutMs: number }) {
     const deadline = wallMs() + p.timeoutMs;
-    const want = openCount();
+    const counted = socks.filter((s) => s.counted);
+    const want = counted.filter((s) => s.ws?.readyState === WebSocket.OPEN).length;
     while (doneCount < want && wallMs() < deadline) await sleep(5);
     let last = 0;
     let frames = 0;
-    for (const s of socks) {
+    for (const s of counted) {
       last = Math.max(last, s.doneAt);
       frames += s.frames;
     }

@@ -15,13 +15,14 @@ import {
   startWorkers,
   stopAll,
   type Ctx,
+  type Opened,
   type Worker,
 } from '../lib/fleet.ts';
 import type { Chart } from '../lib/svg.ts';
 
 const SIZES = {
   tiny: { clients: 40, rounds: 10, reps: 1 },
-  default: { clients: 2_000, rounds: 100, reps: 3 },
+  default: { clients: 2_000, rounds: 100, reps: 5 },
   large: { clients: 10_000, rounds: 100, reps: 3 },
 };
 const BODY_BYTES = 100;
@@ -38,19 +39,30 @@ interface Run {
   machineCpu: number;
 }
 
-async function measure(
-  workers: Worker[],
-  clients: number,
-  rounds: number,
-  drive: () => Promise<{ startAt: number; endAt: number; delivered: number; cpu: number }>,
-) {
-  await Promise.all(workers.map((w) => w.call('countFrames', { target: rounds })));
+/** One way of driving a server's fan-out (a server may have several: naive and corked). */
+interface Variant {
+  server: string;
+  drive: (burst: number) => Promise<{ startAt: number; endAt: number; delivered: number; cpu: number }>;
+}
+
+/** A server under measurement: its clients (which socket indexes on which worker) and how to drive it. */
+interface Contender {
+  opened: Opened;
+  variants: Variant[];
+}
+
+async function measure(workers: Worker[], opened: Opened, rounds: number, drive: () => ReturnType<Variant['drive']>) {
+  await Promise.all(
+    workers.map((w, i) =>
+      w.call('countFrames', { target: rounds, from: opened.slices[i]!.first, count: opened.slices[i]!.count }),
+    ),
+  );
   const meter = new CpuMeter();
   const sent = await drive();
   const done = await Promise.all(workers.map((w) => w.call('waitFrames', { timeoutMs: 60_000 })));
   const machineCpu = meter.sample();
   const lastAt = Math.max(...done.map((d) => d.lastAt));
-  const complete = done.every((d) => d.done === d.of) && done.reduce((a, d) => a + d.of, 0) === clients;
+  const complete = done.every((d) => d.done === d.of) && done.reduce((a, d) => a + d.of, 0) === opened.opened;
   const frames = done.reduce((a, d) => a + d.frames, 0);
   const ms = Math.max(0.001, (complete ? lastAt : performance.timeOrigin + performance.now()) - sent.startAt);
   return {
@@ -70,49 +82,72 @@ export async function fanout(ctx: Ctx) {
   const { rounds, reps } = size;
   const workerCount = Math.max(2, ctx.flags.workers ?? Math.ceil(clients / SOCKETS_PER_WORKER));
   ctx.log(
-    `fanout: ${clients} clients on ${workerCount} client processes, ${rounds} rounds of one ${BODY_BYTES}-byte ` +
-      `message per client, bursts of ${BURSTS.join(' and ')} rounds per tick, ${reps} repetitions`,
+    `fanout: ${clients} clients per server on ${workerCount} client processes, ${rounds} rounds of one ` +
+      `${BODY_BYTES}-byte message per client, bursts of ${BURSTS.join(' and ')} rounds per tick, ${reps} ` +
+      'repetitions taken in turns over the servers',
   );
   const workers = startWorkers(ctx, workerCount);
+  const children: { stop(): Promise<void> }[] = [];
   const runs: Run[] = [];
   let bun: { available: true; version: string } | { available: false; reason: string } = {
     available: false,
     reason: 'not started',
   };
-  const users = Array.from({ length: clients }, (_, i) => `${ctx.runId}f${i}`);
   const open = { device: 'd', concurrency: 100, timeoutMs: 120_000, pingMs: 0 };
+  const users = (tag: string) => Array.from({ length: clients }, (_, i) => `${ctx.runId}${tag}${i}`);
+  const connect = async (label: string, url: string, wantConnIds = false) => {
+    const opened = await openSpread(ctx, workers, users(label[0]!), { ...open, urls: [url], wantConnIds });
+    ctx.log(`${label}: ${opened.opened} connected (${opened.failed} failed) in ${Math.round(opened.ms)} ms`);
+    return opened;
+  };
   try {
+    // Every server holds its clients at once, and each repetition goes round the servers in turn: the servers are
+    // compared over the same minutes (this VM's speed drifts by more than the differences sought).
+    const contenders: Contender[] = [];
     const gw = await startGatewayServer(ctx);
-    try {
-      const opened = await openSpread(ctx, workers, users, { ...open, urls: [gw.url], wantConnIds: true });
-      ctx.log(`gateway: ${opened.opened} connected (${opened.failed} failed) in ${Math.round(opened.ms)} ms`);
-      for (let rep = 0; rep < reps; rep++) {
-        for (const burst of BURSTS) {
-          const r = await measure(workers, opened.opened, rounds, () =>
-            gw.child.call('fanout', { connIds: opened.connIds, rounds, bytes: BODY_BYTES, burst }),
-          );
-          runs.push({ server: 'gateway', burst, ...r });
-          ctx.log(
-            `gateway burst ${burst} #${rep + 1}: ${r.deliveredPerSec} delivered/s${r.complete ? '' : ' (INCOMPLETE)'}`,
-          );
-        }
-      }
-      await Promise.all(workers.map((w) => w.call('closeAll', { timeoutMs: 10_000 })));
-      await Promise.all(workers.map((w) => w.call('forget', {})));
-    } finally {
-      await gw.child.stop();
-    }
+    children.push(gw.child);
+    const gwOpened = await connect('gateway', gw.url, true);
+    contenders.push({
+      opened: gwOpened,
+      variants: [
+        {
+          server: 'gateway',
+          drive: (burst) => gw.child.call('fanout', { connIds: gwOpened.connIds, rounds, bytes: BODY_BYTES, burst }),
+        },
+      ],
+    });
     const bare = await startBareServer(ctx);
-    try {
-      const opened = await openSpread(ctx, workers, users, { ...open, urls: [bare.url] });
-      ctx.log(`bare ws: ${opened.opened} connected (${opened.failed} failed) in ${Math.round(opened.ms)} ms`);
-      for (let rep = 0; rep < reps; rep++) {
+    children.push(bare.child);
+    contenders.push({
+      opened: await connect('bare ws', bare.url),
+      variants: [false, true].map((cork) => ({
+        server: cork ? 'bare ws corked' : 'bare ws',
+        drive: (burst: number) => bare.child.call('fanout', { rounds, bytes: BODY_BYTES, burst, cork }),
+      })),
+    });
+    const started = await startBunServer(ctx);
+    if (!started.available) {
+      bun = { available: false, reason: started.reason };
+      ctx.log(`bun: not measured: ${started.reason}`);
+    } else {
+      bun = { available: true, version: started.version };
+      children.push(started.child);
+      contenders.push({
+        opened: await connect(`bun ${started.version}`, started.url),
+        variants: [false, true].map((cork) => ({
+          server: cork ? 'bun corked' : 'bun',
+          drive: (burst: number) => started.child.call('fanout', { rounds, bytes: BODY_BYTES, burst, cork }),
+        })),
+      });
+    }
+    for (let rep = 0; rep < reps; rep++) {
+      // Each repetition starts with the next server, so none always follows the same one (whose clients may still
+      // be collecting the garbage of the last burst).
+      const order = contenders.map((_, i) => contenders[(i + rep) % contenders.length]!);
+      for (const { opened, variants } of order) {
         for (const burst of BURSTS) {
-          for (const cork of [false, true]) {
-            const r = await measure(workers, opened.opened, rounds, () =>
-              bare.child.call('fanout', { rounds, bytes: BODY_BYTES, burst, cork }),
-            );
-            const server = cork ? 'bare ws corked' : 'bare ws';
+          for (const { server, drive } of variants) {
+            const r = await measure(workers, opened, rounds, () => drive(burst));
             runs.push({ server, burst, ...r });
             ctx.log(
               `${server} burst ${burst} #${rep + 1}: ${r.deliveredPerSec} delivered/s${r.complete ? '' : ' (INCOMPLETE)'}`,
@@ -120,42 +155,9 @@ export async function fanout(ctx: Ctx) {
           }
         }
       }
-    } finally {
-      await bare.child.stop();
-    }
-    const started = await startBunServer(ctx);
-    if (!started.available) {
-      bun = { available: false, reason: started.reason };
-      ctx.log(`bun: not measured: ${started.reason}`);
-    } else {
-      bun = { available: true, version: started.version };
-      try {
-        const opened = await openSpread(ctx, workers, users, { ...open, urls: [started.url] });
-        ctx.log(
-          `bun ${started.version}: ${opened.opened} connected (${opened.failed} failed) in ${Math.round(opened.ms)} ms`,
-        );
-        for (let rep = 0; rep < reps; rep++) {
-          for (const burst of BURSTS) {
-            for (const cork of [false, true]) {
-              const r = await measure(workers, opened.opened, rounds, () =>
-                started.child.call('fanout', { rounds, bytes: BODY_BYTES, burst, cork }),
-              );
-              const server = cork ? 'bun corked' : 'bun';
-              runs.push({ server, burst, ...r });
-              ctx.log(
-                `${server} burst ${burst} #${rep + 1}: ${r.deliveredPerSec} delivered/s${r.complete ? '' : ' (INCOMPLETE)'}`,
-              );
-            }
-          }
-        }
-        await Promise.all(workers.map((w) => w.call('closeAll', { timeoutMs: 10_000 })));
-        await Promise.all(workers.map((w) => w.call('forget', {})));
-      } finally {
-        await started.child.stop();
-      }
     }
   } finally {
-    await stopAll(workers);
+    await stopAll([...workers, ...children]);
   }
 
   const median = (server: string, burst: number) => {
