@@ -116,6 +116,24 @@ async function openSteps(ctx: Ctx, label: string, server: Server, workers: Worke
   };
 }
 
+/** Memory steps only, on a server started for them: its connections are closed and the server stopped after. */
+async function memorySteps(
+  ctx: Ctx,
+  label: string,
+  server: Server & { child: { stop(): Promise<void> } },
+  workers: Worker[],
+  plan: number[],
+  prefix: string,
+) {
+  try {
+    const { base, steps, slope: perConnSlope } = await openSteps(ctx, label, server, workers, plan, prefix);
+    await closeAll(workers);
+    return { base, steps, slope: perConnSlope };
+  } finally {
+    await server.child.stop();
+  }
+}
+
 async function closeAll(workers: Worker[]) {
   await Promise.all(workers.map((w) => w.call('closeAll', { timeoutMs: 10_000 })));
   await Promise.all(workers.map((w) => w.call('forget', {})));
@@ -264,32 +282,13 @@ export async function idle(ctx: Ctx) {
       bun = { available: false, reason: started.reason };
       ctx.log(`bun: not measured: ${started.reason}`);
     } else {
-      try {
-        const server = { memory: () => started.child.call('memory', { gc: true }), url: started.url, pid: started.pid };
-        const {
-          base,
-          steps,
-          slope: perConnSlope,
-        } = await openSteps(ctx, `bun ${started.version}`, server, workers, plan, `${ctx.runId}b`);
-        bun = { available: true, version: started.version, base, steps, slope: perConnSlope };
-        await closeAll(workers);
-      } finally {
-        await started.child.stop();
-      }
+      const server = { ...started, memory: () => started.child.call('memory', { gc: true }) };
+      const steps = await memorySteps(ctx, `bun ${started.version}`, server, workers, plan, `${ctx.runId}b`);
+      bun = { available: true, version: started.version, ...steps };
     }
     const f = await startBareSocketServer(ctx);
-    try {
-      const server = { memory: () => f.child.call('memory', { gc: true }), url: f.url, pid: f.pid };
-      const {
-        base,
-        steps,
-        slope: perConnSlope,
-      } = await openSteps(ctx, 'node socket floor', server, workers, plan, `${ctx.runId}k`);
-      floor = { base, steps, slope: perConnSlope };
-      await closeAll(workers);
-    } finally {
-      await f.child.stop();
-    }
+    const floorServer = { ...f, memory: () => f.child.call('memory', { gc: true }) };
+    floor = await memorySteps(ctx, 'node socket floor', floorServer, workers, plan, `${ctx.runId}k`);
   } finally {
     await stopAll([...workers, gw.child]);
   }
