@@ -52,9 +52,9 @@ describe('bench at tiny size', () => {
       assert.equal(get(result, 'machine.cores'), (result.machine as { cores: number }).cores);
       assert.ok(typeof get(result, 'machine.node') === 'string');
       assert.ok(typeof get(result, 'machine.memoryGiB') === 'number');
-      // Idle and fanout measure Bun's server; every other scenario that compares servers says why it has no Bun
+      // Idle, fanout and latency measure Bun's server; every other scenario that compares servers says why it has no Bun
       // counterpart (ceilings measures building blocks only).
-      const withBun = r.scenario === 'idle' || r.scenario === 'fanout';
+      const withBun = ['idle', 'fanout', 'latency'].includes(r.scenario);
       if (r.scenario !== 'ceilings') assert.equal(get(result, 'baselines.bun.available'), withBun, r.scenario);
       finiteNumbers(result.figures, `${r.scenario}.figures`);
       assert.ok(r.chart && existsSync(r.chart), `${r.scenario}: chart written`);
@@ -82,7 +82,7 @@ describe('bench at tiny size', () => {
     assert.ok(fig('idle', 'bun.steps.0.connections') > 0, 'Bun idle memory measured');
     fig('fanout', 'byBurst.0.deliveredPerSec.gateway');
     fig('fanout', 'byBurst.0.deliveredPerSec.bare ws');
-    for (const mode of ['embedded', 'cluster', 'bare ws']) {
+    for (const mode of ['embedded', 'cluster', 'bare ws', 'bun']) {
       const p99 = fig('latency', `steps.${mode}.0.p99`);
       assert.ok(p99 > 0, `${mode} latency measured`);
       fig('latency', `steps.${mode}.0.p50`);

@@ -17,13 +17,14 @@ export const PROCESS_LIMIT_NOTE =
 
 /**
  * Where a scenario has no Bun counterpart: Bun's server (the ceiling for user-space servers) is measured in the
- * idle and fanout scenarios (bench/servers/bun-ws.ts), which compare a server's own costs; this scenario's job runs
- * through the whole system (bus, stores, services), which a Bun relay would not stand in for.
+ * idle, fanout and latency scenarios (bench/servers/bun-ws.ts); this scenario's job runs through the whole system
+ * (bus, stores, services), which the naive relay would not stand in for.
  */
 export const BUN_BASELINE = {
   available: false,
   reason:
-    "Bun's server is measured in the idle and fanout scenarios (memory per connection, fan-out rate); this " +
+    "Bun's server is measured in the idle, fanout and latency scenarios (memory per connection, fan-out rate, " +
+    'the naive relay); this ' +
     "scenario's job runs through the whole system, which a Bun relay would not stand in for",
 };
 

@@ -7,11 +7,12 @@ import { Histogram, type Percentiles } from '../lib/histogram.ts';
 import { hopMeans, scrapeHops } from '../lib/hops.ts';
 import { CpuMeter, PidsCpu } from '../lib/machine.ts';
 import { sleep, waitFor } from '../lib/progress.ts';
-import { checkTarget, round, writeResult, BUN_BASELINE, type Target } from '../lib/result.ts';
+import { checkTarget, round, writeResult, type Target } from '../lib/result.ts';
 import {
   enginePids,
   sourceAddresses,
   startBareServer,
+  startBunServer,
   startBenchCluster,
   startGatewayServer,
   startWorkers,
@@ -228,6 +229,10 @@ export async function latency(ctx: Ctx) {
   );
   const workers = startWorkers(ctx, workerCount);
   const results: Record<string, RateStep[]> = {};
+  let bun: { available: true; version: string } | { available: false; reason: string } = {
+    available: false,
+    reason: 'embedded mode not run',
+  };
   const clusterInfo: Record<string, unknown> = {};
   try {
     if (mode !== 'cluster') {
@@ -263,6 +268,29 @@ export async function latency(ctx: Ctx) {
         embeddedRates,
         stepSec,
       ).finally(() => bare.child.stop());
+      // The ceiling: the same naive relay on Bun's server (uWebSockets), where the bun binary runs.
+      const started = await startBunServer(ctx);
+      if (!started.available) {
+        bun = { available: false, reason: started.reason };
+        ctx.log(`bun: not measured: ${started.reason}`);
+      } else {
+        bun = { available: true, version: started.version };
+        results.bun = await ramp(
+          ctx,
+          {
+            name: 'bun',
+            urls: [started.url],
+            metricsUrls: [],
+            cpu: () => started.child.call('cpu', {}),
+            loopDelay: () => started.child.call('loopDelay', {}),
+            stop: () => started.child.stop(),
+          },
+          workers,
+          pairs,
+          embeddedRates,
+          stepSec,
+        ).finally(() => started.child.stop());
+      }
     }
     if (mode !== 'embedded') {
       const t0 = performance.now();
@@ -330,9 +358,21 @@ export async function latency(ctx: Ctx) {
       t.limitedBy ??=
         'CPU: one JS thread runs gateway, bus, logic, offline and push, on 2 cores shared with the client processes';
     }
+    // What a relay with nothing behind it does at 10,000 msg/s here, on Node and on Bun: the ceiling for the target.
+    const relays = ['bare ws', 'bun'].flatMap((name) => {
+      const step = at(name, 10_000);
+      if (!step) return [];
+      return [`${name} relay ${step.saturated ? `saturated (${step.saturated})` : `p99 ${step.p99} ms`}`];
+    });
+    if (relays.length > 0) t.limitedBy = `${t.limitedBy ?? ''}; at 10,000 msg/s in this run: ${relays.join(', ')}`;
   }
   if (results.cluster) targets.push(...clusterTargets(results.cluster, clusterRates));
-  const colorOf: Record<string, string> = { embedded: PALETTE[0]!, cluster: PALETTE[2]!, 'bare ws': PALETTE[7]! };
+  const colorOf: Record<string, string> = {
+    embedded: PALETTE[0]!,
+    cluster: PALETTE[2]!,
+    'bare ws': PALETTE[7]!,
+    bun: PALETTE[4]!,
+  };
   const seriesOf = (name: string, key: 'p50' | 'p99') => ({
     name: `${name} ${key}`,
     points: (results[name] ?? []).map((s) => [s.offered, s[key]] as [number, number]),
@@ -408,7 +448,7 @@ export async function latency(ctx: Ctx) {
       startedAt,
       command: ctx.command,
       size: ctx.size,
-      mode: Object.keys(results).filter((n) => n !== 'bare ws'),
+      mode: Object.keys(results).filter((n) => n !== 'bare ws' && n !== 'bun'),
       load: {
         pairs,
         stepSec,
@@ -427,7 +467,15 @@ export async function latency(ctx: Ctx) {
             "recipient's socket and a SendResult to the sender (no bus, no dedupe, no durability)",
           steps: results['bare ws'] ?? null,
         },
-        bun: BUN_BASELINE,
+        bun: bun.available
+          ? {
+              ...bun,
+              description:
+                "the same naive relay (bench/servers/relay.ts) on Bun's built-in server (uWebSockets inside): the " +
+                'ceiling for a user-space server on this machine',
+              steps: results.bun ?? null,
+            }
+          : bun,
       },
       targets,
       notes: [

@@ -1,15 +1,16 @@
 // The ceiling baseline: Bun's built-in WebSocket server (uWebSockets inside), run by the `bun` binary from npm,
-// doing what bench/servers/bare-ws.ts does: the same token check at the upgrade, the same protobuf frames, pongs,
-// and for fan-out a loop of ws.send of the same bytes over every socket (optionally corked per burst). Started by
-// the runner with `bun` instead of node (bench/lib/bun.ts), over JSON IPC.
+// doing what bench/servers/bare-ws.ts does: the same token check at the upgrade, the same naive relay
+// (bench/servers/relay.ts: pongs, chat, GetDiff), and for fan-out a loop of ws.send of the same bytes over every
+// socket (optionally corked per burst). Started by the runner with `bun` instead of node (bench/lib/bun.ts), over
+// JSON IPC.
 import { loadOrCreateDevKey } from '../../lib/dev-key.ts';
 import { tokenVerifier } from '../../lib/token.ts';
-import { ClientFrame, ServerFrame } from '../../proto/gen/im/v1/client.pb.ts';
 import { encodeDeliver } from '../../push/index.ts';
-import { ProcessCpu } from '../lib/machine.ts';
+import { LoopDelay, ProcessCpu } from '../lib/machine.ts';
 import { wallMs } from '../lib/progress.ts';
 import { serve } from '../lib/rpc.ts';
 import { benchMessage } from './common.ts';
+import { Relay } from './relay.ts';
 
 /** The part of Bun's API used here (the project does not depend on Bun's type package). */
 interface BunSocket {
@@ -42,11 +43,9 @@ if (!Bun) throw new Error('bench/servers/bun-ws.ts runs under bun, not node');
 
 const verify = await tokenVerifier((await loadOrCreateDevKey()).publicKey);
 const cpu = new ProcessCpu();
-const sockets = new Set<BunSocket>();
-let connCounter = 0;
-
-const frameOf = (frame: Parameters<typeof ServerFrame.fromPartial>[0]) =>
-  ServerFrame.encode(ServerFrame.fromPartial(frame)).finish();
+const loopDelay = new LoopDelay();
+const relay = new Relay<BunSocket>();
+const sockets = relay.sockets;
 
 const server = Bun.serve({
   hostname: '127.0.0.1',
@@ -66,48 +65,24 @@ const server = Bun.serve({
     maxPayloadLength: 1024 * 1024,
     perMessageDeflate: false,
     open(ws) {
-      sockets.add(ws);
-      const { user, device } = ws.data;
-      ws.send(
-        frameOf({
-          requestId: 0,
-          body: {
-            $case: 'authResult',
-            value: {
-              user,
-              device,
-              connId: `bun-${++connCounter}`,
-              serverTimeMs: Date.now(),
-              heartbeatIntervalMs: 25_000,
-            },
-          },
-        }),
-      );
+      relay.open(ws, ws.data.user, ws.data.device);
     },
     message(ws, data) {
-      if (typeof data === 'string') return;
-      let frame;
-      try {
-        frame = ClientFrame.decode(data);
-      } catch {
-        return;
-      }
-      if (frame.body?.$case === 'ping') {
-        ws.send(
-          frameOf({
-            requestId: frame.requestId,
-            body: { $case: 'pong', value: { clientTimeMs: frame.body.value.clientTimeMs, serverTimeMs: Date.now() } },
-          }),
-        );
-      }
+      if (typeof data !== 'string') relay.onMessage(ws, ws.data.user, ws.data.device, data);
     },
     close(ws) {
-      sockets.delete(ws);
+      relay.close(ws, ws.data.user);
     },
   },
 });
 
 const handlers = {
+  loopDelay() {
+    return loopDelay.sample();
+  },
+  cpu() {
+    return cpu.sample();
+  },
   info() {
     return { url: `ws://127.0.0.1:${server.port}`, port: server.port, pid: process.pid, version: Bun.version };
   },
