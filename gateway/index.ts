@@ -25,6 +25,7 @@ import { syncHttpHandler } from '../sync/http.ts';
 import type { SyncApi } from '../sync/index.ts';
 import type { GatewayApi } from './api.ts';
 import { CloseCode, Connection } from './connection.ts';
+import { ConnectionSocket } from './connection-socket.ts';
 import { FrameHandler, type EncodedSync } from './frame-handler.ts';
 import { authenticateUpgrade, refuseUpgrade } from './handshake.ts';
 import { prepareFrame } from './prepared-frame.ts';
@@ -154,20 +155,32 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     void handler.handle(conn, data);
   };
 
-  const accept = (ws: WebSocket, user: string, device: string, catchUp: boolean) => {
+  // One set of handlers for every connection: each socket carries its Connection (ConnectionSocket).
+  function onMessage(this: WebSocket, data: Buffer, isBinary: boolean) {
+    onFrame(connectionOf(this), data, isBinary);
+  }
+  function onError(this: WebSocket, err: Error) {
+    log.debug({ err, connId: connectionOf(this).connId }, 'connection error');
+  }
+  function onClose(this: WebSocket) {
+    const conn = connectionOf(this);
+    conns.delete(conn.connId);
+    rooms.leaveAll(conn);
+    const deviceKey = deviceKeyOf(conn);
+    if (byDevice.get(deviceKey) === conn) byDevice.delete(deviceKey);
+    void publishState(conn, false);
+  }
+
+  const accept = (ws: ConnectionSocket, user: string, device: string, catchUp: boolean) => {
     const conn = new Connection(ws, newConnId(), user, device, Date.now(), options.maxBufferedBytes);
+    ws.connection = conn;
     conns.set(conn.connId, conn);
-    const deviceKey = `${user}\n${device}`;
+    const deviceKey = deviceKeyOf(conn);
     byDevice.get(deviceKey)?.close(CloseCode.replaced, 'replaced by a newer connection of this device');
     byDevice.set(deviceKey, conn);
-    ws.on('message', (data: Buffer, isBinary) => onFrame(conn, data, isBinary));
-    ws.on('error', (err) => log.debug({ err, connId: conn.connId }, 'connection error'));
-    ws.on('close', () => {
-      conns.delete(conn.connId);
-      rooms.leaveAll(conn);
-      if (byDevice.get(deviceKey) === conn) byDevice.delete(deviceKey);
-      void publishState(conn, false);
-    });
+    ws.on('message', onMessage);
+    ws.on('error', onError);
+    ws.on('close', onClose);
     // Set-ups beyond the bound wait their turn; one whose client has gone by then is dropped.
     connects
       .run(
@@ -220,6 +233,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   };
 
   const wss = new WebSocketServer({
+    WebSocket: ConnectionSocket,
     noServer: true,
     maxPayload: options.hardMaxFrameBytes,
     perMessageDeflate: false,
@@ -338,6 +352,15 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   };
 
   return { api, url: `ws://${options.host}:${port}`, port, connectionCount: () => conns.size, stats, close };
+}
+
+/** The Connection a socket of the gateway's server carries (it is set as the socket is accepted). */
+function connectionOf(ws: WebSocket): Connection {
+  return (ws as ConnectionSocket).connection!;
+}
+
+function deviceKeyOf(conn: Connection): string {
+  return `${conn.user}\n${conn.device}`;
 }
 
 /** The request id of a frame that is refused before it is handled, so the client can match the answer (0 if unreadable). */
