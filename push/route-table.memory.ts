@@ -6,27 +6,29 @@ interface Stored {
 }
 
 export class MemoryRouteTable implements RouteTable {
-  /** user -> device -> route */
-  private readonly routes = new Map<string, Map<string, Stored>>();
+  /**
+   * user -> the routes of its devices. A short array, not a Map per user: a user has a few devices, and in
+   * embedded mode every connected user holds one of these (idle memory per connection).
+   */
+  private readonly routes = new Map<string, Stored[]>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
   put(route: Route, ttlMs: number): Promise<void> {
-    let devices = this.routes.get(route.user);
-    if (!devices) this.routes.set(route.user, (devices = new Map<string, Stored>()));
     const current = this.live(route.user, route.device);
-    if (!current || current.route.atMs <= route.atMs) {
-      devices.set(route.device, { route, expiresAt: this.now() + ttlMs });
-    }
+    if (current && current.route.atMs > route.atMs) return Promise.resolve();
+    const stored = { route, expiresAt: this.now() + ttlMs };
+    const devices = this.routes.get(route.user);
+    if (!devices) this.routes.set(route.user, [stored]);
+    else if (current) devices[devices.indexOf(current)] = stored;
+    else devices.push(stored);
     return Promise.resolve();
   }
 
   remove(ref: RouteRef): Promise<void> {
     const devices = this.routes.get(ref.user);
-    if (devices?.get(ref.device)?.route.connId === ref.connId) {
-      devices.delete(ref.device);
-      if (devices.size === 0) this.routes.delete(ref.user);
-    }
+    const at = devices?.findIndex((s) => s.route.device === ref.device && s.route.connId === ref.connId) ?? -1;
+    if (at >= 0) this.drop(ref.user, devices!, at);
     return Promise.resolve();
   }
 
@@ -45,8 +47,8 @@ export class MemoryRouteTable implements RouteTable {
       const devices = this.routes.get(user);
       if (!devices) continue;
       const live: Route[] = [];
-      for (const device of devices.keys()) {
-        const stored = this.live(user, device);
+      for (const { route } of [...devices]) {
+        const stored = this.live(user, route.device);
         if (stored) live.push(stored.route);
       }
       if (live.length) found.set(user, live);
@@ -56,12 +58,18 @@ export class MemoryRouteTable implements RouteTable {
 
   private live(user: string, device: string): Stored | undefined {
     const devices = this.routes.get(user);
-    const stored = devices?.get(device);
-    if (stored && stored.expiresAt <= this.now()) {
-      devices!.delete(device);
-      if (devices!.size === 0) this.routes.delete(user);
+    const at = devices?.findIndex((s) => s.route.device === device) ?? -1;
+    if (at < 0) return undefined;
+    const stored = devices![at]!;
+    if (stored.expiresAt <= this.now()) {
+      this.drop(user, devices!, at);
       return undefined;
     }
     return stored;
+  }
+
+  private drop(user: string, devices: Stored[], at: number): void {
+    devices.splice(at, 1);
+    if (devices.length === 0) this.routes.delete(user);
   }
 }
