@@ -14,6 +14,18 @@ import { fetchJars, pomEngineVersion } from './maven-fetch.ts';
 const pomFile = join(infraDir, 'kafka', 'pom.xml');
 const version = pomEngineVersion(pomFile);
 
+/**
+ * A KRaft cluster id: 16 random bytes in base64url, as Kafka's own Uuid makes them, and like Kafka's never one
+ * starting with '-': StorageTool's argument parser reads `-t -Ncv…` as a missing value and an unknown option (a
+ * clean-clone CI run failed on one in 64 starts).
+ */
+export function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 function serverProperties(logDir: string): string {
   const props: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
@@ -70,7 +82,7 @@ async function prepare(onProgress: Progress): Promise<LaunchSpec> {
   ];
   if (!existsSync(join(logDir, 'meta.properties'))) {
     onProgress('[kafka] formatting KRaft storage (first start)');
-    const clusterId = randomBytes(16).toString('base64url');
+    const clusterId = newClusterId();
     const args = [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile, '--ignore-formatted'];
     try {
       await promisify(execFile)(javaTool('java'), args, { maxBuffer: 16 * 1024 * 1024 });

@@ -115,10 +115,13 @@ export async function startBareServer(ctx: Ctx): Promise<BareServer> {
   return { child, url: info.url, pid: info.pid };
 }
 
-/** The Bun ceiling baseline (bench/servers/bun-ws.ts), or why it cannot run here. */
+/** The Bun ceiling baseline (bench/servers/bun-ws.ts), or why it cannot run here (said in the run's log too). */
 export async function startBunServer(ctx: Ctx) {
   const bun = bunBinary();
-  if (!bun.available) return { available: false as const, reason: bun.reason };
+  if (!bun.available) {
+    ctx.log(`bun: not measured: ${bun.reason}`);
+    return { available: false as const, reason: bun.reason };
+  }
   const child = new Child<BunServerApi>('bun', 'bench/servers/bun-ws.ts', {
     env: { IM_DEV_KEY_FILE: ctx.keyFile },
     bunPath: bun.path,

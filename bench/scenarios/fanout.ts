@@ -126,11 +126,8 @@ export async function fanout(ctx: Ctx) {
       })),
     });
     const started = await startBunServer(ctx);
-    if (!started.available) {
-      bun = { available: false, reason: started.reason };
-      ctx.log(`bun: not measured: ${started.reason}`);
-    } else {
-      bun = { available: true, version: started.version };
+    bun = started.available ? { available: true, version: started.version } : started;
+    if (started.available) {
       children.push(started.child);
       contenders.push({
         opened: await connect(`bun ${started.version}`, started.url),

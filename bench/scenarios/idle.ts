@@ -278,14 +278,11 @@ export async function idle(ctx: Ctx) {
       await Promise.all([b.child.stop(), gw.child.stop()]);
     }
     const started = await startBunServer(ctx);
-    if (!started.available) {
-      bun = { available: false, reason: started.reason };
-      ctx.log(`bun: not measured: ${started.reason}`);
-    } else {
+    if (started.available) {
       const server = { ...started, memory: () => started.child.call('memory', { gc: true }) };
       const steps = await memorySteps(ctx, `bun ${started.version}`, server, workers, plan, `${ctx.runId}b`);
       bun = { available: true, version: started.version, ...steps };
-    }
+    } else bun = started;
     const f = await startBareSocketServer(ctx);
     const floorServer = { ...f, memory: () => f.child.call('memory', { gc: true }) };
     floor = await memorySteps(ctx, 'node socket floor', floorServer, workers, plan, `${ctx.runId}k`);

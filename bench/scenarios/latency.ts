@@ -270,11 +270,8 @@ export async function latency(ctx: Ctx) {
       ).finally(() => bare.child.stop());
       // The ceiling: the same naive relay on Bun's server (uWebSockets), where the bun binary runs.
       const started = await startBunServer(ctx);
-      if (!started.available) {
-        bun = { available: false, reason: started.reason };
-        ctx.log(`bun: not measured: ${started.reason}`);
-      } else {
-        bun = { available: true, version: started.version };
+      bun = started.available ? { available: true, version: started.version } : started;
+      if (started.available) {
         results.bun = await ramp(
           ctx,
           {
