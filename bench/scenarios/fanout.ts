@@ -263,9 +263,12 @@ export async function fanout(ctx: Ctx) {
       targets,
       notes: [
         'Pre-encoded: one Deliver frame is encoded once (encodeDeliver, as push does per user) and handed to the ' +
-          "gateway's Deliver API for every connection, in one item. The gateway does not cork its writes (each " +
-          'ws.send is its own write); the corked bare ws runs show what corking per burst gives.',
+          "gateway's Deliver API for every connection, in one item. The gateway frames it once and corks each " +
+          "socket it writes to until the turn ends, so a turn's frames leave in one write per socket (decision " +
+          '0013); the corked bare ws and Bun runs show what corking per burst gives those servers.',
         'delivered/s counts frames received by the clients, from the first send to the last client holding all of them.',
+        'The servers hold their clients at once and each repetition goes round them in turn, starting with the next ' +
+          'server each time: they are compared over the same minutes.',
       ],
     },
     charts,

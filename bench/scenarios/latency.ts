@@ -65,7 +65,7 @@ export interface RateStep extends Percentiles {
 interface System {
   name: string;
   urls: string[];
-  /** GET /metrics of every process of the system (none for the bare ws relay). */
+  /** GET /metrics of every process of the system (none for the naive relays). */
   metricsUrls: string[];
   cpu?: () => Promise<number>;
   /** The server's event-loop delay since the last call (embedded and bare ws: one process). */
@@ -252,41 +252,28 @@ export async function latency(ctx: Ctx) {
         embeddedRates,
         stepSec,
       ).finally(() => gw.child.stop());
+      // A naive relay (bench/servers/relay.ts) in one process of its own, stopped once its ramp ends.
+      const relay = (sys: Omit<System, 'metricsUrls'>) =>
+        ramp(ctx, { ...sys, metricsUrls: [] }, workers, pairs, embeddedRates, stepSec).finally(() => sys.stop());
       const bare = await startBareServer(ctx);
-      results['bare ws'] = await ramp(
-        ctx,
-        {
-          name: 'bare ws',
-          urls: [bare.url],
-          metricsUrls: [],
-          cpu: () => bare.child.call('cpu', {}),
-          loopDelay: () => bare.child.call('loopDelay', {}),
-          stop: () => bare.child.stop(),
-        },
-        workers,
-        pairs,
-        embeddedRates,
-        stepSec,
-      ).finally(() => bare.child.stop());
+      results['bare ws'] = await relay({
+        name: 'bare ws',
+        urls: [bare.url],
+        cpu: () => bare.child.call('cpu', {}),
+        loopDelay: () => bare.child.call('loopDelay', {}),
+        stop: () => bare.child.stop(),
+      });
       // The ceiling: the same naive relay on Bun's server (uWebSockets), where the bun binary runs.
       const started = await startBunServer(ctx);
       bun = started.available ? { available: true, version: started.version } : started;
       if (started.available) {
-        results.bun = await ramp(
-          ctx,
-          {
-            name: 'bun',
-            urls: [started.url],
-            metricsUrls: [],
-            cpu: () => started.child.call('cpu', {}),
-            loopDelay: () => started.child.call('loopDelay', {}),
-            stop: () => started.child.stop(),
-          },
-          workers,
-          pairs,
-          embeddedRates,
-          stepSec,
-        ).finally(() => started.child.stop());
+        results.bun = await relay({
+          name: 'bun',
+          urls: [started.url],
+          cpu: () => started.child.call('cpu', {}),
+          loopDelay: () => started.child.call('loopDelay', {}),
+          stop: () => started.child.stop(),
+        });
       }
     }
     if (mode !== 'embedded') {
