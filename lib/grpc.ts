@@ -4,12 +4,12 @@ import {
   Server,
   ServerCredentials,
   credentials,
-  status,
   type ServiceDefinition,
   type ServiceError,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import { ImError, isErrorCode, toImError } from './errors.ts';
+import { CallStreamClient, CallStreamServer, type RawMethod } from './call-stream.ts';
+import { toImError } from './errors.ts';
 import type { Closeable } from './lifecycle.ts';
 
 /** The shape ts-proto generates for a unary method of a grpc-js service definition. */
@@ -33,6 +33,9 @@ export type ApiOf<D> = {
 
 const ERROR_CODE_KEY = 'im-error-code';
 
+/** Each server's CallStreamServer, holding the methods that addApi added to it. */
+const callStreams = new WeakMap<Server, CallStreamServer>();
+
 /**
  * No channelz: its per-call tracing is about a third of a unary call's CPU at low concurrency on our 2-core
  * machines (measured: 1.7 vs 1.1 ms per call with a client and server in one process; decision 0012).
@@ -40,8 +43,10 @@ const ERROR_CODE_KEY = 'im-error-code';
 const LEAN_CALLS = { 'grpc.enable_channelz': 0 } as const;
 
 /**
- * Adds `impl` to `server` under `definition`; ImErrors travel as gRPC statuses with their stable code. Methods in
- * `encoded` answer with the response already as protobuf bytes, sent as they are (see Sync.getDiffEncoded).
+ * Adds `impl` to `server` under `definition`, as unary methods (for any gRPC client; ImErrors travel as gRPC
+ * statuses with their stable code) and on the server's call stream (what `grpcClient` uses, decision 0018).
+ * Methods in `encoded` answer with the response already as protobuf bytes, sent as they are (see
+ * Sync.getDiffEncoded).
  */
 export function addApi<D extends object>(
   server: Server,
@@ -51,16 +56,22 @@ export function addApi<D extends object>(
 ): void {
   const handlers: UntypedServiceImplementation = {};
   const service = { ...definition } as Record<string, unknown>;
+  let calls = callStreams.get(server);
+  if (!calls) callStreams.set(server, (calls = new CallStreamServer()));
   for (const name of Object.keys(definition)) {
+    const m = service[name] as UnaryMethod<unknown, unknown>;
     const raw = (encoded as Record<string, ((req: unknown) => Promise<Uint8Array>) | undefined>)[name];
     if (raw) {
-      const m = service[name] as UnaryMethod<unknown, unknown>;
       service[name] = {
         ...m,
         responseSerialize: (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
       };
     }
     const method = raw ?? (impl as Record<string, (req: unknown) => Promise<unknown>>)[name]!.bind(impl);
+    const streamed: RawMethod = raw
+      ? (bytes) => raw(m.requestDeserialize(bytes))
+      : async (bytes) => m.responseSerialize(await method(m.requestDeserialize(bytes)));
+    calls.add(m.path, streamed);
     handlers[name] = (
       call: { request: unknown },
       callback: (err: Partial<ServiceError> | null, res?: unknown) => void,
@@ -110,37 +121,21 @@ export function grpcClient<D extends object>(
     'grpc-node.flow_control_window': 8 * 1024 * 1024,
   });
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const stream = new CallStreamClient(client);
   const encoded: Record<string, unknown> = {};
-  const api: Record<string, unknown> = { close: () => Promise.resolve(client.close()), encoded };
+  const close = () => {
+    stream.close();
+    client.close();
+    return Promise.resolve();
+  };
+  const api: Record<string, unknown> = { close, encoded };
   for (const [name, m] of Object.entries(definition)) {
     const method = m as UnaryMethod<unknown, unknown>;
-    const call =
-      (deserialize: (bytes: Buffer) => unknown) =>
-      (request: unknown): Promise<unknown> =>
-        new Promise((resolve, reject) => {
-          client.makeUnaryRequest(
-            method.path,
-            (v: unknown) => method.requestSerialize(v),
-            deserialize,
-            request,
-            new Metadata(),
-            { deadline: Date.now() + timeoutMs },
-            (err, res) => (err ? reject(fromServiceError(err, method.path)) : resolve(res)),
-          );
-        });
-    api[name] = call((b) => method.responseDeserialize(b));
-    encoded[name] = call((b) => b);
+    const call = (request: unknown) => stream.call(method.path, method.requestSerialize(request), timeoutMs);
+    api[name] = async (request: unknown) => method.responseDeserialize(await call(request));
+    encoded[name] = call;
   }
   return api as ApiOf<D> & Closeable & { encoded: EncodedApiOf<D> };
-}
-
-function fromServiceError(err: ServiceError, path: string): ImError {
-  const code = err.metadata?.get(ERROR_CODE_KEY)[0];
-  if (typeof code === 'string' && isErrorCode(code)) return new ImError(code, err.details, { cause: err });
-  const unavailable = err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED;
-  return new ImError(unavailable ? 'UNAVAILABLE' : 'INTERNAL', `${path}: ${err.details || err.message}`, {
-    cause: err,
-  });
 }
 
 /** Starts a gRPC server on host:port (port 0 picks a free one) and returns its bound address. */
@@ -151,6 +146,8 @@ export async function serveGrpc(
 ): Promise<{ address: string } & Closeable> {
   const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024, ...LEAN_CALLS });
   register(server);
+  const calls = callStreams.get(server);
+  calls?.register(server);
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(err) : resolve(p),
@@ -158,13 +155,22 @@ export async function serveGrpc(
   );
   return {
     address: `${host}:${bound}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.forceShutdown(), 2_000);
-        server.tryShutdown(() => {
-          clearTimeout(force);
+    close: async () => {
+      // The call streams end first (tryShutdown waits for every open stream). A method that never settles must
+      // not hold the shutdown: after 2 s the server is forced down.
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
           resolve();
-        });
-      }),
+        }, 2_000);
+        void (async () => {
+          await calls?.drain();
+          server.tryShutdown(() => {
+            clearTimeout(force);
+            resolve();
+          });
+        })();
+      });
+    },
   };
 }

@@ -1,8 +1,10 @@
-// What the building blocks of a cluster send cost on this machine, measured in this run: a gRPC unary call
-// (grpc-js, through lib/grpc.ts) against a bare node:http2 request of the same size, and a Cassandra row write
-// alone and in unlogged batches. The cluster's per-message CPU (latency scenario) is a sum of these, so they say
+// What the building blocks of a cluster send cost on this machine, measured in this run: a gRPC call as the
+// services make it (a frame on lib/grpc.ts's call stream) and as a plain grpc-js unary call, against a bare
+// node:http2 request of the same size, and a Cassandra row write alone and in unlogged batches. The cluster's per-message CPU (latency scenario) is a sum of these, so they say
 // which rates a cluster on this box can reach at all, whatever the code around them does.
 import http2 from 'node:http2';
+import { credentials } from '@grpc/grpc-js';
+import { OfflineServiceClient } from '../../proto/gen/im/v1/services.pb.ts';
 import { Offline, OfflineServiceService } from '../../offline/index.ts';
 import { MemoryInboxStore } from '../../offline/inbox-store.memory.ts';
 import { MemorySequencer } from '../../offline/sequencer.memory.ts';
@@ -47,25 +49,36 @@ async function load(sec: number, concurrency: number, op: () => Promise<number>)
   return { units, seconds, perSec: Math.round(units / seconds), cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
-async function grpcUnary(sec: number): Promise<Measured[]> {
+/** The same method called as the services call each other (the call stream) and as a plain unary call. */
+async function grpcCalls(sec: number): Promise<Measured[]> {
   const offline = new Offline(new MemorySequencer(), new MemoryInboxStore(10));
   const server = await serveGrpc((s) => addApi(s, OfflineServiceService, offline));
-  const client = grpcClient(OfflineServiceService, server.address);
+  const streamed = grpcClient(OfflineServiceService, server.address);
+  const unary = new OfflineServiceClient(server.address, credentials.createInsecure(), {
+    'grpc.enable_channelz': 0,
+    'grpc.enable_retries': 0,
+  });
+  const request = { user: 'u', device: 'd' };
+  const ways: [string, () => Promise<unknown>][] = [
+    ['gRPC call on the call stream (lib/grpc.ts)', () => streamed.getCursor(request)],
+    [
+      'gRPC unary (grpc-js)',
+      () =>
+        new Promise((resolve, reject) => unary.getCursor(request, (err, res) => (err ? reject(err) : resolve(res)))),
+    ],
+  ];
   const out: Measured[] = [];
   try {
-    await client.getCursor({ user: 'u', device: 'd' });
-    for (const concurrency of CONCURRENCY) {
-      const r = await load(sec, concurrency, async () => (await client.getCursor({ user: 'u', device: 'd' }), 1));
-      out.push({
-        block: 'gRPC unary (grpc-js)',
-        concurrency,
-        perRequest: 1,
-        perSec: r.perSec,
-        clientCpuMs: round(r.cpuMs / r.units),
-      });
+    for (const [block, call] of ways) {
+      await call();
+      for (const concurrency of CONCURRENCY) {
+        const r = await load(sec, concurrency, async () => (await call(), 1));
+        out.push({ block, concurrency, perRequest: 1, perSec: r.perSec, clientCpuMs: round(r.cpuMs / r.units) });
+      }
     }
   } finally {
-    await client.close();
+    unary.close();
+    await streamed.close();
     await server.close();
   }
   return out;
@@ -160,7 +173,7 @@ export async function ceilings(ctx: Ctx) {
         (m.engineCpuMs !== undefined ? ` + ${m.engineCpuMs} ms in Cassandra` : '') +
         ` per ${m.perRequest === 1 && !m.block.startsWith('Cassandra') ? 'call' : 'row'}`,
     );
-  for (const step of [grpcUnary, bareHttp2, (seconds: number) => cassandraWrites(seconds, ctx.runId)]) {
+  for (const step of [grpcCalls, bareHttp2, (seconds: number) => cassandraWrites(seconds, ctx.runId)]) {
     for (const m of await step(sec)) {
       results.push(m);
       say(m);
@@ -169,6 +182,7 @@ export async function ceilings(ctx: Ctx) {
 
   const perCall = (block: string, c: number) => results.find((m) => m.block === block && m.concurrency === c);
   const grpc64 = perCall('gRPC unary (grpc-js)', 64);
+  const stream64 = perCall('gRPC call on the call stream (lib/grpc.ts)', 64);
   const http64 = perCall('bare node:http2', 64);
   return writeResult(
     ctx.out,
@@ -183,6 +197,7 @@ export async function ceilings(ctx: Ctx) {
       figures: {
         measurements: results,
         grpcOverBareHttp2At64: grpc64 && http64 ? round(grpc64.clientCpuMs / http64.clientCpuMs, 2) : null,
+        callStreamOverUnaryAt64: grpc64 && stream64 ? round(stream64.clientCpuMs / grpc64.clientCpuMs, 2) : null,
       },
       baselines: { bareHttp2: results.filter((m) => m.block === 'bare node:http2') },
       targets: [],
@@ -190,9 +205,10 @@ export async function ceilings(ctx: Ctx) {
         'gRPC and http2: client and server in this one process, so the CPU per call is both sides of one call.',
         'Cassandra: the client is this process; the engine CPU is read from /proc for the Cassandra process ' +
           '(engines started by npm run engines -- up, C1-only JIT unless IM_ENGINES_JVM_FAST_START=0).',
-        'A 1:1 cluster send makes about 4 gRPC calls (logic to offline twice, logic to push, push to each gateway ' +
-          'holding a recipient or the sender) and writes 4 Cassandra rows (the outcome, its done mark, the inbox rows ' +
-          'of recipient and sender); at the costs above, that bounds the messages per second 2 cores can carry.',
+        'A 1:1 cluster send makes one gRPC call per gateway holding a recipient or the sender (logic calls offline ' +
+          'and push in-process, decision 0016), on the call stream (decision 0018), and writes 4 Cassandra rows (the ' +
+          'outcome, its done mark, the inbox rows of recipient and sender); at the costs above, that bounds the ' +
+          'messages per second 2 cores can carry.',
       ],
     },
     [
@@ -201,7 +217,7 @@ export async function ceilings(ctx: Ctx) {
         title: 'CPU per call or row, ms (client + server for gRPC/http2; client + engine for Cassandra)',
         yLabel: 'ms',
         groups: results.map((m) => ({
-          label: `${m.block.replace('Cassandra unlogged batch of', 'Cass. batch')} x${m.concurrency}`,
+          label: `${m.block.replace('Cassandra unlogged batch of', 'Cass. batch').replace(' (lib/grpc.ts)', '')} x${m.concurrency}`,
           bars: [{ name: 'CPU ms', value: round(m.clientCpuMs + (m.engineCpuMs ?? 0)) }],
         })),
       },
