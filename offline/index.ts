@@ -113,11 +113,16 @@ export class Offline implements OfflineApi {
   }
 
   async updateUnread({ arrived, recalled, read, timelineRead }: UpdateUnreadRequest): Promise<UpdateUnreadResponse> {
-    await this.unreads.arrived(arrived);
-    await this.unreads.recalled(recalled);
-    const unreadAfterRead: number[] = [];
-    for (const marker of read) unreadAfterRead.push(await this.unreads.markRead(marker));
-    const timelineMarks = await Promise.all(timelineRead.map((marker) => this.unreads.markTimelineRead(marker)));
+    // All issued at once: on Redis with auto-pipelining they leave in one write and come back in one read (a
+    // send's arrivals and its sender's read marker were two or three round trips). They touch different
+    // (user, conversation) pairs: one request never holds two sends of one conversation (the bus hands those over
+    // one at a time), and each change is one atomic script whose outcome does not depend on the others' order.
+    const [unreadAfterRead, timelineMarks] = await Promise.all([
+      Promise.all(read.map((marker) => this.unreads.markRead(marker))),
+      Promise.all(timelineRead.map((marker) => this.unreads.markTimelineRead(marker))),
+      this.unreads.arrived(arrived),
+      this.unreads.recalled(recalled),
+    ]);
     return { unreadAfterRead, timelineMarks };
   }
 

@@ -96,19 +96,18 @@ export class RedisUnreadStore implements UnreadStore {
     return [`${this.prefix}ur:${user}`, `${this.prefix}uc:${user}`, `${this.prefix}uz:${user}:${conversation}`];
   }
 
+  // Commands rather than a pipeline of their own: with auto-pipelining, whatever else the caller issues in the same
+  // turn (Offline.updateUnread's read markers) leaves in the same write.
   async arrived(entries: readonly UnreadRef[]): Promise<void> {
-    if (entries.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const e of entries)
-      pipeline.imUnreadArrived(...this.keys(e.user, e.conversation), e.conversation, e.seq, this.cap);
-    check(await pipeline.exec());
+    await Promise.all(
+      entries.map((e) =>
+        this.redis.imUnreadArrived(...this.keys(e.user, e.conversation), e.conversation, e.seq, this.cap),
+      ),
+    );
   }
 
   async recalled(entries: readonly UnreadRef[]): Promise<void> {
-    if (entries.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const e of entries) pipeline.zrem(this.keys(e.user, e.conversation)[2], String(e.seq));
-    check(await pipeline.exec());
+    await Promise.all(entries.map((e) => this.redis.zrem(this.keys(e.user, e.conversation)[2], String(e.seq))));
   }
 
   markRead({ user, conversation, seq }: UnreadRef): Promise<number> {
@@ -134,11 +133,4 @@ export class RedisUnreadStore implements UnreadStore {
     if (conversations.length === 0) return [];
     return (await this.redis.hmget(`${this.prefix}ut:${user}`, ...conversations)).map((v) => Number(v ?? 0));
   }
-}
-
-function check(results: [Error | null, unknown][] | null): unknown[] {
-  return (results ?? []).map(([err, value]) => {
-    if (err) throw err;
-    return value;
-  });
 }
