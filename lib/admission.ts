@@ -55,8 +55,10 @@ export class Admission {
     const wait = this.expectedWaitMs();
     if (wait <= this.options.maxWaitMs) return;
     refused.inc({ gate: this.gate });
-    // Back once the calls waiting now are done, spread over the next such wait so the refused do not return as one.
-    const retryAfterMs = Math.round(Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, wait * (1 + Math.random()))));
+    // Back around the time the calls waiting now are done, spread over half a wait either side so the refused do
+    // not return as one. Not later: the queue drains in about `wait`, and a slot left idle is lost for good, while
+    // coming back a little early costs one more refusal (no token check, no stack trace).
+    const retryAfterMs = Math.round(Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, wait * (0.5 + Math.random()))));
     throw busy(`server busy (${this.gate}): retry in ${retryAfterMs} ms`, retryAfterMs);
   }
 
