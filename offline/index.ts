@@ -76,22 +76,37 @@ export class Offline implements OfflineApi {
     return { messages: page.messages, hasMore: page.hasMore, floorSeq: page.floorSeq, epoch };
   }
 
-  /** ReadInbox with each entry as the bytes stored, for a reader in this process that forwards them (sync). */
-  async readInboxEncoded({ user, afterSeq, limit }: ReadInboxRequest): Promise<EncodedInboxPage & { epoch: number }> {
+  /**
+   * ReadInbox with each entry as the bytes stored, for a reader in this process that forwards them (sync), and
+   * `throughSeq`: the seq this page has the reader caught up to. That is the last entry while there is more; else
+   * every seq up to the head and below the lowest one in flight, entries or gaps, so a reader of an empty inbox
+   * (or one whose newest seqs are gaps) moves up to its head instead of staying behind it.
+   */
+  async readInboxEncoded({
+    user,
+    afterSeq,
+    limit,
+  }: ReadInboxRequest): Promise<EncodedInboxPage & { epoch: number; throughSeq: number }> {
     const { epoch, bounded, inFlight, head } = await this.readBounds(user, limit);
-    return { ...(await this.inbox.readEncoded(user, afterSeq, bounded, inFlight, head)), epoch };
+    const page = await this.inbox.readEncoded(user, afterSeq, bounded, inFlight, head);
+    const last = page.seqs.at(-1) ?? afterSeq;
+    const settled = Math.min(head ?? afterSeq, (inFlight ?? Infinity) - 1);
+    return { ...page, epoch, throughSeq: page.hasMore ? last : Math.max(afterSeq, last, settled) };
   }
 
   /**
    * A read's epoch, its limit within MAX_READ_LIMIT, the seq it stops before (none still in flight), and the user's
-   * head, which spares the store its bucket index on most reads (one Redis round trip for both: auto-pipelined).
+   * head, which spares the store its bucket index on most reads (one Redis round trip for all: auto-pipelined).
+   * The head is asked first, and one Redis connection runs commands in the order sent: a seq at or below the head
+   * was allocated before the in-flight set is read, so it is either still in flight there or already written
+   * (readInboxEncoded's `throughSeq` relies on it).
    */
   private async readBounds(user: string, limit: number) {
     const bounded = Math.min(Math.max(limit, 1), MAX_READ_LIMIT);
-    const [epoch, inFlight, head] = await Promise.all([
+    const [head, epoch, inFlight] = await Promise.all([
+      this.sequencer.head(user),
       this.sequencer.epoch(),
       this.sequencer.lowestInFlight(user),
-      this.sequencer.head(user),
     ]);
     return { epoch, bounded, inFlight, head };
   }

@@ -116,3 +116,37 @@ describe('Sync.ackMany', () => {
     );
   });
 });
+
+describe('Sync.getDiff and where the key stands', () => {
+  it('moves the key past seqs that are gaps, up to the head, but never to or past a seq still in flight', async () => {
+    const sequencer = new MemorySequencer();
+    const offline = new Offline(sequencer, new MemoryInboxStore());
+    const sync = new Sync(offline);
+    await deliver(offline, 'ann', 2); // seqs 1 and 2, written
+    // Seqs 3 and 4 allocated and released without a row (a send that failed after allocating): gaps.
+    for (let i = 0; i < 2; i++) {
+      const [seq] = await sequencer.allocate(['ann']);
+      await sequencer.complete([{ user: 'ann', seq: seq! }]);
+    }
+    const first = await sync.getDiff({ user: 'ann', device: 'd', syncKey: '', limit: 10 });
+    assert.deepEqual(
+      first.messages.map((m) => m.seq),
+      [1, 2],
+    );
+    assert.equal(first.inboxSeq, 4, 'caught up through the gaps');
+    // Seq 5 in flight (allocated, not yet written): the key stops below it, so its row is read once written.
+    const [inFlight] = (await offline.allocateSeqs({ users: ['ann'] })).seqs;
+    const held = await sync.getDiff({ user: 'ann', device: 'd', syncKey: first.syncKey, limit: 10 });
+    assert.deepEqual(held.messages, []);
+    assert.equal(held.inboxSeq, 4);
+    await offline.writeInbox({
+      entries: [{ user: 'ann', message: { ...inboxMessage(inFlight!), conversation: 'dm:ann:bob' } }],
+    });
+    const after = await sync.getDiff({ user: 'ann', device: 'd', syncKey: held.syncKey, limit: 10 });
+    assert.deepEqual(
+      after.messages.map((m) => m.seq),
+      [5],
+    );
+    assert.equal(after.inboxSeq, 5);
+  });
+});

@@ -94,9 +94,8 @@ export class Sync implements SyncApi {
       key = { ...key, inboxSeq: page.floorSeq };
       page = await this.offline.readInboxEncoded({ user, afterSeq: key.inboxSeq, limit });
     }
-    const last = page.seqs.at(-1);
     const groups = await this.readGroups(heads, key, limit - page.seqs.length);
-    const next: SyncKey = { ...key, inboxSeq: last ?? key.inboxSeq, groups: groups.cursors };
+    const next: SyncKey = { ...key, inboxSeq: page.throughSeq, groups: groups.cursors };
     const hasMore = page.hasMore || groups.hasMore;
     // Counts come with the last page only: pages before it are still catching up.
     const unread = hasMore ? [] : await this.unread(user, next.inboxSeq, groups.through);
