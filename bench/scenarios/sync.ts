@@ -3,6 +3,7 @@
 // every one of them (group sends), then all reconnect at once and pull GetDiff from their saved key: time until
 // every client is whole. Both against the embedded server and a bare `ws` server with an in-memory inbox.
 import { Histogram, type HistogramData } from '../lib/histogram.ts';
+import { cassandraRequests, requestsBetween, type CassandraRequests } from '../lib/cassandra-requests.ts';
 import { CpuMeter, PidsCpu } from '../lib/machine.ts';
 import { sleep, wallMs } from '../lib/progress.ts';
 import { checkTarget, round, writeResult, BUN_BASELINE, type Target } from '../lib/result.ts';
@@ -37,6 +38,8 @@ interface System {
   urls: string[];
   /** The server's processes (cluster: services and engines), for CPU per process during the storm. */
   pids?: Record<string, number>;
+  /** Cluster: Cassandra's request counters, read before and after the storm. */
+  cassandraRequests?: () => Promise<CassandraRequests>;
 }
 
 async function getDiffPaging(ctx: Ctx, sys: System, workers: Worker[], size: (typeof SIZES)['default']) {
@@ -180,6 +183,7 @@ async function storm(ctx: Ctx, sys: System, workers: Worker[], clients: number, 
   await sleep(1_000);
   const concurrency = 1_000;
   const startAt = wallMs() + 300;
+  const requestsBefore = await sys.cassandraRequests?.();
   const meter = new CpuMeter();
   const processMeter = new PidsCpu({
     ...sys.pids,
@@ -220,6 +224,13 @@ async function storm(ctx: Ctx, sys: System, workers: Worker[], clients: number, 
       (Object.keys(errors).length ? `; retries/errors ${JSON.stringify(errors)}` : ''),
   );
   ctx.log(`${sys.name}: CPU ms per client by process: ${JSON.stringify(cpuMsPerClient)}`);
+  const cassandraRequestsPerClient =
+    requestsBefore && sys.cassandraRequests
+      ? requestsBetween(requestsBefore, await sys.cassandraRequests(), clients)
+      : undefined;
+  if (cassandraRequestsPerClient) {
+    ctx.log(`${sys.name}: Cassandra requests per client by table: ${JSON.stringify(cassandraRequestsPerClient)}`);
+  }
   await Promise.all(workers.map((w) => w.call('closeAll', { timeoutMs: 15_000 }, 30_000)));
   await Promise.all(workers.map((w) => w.call('forget', {})));
   return {
@@ -236,6 +247,7 @@ async function storm(ctx: Ctx, sys: System, workers: Worker[], clients: number, 
     initialSyncOk: synced.reduce((a, s) => a + s.ok, 0),
     machineCpu,
     cpuMsPerClient,
+    cassandraRequestsPerClient,
     errors,
   };
 }
@@ -279,6 +291,7 @@ export async function sync(ctx: Ctx) {
           name: 'cluster',
           urls: cluster.gateways.map((g) => g.url),
           pids: { ...cluster.pids(), ...(await enginePids()) },
+          cassandraRequests: () => cassandraRequests(),
         };
         getDiff.cluster = await getDiffPaging(ctx, sys, workers, size);
         storms.cluster = await storm(ctx, sys, workers, stormClients, size.perClient);
