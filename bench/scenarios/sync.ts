@@ -332,8 +332,11 @@ export async function sync(ctx: Ctx) {
       '<=',
       scaled ? round((30 * stormClients) / 10_000, 1) : 30,
       's',
-      'connection setup (TLS-free WebSocket handshake + Ed25519 token check) and the catch-up push + GetDiff of ' +
-        'every client on one process; the client processes share the 2 cores',
+      main === 'cluster'
+        ? 'CPU: the machine is busy throughout; the share of each process per reconnect is in cpuMsPerClient (Cassandra ' +
+            'the largest, its requests per table in cassandraRequestsPerClient); the client processes share the 2 cores'
+        : 'connection setup (WebSocket handshake + Ed25519 token check) and the GetDiff of every client on one ' +
+            'process; the client processes share the 2 cores',
     ),
   ];
   if (scaled)
