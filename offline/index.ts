@@ -91,7 +91,7 @@ export class Offline implements OfflineApi {
     const page = await this.inbox.readEncoded(user, afterSeq, bounded, inFlight, head);
     const last = page.seqs.at(-1) ?? afterSeq;
     const settled = Math.min(head ?? afterSeq, (inFlight ?? Infinity) - 1);
-    return { ...page, epoch, throughSeq: page.hasMore ? last : Math.max(afterSeq, last, settled) };
+    return { ...page, epoch, throughSeq: page.hasMore ? last : Math.max(last, settled) };
   }
 
   /**
