@@ -26,6 +26,8 @@ export class CallStreamServer {
   /** Open streams and their calls not yet answered. */
   private readonly open = new Map<ServerStream, { inFlight: number; ended: boolean }>();
   private draining: (() => void) | undefined;
+  /** One drain for every caller (a second close must not replace the first one's resolver). */
+  private drained: Promise<void> | undefined;
 
   add(path: string, method: RawMethod): void {
     this.methods.set(path, method);
@@ -41,11 +43,12 @@ export class CallStreamServer {
    * when its streams are closed, and these would otherwise stay open for as long as their clients live.
    */
   drain(): Promise<void> {
-    return new Promise<void>((resolve) => {
+    this.drained ??= new Promise<void>((resolve) => {
       this.draining = resolve;
       for (const call of [...this.open.keys()]) this.endIfIdle(call);
       if (this.open.size === 0) resolve();
     });
+    return this.drained;
   }
 
   private serve(call: ServerStream): void {

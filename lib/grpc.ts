@@ -100,6 +100,19 @@ export type EncodedApiOf<D> = {
   [K in keyof D]: D[K] extends UnaryMethod<infer Req, unknown> ? (request: Req) => Promise<Uint8Array> : never;
 };
 
+/** The channel every client of ours opens (exported so the ceilings bench calls unary methods on the same one). */
+export const CHANNEL_OPTIONS = {
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  ...LEAN_CALLS,
+  // Calls are not retried by the channel: a failed call surfaces, and the caller's own recovery (Kafka hands
+  // the record over again; clients sync) decides. Also saves the retry bookkeeping on every call.
+  'grpc.enable_retries': 0,
+  // HTTP/2 starts each stream and connection at a 64 KiB window; a GetDiff page of 500 messages is larger, and
+  // the server would stop mid-answer until this side's WINDOW_UPDATE arrived (page p50 12-14 -> 9-10 ms).
+  'grpc-node.flow_control_window': 8 * 1024 * 1024,
+} as const;
+
 /**
  * A client for `definition` at `address` that implements the same ApiOf interface as the server's impl, and, as
  * `encoded`, the same methods answering with the response's protobuf bytes as they came off the wire.
@@ -109,17 +122,7 @@ export function grpcClient<D extends object>(
   address: string,
   options: GrpcClientOptions = {},
 ): ApiOf<D> & Closeable & { encoded: EncodedApiOf<D> } {
-  const client = new Client(address, credentials.createInsecure(), {
-    'grpc.keepalive_time_ms': 30_000,
-    'grpc.max_receive_message_length': 64 * 1024 * 1024,
-    ...LEAN_CALLS,
-    // Calls are not retried by the channel: a failed call surfaces, and the caller's own recovery (Kafka hands
-    // the record over again; clients sync) decides. Also saves the retry bookkeeping on every call.
-    'grpc.enable_retries': 0,
-    // HTTP/2 starts each stream and connection at a 64 KiB window; a GetDiff page of 500 messages is larger, and
-    // the server would stop mid-answer until this side's WINDOW_UPDATE arrived (page p50 12-14 -> 9-10 ms).
-    'grpc-node.flow_control_window': 8 * 1024 * 1024,
-  });
+  const client = new Client(address, credentials.createInsecure(), CHANNEL_OPTIONS);
   const timeoutMs = options.timeoutMs ?? 10_000;
   const stream = new CallStreamClient(client);
   const encoded: Record<string, unknown> = {};

@@ -9,7 +9,7 @@ import { Offline, OfflineServiceService } from '../../offline/index.ts';
 import { MemoryInboxStore } from '../../offline/inbox-store.memory.ts';
 import { MemorySequencer } from '../../offline/sequencer.memory.ts';
 import { connectCassandra } from '../../lib/cassandra.ts';
-import { grpcClient, serveGrpc, addApi } from '../../lib/grpc.ts';
+import { CHANNEL_OPTIONS, grpcClient, serveGrpc, addApi } from '../../lib/grpc.ts';
 import { describe as describeEngines, endpoints } from '../../infra/engines.ts';
 import { PidsCpu } from '../lib/machine.ts';
 import { round, writeResult } from '../lib/result.ts';
@@ -54,10 +54,7 @@ async function grpcCalls(sec: number): Promise<Measured[]> {
   const offline = new Offline(new MemorySequencer(), new MemoryInboxStore(10));
   const server = await serveGrpc((s) => addApi(s, OfflineServiceService, offline));
   const streamed = grpcClient(OfflineServiceService, server.address);
-  const unary = new OfflineServiceClient(server.address, credentials.createInsecure(), {
-    'grpc.enable_channelz': 0,
-    'grpc.enable_retries': 0,
-  });
+  const unary = new OfflineServiceClient(server.address, credentials.createInsecure(), CHANNEL_OPTIONS);
   const request = { user: 'u', device: 'd' };
   const ways: [string, () => Promise<unknown>][] = [
     ['gRPC call on the call stream (lib/grpc.ts)', () => streamed.getCursor(request)],
