@@ -8,6 +8,7 @@ import { groupStream } from '../offline/stream-heads.ts';
 import { SyncResponse } from '../proto/gen/im/v1/client.pb.ts';
 import { decodeSyncKey } from './sync-key.ts';
 import { Sync } from './index.ts';
+import { PagesAhead } from './pages-ahead.ts';
 
 /** An offline service whose sequencer epoch is `epoch`, over `inbox` (two of them share one: a rebuilt sequencer). */
 function offlineAt(epoch: number, inbox: MemoryInboxStore): Offline {
@@ -148,5 +149,79 @@ describe('Sync.getDiff and where the key stands', () => {
       [5],
     );
     assert.equal(after.inboxSeq, 5);
+  });
+});
+
+describe('Sync.getDiff reads the next page ahead', () => {
+  /** `offline` whose inbox reads are recorded (their afterSeq), and fail when `failing` says so. */
+  function recorded(offline: Offline, failing: (afterSeq: number) => boolean = () => false) {
+    const reads: number[] = [];
+    const stores = Object.create(offline) as Offline;
+    stores.readInboxEncoded = (request) => {
+      reads.push(request.afterSeq);
+      if (failing(request.afterSeq)) return Promise.reject(new Error('store unavailable'));
+      return offline.readInboxEncoded(request);
+    };
+    return { stores, reads };
+  }
+  const seqsOf = (res: SyncResponse) => res.messages.map((m) => m.seq);
+
+  it('serves the next page from the read it started while the last one travelled, once', async () => {
+    const offline = offlineAt(1000, new MemoryInboxStore());
+    await deliver(offline, 'ann', 5);
+    const { stores, reads } = recorded(offline);
+    const sync = new Sync(stores);
+    const first = await sync.getDiff({ user: 'ann', device: 'phone', syncKey: '', limit: 2 });
+    assert.deepEqual(seqsOf(first), [1, 2]);
+    assert.deepEqual(reads, [0, 2], 'page 2 is read before it is asked for');
+    const second = await sync.getDiff({ user: 'ann', device: 'phone', syncKey: first.syncKey, limit: 2 });
+    assert.deepEqual(seqsOf(second), [3, 4]);
+    const third = await sync.getDiff({ user: 'ann', device: 'phone', syncKey: second.syncKey, limit: 2 });
+    assert.deepEqual(seqsOf(third), [5]);
+    assert.equal(third.hasMore, false);
+    assert.deepEqual(reads, [0, 2, 4], 'one read per page, none after the last');
+    // Another device at the same point reads for itself: a page read ahead is handed over once.
+    const laptop = await sync.getDiff({ user: 'ann', device: 'laptop', syncKey: first.syncKey, limit: 2 });
+    assert.deepEqual(seqsOf(laptop), [3, 4]);
+    assert.deepEqual(reads, [0, 2, 4, 2, 4]);
+  });
+
+  it('loses nothing that arrives between a read ahead and the GetDiff it serves, and repeats nothing', async () => {
+    const offline = offlineAt(1000, new MemoryInboxStore());
+    await deliver(offline, 'ann', 4);
+    const sync = new Sync(recorded(offline).stores);
+    const first = await sync.getDiff({ user: 'ann', device: 'd', syncKey: '', limit: 2 });
+    await deliver(offline, 'ann', 1);
+    const second = await sync.getDiff({ user: 'ann', device: 'd', syncKey: first.syncKey, limit: 2 });
+    assert.deepEqual(seqsOf(second), [3, 4]);
+    assert.equal(second.inboxSeq, 4);
+    const third = await sync.getDiff({ user: 'ann', device: 'd', syncKey: second.syncKey, limit: 2 });
+    assert.deepEqual(seqsOf(third), [5], 'nothing lost, nothing twice');
+  });
+
+  it('reads nothing ahead while as many entries are held as allowed, so no page read is thrown away', async () => {
+    const offline = offlineAt(1000, new MemoryInboxStore());
+    await deliver(offline, 'ann', 3);
+    await deliver(offline, 'bob', 3);
+    const { stores, reads } = recorded(offline);
+    const sync = new Sync(stores, undefined, new PagesAhead({ maxEntries: 2 }));
+    const ann = await sync.getDiff({ user: 'ann', device: 'd', syncKey: '', limit: 2 });
+    const bob = await sync.getDiff({ user: 'bob', device: 'd', syncKey: '', limit: 2 });
+    assert.deepEqual(reads, [0, 2, 0], "ann's page 2 fills the room; bob's is not read ahead");
+    assert.deepEqual(seqsOf(await sync.getDiff({ user: 'bob', device: 'd', syncKey: bob.syncKey, limit: 2 })), [3]);
+    assert.deepEqual(seqsOf(await sync.getDiff({ user: 'ann', device: 'd', syncKey: ann.syncKey, limit: 2 })), [3]);
+    assert.deepEqual(reads, [0, 2, 0, 2]);
+  });
+
+  it('reads again itself when the read ahead failed', async () => {
+    const offline = offlineAt(1000, new MemoryInboxStore());
+    await deliver(offline, 'ann', 3);
+    let failures = 1;
+    const { stores, reads } = recorded(offline, (afterSeq) => afterSeq === 2 && failures-- > 0);
+    const sync = new Sync(stores);
+    const first = await sync.getDiff({ user: 'ann', device: 'd', syncKey: '', limit: 2 });
+    const second = await sync.getDiff({ user: 'ann', device: 'd', syncKey: first.syncKey, limit: 2 });
+    assert.deepEqual(seqsOf(second), [3]);
+    assert.deepEqual(reads, [0, 2, 2]);
   });
 });

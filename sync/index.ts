@@ -14,6 +14,7 @@ import type { ApiOf } from '../lib/grpc.ts';
 import { decodePage, type EncodedInboxPage } from '../offline/inbox-store.ts';
 import type { Offline } from '../offline/index.ts';
 import { groupStream } from '../offline/stream-heads.ts';
+import { PagesAhead } from './pages-ahead.ts';
 import { decodeSyncKey, encodeSyncKey, initialKey, type SyncKey } from './sync-key.ts';
 
 export type SyncApi = ApiOf<typeof SyncServiceService>;
@@ -45,12 +46,14 @@ export type GroupsOf = (user: string) => Promise<string[]>;
  * GetDiff over the user's streams in one round trip: the inbox (1:1, small groups, read markers) and the timeline
  * of every large group the user is in. Which timelines have anything new comes from one heads lookup, so quiet
  * groups are never read. A key we cannot serve whole (another epoch, or behind what retention kept) is answered
- * with `reset` and a page from the start of what is kept: never a silent skip.
+ * with `reset` and a page from the start of what is kept: never a silent skip. A page with more inbox after it
+ * starts reading the next one, which the reader asks for next (PagesAhead).
  */
 export class Sync implements SyncApi {
   constructor(
     private readonly offline: SyncStores,
     private readonly groupsOf: GroupsOf = () => Promise.resolve([]),
+    private readonly ahead = new PagesAhead(),
   ) {}
 
   async getDiff(request: GetDiffRequest): Promise<SyncResponse> {
@@ -78,8 +81,10 @@ export class Sync implements SyncApi {
     // costs a second read from the start. An empty key takes the page's epoch.
     let key = decodeSyncKey(syncKey, user, 0);
     // The user's large groups and their heads are looked up while the inbox is read.
+    const { inboxSeq } = key;
+    const read = () => this.offline.readInboxEncoded({ user, afterSeq: inboxSeq, limit });
     const [first, heads] = await Promise.all([
-      this.offline.readInboxEncoded({ user, afterSeq: key.inboxSeq, limit }),
+      this.ahead.take(user, inboxSeq, limit)?.catch(read) ?? read(),
       this.groupHeads(user),
     ]);
     let page = first;
@@ -93,6 +98,11 @@ export class Sync implements SyncApi {
       reset = true;
       key = { ...key, inboxSeq: page.floorSeq };
       page = await this.offline.readInboxEncoded({ user, afterSeq: key.inboxSeq, limit });
+    }
+    // The reader will ask for the page after this one next: read it while this one travels.
+    if (page.hasMore) {
+      const next = { user, afterSeq: page.throughSeq, limit };
+      this.ahead.readAhead(user, next.afterSeq, limit, () => this.offline.readInboxEncoded(next));
     }
     const groups = await this.readGroups(heads, key, limit - page.seqs.length);
     const next: SyncKey = { ...key, inboxSeq: page.throughSeq, groups: groups.cursors };

@@ -1,0 +1,61 @@
+import { LRUCache } from 'lru-cache';
+import type { EncodedInboxPage } from '../offline/inbox-store.ts';
+
+/** An inbox page as sync reads it: the entries, the epoch read with them and the seq they catch the reader up to. */
+export type InboxRead = EncodedInboxPage & { epoch: number; throughSeq: number };
+
+export interface PagesAheadOptions {
+  /** How long a page read ahead waits for the reader to ask for it. Default 5 s. */
+  ttlMs?: number;
+  /** Inbox entries held at most over all pages read ahead. Default 50 000 (a few MB of message bytes). */
+  maxEntries?: number;
+}
+
+/**
+ * Inbox pages read before they are asked for. A reader paging through a backlog asks for the next page only once
+ * it has the last one; reading that page while the last one travels takes the store's read off the reader's time.
+ * A page read ahead is what a GetDiff would have answered at the moment it was read, so handing it over later is
+ * the same as the reader having asked a little earlier: entries are never rewritten (recalls and edits are entries
+ * of their own), and the key moves only to the page's own `throughSeq`. Each page is handed over once.
+ */
+export class PagesAhead {
+  private readonly pages: LRUCache<string, { read: Promise<InboxRead>; entries: number }>;
+
+  private readonly maxEntries: number;
+
+  constructor(options: PagesAheadOptions = {}) {
+    this.maxEntries = options.maxEntries ?? 50_000;
+    this.pages = new LRUCache({
+      ttl: options.ttlMs ?? 5_000,
+      ttlAutopurge: true,
+      maxSize: this.maxEntries,
+      // A page's size is not known until it is read: it counts at its limit.
+      sizeCalculation: ({ entries }) => Math.max(1, entries),
+    });
+  }
+
+  /**
+   * Starts reading the page after `afterSeq` (a failed read is forgotten: the reader's own read will tell). When as
+   * many entries are held as allowed it reads nothing: evicting a page would waste its read, and the reader of it
+   * would read again (a storm of readers with long backlogs would read twice).
+   */
+  readAhead(user: string, afterSeq: number, limit: number, read: () => Promise<InboxRead>): void {
+    const key = keyOf(user, afterSeq, limit);
+    if (this.pages.has(key) || this.pages.calculatedSize + limit > this.maxEntries) return;
+    const page = read();
+    page.catch(() => this.pages.delete(key));
+    this.pages.set(key, { read: page, entries: limit });
+  }
+
+  /** The page read ahead for this request, if any; it is handed over once. */
+  take(user: string, afterSeq: number, limit: number): Promise<InboxRead> | undefined {
+    const key = keyOf(user, afterSeq, limit);
+    const page = this.pages.get(key);
+    if (page) this.pages.delete(key);
+    return page?.read;
+  }
+}
+
+function keyOf(user: string, afterSeq: number, limit: number): string {
+  return `${user}\u0000${afterSeq}\u0000${limit}`;
+}
