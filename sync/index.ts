@@ -81,12 +81,9 @@ export class Sync implements SyncApi {
     // costs a second read from the start. An empty key takes the page's epoch.
     let key = decodeSyncKey(syncKey, user, 0);
     // The user's large groups and their heads are looked up while the inbox is read.
-    const { inboxSeq } = key;
-    const read = () => this.offline.readInboxEncoded({ user, afterSeq: inboxSeq, limit });
-    const [first, heads] = await Promise.all([
-      this.ahead.take(user, inboxSeq, limit)?.catch(read) ?? read(),
-      this.groupHeads(user),
-    ]);
+    const request = { user, afterSeq: key.inboxSeq, limit };
+    const read = () => this.offline.readInboxEncoded(request);
+    const [first, heads] = await Promise.all([this.ahead.take(request)?.catch(read) ?? read(), this.groupHeads(user)]);
     let page = first;
     const epoch = page.epoch;
     let reset = syncKey !== '' && key.epoch !== epoch;
@@ -100,10 +97,8 @@ export class Sync implements SyncApi {
       page = await this.offline.readInboxEncoded({ user, afterSeq: key.inboxSeq, limit });
     }
     // The reader will ask for the page after this one next: read it while this one travels.
-    if (page.hasMore) {
-      const next = { user, afterSeq: page.throughSeq, limit };
-      this.ahead.readAhead(user, next.afterSeq, limit, () => this.offline.readInboxEncoded(next));
-    }
+    if (page.hasMore)
+      this.ahead.readAhead({ user, afterSeq: page.throughSeq, limit }, (r) => this.offline.readInboxEncoded(r));
     const groups = await this.readGroups(heads, key, limit - page.seqs.length);
     const next: SyncKey = { ...key, inboxSeq: page.throughSeq, groups: groups.cursors };
     const hasMore = page.hasMore || groups.hasMore;

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { EncodedInboxPage } from '../offline/inbox-store.ts';
+import type { ReadInboxRequest } from '../proto/gen/im/v1/services.pb.ts';
 
 /** An inbox page as sync reads it: the entries, the epoch read with them and the seq they catch the reader up to. */
 export type InboxRead = EncodedInboxPage & { epoch: number; throughSeq: number };
@@ -21,41 +22,38 @@ export interface PagesAheadOptions {
 export class PagesAhead {
   private readonly pages: LRUCache<string, { read: Promise<InboxRead>; entries: number }>;
 
-  private readonly maxEntries: number;
-
   constructor(options: PagesAheadOptions = {}) {
-    this.maxEntries = options.maxEntries ?? 50_000;
     this.pages = new LRUCache({
       ttl: options.ttlMs ?? 5_000,
       ttlAutopurge: true,
-      maxSize: this.maxEntries,
+      maxSize: options.maxEntries ?? 50_000,
       // A page's size is not known until it is read: it counts at its limit.
       sizeCalculation: ({ entries }) => Math.max(1, entries),
     });
   }
 
   /**
-   * Starts reading the page after `afterSeq` (a failed read is forgotten: the reader's own read will tell). When as
+   * Starts reading the page `request` asks for (a failed read is forgotten: the reader's own read will tell). When as
    * many entries are held as allowed it reads nothing: evicting a page would waste its read, and the reader of it
    * would read again (a storm of readers with long backlogs would read twice).
    */
-  readAhead(user: string, afterSeq: number, limit: number, read: () => Promise<InboxRead>): void {
-    const key = keyOf(user, afterSeq, limit);
-    if (this.pages.has(key) || this.pages.calculatedSize + limit > this.maxEntries) return;
-    const page = read();
+  readAhead(request: ReadInboxRequest, read: (request: ReadInboxRequest) => Promise<InboxRead>): void {
+    const key = keyOf(request);
+    if (this.pages.has(key) || this.pages.calculatedSize + request.limit > this.pages.maxSize) return;
+    const page = read(request);
     page.catch(() => this.pages.delete(key));
-    this.pages.set(key, { read: page, entries: limit });
+    this.pages.set(key, { read: page, entries: request.limit });
   }
 
   /** The page read ahead for this request, if any; it is handed over once. */
-  take(user: string, afterSeq: number, limit: number): Promise<InboxRead> | undefined {
-    const key = keyOf(user, afterSeq, limit);
+  take(request: ReadInboxRequest): Promise<InboxRead> | undefined {
+    const key = keyOf(request);
     const page = this.pages.get(key);
     if (page) this.pages.delete(key);
     return page?.read;
   }
 }
 
-function keyOf(user: string, afterSeq: number, limit: number): string {
+function keyOf({ user, afterSeq, limit }: ReadInboxRequest): string {
   return `${user}\u0000${afterSeq}\u0000${limit}`;
 }
