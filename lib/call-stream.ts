@@ -7,6 +7,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { CallFrame, CallStreamServiceService } from '../proto/gen/im/v1/calls.pb.ts';
+import { bufferView } from './buffer-view.ts';
 import { ImError, isErrorCode, toImError } from './errors.ts';
 
 /** A unary method as a call stream runs it: the request's bytes in, the response's bytes out. */
@@ -92,7 +93,7 @@ export class CallStreamServer {
       const run = this.methods.get(method);
       if (!run) throw new ImError('NOT_FOUND', `no method ${JSON.stringify(method)} on this server`);
       const response = await run(body);
-      return { id, method: '', body: asBuffer(response), errorCode: '', errorMessage: '', retryAfterMs: 0 };
+      return { id, method: '', body: bufferView(response), errorCode: '', errorMessage: '', retryAfterMs: 0 };
     } catch (err) {
       const e = toImError(err);
       return {
@@ -187,8 +188,4 @@ export class CallStreamClient {
     const code = isErrorCode(errorCode) ? errorCode : 'INTERNAL';
     p.reject(new ImError(code, errorMessage, retryAfterMs > 0 ? { retryAfterMs } : undefined));
   }
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

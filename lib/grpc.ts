@@ -8,6 +8,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { bufferView } from './buffer-view.ts';
 import { CallStreamClient, CallStreamServer, type RawMethod } from './call-stream.ts';
 import { toImError } from './errors.ts';
 import type { Closeable } from './lifecycle.ts';
@@ -62,10 +63,7 @@ export function addApi<D extends object>(
     const m = service[name] as UnaryMethod<unknown, unknown>;
     const raw = (encoded as Record<string, ((req: unknown) => Promise<Uint8Array>) | undefined>)[name];
     if (raw) {
-      service[name] = {
-        ...m,
-        responseSerialize: (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-      };
+      service[name] = { ...m, responseSerialize: bufferView };
     }
     const method = raw ?? (impl as Record<string, (req: unknown) => Promise<unknown>>)[name]!.bind(impl);
     const streamed: RawMethod = raw

@@ -1,5 +1,6 @@
 // InboxStore on Cassandra (tables in infra/cql/0002_inbox_groups_seq_terms.cql; layout and reasoning in
 // docs/decisions/0005-cassandra-inbox-buckets.md).
+import { bufferView } from '../lib/buffer-view.ts';
 import { Message } from '../proto/gen/im/v1/message.pb.ts';
 import {
   DEFAULT_CONCURRENCY,
@@ -72,8 +73,7 @@ function checkSeq(seq: number, what: string): void {
 }
 
 function encode(message: Message): Buffer {
-  const bytes = Message.encode(message).finish();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return bufferView(Message.encode(message).finish());
 }
 
 /** Rows read as a page: the first `want - 1` of them; a `want`-th row only says there is more. */
