@@ -72,9 +72,13 @@ export class FrameHandler {
         await this.publishSend(conn, frame.requestId, body.value);
         return undefined;
       case 'sync': {
-        const request = { ...who, syncKey: body.value.syncKey, limit: body.value.limit };
+        const { syncKey, limit } = body.value;
         const page = await syncs.admit(
-          () => this.deps.syncEncoded.getDiff(request),
+          () => {
+            // Taken once admitted: a GetDiff refused as busy leaves them for the retry.
+            const groups = conn.takeGroups(Date.now());
+            return this.deps.syncEncoded.getDiff({ ...who, syncKey, limit, groups: groups && { ids: groups } });
+          },
           () => conn.isOpen,
         );
         conn.sendBytes(encodedReply(frame.requestId, ServerFrameBody.sync, page));

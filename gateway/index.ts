@@ -12,6 +12,7 @@ import type {
 } from '../proto/gen/im/v1/services.pb.ts';
 import { Admission, type AdmissionOptions } from '../lib/admission.ts';
 import type { Bus } from '../lib/bus.ts';
+import { groupIdOf } from '../lib/conversation.ts';
 import { ImError } from '../lib/errors.ts';
 import { newConnId } from '../lib/ids.ts';
 import type { Closeable } from '../lib/lifecycle.ts';
@@ -206,9 +207,10 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     }
     if (!conns.has(conn.connId)) return;
     try {
-      const { rooms: names } = await pRetry(() => deps.logic.listRooms({ user }), { retries: 2, minTimeout: 100 });
+      const listed = await pRetry(() => deps.logic.listRooms({ user }), { retries: 2, minTimeout: 100 });
       if (!conns.has(conn.connId)) return;
-      for (const room of names) rooms.join(room, conn);
+      for (const room of listed.rooms) rooms.join(room, conn);
+      conn.holdGroups(listed.groupIds, Date.now());
     } catch (err) {
       // Degraded, not refused: this connection gets its large groups' messages by sync only, until it reconnects.
       log.warn({ err, user }, 'could not list the rooms of a connection');
@@ -267,9 +269,11 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
 
   const heartbeat = setInterval(
     () => {
-      const silentSince = Date.now() - options.heartbeatTimeoutMs;
+      const now = Date.now();
+      const silentSince = now - options.heartbeatTimeoutMs;
       for (const conn of conns.values()) {
         if (conn.lastSeenMs < silentSince) conn.close(CloseCode.heartbeatTimeout, 'heartbeat timeout');
+        conn.dropStaleGroups(now);
       }
     },
     Math.max(50, Math.floor(options.heartbeatTimeoutMs / 4)),
@@ -317,8 +321,13 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       for (const { room, connIds, join } of changes) {
         for (const id of connIds) {
           const conn = conns.get(id);
-          if (!conn) gone.push(id);
-          else if (join ? rooms.join(room, conn) : rooms.leave(room, conn)) changed++;
+          if (!conn) {
+            gone.push(id);
+            continue;
+          }
+          if (join ? rooms.join(room, conn) : rooms.leave(room, conn)) changed++;
+          if (join) conn.groupJoined(groupIdOf(room));
+          else conn.groupLeft(groupIdOf(room));
         }
       }
       return Promise.resolve({ changed, goneConnIds: gone });
