@@ -14,12 +14,6 @@ export const CloseCode = {
 } as const;
 
 /**
- * How long the groups listed at connect stand in for sync's own read. A first GetDiff comes right after the
- * greeting, or within the admission bound's wait (5 s) in a storm; older lists are not used.
- */
-const LISTED_GROUPS_MAX_AGE_MS = 10_000;
-
-/**
  * One authenticated WebSocket. Its send buffer is bounded: a client that stops reading is disconnected with a
  * reason once `maxBufferedBytes` are queued, so a slow reader never makes the gateway's memory grow.
  */
@@ -28,8 +22,6 @@ export class Connection {
   /** The frames it may still send in this rate-limit window. */
   readonly budget = new FrameBudget();
   private closing = false;
-  /** The user's groups as listed at connect and kept in step with room changes since, until the first GetDiff. */
-  private listedGroups: { ids: Set<string>; atMs: number } | undefined;
 
   constructor(
     readonly ws: WebSocket,
@@ -44,35 +36,6 @@ export class Connection {
 
   get isOpen(): boolean {
     return !this.closing && this.ws.readyState === this.ws.OPEN;
-  }
-
-  /**
-   * Holds the ids of the user's groups listed at connect for the connection's first GetDiff, which then need not
-   * read the user's group index again (decision 0014). Room joins and leaves keep them in step (groupJoined,
-   * groupLeft), so they are as current as the connection's rooms: a member removed meanwhile is out of both.
-   */
-  holdGroups(ids: string[], nowMs: number): void {
-    this.listedGroups = { ids: new Set(ids), atMs: nowMs };
-  }
-
-  groupJoined(id: string): void {
-    this.listedGroups?.ids.add(id);
-  }
-
-  groupLeft(id: string): void {
-    this.listedGroups?.ids.delete(id);
-  }
-
-  /** The groups held for the first GetDiff, once; none when they were listed too long ago. */
-  takeGroups(nowMs: number): string[] | undefined {
-    const listed = this.listedGroups;
-    this.listedGroups = undefined;
-    return listed && nowMs - listed.atMs <= LISTED_GROUPS_MAX_AGE_MS ? [...listed.ids] : undefined;
-  }
-
-  /** Lets go of groups held for a GetDiff that never came (an idle connection keeps no list). */
-  dropStaleGroups(nowMs: number): void {
-    if (this.listedGroups && nowMs - this.listedGroups.atMs > LISTED_GROUPS_MAX_AGE_MS) this.listedGroups = undefined;
   }
 
   /** Queues an encoded frame; false if the connection is gone or was just cut off for not reading. */

@@ -72,13 +72,9 @@ export class FrameHandler {
         await this.publishSend(conn, frame.requestId, body.value);
         return undefined;
       case 'sync': {
-        const { syncKey, limit } = body.value;
+        const request = { ...who, syncKey: body.value.syncKey, limit: body.value.limit };
         const page = await syncs.admit(
-          () => {
-            // Taken once admitted: a GetDiff refused as busy leaves them for the retry.
-            const groups = conn.takeGroups(Date.now());
-            return this.deps.syncEncoded.getDiff({ ...who, syncKey, limit, groups: groups && { ids: groups } });
-          },
+          () => this.deps.syncEncoded.getDiff(request),
           () => conn.isOpen,
         );
         conn.sendBytes(encodedReply(frame.requestId, ServerFrameBody.sync, page));

@@ -12,7 +12,6 @@ import type {
 } from '../proto/gen/im/v1/services.pb.ts';
 import { Admission, type AdmissionOptions } from '../lib/admission.ts';
 import type { Bus } from '../lib/bus.ts';
-import { groupIdOf } from '../lib/conversation.ts';
 import { ImError } from '../lib/errors.ts';
 import { newConnId } from '../lib/ids.ts';
 import type { Closeable } from '../lib/lifecycle.ts';
@@ -207,10 +206,9 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     }
     if (!conns.has(conn.connId)) return;
     try {
-      const listed = await pRetry(() => deps.logic.listRooms({ user }), { retries: 2, minTimeout: 100 });
+      const { rooms: names } = await pRetry(() => deps.logic.listRooms({ user }), { retries: 2, minTimeout: 100 });
       if (!conns.has(conn.connId)) return;
-      for (const room of listed.rooms) rooms.join(room, conn);
-      conn.holdGroups(listed.groupIds, Date.now());
+      for (const room of names) rooms.join(room, conn);
     } catch (err) {
       // Degraded, not refused: this connection gets its large groups' messages by sync only, until it reconnects.
       log.warn({ err, user }, 'could not list the rooms of a connection');
@@ -269,11 +267,9 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
 
   const heartbeat = setInterval(
     () => {
-      const now = Date.now();
-      const silentSince = now - options.heartbeatTimeoutMs;
+      const silentSince = Date.now() - options.heartbeatTimeoutMs;
       for (const conn of conns.values()) {
         if (conn.lastSeenMs < silentSince) conn.close(CloseCode.heartbeatTimeout, 'heartbeat timeout');
-        conn.dropStaleGroups(now);
       }
     },
     Math.max(50, Math.floor(options.heartbeatTimeoutMs / 4)),
@@ -321,13 +317,8 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       for (const { room, connIds, join } of changes) {
         for (const id of connIds) {
           const conn = conns.get(id);
-          if (!conn) {
-            gone.push(id);
-            continue;
-          }
-          if (join ? rooms.join(room, conn) : rooms.leave(room, conn)) changed++;
-          if (join) conn.groupJoined(groupIdOf(room));
-          else conn.groupLeft(groupIdOf(room));
+          if (!conn) gone.push(id);
+          else if (join ? rooms.join(room, conn) : rooms.leave(room, conn)) changed++;
         }
       }
       return Promise.resolve({ changed, goneConnIds: gone });

@@ -17,7 +17,7 @@ import { ImError } from '../lib/errors.ts';
 import { newGroupId } from '../lib/ids.ts';
 import type { Group, GroupRole, GroupStore } from './group-store.ts';
 import { GroupSizes } from './group-sizes.ts';
-import { roomsOf, type LargeGroupChange, type RoomsOfUser } from './rooms.ts';
+import { roomsOf, type LargeGroupChange } from './rooms.ts';
 
 export interface GroupLimits {
   maxMembers: number;
@@ -225,8 +225,9 @@ export class Groups {
     return this.store.count(groupId);
   }
 
-  /** The rooms `user`'s connections belong in (their large groups'), and the ids of all their groups. */
-  roomsOf(user: string): Promise<RoomsOfUser> {
+  /** The rooms `user`'s connections belong in: their large groups'. */
+  roomsOf(user: string): Promise<string[]> {
+    if (this.largeAbove === Infinity) return Promise.resolve([]);
     return roomsOf(this.store, user, this.largeAbove, (id) => this.sizes.count(id));
   }
 

@@ -82,8 +82,8 @@ export class Logic implements LogicApi {
   listGroups(req: ListGroupsRequest): Promise<GroupList> {
     return this.groups.listGroups(req);
   }
-  listRooms({ user }: ListRoomsRequest): Promise<ListRoomsResponse> {
-    return this.groups.roomsOf(user);
+  async listRooms({ user }: ListRoomsRequest): Promise<ListRoomsResponse> {
+    return { rooms: await this.groups.roomsOf(user) };
   }
 
   async listRoomsOf({ requests }: ListRoomsOfRequest): Promise<ListRoomsOfResponse> {

@@ -21,21 +21,14 @@ export type LargeGroupChange = (
   change: { join: string[]; leave: string[]; added: string[] },
 ) => Promise<void>;
 
-/** A user's groups: every id, and the rooms of those with more than `largeAbove` members. */
-export interface RoomsOfUser {
-  rooms: string[];
-  groupIds: string[];
-}
-
-/** The rooms of `user` (one per group of theirs with more than `largeAbove` members), and all their groups' ids. */
+/** The rooms of `user`: one per group of theirs with more than `largeAbove` members. */
 export async function roomsOf(
   store: GroupStore,
   user: string,
   largeAbove: number,
   count: (groupId: string) => Promise<number> = (id) => store.count(id),
-): Promise<RoomsOfUser> {
-  const groupIds = await allGroupIdsOf(store, user);
-  if (largeAbove === Infinity) return { rooms: [], groupIds };
-  const counts = await Promise.all(groupIds.map(count));
-  return { rooms: groupIds.filter((_, i) => counts[i]! > largeAbove).map(roomOf), groupIds };
+): Promise<string[]> {
+  const ids = await allGroupIdsOf(store, user);
+  const counts = await Promise.all(ids.map(count));
+  return ids.filter((_, i) => counts[i]! > largeAbove).map(roomOf);
 }

@@ -92,30 +92,6 @@ describe('Sync.getDiffEncoded', () => {
   });
 });
 
-describe('Sync.getDiff and the groups the gateway hands over', () => {
-  it("reads the user's group index only when the request brings no groups", async () => {
-    const offline = offlineAt(1000, new MemoryInboxStore());
-    for (let seq = 1; seq <= 2; seq++) {
-      const message = { ...inboxMessage(seq), conversation: 'group:big', streamIndex: seq };
-      await offline.writeInbox({ entries: [{ user: groupStream('big'), message }] });
-    }
-    let reads = 0;
-    const sync = new Sync(offline, () => (reads++, Promise.resolve(['big'])));
-    const handed = await sync.getDiff({ user: 'ann', device: 'd', syncKey: '', limit: 10, groups: { ids: ['big'] } });
-    assert.equal(reads, 0, 'the groups came with the request');
-    assert.deepEqual(
-      handed.messages.map((m) => m.conversation),
-      ['group:big', 'group:big'],
-    );
-    const none = await sync.getDiff({ user: 'ann', device: 'd', syncKey: '', limit: 10, groups: { ids: [] } });
-    assert.equal(reads, 0, 'an empty list is a list: no group, nothing to read');
-    assert.deepEqual(none.messages, []);
-    const read = await sync.getDiff({ user: 'ann', device: 'd', syncKey: '', limit: 10 });
-    assert.equal(reads, 1, 'without groups sync reads them');
-    assert.deepEqual(read.messages, handed.messages);
-  });
-});
-
 describe('Sync.ackMany', () => {
   it("moves each device's cursor as its own ack would and answers in order", async () => {
     const offline = offlineAt(1000, new MemoryInboxStore());

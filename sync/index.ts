@@ -75,7 +75,7 @@ export class Sync implements SyncApi {
   }
 
   /** One page: the inbox entries (encoded), the large groups' messages, and everything else of the response. */
-  private async diff({ user, syncKey, limit: requested, groups: listed }: GetDiffRequest): Promise<Diff> {
+  private async diff({ user, syncKey, limit: requested }: GetDiffRequest): Promise<Diff> {
     const limit = requested === 0 ? DEFAULT_SYNC_LIMIT : Math.min(requested, MAX_SYNC_LIMIT);
     // The page says which epoch it was read in, so the common case is one call; a key from another epoch (rare)
     // costs a second read from the start. An empty key takes the page's epoch.
@@ -83,10 +83,7 @@ export class Sync implements SyncApi {
     // The user's large groups and their heads are looked up while the inbox is read.
     const request = { user, afterSeq: key.inboxSeq, limit };
     const read = () => this.offline.readInboxEncoded(request);
-    const [first, heads] = await Promise.all([
-      this.ahead.take(request)?.catch(read) ?? read(),
-      this.groupHeads(user, listed?.ids),
-    ]);
+    const [first, heads] = await Promise.all([this.ahead.take(request)?.catch(read) ?? read(), this.groupHeads(user)]);
     let page = first;
     const epoch = page.epoch;
     let reset = syncKey !== '' && key.epoch !== epoch;
@@ -146,12 +143,9 @@ export class Sync implements SyncApi {
     return [...byConversation.values()];
   }
 
-  /**
-   * The user's groups and the head of each one's timeline. The gateway hands over the groups it listed at connect
-   * (and kept in step with room changes) with a connection's first GetDiff; otherwise they are read here.
-   */
-  private async groupHeads(user: string, listed?: string[]): Promise<{ ids: string[]; heads: StreamPosition[] }> {
-    const ids = listed ?? (await this.groupsOf(user));
+  /** The user's large groups and the head of each one's timeline. */
+  private async groupHeads(user: string): Promise<{ ids: string[]; heads: StreamPosition[] }> {
+    const ids = await this.groupsOf(user);
     if (ids.length === 0) return { ids, heads: [] };
     return { ids, heads: (await this.offline.getHeads({ streams: ids.map(groupStream) })).heads };
   }
