@@ -71,7 +71,8 @@ commitlog_sync_period: 10s
 commitlog_segment_size: 8MiB
 auto_snapshot: false
 incremental_backups: false
-memtable_allocation_type: heap_buffers
+# Memtable cells off the JVM heap: less for each young collection to copy; its pauses are in GetDiff's tail (decision 0015).
+memtable_allocation_type: offheap_objects
 disk_access_mode: standard
 concurrent_reads: 8
 concurrent_writes: 8
