@@ -49,8 +49,7 @@ export class Connection {
   sendBytes(frame: Uint8Array): boolean {
     if (!this.admits(frame.length)) return false;
     corkForThisTurn(this.ws);
-    const socket = frame.length <= ONE_BUFFER_MAX_BYTES ? rawSocketOf(this.ws) : undefined;
-    if (socket) socket.write(prepareFrame(frame));
+    if (frame.length <= ONE_BUFFER_MAX_BYTES) this.writeFramed(prepareFrame(frame), frame);
     else this.ws.send(frame, { binary: true });
     return true;
   }
@@ -61,11 +60,16 @@ export class Connection {
    */
   sendPrepared(framed: Buffer, payload: Uint8Array): boolean {
     if (!this.admits(framed.length)) return false;
-    const socket = rawSocketOf(this.ws);
     corkForThisTurn(this.ws, true);
+    this.writeFramed(framed, payload);
+    return true;
+  }
+
+  /** The framed bytes straight to the socket, or the payload through ws while ws holds frames of its own back. */
+  private writeFramed(framed: Buffer, payload: Uint8Array): void {
+    const socket = rawSocketOf(this.ws);
     if (socket) socket.write(framed);
     else this.ws.send(payload, { binary: true });
-    return true;
   }
 
   /** Whether `bytes` more may be queued: false if the connection is gone, or is cut off now for not reading. */
