@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { ClientFrame, ServerFrame } from '../../proto/gen/im/v1/client.pb.ts';
 import type { Message } from '../../proto/gen/im/v1/message.pb.ts';
+import { bufferView } from '../../lib/buffer-view.ts';
 import { partitionFor } from '../../lib/bus.ts';
 import { loadOrCreateDevKey } from '../../lib/dev-key.ts';
 import { tokenSigner } from '../../lib/token.ts';
@@ -123,7 +124,7 @@ function onFrame(sock: Sock, data: Buffer): void {
 let stormTag = -1;
 function tagOf(m: Message): number {
   if (m.contentType !== BENCH_CONTENT_TYPE || m.body.length < 16) return -1;
-  return Buffer.from(m.body.buffer, m.body.byteOffset, m.body.length).readUInt32LE(8);
+  return bufferView(m.body).readUInt32LE(8);
 }
 
 function onDeliver(sock: Sock, messages: Message[]): void {
@@ -135,7 +136,7 @@ function onDeliver(sock: Sock, messages: Message[]): void {
       if (tagOf(m) === stormTag) sock.seen.add(m.serverMsgId);
       continue;
     }
-    const view = Buffer.from(m.body.buffer, m.body.byteOffset, m.body.length);
+    const view = bufferView(m.body);
     const sentAt = view.readDoubleLE(0);
     const step = view.readUInt32LE(8);
     // At-least-once: a message may come twice (live push and the catch-up of a device coming online); count once.
