@@ -47,7 +47,7 @@ describe('bench at tiny size', () => {
     for (const r of ran) {
       assert.ok(existsSync(r.json), `${r.json} written`);
       const result = JSON.parse(readFileSync(r.json, 'utf8')) as Record<string, unknown>;
-      for (const key of ['machine', 'mode', 'load', 'figures', 'baselines', 'targets', 'processLimit'])
+      for (const key of ['machine', 'mode', 'load', 'figures', 'baselines', 'targets', 'processLimit', 'placement'])
         assert.ok(key in result, `${r.scenario}: ${key} recorded`);
       assert.equal(get(result, 'machine.cores'), (result.machine as { cores: number }).cores);
       assert.ok(typeof get(result, 'machine.node') === 'string');

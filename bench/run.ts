@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { useRunKey, type Ctx, type Flags, type Size } from './lib/fleet.ts';
 import { machine } from './lib/machine.ts';
 import { progress } from './lib/progress.ts';
-import { codeVersion, markStart, DEFAULT_OUT, PROCESS_LIMIT_NOTE, type Result } from './lib/result.ts';
+import { codeVersion, markStart, placementNote, DEFAULT_OUT, PROCESS_LIMIT_NOTE, type Result } from './lib/result.ts';
 import { ceilings } from './scenarios/ceilings.ts';
 import { fanout } from './scenarios/fanout.ts';
 import { group } from './scenarios/group.ts';
@@ -129,7 +129,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     `bench: ${names.join(', ')} at size ${o.size} on ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ` +
       `open files ${m.openFiles.soft}/${m.openFiles.hard}, code ${code.commit}${code.dirty ? ' (uncommitted changes)' : ''}\n` +
-      `note: ${PROCESS_LIMIT_NOTE}\n`,
+      `note: ${PROCESS_LIMIT_NOTE}\n` +
+      `placement: ${placementNote(m)}\n`,
   );
   const { size, out, verbose, ...flags } = o;
   const ran = await runScenarios(names, {

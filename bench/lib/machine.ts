@@ -16,6 +16,8 @@ export interface Machine {
   /** The kernel's ephemeral port range: how many client sockets one source address can have to one server port. */
   ephemeralPorts: { low: number; high: number; count: number } | null;
   loadAverage: number[];
+  /** The cores this process may run on (Cpus_allowed_list), which the processes it starts inherit. */
+  cpusAllowed: string | null;
 }
 
 export function machine(): Machine {
@@ -31,6 +33,7 @@ export function machine(): Machine {
     openFiles: openFilesLimit(),
     ephemeralPorts: portRange(),
     loadAverage: os.loadavg().map(round1),
+    cpusAllowed: cpusAllowed(),
   };
 }
 
@@ -61,6 +64,17 @@ export function openFilesLimit(): { soft: number | null; hard: number | null } {
     return { soft: num(soft), hard: num(hard) };
   } catch {
     return { soft: null, hard: null };
+  }
+}
+
+function cpusAllowed(): string | null {
+  try {
+    const line = readFileSync('/proc/self/status', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Cpus_allowed_list:'));
+    return line ? line.slice('Cpus_allowed_list:'.length).trim() : null;
+  } catch {
+    return null;
   }
 }
 

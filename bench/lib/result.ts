@@ -16,6 +16,19 @@ export const PROCESS_LIMIT_NOTE =
   '(one address has only the ephemeral port range to one server port).';
 
 /**
+ * Said in every result: how processes were placed. Latency between two processes on these VMs depends on whether
+ * they share a core, and the harness pins nothing.
+ */
+export function placementNote(m: Machine = machine()): string {
+  const cores = m.cpusAllowed ?? `all ${m.cores}`;
+  return (
+    `No process is pinned: servers, client processes and engines all run on cores ${cores} wherever the ` +
+    "kernel's scheduler puts them, so two processes exchanging a message may share a core or not from one moment " +
+    'to the next, and every figure includes the clients competing with the servers for the same cores.'
+  );
+}
+
+/**
  * Where a scenario has no Bun counterpart: Bun's server (the ceiling for user-space servers) is measured in the
  * idle, fanout and latency scenarios (bench/servers/bun-ws.ts); this scenario's job runs through the whole system
  * (bus, stores, services), which the naive relay would not stand in for.
@@ -68,6 +81,8 @@ export interface Result {
   targets: Target[];
   notes: string[];
   processLimit: string;
+  /** How processes were placed on the cores (placementNote). */
+  placement: string;
   /** The machine's load average when the scenario started (others may run tests on this machine too). */
   loadAverageAtStart: number[];
   /** cpuSpeedMs() as the scenario started and as it ended: how fast this VM was then (lower is faster). */
@@ -90,7 +105,15 @@ export function writeResult(
   out: string,
   result: Omit<
     Result,
-    'machine' | 'processLimit' | 'chart' | 'finishedAt' | 'durationSec' | 'code' | 'loadAverageAtStart' | 'cpuSpeedMs'
+    | 'machine'
+    | 'processLimit'
+    | 'placement'
+    | 'chart'
+    | 'finishedAt'
+    | 'durationSec'
+    | 'code'
+    | 'loadAverageAtStart'
+    | 'cpuSpeedMs'
   >,
   charts: Chart[],
   footer: string[] = [],
@@ -105,6 +128,7 @@ export function writeResult(
     durationSec: Math.round((finished.getTime() - Date.parse(result.startedAt)) / 100) / 10,
     machine: machine(),
     processLimit: PROCESS_LIMIT_NOTE,
+    placement: placementNote(),
     loadAverageAtStart: startLoad,
     cpuSpeedMs: { atStart: startSpeed, atEnd: cpuSpeedMs() },
     code: codeVersion(),
@@ -116,7 +140,7 @@ export function writeResult(
       chartPath,
       renderSvg(result.title, charts, [
         ...footer,
-        `${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, ${result.startedAt}`,
+        `${m.cores} cores (${m.cpuModel}, no process pinned), ${m.memoryGiB} GiB, Node ${m.node}, ${result.startedAt}`,
       ]),
     );
   }
