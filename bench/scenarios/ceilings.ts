@@ -1,7 +1,10 @@
 // What the building blocks of a cluster send cost on this machine, measured in this run: a gRPC call as the
 // services make it (a frame on lib/grpc.ts's call stream) and as a plain grpc-js unary call, against a bare
-// node:http2 request of the same size, and a Cassandra row write alone and in unlogged batches. The cluster's per-message CPU (latency scenario) is a sum of these, so they say
-// which rates a cluster on this box can reach at all, whatever the code around them does.
+// node:http2 request of the same size, and a Cassandra row write alone and in unlogged batches. The cluster's
+// per-message CPU (latency scenario) is a sum of these, so they say which rates a cluster on this box can reach at
+// all, whatever the code around them does. And a loopback TCP round trip between two processes pinned to one core
+// and to two: every hop between processes pays it, and the other scenarios pin nothing.
+import { execFileSync } from 'node:child_process';
 import http2 from 'node:http2';
 import { credentials } from '@grpc/grpc-js';
 import { OfflineServiceClient } from '../../proto/gen/im/v1/services.pb.ts';
@@ -11,11 +14,20 @@ import { MemorySequencer } from '../../offline/sequencer.memory.ts';
 import { connectCassandra } from '../../lib/cassandra.ts';
 import { CHANNEL_OPTIONS, grpcClient, serveGrpc, addApi } from '../../lib/grpc.ts';
 import { describe as describeEngines, endpoints } from '../../infra/engines.ts';
-import { PidsCpu } from '../lib/machine.ts';
+import type { EchoPeerApi } from '../clients/echo-peer.ts';
+import { Histogram } from '../lib/histogram.ts';
+import { machine, PidsCpu } from '../lib/machine.ts';
 import { round, writeResult } from '../lib/result.ts';
-import type { Ctx } from '../lib/fleet.ts';
+import { Child } from '../lib/rpc.ts';
+import { stopAll, type Ctx } from '../lib/fleet.ts';
 
-const SIZES = { tiny: { sec: 0.3 }, default: { sec: 3 }, large: { sec: 8 } };
+const SIZES = {
+  tiny: { sec: 0.3, roundTrips: 200 },
+  default: { sec: 3, roundTrips: 5_000 },
+  large: { sec: 8, roundTrips: 20_000 },
+};
+/** Each placement of the round-trip pair is measured this many times, in turns with the other. */
+const ROUND_TRIP_TURNS = 3;
 const CONCURRENCY = [1, 16, 64];
 
 interface Measured {
@@ -160,9 +172,64 @@ async function cassandraWrites(sec: number, runId: string): Promise<Measured[]> 
   return out;
 }
 
+interface RoundTrip {
+  placement: string;
+  cores: number[];
+  count: number;
+  p50Us: number;
+  p99Us: number;
+}
+
+/** The cores this process may run on, from Cpus_allowed_list ("0-1", "0,2-3"); every core if unknown. */
+function allowedCores(): number[] {
+  const m = machine();
+  if (!m.cpusAllowed) return Array.from({ length: m.cores }, (_, i) => i);
+  return m.cpusAllowed.split(',').flatMap((part) => {
+    const [from, to = from] = part.split('-').map(Number);
+    return Array.from({ length: to! - from! + 1 }, (_, i) => from! + i);
+  });
+}
+
+/** Pins every thread of a process to one core. */
+function pin(pid: number, core: number): void {
+  try {
+    execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', String(core), String(pid)], { stdio: 'ignore' });
+  } catch (cause) {
+    throw new Error(`could not pin process ${pid} to core ${core} with taskset (util-linux)`, { cause });
+  }
+}
+
+/** A 32-byte TCP round trip between two processes on 127.0.0.1, both on one core and on two, taken in turns. */
+async function loopbackRoundTrips(ctx: Ctx, count: number): Promise<RoundTrip[]> {
+  const cores = allowedCores();
+  const placements: [string, number[]][] = [['one core', [cores[0]!, cores[0]!]]];
+  if (cores.length >= 2) placements.push(['two cores', [cores[0]!, cores[1]!]]);
+  else ctx.log(`loopback round trip: only core ${cores[0]} is allowed here, so across two cores is not measured`);
+  const echo = new Child<EchoPeerApi>('echo', 'bench/clients/echo-peer.ts', { onLine: ctx.onLine });
+  const sender = new Child<EchoPeerApi>('sender', 'bench/clients/echo-peer.ts', { onLine: ctx.onLine });
+  const histograms = placements.map(() => new Histogram());
+  try {
+    const port = await echo.call('listen', {});
+    await sender.call('roundTrips', { port, count: 500, timeoutMs: 10_000 }); // warm-up, not counted
+    for (let turn = 0; turn < ROUND_TRIP_TURNS; turn++) {
+      for (const [i, [, [echoCore, senderCore]]] of placements.entries()) {
+        pin(echo.pid, echoCore!);
+        pin(sender.pid, senderCore!);
+        histograms[i]!.merge(await sender.call('roundTrips', { port, count, timeoutMs: 20_000 }));
+      }
+    }
+  } finally {
+    await stopAll([echo, sender]);
+  }
+  return placements.map(([placement, pair], i) => {
+    const s = histograms[i]!.summary();
+    return { placement, cores: pair, count: s.count, p50Us: round(s.p50 * 1000, 1), p99Us: round(s.p99 * 1000, 1) };
+  });
+}
+
 export async function ceilings(ctx: Ctx) {
   const startedAt = new Date().toISOString();
-  const { sec } = SIZES[ctx.size];
+  const { sec, roundTrips: roundTripCount } = SIZES[ctx.size];
   const results: Measured[] = [];
   const say = (m: Measured) =>
     ctx.log(
@@ -177,6 +244,13 @@ export async function ceilings(ctx: Ctx) {
     }
   }
 
+  const roundTrips = await loopbackRoundTrips(ctx, roundTripCount);
+  for (const r of roundTrips)
+    ctx.log(
+      `loopback round trip, two processes on ${r.placement} (cores ${r.cores.join(' and ')}): ` +
+        `p50 ${r.p50Us} µs, p99 ${r.p99Us} µs over ${r.count}`,
+    );
+
   const perCall = (block: string, c: number) => results.find((m) => m.block === block && m.concurrency === c);
   const grpc64 = perCall('gRPC unary (grpc-js)', 64);
   const stream64 = perCall('gRPC call on the call stream (lib/grpc.ts)', 64);
@@ -190,11 +264,17 @@ export async function ceilings(ctx: Ctx) {
       command: ctx.command,
       size: ctx.size,
       mode: ['in-process'],
-      load: { secondsPerMeasurement: sec, concurrency: CONCURRENCY, payloadBytes: { grpc: 8, cassandraRow: 200 } },
+      load: {
+        secondsPerMeasurement: sec,
+        concurrency: CONCURRENCY,
+        payloadBytes: { grpc: 8, cassandraRow: 200, roundTrip: 32 },
+        roundTrips: { perTurn: roundTripCount, turnsPerPlacement: ROUND_TRIP_TURNS },
+      },
       figures: {
         measurements: results,
         grpcOverBareHttp2At64: grpc64 && http64 ? round(grpc64.clientCpuMs / http64.clientCpuMs, 2) : null,
         callStreamOverUnaryAt64: grpc64 && stream64 ? round(stream64.clientCpuMs / grpc64.clientCpuMs, 2) : null,
+        loopbackRoundTrips: roundTrips,
       },
       baselines: { bareHttp2: results.filter((m) => m.block === 'bare node:http2') },
       targets: [],
@@ -206,6 +286,8 @@ export async function ceilings(ctx: Ctx) {
           'and push in-process, decision 0016), on the call stream (decision 0018), and writes 4 Cassandra rows (the ' +
           'outcome, its done mark, the inbox rows of recipient and sender); at the costs above, that bounds the ' +
           'messages per second 2 cores can carry.',
+        'Loopback round trip: two processes (bench/clients/echo-peer.ts) pinned with taskset to one core, then to two, ' +
+          'in turns; every other scenario pins nothing, so its hops pay one or the other as the scheduler places them.',
       ],
     },
     [
@@ -218,7 +300,19 @@ export async function ceilings(ctx: Ctx) {
           bars: [{ name: 'CPU ms', value: round(m.clientCpuMs + (m.engineCpuMs ?? 0)) }],
         })),
       },
+      {
+        kind: 'bar',
+        title: 'Loopback TCP round trip between two processes, µs',
+        yLabel: 'µs',
+        groups: roundTrips.map((r) => ({
+          label: r.placement,
+          bars: [
+            { name: 'p50', value: r.p50Us },
+            { name: 'p99', value: r.p99Us },
+          ],
+        })),
+      },
     ],
-    ['in-process building blocks; the chart adds the engine CPU to the client CPU for Cassandra'],
+    ['in-process building blocks; the first chart adds the engine CPU to the client CPU for Cassandra'],
   );
 }
