@@ -93,7 +93,9 @@ export async function fanout(ctx: Ctx) {
     available: false,
     reason: 'not started',
   };
-  const open = { device: 'd', concurrency: 100, timeoutMs: 120_000, pingMs: 0 };
+  // Heartbeats as a real client sends them: the gateway closes a connection silent for 60 s, and the servers take
+  // turns for longer than that (a run whose connects were slow lost all the gateway's clients before its second turn).
+  const open = { device: 'd', concurrency: 100, timeoutMs: 120_000, pingMs: 20_000 };
   const users = (tag: string) => Array.from({ length: clients }, (_, i) => `${ctx.runId}${tag}${i}`);
   const connect = async (label: string, url: string, wantConnIds = false) => {
     const opened = await openSpread(ctx, workers, users(label[0]!), { ...open, urls: [url], wantConnIds });
@@ -241,7 +243,14 @@ export async function fanout(ctx: Ctx) {
         clientProcesses: workerCount,
         messagesPerRun: clients * rounds,
       },
-      figures: { byBurst, ratioToBareWs: headline.ratioToBareWs, ratioToBun: headline.ratioToBun, runs },
+      figures: {
+        byBurst,
+        ratioToBareWs: headline.ratioToBareWs,
+        ratioToBun: headline.ratioToBun,
+        /** Runs in which some client did not get every frame (counted as 0/s in the medians). */
+        incompleteRuns: runs.filter((r) => !r.complete).length,
+        runs,
+      },
       baselines: {
         bareWs: {
           description:
