@@ -174,7 +174,8 @@ async function cassandraWrites(sec: number, runId: string): Promise<Measured[]> 
 
 interface RoundTrip {
   placement: string;
-  cores: number[];
+  echoCore: number;
+  senderCore: number;
   count: number;
   p50Us: number;
   p99Us: number;
@@ -185,8 +186,8 @@ function allowedCores(): number[] {
   const m = machine();
   if (!m.cpusAllowed) return Array.from({ length: m.cores }, (_, i) => i);
   return m.cpusAllowed.split(',').flatMap((part) => {
-    const [from, to = from] = part.split('-').map(Number);
-    return Array.from({ length: to! - from! + 1 }, (_, i) => from! + i);
+    const [from = 0, to = from] = part.split('-').map(Number);
+    return Array.from({ length: to - from + 1 }, (_, i) => from + i);
   });
 }
 
@@ -201,10 +202,10 @@ function pin(pid: number, core: number): void {
 
 /** A 32-byte TCP round trip between two processes on 127.0.0.1, both on one core and on two, taken in turns. */
 async function loopbackRoundTrips(ctx: Ctx, count: number): Promise<RoundTrip[]> {
-  const cores = allowedCores();
-  const placements: [string, number[]][] = [['one core', [cores[0]!, cores[0]!]]];
-  if (cores.length >= 2) placements.push(['two cores', [cores[0]!, cores[1]!]]);
-  else ctx.log(`loopback round trip: only core ${cores[0]} is allowed here, so across two cores is not measured`);
+  const [first = 0, second] = allowedCores();
+  const placements = [{ placement: 'one core', echoCore: first, senderCore: first }];
+  if (second !== undefined) placements.push({ placement: 'two cores', echoCore: first, senderCore: second });
+  else ctx.log(`loopback round trip: only core ${first} is allowed here, so across two cores is not measured`);
   const echo = new Child<EchoPeerApi>('echo', 'bench/clients/echo-peer.ts', { onLine: ctx.onLine });
   const sender = new Child<EchoPeerApi>('sender', 'bench/clients/echo-peer.ts', { onLine: ctx.onLine });
   const histograms = placements.map(() => new Histogram());
@@ -212,18 +213,18 @@ async function loopbackRoundTrips(ctx: Ctx, count: number): Promise<RoundTrip[]>
     const port = await echo.call('listen', {});
     await sender.call('roundTrips', { port, count: 500, timeoutMs: 10_000 }); // warm-up, not counted
     for (let turn = 0; turn < ROUND_TRIP_TURNS; turn++) {
-      for (const [i, [, [echoCore, senderCore]]] of placements.entries()) {
-        pin(echo.pid, echoCore!);
-        pin(sender.pid, senderCore!);
+      for (const [i, { echoCore, senderCore }] of placements.entries()) {
+        pin(echo.pid, echoCore);
+        pin(sender.pid, senderCore);
         histograms[i]!.merge(await sender.call('roundTrips', { port, count, timeoutMs: 20_000 }));
       }
     }
   } finally {
     await stopAll([echo, sender]);
   }
-  return placements.map(([placement, pair], i) => {
+  return placements.map((p, i) => {
     const s = histograms[i]!.summary();
-    return { placement, cores: pair, count: s.count, p50Us: round(s.p50 * 1000, 1), p99Us: round(s.p99 * 1000, 1) };
+    return { ...p, count: s.count, p50Us: round(s.p50 * 1000, 1), p99Us: round(s.p99 * 1000, 1) };
   });
 }
 
@@ -247,7 +248,7 @@ export async function ceilings(ctx: Ctx) {
   const roundTrips = await loopbackRoundTrips(ctx, roundTripCount);
   for (const r of roundTrips)
     ctx.log(
-      `loopback round trip, two processes on ${r.placement} (cores ${r.cores.join(' and ')}): ` +
+      `loopback round trip, two processes on ${r.placement} (cores ${r.echoCore} and ${r.senderCore}): ` +
         `p50 ${r.p50Us} µs, p99 ${r.p99Us} µs over ${r.count}`,
     );
 
