@@ -194,6 +194,13 @@ async function getDiff(sock: Sock, syncKey: string, limit: number) {
   return body.value;
 }
 
+/** What the SDK sends once it has shown what a sync brought: the device's cursor and key move to `inboxSeq`. */
+async function ack(sock: Sock, syncKey: string, inboxSeq: number) {
+  const body = await request(sock, { $case: 'ack', value: { syncKey, inboxSeq, streams: [] } });
+  if (body.$case !== 'ackResult') throw new Error(`expected ackResult, got ${body.$case}`);
+  return body.value;
+}
+
 /**
  * `attempt` until it is not refused as busy: a busy server's retry hint (an error frame, or a refused upgrade) is
  * waited out as it says, until `deadline`; each refusal is counted in `tally`.
@@ -675,7 +682,7 @@ const handlers = {
   /**
    * Reconnect storm: at `startAt` every socket reconnects (`concurrency` handshakes in flight per worker), then pulls
    * GetDiff from its saved key until nothing more; it is whole once it has `expect` bench messages beyond the
-   * saved seq (pushed or pulled). Returns when all are whole or at the deadline.
+   * saved seq (pushed or pulled). Then it acks, as the SDK does. Returns when all are whole or at the deadline.
    */
   async storm(p: {
     startAt: number;
@@ -705,6 +712,7 @@ const handlers = {
             const res = await whenServed(() => getDiff(s, s.syncKey, p.limit), deadline, errors);
             for (const m of res.messages) if (tagOf(m) === p.tag) s.seen!.add(m.serverMsgId);
             s.syncKey = res.syncKey;
+            s.inboxSeq = res.inboxSeq;
             if (!res.hasMore) break;
           }
           if (s.seen!.size >= p.expect) {
@@ -713,6 +721,13 @@ const handlers = {
             lastWholeAt = Math.max(lastWholeAt, at);
           } else {
             bump(errors, `short: ${s.seen!.size}/${p.expect}`);
+          }
+          // Then the ack the SDK sends after a sync (its cursor write is part of what a reconnect costs). A failed
+          // ack is counted, not retried with a new connection: the client is already whole.
+          try {
+            s.syncKey = (await whenServed(() => ack(s, s.syncKey, s.inboxSeq), deadline, errors)).syncKey;
+          } catch (err) {
+            bump(errors, `ack: ${err instanceof Error ? err.message : String(err)}`);
           }
           return;
         } catch (err) {
