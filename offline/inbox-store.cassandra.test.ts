@@ -85,11 +85,11 @@ describe('CassandraInboxStore', () => {
     const store = new CassandraInboxStore(client);
     const u = user();
     const seqs = Array.from({ length: 20 }, (_, i) => TERM_SHIFT + i + 1).sort(() => Math.random() - 0.5);
-    const results = await Promise.all(seqs.map((seq) => store.ack(u, 'phone', seq)));
-    results.forEach((r, i) => assert.ok(r >= seqs[i]!, `ack ${seqs[i]} returned ${r}`));
+    await Promise.all(seqs.map((seq) => store.ack(u, 'phone', seq)));
     assert.equal(await store.cursor(u, 'phone'), TERM_SHIFT + 20);
-    assert.equal(await new CassandraInboxStore(client).ack(u, 'phone', 3), TERM_SHIFT + 20);
+    await new CassandraInboxStore(client).ack(u, 'phone', 3);
     assert.equal(await store.cursor(u, 'phone'), TERM_SHIFT + 20);
-    assert.equal(await store.ack(u, 'phone', 0), TERM_SHIFT + 20);
+    await store.ack(u, 'phone', 0);
+    assert.equal(await store.cursor(u, 'phone'), TERM_SHIFT + 20);
   });
 });

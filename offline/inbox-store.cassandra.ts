@@ -94,8 +94,8 @@ export class CassandraInboxStore implements InboxStore {
   /** Insertion-ordered, so the oldest entry goes first when full. */
   private readonly knownBuckets = new Map<string, true>();
   /**
-   * The acks of one turn go out as one unlogged batch and their cursors come back from one `IN` read: after a
-   * reconnect storm's syncs come thousands of acks at once.
+   * The acks of one turn go out as one unlogged batch (after a reconnect storm's syncs come thousands of acks at
+   * once), and the cursors asked for in one turn come back from one `IN` read.
    */
   private readonly writeAcks: (writes: Write[]) => Promise<void>;
   private readonly readCursor: (key: { user: string; device: string }) => Promise<number>;
@@ -208,13 +208,12 @@ export class CassandraInboxStore implements InboxStore {
     return rows.length === 0 ? undefined : pageOf(rows, want, 0);
   }
 
-  async ack(user: string, device: string, seq: number): Promise<number> {
-    if (seq <= 0) return this.cursor(user, device);
+  async ack(user: string, device: string, seq: number): Promise<void> {
+    if (seq <= 0) return;
     checkSeq(seq, 'ack seq');
     // The write timestamp is the seq itself: last-write-wins then keeps the highest seq ever acked, whatever
     // the order the writes arrive in, with no read-before-write and no LWT.
     await this.writeAcks([{ query: CQL.ack, params: [long(seq), seq, user, device] }]);
-    return Math.max(seq, await this.cursor(user, device));
   }
 
   cursor(user: string, device: string): Promise<number> {

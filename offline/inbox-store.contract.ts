@@ -134,8 +134,8 @@ export function inboxStoreContract(
     it('never moves a device cursor backwards, and keeps devices apart', async () => {
       const u = user();
       assert.equal(await store.cursor(u, 'phone'), 0);
-      assert.equal(await store.ack(u, 'phone', 5), 5);
-      assert.equal(await store.ack(u, 'phone', 3), 5);
+      await store.ack(u, 'phone', 5);
+      await store.ack(u, 'phone', 3);
       assert.equal(await store.cursor(u, 'phone'), 5);
       assert.equal(await store.cursor(u, 'laptop'), 0);
     });
@@ -143,13 +143,12 @@ export function inboxStoreContract(
     it('keeps the cursors of many users and devices acking at once apart', async () => {
       const [a, b] = [user(), user()];
       await store.ack(a, 'laptop', 9);
-      const acks = await Promise.all([
+      await Promise.all([
         store.ack(a, 'phone', 4),
         store.ack(b, 'phone', 7),
         store.ack(a, 'laptop', 2),
         store.ack(b, 'tablet', 1),
       ]);
-      assert.deepEqual(acks, [4, 7, 9, 1]);
       const cursors = await Promise.all([
         store.cursor(a, 'phone'),
         store.cursor(a, 'laptop'),

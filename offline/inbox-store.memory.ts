@@ -67,11 +67,10 @@ export class MemoryInboxStore implements InboxStore {
     return encodePage(await this.read(user, afterSeq, limit, beforeSeq));
   }
 
-  ack(user: string, device: string, seq: number): Promise<number> {
+  ack(user: string, device: string, seq: number): Promise<void> {
     const key = `${user}\n${device}`;
-    const next = Math.max(this.cursors.get(key) ?? 0, seq);
-    this.cursors.set(key, next);
-    return Promise.resolve(next);
+    this.cursors.set(key, Math.max(this.cursors.get(key) ?? 0, seq));
+    return Promise.resolve();
   }
 
   cursor(user: string, device: string): Promise<number> {

@@ -36,7 +36,8 @@ export function encodePage({ messages, hasMore, floorSeq }: InboxPage): EncodedI
  * - `read` returns entries with seq > afterSeq and < beforeSeq (when given), ascending, at most `limit`.
  *   `headSeq`, when given, is a seq no entry of the user is above (Sequencer.head): an adapter may skip looking
  *   past it, and may then answer a floorSeq of 0 for a reader it knows is past the floor.
- * - `ack` moves a device's cursor to max(current, seq) and returns the result; cursors never move backwards.
+ * - `ack` moves a device's cursor to max(current, seq); cursors never move backwards. It does not read the cursor
+ *   back: the one caller (sync's ack) answers with the seq it acked, and `cursor` reads it when wanted.
  */
 export interface InboxStore {
   write(entries: readonly { user: string; message: Message }[]): Promise<void>;
@@ -49,6 +50,6 @@ export interface InboxStore {
     beforeSeq?: number,
     headSeq?: number,
   ): Promise<EncodedInboxPage>;
-  ack(user: string, device: string, seq: number): Promise<number>;
+  ack(user: string, device: string, seq: number): Promise<void>;
   cursor(user: string, device: string): Promise<number>;
 }

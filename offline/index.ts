@@ -116,7 +116,8 @@ export class Offline implements OfflineApi {
   }
 
   async ackInbox({ user, device, seq }: AckInboxRequest): Promise<AckInboxResponse> {
-    return { seq: await this.inbox.ack(user, device, seq) };
+    await this.inbox.ack(user, device, seq);
+    return {};
   }
 
   async getCursor({ user, device }: GetCursorRequest): Promise<GetCursorResponse> {
