@@ -11,6 +11,7 @@ import {
   type Producer,
   type TopicMessages,
 } from 'kafkajs';
+import pRetry, { AbortError } from 'p-retry';
 import { pino } from 'pino';
 import './kafkajs-idle-fix.ts';
 import { partitionFor, type Bus, type BusHandler, type BusRecord } from './bus.ts';
@@ -107,44 +108,67 @@ export class KafkaBus implements Bus {
   private async subscribeOne(topic: string, group: string, handler: BusHandler): Promise<Closeable> {
     if (this.closing) throw new Error('bus closed');
     const log = this.log.child({ topic, group });
-    const consumer = this.kafka.consumer({
-      groupId: group,
-      sessionTimeout: 6_000,
-      heartbeatInterval: 500,
-      rebalanceTimeout: 10_000,
-      // A fetch is answered as soon as a record arrives, so this bounds only how often an idle consumer asks
-      // again: at 50 ms, each idle consumer and the broker burned about 5% of a core here (decision 0016).
-      maxWaitTimeInMs: 500,
-      allowAutoTopicCreation: false,
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) =>
-      log.error({ err: payload.error, restart: payload.restart }, 'kafka consumer crashed'),
-    );
     const stopped = new AbortController();
+    let current: Consumer | undefined;
     let closed: Promise<void> | undefined;
     const subscription: Closeable = {
       close: () => {
         closed ??= (async () => {
           stopped.abort();
           this.subscriptions.delete(subscription);
-          await consumer.disconnect();
+          await current?.disconnect();
         })();
         return closed;
       },
     };
     this.subscriptions.add(subscription);
+
+    const start = async (): Promise<void> => {
+      const consumer = this.kafka.consumer({
+        groupId: group,
+        sessionTimeout: 6_000,
+        heartbeatInterval: 500,
+        rebalanceTimeout: 10_000,
+        // A fetch is answered as soon as a record arrives, so this bounds only how often an idle consumer asks
+        // again: at 50 ms, each idle consumer and the broker burned about 5% of a core here (decision 0016).
+        maxWaitTimeInMs: 500,
+        allowAutoTopicCreation: false,
+      });
+      current = consumer;
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        log.error({ err: payload.error, restart: payload.restart }, 'kafka consumer crashed');
+        // kafkajs restarts a consumer after a retriable error only. After any other it has disconnected the consumer
+        // for good: its offset bookkeeping can throw a TypeError when a rebalance lands mid-batch (tulios/kafkajs#558),
+        // and the subscription would quietly run one consumer short. A new consumer of the group takes its place.
+        if (payload.restart || stopped.signal.aborted) return;
+        pRetry(start, {
+          retries: Number.POSITIVE_INFINITY,
+          minTimeout: this.retryDelayMs,
+          maxTimeout: 5_000,
+          signal: stopped.signal,
+          onFailedAttempt: ({ error }) => log.warn({ err: error }, 'could not replace a crashed kafka consumer'),
+        }).catch(() => undefined); // only when the subscription closes
+      });
+      try {
+        await consumer.connect();
+        await consumer.subscribe({ topics: [topic], fromBeginning: true });
+        await this.run(consumer, handler, stopped.signal, log);
+      } catch (err) {
+        await consumer.disconnect().catch(() => undefined);
+        throw err;
+      }
+      // Closed while joining: disconnect again in case run() started the consumer after the first disconnect.
+      if (stopped.signal.aborted) {
+        await consumer.disconnect();
+        throw new AbortError('bus closed'); // also ends the replacing of a crashed consumer, without a retry
+      }
+    };
+
     try {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: true });
-      await this.run(consumer, handler, stopped.signal, log);
+      await start();
     } catch (err) {
       await subscription.close();
       throw err;
-    }
-    // Closed while joining: disconnect again in case run() started the consumer after the first disconnect.
-    if (stopped.signal.aborted) {
-      await consumer.disconnect();
-      throw new Error('bus closed');
     }
     return subscription;
   }
