@@ -147,7 +147,10 @@ export class KafkaBus implements Bus {
           maxTimeout: 5_000,
           signal: stopped.signal,
           onFailedAttempt: ({ error }) => log.warn({ err: error }, 'could not replace a crashed kafka consumer'),
-        }).catch(() => undefined); // only when the subscription closes
+        }).catch((err: unknown) => {
+          // Ends here when the subscription closes, or on an error p-retry does not retry (a TypeError).
+          if (!stopped.signal.aborted) log.error({ err }, 'gave up replacing a crashed kafka consumer');
+        });
       });
       try {
         await consumer.connect();
