@@ -18,6 +18,7 @@ import {
 import type { Message, MessageOp, Peer, SendResult } from '../proto/gen/im/v1/message.pb.ts';
 import { ImError, isErrorCode } from '../lib/errors.ts';
 import { InboxOrder, timelineFollows } from './inbox-order.ts';
+import { expectReply, type ReplyBody } from './reply.ts';
 
 export type { Message, SendResult, AuthResult, GroupInfo, GroupMembers, GroupMember, GroupList, GroupSummary };
 export { GroupRole };
@@ -82,7 +83,6 @@ interface ClientEvents {
   error: [Error];
 }
 
-type ReplyBody = NonNullable<ServerFrame['body']>;
 type RequestBody = NonNullable<ClientFrame['body']>;
 
 interface PendingSend {
@@ -262,22 +262,22 @@ export class ImClient extends EventEmitter<ClientEvents> {
 
   /** One GetDiff call with an explicit key, without touching the client's own state (for tools). */
   async getDiff(syncKey: string, limit: number): Promise<SyncResponse> {
-    return expect(await this.request({ $case: 'sync', value: { syncKey, limit } }), 'sync');
+    return expectReply(await this.request({ $case: 'sync', value: { syncKey, limit } }), 'sync');
   }
 
   async createGroup(name: string, members: string[]): Promise<GroupInfo> {
-    return expect(await this.request({ $case: 'groupCreate', value: { name, members } }), 'group');
+    return expectReply(await this.request({ $case: 'groupCreate', value: { name, members } }), 'group');
   }
   async addMembers(groupId: string, members: string[]): Promise<GroupInfo> {
-    return expect(await this.request({ $case: 'groupAdd', value: { groupId, members } }), 'group');
+    return expectReply(await this.request({ $case: 'groupAdd', value: { groupId, members } }), 'group');
   }
   async removeMembers(groupId: string, members: string[]): Promise<GroupInfo> {
-    return expect(await this.request({ $case: 'groupRemove', value: { groupId, members } }), 'group');
+    return expectReply(await this.request({ $case: 'groupRemove', value: { groupId, members } }), 'group');
   }
   /** One page of members with their roles, ordered by user id; `nextCursor` is empty on the last page. */
   async groupMembers(groupId: string, page: PageOptions = {}): Promise<GroupMembers> {
     const value = { groupId, cursor: page.cursor ?? '', limit: page.limit ?? 0 };
-    return expect(await this.request({ $case: 'groupMembers', value }), 'groupMembers');
+    return expectReply(await this.request({ $case: 'groupMembers', value }), 'groupMembers');
   }
   /** Every member with their role, following the cursor page by page. */
   async allGroupMembers(groupId: string, pageSize = 0): Promise<GroupMember[]> {
@@ -292,21 +292,21 @@ export class ImClient extends EventEmitter<ClientEvents> {
   }
   /** Leaves the group (the owner cannot: transfer ownership with setMemberRole(..., 'owner') or dissolve first). */
   async leaveGroup(groupId: string): Promise<GroupInfo> {
-    return expect(await this.request({ $case: 'groupLeave', value: { groupId } }), 'group');
+    return expectReply(await this.request({ $case: 'groupLeave', value: { groupId } }), 'group');
   }
   /** Owner only: removes everyone; the group refuses everything afterwards (GROUP_DISSOLVED). */
   async dissolveGroup(groupId: string): Promise<GroupInfo> {
-    return expect(await this.request({ $case: 'groupDissolve', value: { groupId } }), 'group');
+    return expectReply(await this.request({ $case: 'groupDissolve', value: { groupId } }), 'group');
   }
   /** Owner only: makes `user` an admin or a plain member, or the owner ('owner' hands ownership over). */
   async setMemberRole(groupId: string, user: string, role: GroupRoleName): Promise<GroupInfo> {
     const value = { groupId, user, role: ROLES[role] };
-    return expect(await this.request({ $case: 'groupSetRole', value }), 'group');
+    return expectReply(await this.request({ $case: 'groupSetRole', value }), 'group');
   }
   /** One page of the groups this user is in, with their role in each, ordered by group id. */
   async listGroups(page: PageOptions = {}): Promise<GroupList> {
     const value = { cursor: page.cursor ?? '', limit: page.limit ?? 0 };
-    return expect(await this.request({ $case: 'groupList', value }), 'groupList');
+    return expectReply(await this.request({ $case: 'groupList', value }), 'groupList');
   }
 
   /** Sends a request frame and waits for the frame that echoes its id. */
@@ -580,7 +580,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
     if (!this.connected) return;
     const inboxSeq = this.order.lastSeq;
     const streams = [...this.timelines].map(([stream, order]) => ({ stream, seq: order.lastSeq, index: 0 }));
-    const res = expect(
+    const res = expectReply(
       await this.request({ $case: 'ack', value: { syncKey: this.syncKey, inboxSeq, streams } }),
       'ackResult',
     );
@@ -615,13 +615,6 @@ export class ImClient extends EventEmitter<ClientEvents> {
     clearTimeout(this.resyncTimer);
     this.resyncTimer = undefined;
   }
-}
-
-type ReplyValues = { [B in ReplyBody as B['$case']]: B['value'] };
-
-function expect<C extends keyof ReplyValues>(body: ReplyBody, $case: C): ReplyValues[C] {
-  if (body.$case !== $case) throw new ImError('BAD_FRAME', `expected ${$case}, got ${body.$case}`);
-  return body.value as ReplyValues[C];
 }
 
 function serverError(code: string, message: string, retryAfterMs = 0): ImError {

@@ -10,6 +10,7 @@ import { bufferView } from '../../lib/buffer-view.ts';
 import { partitionFor } from '../../lib/bus.ts';
 import { loadOrCreateDevKey } from '../../lib/dev-key.ts';
 import { tokenSigner } from '../../lib/token.ts';
+import { expectReply, type ReplyBody } from '../../client/reply.ts';
 import { Histogram, type HistogramData } from '../lib/histogram.ts';
 import { ProcessCpu } from '../lib/machine.ts';
 import { sleep, wallMs } from '../lib/progress.ts';
@@ -18,7 +19,6 @@ import { serve } from '../lib/rpc.ts';
 /** Bench messages carry [float64 intended send time (wall ms)][uint32 step][uint32 index] in their body. */
 export const BENCH_CONTENT_TYPE = 'application/x-bench';
 
-type ReplyBody = NonNullable<ServerFrame['body']>;
 type RequestBody = NonNullable<ClientFrame['body']>;
 
 interface Sock {
@@ -189,16 +189,12 @@ function request(sock: Sock, body: RequestBody, timeoutMs = 10_000): Promise<Rep
 }
 
 async function getDiff(sock: Sock, syncKey: string, limit: number) {
-  const body = await request(sock, { $case: 'sync', value: { syncKey, limit } });
-  if (body.$case !== 'sync') throw new Error(`expected sync, got ${body.$case}`);
-  return body.value;
+  return expectReply(await request(sock, { $case: 'sync', value: { syncKey, limit } }), 'sync');
 }
 
 /** What the SDK sends once it has shown what a sync brought: the device's cursor and key move to `inboxSeq`. */
 async function ack(sock: Sock, syncKey: string, inboxSeq: number) {
-  const body = await request(sock, { $case: 'ack', value: { syncKey, inboxSeq, streams: [] } });
-  if (body.$case !== 'ackResult') throw new Error(`expected ackResult, got ${body.$case}`);
-  return body.value;
+  return expectReply(await request(sock, { $case: 'ack', value: { syncKey, inboxSeq, streams: [] } }), 'ackResult');
 }
 
 /**
@@ -559,8 +555,7 @@ const handlers = {
         $case: 'groupCreate',
         value: { name: `bench-${ids.length}`, members },
       });
-      if (reply.$case !== 'group') throw new Error(`expected group, got ${reply.$case}`);
-      ids.push(reply.value.groupId);
+      ids.push(expectReply(reply, 'group').groupId);
     }
     return ids;
   },
@@ -602,7 +597,7 @@ const handlers = {
         { $case: 'groupAdd', value: { groupId: p.group, members: p.members.slice(i, i + p.chunk) } },
         60_000,
       );
-      if (reply.$case !== 'group') throw new Error(`expected group, got ${reply.$case}`);
+      expectReply(reply, 'group');
     }
     return {};
   },
