@@ -60,7 +60,9 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
     const offline = await link(OfflineServiceService, stores);
     const groupStore = new MemoryGroupStore();
     // As in cluster mode, sync and logic use offline's stores in-process (decisions 0015, 0016); push calls it.
-    const syncImpl = new Sync(stores, (user) => allGroupIdsOf(groupStore, user));
+    const syncImpl = new Sync(stores, (user) => allGroupIdsOf(groupStore, user), {
+      maxPageBytes: config.syncPageMaxBytes,
+    });
     const sync = await link(SyncServiceService, syncImpl, { getDiff: (r) => syncImpl.getDiffEncoded(r) });
     const push = await startPush({
       bus,

@@ -36,5 +36,10 @@ export function logicLimits(config: Config): LogicDeps['limits'] {
 }
 
 export function pushOptions(config: Config): PushOptions {
-  return { routeTtlMs: config.routeTtlMs, catchUpPageSize: 100, catchUpMax: 1000 };
+  return {
+    routeTtlMs: config.routeTtlMs,
+    catchUpPageSize: 100,
+    catchUpMaxBytes: config.syncPageMaxBytes,
+    catchUpMax: 1000,
+  };
 }

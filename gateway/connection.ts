@@ -55,6 +55,16 @@ export class Connection {
   }
 
   /**
+   * Queues a bulk frame only if the send queue has room for it: 'full' leaves the connection open, for a sender
+   * that paces itself (a catch-up) to try again once the client has read.
+   */
+  sendIfRoom(frame: Uint8Array): 'sent' | 'full' | 'gone' {
+    if (!this.isOpen) return 'gone';
+    if (this.ws.bufferedAmount + frame.length > this.maxBufferedBytes) return 'full';
+    return this.sendBytes(frame) ? 'sent' : 'gone';
+  }
+
+  /**
    * Queues a message framed once for many connections (prepareFrame); `payload` is the same message unframed,
    * sent through ws instead when ws has frames of its own waiting.
    */

@@ -300,16 +300,21 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       let delivered = 0;
       for (const { room, frame } of roomFrames) delivered += rooms.send(room, frame);
       const gone: string[] = [];
-      for (const { connIds, frame } of items) {
+      const full: string[] = [];
+      for (const { connIds, frame, ifRoom } of items) {
         // Framed once for all its connections; one connection is framed by ws as any other send.
-        const framed = connIds.length > 1 ? prepareFrame(frame) : undefined;
+        const framed = connIds.length > 1 && !ifRoom ? prepareFrame(frame) : undefined;
         for (const id of connIds) {
           const conn = conns.get(id);
-          if (conn && (framed ? conn.sendPrepared(framed, frame) : conn.sendBytes(frame))) delivered++;
-          else if (!conn) gone.push(id);
+          if (!conn) gone.push(id);
+          else if (ifRoom) {
+            const sent = conn.sendIfRoom(frame);
+            if (sent === 'sent') delivered++;
+            else if (sent === 'full') full.push(id);
+          } else if (framed ? conn.sendPrepared(framed, frame) : conn.sendBytes(frame)) delivered++;
         }
       }
-      return Promise.resolve({ delivered, goneConnIds: gone });
+      return Promise.resolve({ delivered, goneConnIds: gone, fullConnIds: full });
     },
     changeRooms({ changes }: ChangeRoomsRequest): Promise<ChangeRoomsResponse> {
       let changed = 0;

@@ -31,6 +31,12 @@ const schema = z.object({
     .int()
     .positive()
     .default(1024 * 1024),
+  /** Message bytes per GetDiff page and per catch-up frame at most: each is one frame on a connection. */
+  syncPageMaxBytes: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024),
   rateLimitFrames: z.coerce.number().int().positive().default(200),
   rateLimitSeconds: z.coerce.number().int().positive().default(1),
   routeTtlMs: z.coerce.number().int().positive().default(90_000),
@@ -121,5 +127,29 @@ export function loadConfig(
     );
     throw new Error(`config: ${problems.join('; ')}`);
   }
+  const problems = limitProblems(parsed.data);
+  if (problems.length > 0) throw new Error(`config: ${problems.join('; ')}`);
   return parsed.data;
+}
+
+/** Room a message needs in a page besides its body: ids, conversation, times, the field tags. */
+const MESSAGE_OVERHEAD_BYTES = 4096;
+
+/**
+ * Limits that only hold together: every message fits in a sync page, and a page fits twice in a connection's send
+ * queue (a frame that cannot be queued cuts the connection off, so a too-big message would lock its reader out).
+ */
+function limitProblems(c: Config): string[] {
+  const problems: string[] = [];
+  if (c.maxBodyBytes + MESSAGE_OVERHEAD_BYTES > c.syncPageMaxBytes) {
+    problems.push(
+      `${envNames.syncPageMaxBytes} (${c.syncPageMaxBytes}) must be at least ${envNames.maxBodyBytes} (${c.maxBodyBytes}) + ${MESSAGE_OVERHEAD_BYTES}: every message must fit in a sync page`,
+    );
+  }
+  if (c.syncPageMaxBytes * 2 > c.maxBufferedBytes) {
+    problems.push(
+      `${envNames.maxBufferedBytes} (${c.maxBufferedBytes}) must be at least twice ${envNames.syncPageMaxBytes} (${c.syncPageMaxBytes}): a page must fit in a connection's send queue`,
+    );
+  }
+  return problems;
 }

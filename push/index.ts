@@ -1,5 +1,5 @@
 import { ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
-import type { Message } from '../proto/gen/im/v1/message.pb.ts';
+import { Message } from '../proto/gen/im/v1/message.pb.ts';
 import { UserState } from '../proto/gen/im/v1/bus.pb.ts';
 import {
   PushServiceService,
@@ -32,8 +32,10 @@ export type { GatewayDirectory } from './gateway-directory.ts';
 export interface PushOptions {
   /** How long a route lives without a heartbeat refresh. */
   routeTtlMs: number;
-  /** Messages per Deliver frame when a device catches up on coming online. */
+  /** Messages per inbox read when a device catches up on coming online. */
   catchUpPageSize: number;
+  /** Bytes per Deliver frame of a catch-up at most (a frame over a connection's send queue cuts it off). */
+  catchUpMaxBytes: number;
   /** Catch-up stops after this many; the client syncs for the rest. */
   catchUpMax: number;
 }
@@ -45,6 +47,9 @@ export interface PushDeps {
   log: Logger;
   options: PushOptions;
 }
+
+/** How long a catch-up waits for a client that does not read before leaving the rest to its sync. */
+const CATCH_UP_PATIENCE_MS = 10_000;
 
 /** Online delivery: an accelerator on top of the inbox, which stays the truth (clients sync to fill any gap). */
 export class Push implements PushApi {
@@ -61,10 +66,10 @@ export class Push implements PushApi {
       // One encoding per user: every device of the user gets the same frame (the seq is per inbox).
       const frame = encodeDeliver(byUser.get(user)!);
       for (const [node, nodeRoutes] of groupBy(userRoutes, (r) => r.node)) {
-        append(byNode, node, { connIds: nodeRoutes.map((r) => r.connId), frame });
+        append(byNode, node, { connIds: nodeRoutes.map((r) => r.connId), frame, ifRoom: false });
       }
     }
-    for (const { node, connId, frame } of direct) append(byNode, node, { connIds: [connId], frame });
+    for (const { node, connId, frame } of direct) append(byNode, node, { connIds: [connId], frame, ifRoom: false });
     const delivered = await Promise.all([...byNode].map(([node, items]) => this.toNode(node, items, routes)));
     timer.lap('push.gateways');
     return { delivered: delivered.reduce((a, b) => a + b, 0) };
@@ -120,7 +125,7 @@ export class Push implements PushApi {
   async sendToConnection({ node, connId, frame }: SendToConnectionRequest): Promise<SendToConnectionResponse> {
     const gateway = await this.deps.gateways.get(node);
     if (!gateway) return { delivered: false };
-    const res = await gateway.deliver({ items: [{ connIds: [connId], frame }], rooms: [] });
+    const res = await gateway.deliver({ items: [{ connIds: [connId], frame, ifRoom: false }], rooms: [] });
     return { delivered: res.delivered > 0 };
   }
 
@@ -157,19 +162,35 @@ export class Push implements PushApi {
   }
 
   private async catchUp(state: UserState): Promise<void> {
-    const { catchUpPageSize, catchUpMax } = this.deps.options;
+    const { catchUpPageSize, catchUpMax, catchUpMaxBytes } = this.deps.options;
     let { seq: after } = await this.deps.offline.getCursor({ user: state.user, device: state.device });
     for (let sent = 0; sent < catchUpMax;) {
       const page = await this.deps.offline.readInbox({ user: state.user, afterSeq: after, limit: catchUpPageSize });
       if (page.messages.length === 0) return;
-      const res = await this.sendToConnection({
-        node: state.node,
-        connId: state.connId,
-        frame: encodeDeliver(page.messages),
-      });
-      if (!res.delivered || !page.hasMore) return;
+      for (const frame of deliverFrames(page.messages, catchUpMaxBytes)) {
+        if (!(await this.handOver(state, frame))) return;
+      }
+      if (!page.hasMore) return;
       sent += page.messages.length;
       after = page.messages.at(-1)!.seq;
+    }
+  }
+
+  /**
+   * One catch-up frame to the connection, paced by the client: while its send queue is too full the frame waits
+   * and is offered again (a backlog is handed over as fast as the client reads, never cutting it off). False if
+   * the connection is gone or does not read for CATCH_UP_PATIENCE_MS: the client syncs for the rest.
+   */
+  private async handOver(state: UserState, frame: Buffer): Promise<boolean> {
+    const gateway = await this.deps.gateways.get(state.node);
+    if (!gateway) return false;
+    const item = { connIds: [state.connId], frame, ifRoom: true };
+    const deadline = Date.now() + CATCH_UP_PATIENCE_MS;
+    for (let wait = 10; ; wait = Math.min(wait * 2, 500)) {
+      const res = await gateway.deliver({ items: [item], rooms: [] });
+      if (res.delivered > 0) return true;
+      if (res.fullConnIds.length === 0 || Date.now() + wait > deadline) return false;
+      await new Promise((r) => setTimeout(r, wait));
     }
   }
 
@@ -195,6 +216,25 @@ export class Push implements PushApi {
     const refs = [...routes.values()].flat().filter((r) => gone.has(r.connId));
     await Promise.all(refs.map((r) => this.deps.routes.remove(r)));
   }
+}
+
+/** `messages` as Deliver frames of at most about `maxBytes` each, in order; a message over it goes alone. */
+export function deliverFrames(messages: readonly Message[], maxBytes: number): Buffer[] {
+  const frames: Buffer[] = [];
+  let batch: Message[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = Message.encode(m).finish().length + 6;
+    if (batch.length > 0 && bytes + size > maxBytes) {
+      frames.push(encodeDeliver(batch));
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(m);
+    bytes += size;
+  }
+  if (batch.length > 0) frames.push(encodeDeliver(batch));
+  return frames;
 }
 
 export function encodeDeliver(messages: Message[]): Buffer {

@@ -204,7 +204,7 @@ describe('Sync.getDiff reads the next page ahead', () => {
     await deliver(offline, 'ann', 3);
     await deliver(offline, 'bob', 3);
     const { stores, reads } = recorded(offline);
-    const sync = new Sync(stores, undefined, new PagesAhead({ maxEntries: 2 }));
+    const sync = new Sync(stores, undefined, { ahead: new PagesAhead({ maxEntries: 2 }) });
     const ann = await sync.getDiff({ user: 'ann', device: 'd', syncKey: '', limit: 2 });
     const bob = await sync.getDiff({ user: 'bob', device: 'd', syncKey: '', limit: 2 });
     assert.deepEqual(reads, [0, 2, 0], "ann's page 2 fills the room; bob's is not read ahead");
@@ -223,5 +223,62 @@ describe('Sync.getDiff reads the next page ahead', () => {
     const second = await sync.getDiff({ user: 'ann', device: 'd', syncKey: first.syncKey, limit: 2 });
     assert.deepEqual(seqsOf(second), [3]);
     assert.deepEqual(reads, [0, 2, 2]);
+  });
+});
+
+describe('Sync.getDiff bounds a page in bytes as well as in count', () => {
+  const body = (seq: number) => Buffer.alloc(32 * 1024, seq % 251);
+
+  async function pageThrough(sync: Sync, user: string, limit: number) {
+    const seen: number[] = [];
+    const sizes: number[] = [];
+    let syncKey = '';
+    for (let hasMore = true, pages = 0; hasMore && pages < 100; pages++) {
+      const encoded = await sync.getDiffEncoded({ user, device: 'd', syncKey, limit });
+      const page = SyncResponse.decode(encoded);
+      sizes.push(encoded.length);
+      for (const m of page.messages) {
+        assert.equal(m.body.length, 32 * 1024, 'no message is cut off');
+        seen.push(m.seq);
+      }
+      ({ syncKey, hasMore } = page);
+    }
+    return { seen, sizes };
+  }
+
+  it('splits 50 messages of 32 KB asked for in one page of 500 into pages under the bound, losing none', async () => {
+    const offline = offlineAt(1000, new MemoryInboxStore());
+    for (let i = 0; i < 50; i++) {
+      const [seq] = (await offline.allocateSeqs({ users: ['ann'] })).seqs;
+      const message = { ...inboxMessage(seq!), conversation: 'dm:ann:bob', body: body(seq!) };
+      await offline.writeInbox({ entries: [{ user: 'ann', message }] });
+    }
+    const sync = new Sync(offline, undefined, { maxPageBytes: 200 * 1024 });
+    const { seen, sizes } = await pageThrough(sync, 'ann', 500);
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
+    assert.ok(sizes.length >= 9, `${sizes.length} pages`);
+    for (const size of sizes) assert.ok(size <= 200 * 1024 + 1024, `a page of ${size} bytes`);
+  });
+
+  it("bounds a large group's timeline messages too, and still moves on when one message is over the bound", async () => {
+    const offline = offlineAt(1000, new MemoryInboxStore());
+    const stream = groupStream('big');
+    for (let seq = 1; seq <= 20; seq++) {
+      const message = { ...inboxMessage(seq), conversation: 'group:big', streamIndex: seq, body: body(seq) };
+      await offline.writeInbox({ entries: [{ user: stream, message }] });
+    }
+    const bounded = new Sync(offline, () => Promise.resolve(['big']), { maxPageBytes: 100 * 1024 });
+    const { seen, sizes } = await pageThrough(bounded, 'ann', 500);
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
+    for (const size of sizes) assert.ok(size <= 100 * 1024 + 1024, `a page of ${size} bytes`);
+    const tiny = new Sync(offline, () => Promise.resolve(['big']), { maxPageBytes: 1024 });
+    const one = await pageThrough(tiny, 'ann', 500);
+    assert.equal(one.seen.length, 20, 'one message per page, each whole');
   });
 });

@@ -14,6 +14,7 @@ import type { ApiOf } from '../lib/grpc.ts';
 import { decodePage, type EncodedInboxPage } from '../offline/inbox-store.ts';
 import type { Offline } from '../offline/index.ts';
 import { groupStream } from '../offline/stream-heads.ts';
+import { DEFAULT_SYNC_PAGE_BYTES, fitInboxPage, fittingMessages } from './page-bytes.ts';
 import { PagesAhead } from './pages-ahead.ts';
 import { decodeSyncKey, encodeSyncKey, initialKey, type SyncKey } from './sync-key.ts';
 
@@ -42,6 +43,12 @@ interface Diff {
 /** The ids of the groups a user is in (large groups' timelines are read from these). */
 export type GroupsOf = (user: string) => Promise<string[]>;
 
+export interface SyncOptions {
+  /** Message bytes per page at most (DEFAULT_SYNC_PAGE_BYTES): a page is one frame to the client. */
+  maxPageBytes?: number;
+  ahead?: PagesAhead;
+}
+
 /**
  * GetDiff over the user's streams in one round trip: the inbox (1:1, small groups, read markers) and the timeline
  * of every large group the user is in. Which timelines have anything new comes from one heads lookup, so quiet
@@ -50,11 +57,17 @@ export type GroupsOf = (user: string) => Promise<string[]>;
  * starts reading the next one, which the reader asks for next (PagesAhead).
  */
 export class Sync implements SyncApi {
+  private readonly ahead: PagesAhead;
+  private readonly maxPageBytes: number;
+
   constructor(
     private readonly offline: SyncStores,
     private readonly groupsOf: GroupsOf = () => Promise.resolve([]),
-    private readonly ahead = new PagesAhead(),
-  ) {}
+    options: SyncOptions = {},
+  ) {
+    this.ahead = options.ahead ?? new PagesAhead();
+    this.maxPageBytes = options.maxPageBytes ?? DEFAULT_SYNC_PAGE_BYTES;
+  }
 
   async getDiff(request: GetDiffRequest): Promise<SyncResponse> {
     return decoded(await this.diff(request));
@@ -96,10 +109,19 @@ export class Sync implements SyncApi {
       key = { ...key, inboxSeq: page.floorSeq };
       page = await this.offline.readInboxEncoded({ user, afterSeq: key.inboxSeq, limit });
     }
+    // Bounded in bytes as well as in count: a page is one frame, and a frame over the connection's send queue
+    // would cut the reader off on every connect.
+    const fitted = fitInboxPage(page, this.maxPageBytes);
+    page = fitted;
     // The reader will ask for the page after this one next: read it while this one travels.
     if (page.hasMore)
       this.ahead.readAhead({ user, afterSeq: page.throughSeq, limit }, (r) => this.offline.readInboxEncoded(r));
-    const groups = await this.readGroups(heads, key, limit - page.seqs.length);
+    const budget = {
+      count: limit - page.seqs.length,
+      bytes: this.maxPageBytes - fitted.bytes,
+      empty: page.seqs.length === 0,
+    };
+    const groups = await this.readGroups(heads, key, budget);
     const next: SyncKey = { ...key, inboxSeq: page.throughSeq, groups: groups.cursors };
     const hasMore = page.hasMore || groups.hasMore;
     // Counts come with the last page only: pages before it are still catching up.
@@ -150,8 +172,12 @@ export class Sync implements SyncApi {
     return { ids, heads: (await this.offline.getHeads({ streams: ids.map(groupStream) })).heads };
   }
 
-  /** New messages of the user's large groups, within `budget`, and the cursors after them. */
-  private async readGroups({ ids, heads }: { ids: string[]; heads: StreamPosition[] }, key: SyncKey, budget: number) {
+  /** New messages of the user's large groups, within `budget` (messages and bytes), and the cursors after them. */
+  private async readGroups(
+    { ids, heads }: { ids: string[]; heads: StreamPosition[] },
+    key: SyncKey,
+    budget: { count: number; bytes: number; empty: boolean },
+  ) {
     const cursors: Record<string, number> = {};
     /** The stream_index at each group's cursor after this page, where known (hasMore leaves some unknown). */
     const through = new Map<string, number>();
@@ -163,16 +189,19 @@ export class Sync implements SyncApi {
       let cursor = key.groups[id] ?? 0;
       const head = heads[i]?.seq ?? 0;
       if (head <= cursor) through.set(id, heads[i]?.index ?? 0);
-      else if (budget <= 0) hasMore = true;
+      else if (budget.count <= 0 || budget.bytes <= 0) hasMore = true;
       else {
-        const page = await this.offline.readInbox({ user: groupStream(id), afterSeq: cursor, limit: budget });
+        const page = await this.offline.readInbox({ user: groupStream(id), afterSeq: cursor, limit: budget.count });
         if (page.floorSeq > cursor) reset = true;
-        messages.push(...page.messages);
-        budget -= page.messages.length;
-        const last = page.messages.at(-1);
+        const fit = fittingMessages(page.messages, budget.bytes, budget.empty && messages.length === 0);
+        const taken = page.messages.slice(0, fit.count);
+        messages.push(...taken);
+        budget.count -= taken.length;
+        budget.bytes -= fit.bytes;
+        const last = taken.at(-1);
         cursor = last?.seq ?? Math.max(cursor, page.floorSeq);
         if (last) through.set(id, last.streamIndex);
-        hasMore ||= page.hasMore;
+        hasMore ||= page.hasMore || taken.length < page.messages.length;
       }
       // Groups the user is no longer in drop out of the key: a removed member stops receiving.
       if (cursor > 0 || head > 0) cursors[id] = cursor;

@@ -89,7 +89,9 @@ export async function startService(name: ServiceName, config: Config, log: Logge
       const c = await cassandra();
       const offline = offlineOver(redis(), c, config);
       const groups = new CassandraGroupStore(c);
-      const sync = new Sync(offline, (user) => allGroupIdsOf(groups, user));
+      const sync = new Sync(offline, (user) => allGroupIdsOf(groups, user), {
+        maxPageBytes: config.syncPageMaxBytes,
+      });
       await serve((s) => addApi(s, SyncServiceService, sync, { getDiff: (r) => sync.getDiffEncoded(r) }));
       return { started, ready: async () => void (await offline.getEpoch()) };
     }

@@ -34,7 +34,7 @@ const handlers = {
   /** `rounds` Deliver calls, each handing the same pre-encoded frame to every connection; `burst` rounds per tick. */
   async fanout(p: { connIds: string[]; rounds: number; bytes: number; burst: number }) {
     const frame = encodeDeliver([benchMessage(p.bytes)]);
-    const request = { items: [{ connIds: p.connIds, frame }], rooms: [] };
+    const request = { items: [{ connIds: p.connIds, frame, ifRoom: false }], rooms: [] };
     cpu.sample();
     const startAt = wallMs();
     let delivered = 0;
