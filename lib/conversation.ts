@@ -1,14 +1,16 @@
+import { echo } from './echo.ts';
 import { ImError } from './errors.ts';
 
 /** User, device and group ids: short, printable, and free of the ':' that separates conversation parts. */
 const ID_PATTERN = /^[A-Za-z0-9_.@-]{1,64}$/;
 
+export function isId(id: string): boolean {
+  return ID_PATTERN.test(id);
+}
+
 export function assertId(kind: 'user' | 'device' | 'group', id: string): string {
-  if (!ID_PATTERN.test(id)) {
-    throw new ImError(
-      'INVALID_ARGUMENT',
-      `${kind} id must be 1-64 characters of [A-Za-z0-9_.@-], got ${JSON.stringify(id)}`,
-    );
+  if (!isId(id)) {
+    throw new ImError('INVALID_ARGUMENT', `${kind} id must be 1-64 characters of [A-Za-z0-9_.@-], got ${echo(id)}`);
   }
   return id;
 }
