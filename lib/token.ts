@@ -1,10 +1,13 @@
 import sodium from 'libsodium-wrappers';
+import { assertId, isId } from './conversation.ts';
 import { ImError } from './errors.ts';
 
 /**
  * Access tokens: `v1.<claims>.<signature>`, claims as base64url JSON, signed with Ed25519 over `v1.<claims>`.
  * Short-lived; the verifier checks signature, issuer, audience, not-before and expiry (RFC 8725's pitfalls:
- * no algorithm field to choose, one key type, every claim checked).
+ * no algorithm field to choose, one key type, every claim checked). `sub` and `dev` are ids by the rule of
+ * lib/conversation.ts, checked on both sides: they become parts of conversation ids, keys and log fields, so a
+ * token naming "a:b" or a megabyte of text must never be minted, nor accepted from a signer that skipped the check.
  */
 export interface TokenClaims {
   iss: string;
@@ -34,7 +37,10 @@ export async function tokenSigner(seed: Uint8Array, policy: TokenPolicy = defaul
   await sodium.ready;
   const { privateKey } = sodium.crypto_sign_seed_keypair(seed);
   return {
+    /** Throws INVALID_ARGUMENT for a user or device id that is not an id (see lib/conversation.ts). */
     sign(user: string, device: string, ttlSec: number, now = Date.now()): string {
+      assertId('user', user);
+      assertId('device', device);
       const iat = Math.floor(now / 1000);
       const claims: TokenClaims = {
         iss: policy.issuer,
@@ -98,5 +104,8 @@ function parseClaims(encoded: string): TokenClaims {
   ) {
     throw new ImError('UNAUTHORIZED', 'malformed token claims');
   }
+  // No echo of the value: the message says which claim, and the token holder has the rest.
+  if (!isId(c.sub)) throw new ImError('UNAUTHORIZED', 'token subject is not a valid user id');
+  if (!isId(c.dev)) throw new ImError('UNAUTHORIZED', 'token device is not a valid device id');
   return c as TokenClaims;
 }
