@@ -13,9 +13,11 @@ import type {
   SetMemberRoleRequest,
 } from '../proto/gen/im/v1/services.pb.ts';
 import { assertId } from '../lib/conversation.ts';
+import { echo } from '../lib/echo.ts';
 import { ImError } from '../lib/errors.ts';
 import { newGroupId } from '../lib/ids.ts';
 import type { Group, GroupRole, GroupStore } from './group-store.ts';
+import { checkGroupName } from './group-name.ts';
 import { GroupSizes } from './group-sizes.ts';
 import { roomsOf, type LargeGroupChange } from './rooms.ts';
 
@@ -23,6 +25,7 @@ export interface GroupLimits {
   maxMembers: number;
   /** Groups with more members than this are large: read fan-out, delivered through rooms. Default: never. */
   largeAbove?: number;
+  /** In code points (see group-name.ts), after trimming. */
   maxNameChars: number;
   /** Members or groups per page when the request says 0. Default 100. */
   pageDefault?: number;
@@ -71,10 +74,8 @@ export class Groups {
     this.pageDefault = Math.min(limits.pageDefault ?? 100, this.pageMax);
   }
 
-  async create({ actor, name, members }: CreateGroupRequest): Promise<GroupInfo> {
-    if (name.length > this.limits.maxNameChars) {
-      throw new ImError('INVALID_ARGUMENT', `group name is longer than ${this.limits.maxNameChars} characters`);
-    }
+  async create({ actor, name: asked, members }: CreateGroupRequest): Promise<GroupInfo> {
+    const name = checkGroupName(asked, this.limits.maxNameChars);
     const all = uniqueIds([actor, ...members]);
     this.checkSize(all.length);
     const group: Group = { id: newGroupId(), name, owner: actor, createdAtMs: this.now() };
@@ -250,7 +251,7 @@ export class Groups {
 
   private async activeGroup(groupId: string): Promise<Group> {
     const group = await this.store.get(groupId);
-    if (!group) throw new ImError('NOT_FOUND', `no group ${JSON.stringify(groupId)}`);
+    if (!group) throw new ImError('NOT_FOUND', `no group ${echo(groupId)}`);
     if (group.dissolvedAtMs !== undefined) {
       throw new ImError('GROUP_DISSOLVED', `group ${groupId} was dissolved by its owner`);
     }
@@ -281,7 +282,7 @@ function checkCursor(cursor: string): string {
   try {
     return assertId('user', cursor);
   } catch {
-    throw new ImError('INVALID_ARGUMENT', `cursor ${JSON.stringify(cursor)} is not one this server returned`);
+    throw new ImError('INVALID_ARGUMENT', `cursor ${echo(cursor)} is not one this server returned`);
   }
 }
 
