@@ -20,6 +20,8 @@ const catalogue = {
   SLOW_CONSUMER: { http: 503, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
   UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
   INTERNAL: { http: 500, grpc: GrpcStatus.INTERNAL },
+  // An HTTP endpoint asked with a method it does not serve (the answer names the ones it does in Allow).
+  METHOD_NOT_ALLOWED: { http: 405, grpc: GrpcStatus.UNIMPLEMENTED },
 } as const;
 
 export type ErrorCode = keyof typeof catalogue;

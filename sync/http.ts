@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SyncRequest, SyncResponse } from '../proto/gen/im/v1/client.pb.ts';
+import { echo } from '../lib/echo.ts';
 import { httpErrorOf, ImError, toImError } from '../lib/errors.ts';
 import type { TokenVerifier } from '../lib/token.ts';
 import type { SyncApi } from './index.ts';
@@ -14,7 +15,9 @@ type HttpSync = Pick<SyncApi, 'getDiff'>;
 /**
  * `POST /v1/sync` with `Authorization: Bearer <token>` for clients waking from a push: a JSON body
  * `{"sync_key": "...", "limit": 100}` answered in JSON, or a protobuf SyncRequest (Content-Type
- * application/x-protobuf) answered with a protobuf SyncResponse. Errors are `{code, message}` with a 4xx/5xx.
+ * application/x-protobuf) answered with a protobuf SyncResponse. Errors are `{code, message}` with a 4xx/5xx:
+ * 405 (with Allow: POST) for another method, 413 for a body over 128 KiB, 400 for a JSON body that is not an
+ * object or has a field this endpoint does not know (a misspelt sync_key would otherwise sync from the start).
  */
 export function syncHttpHandler(sync: HttpSync, verify: TokenVerifier) {
   return (req: IncomingMessage, res: ServerResponse): boolean => {
@@ -26,7 +29,9 @@ export function syncHttpHandler(sync: HttpSync, verify: TokenVerifier) {
 }
 
 async function serve(req: IncomingMessage, res: ServerResponse, sync: HttpSync, verify: TokenVerifier): Promise<void> {
-  if (req.method !== 'POST') throw new ImError('INVALID_ARGUMENT', 'use POST');
+  if (req.method !== 'POST') {
+    return sendError(res, new ImError('METHOD_NOT_ALLOWED', `${SYNC_HTTP_PATH} takes POST`), { allow: 'POST' });
+  }
   const auth = req.headers.authorization;
   if (!auth?.startsWith('Bearer ')) throw new ImError('UNAUTHORIZED', 'missing Authorization: Bearer <token>');
   const claims = verify(auth.slice('Bearer '.length).trim());
@@ -62,6 +67,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, sync: HttpSync, 
   );
 }
 
+const JSON_FIELDS: readonly string[] = ['sync_key', 'limit'];
+
 function decodeJson(body: Buffer): { syncKey: string; limit: number } {
   let value: unknown;
   try {
@@ -69,8 +76,14 @@ function decodeJson(body: Buffer): { syncKey: string; limit: number } {
   } catch {
     throw new ImError('INVALID_ARGUMENT', 'body is not JSON');
   }
-  const v = value as { sync_key?: unknown; limit?: unknown } | null;
-  if (typeof v !== 'object' || v === null) throw new ImError('INVALID_ARGUMENT', 'body must be a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ImError('INVALID_ARGUMENT', 'body must be a JSON object');
+  }
+  const unknown = Object.keys(value).find((k) => !JSON_FIELDS.includes(k));
+  if (unknown !== undefined) {
+    throw new ImError('INVALID_ARGUMENT', `unknown field ${echo(unknown)} (fields: ${JSON_FIELDS.join(', ')})`);
+  }
+  const v = value as { sync_key?: unknown; limit?: unknown };
   if (v.sync_key !== undefined && typeof v.sync_key !== 'string')
     throw new ImError('INVALID_ARGUMENT', 'sync_key must be a string');
   if (v.limit !== undefined && (!Number.isInteger(v.limit) || (v.limit as number) < 0)) {
@@ -87,28 +100,35 @@ function decodeProtobuf(body: Buffer): { syncKey: string; limit: number } {
   }
 }
 
+/**
+ * The body, up to MAX_BODY_BYTES. Past that it stops taking data and fails with TOO_LARGE: the 413 then goes out
+ * with Connection: close and the server closes the socket once it is written, so the rest is never read (a client
+ * that declares the length up front is refused before anything is read).
+ */
 function readBody(req: IncomingMessage): Promise<Buffer> {
+  const tooLarge = () => new ImError('TOO_LARGE', `body is over ${MAX_BODY_BYTES} bytes`);
+  if (Number(req.headers['content-length']) > MAX_BODY_BYTES) return Promise.reject(tooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new ImError('TOO_LARGE', `body is over ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
+      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
+      req.off('data', onData);
+      req.pause();
+      chunks.length = 0;
+      reject(tooLarge());
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
 
-function sendError(res: ServerResponse, err: unknown): void {
+function sendError(res: ServerResponse, err: unknown, extraHeaders: Record<string, string> = {}): void {
   const e = toImError(err);
   if (res.headersSent) return void res.destroy();
   const { body, headers } = httpErrorOf(e);
-  res.writeHead(e.httpStatus, { 'content-type': 'application/json', connection: 'close', ...headers });
+  res.writeHead(e.httpStatus, { 'content-type': 'application/json', connection: 'close', ...headers, ...extraHeaders });
   res.end(body);
 }
