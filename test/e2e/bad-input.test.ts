@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Embedded } from '../../app/embedded.ts';
 import { ImClient } from '../../client/sdk.ts';
+import sodium from 'libsodium-wrappers';
+import { loadOrCreateDevKey, type DevKey } from '../../lib/dev-key.ts';
 import { tokenSigner } from '../../lib/token.ts';
 import { connect, eventually, startServer, type Target } from './harness.ts';
 import { RawSocket } from './raw-socket.ts';
@@ -198,5 +200,103 @@ describe('connections that misbehave are cut off; others carry on', () => {
     s.ws.close();
     await closing;
     assert.equal(server.gateway.connectionCount(), 0);
+  });
+});
+
+describe('inputs are validated, and errors never echo them whole', () => {
+  let server: Embedded & Target;
+  let key: DevKey;
+  before(async () => {
+    server = await startServer({ maxFrameBytes: 128 * 1024 });
+    key = await loadOrCreateDevKey();
+  });
+  after(() => server.close());
+
+  /** A token signed with the server's key over claims its signer would refuse to sign. */
+  const forged = (sub: string, dev = 'd1') => {
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: 'im-dev', aud: 'im', sub, dev, iat: now, exp: now + 60 };
+    const signed = `v1.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+    const { privateKey } = sodium.crypto_sign_seed_keypair(key.seed);
+    return `${signed}.${Buffer.from(sodium.crypto_sign_detached(Buffer.from(signed), privateKey)).toString('base64url')}`;
+  };
+  const syncUrl = () => `${server.gateway.url.replace(/^ws/, 'http')}/v1/sync`;
+
+  it('refuses a token whose user or device id is "a:b", empty or 100 characters at the handshake with 401', async () => {
+    const refused = async (token: string) => {
+      const err = (await RawSocket.open(server.gateway.url, token).then(
+        () => assert.fail('connection was accepted'),
+        (e: unknown) => e,
+      )) as { status: number; body: string };
+      const { code, message } = JSON.parse(err.body) as { code: string; message: string };
+      assert.ok(message.length < 200, message.slice(0, 300));
+      return { status: err.status, code };
+    };
+    for (const id of ['a:b', '', 'x'.repeat(100)]) {
+      assert.deepEqual(await refused(forged(id)), { status: 401, code: 'UNAUTHORIZED' }, `sub ${id}`);
+      assert.deepEqual(await refused(forged('val0', id)), { status: 401, code: 'UNAUTHORIZED' }, `dev ${id}`);
+    }
+    assert.throws(() => server.token('a:b', 'd1'), { code: 'INVALID_ARGUMENT' });
+  });
+
+  it('refuses a group named "", "   ", "a\\u0000b" or 1,000 characters with INVALID_ARGUMENT naming the field', async () => {
+    const { client } = await connect(server, 'val1', 'd1');
+    for (const name of ['', '   ', 'a\u0000b', 'a\u202eb', 'x'.repeat(1000)]) {
+      await assert.rejects(client.createGroup(name, ['val2']), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'INVALID_ARGUMENT', JSON.stringify(name).slice(0, 50));
+        assert.match(err.message, /^group name /);
+        assert.ok(err.message.length < 200, err.message.slice(0, 300));
+        return true;
+      });
+    }
+    assert.equal((await client.createGroup('  team  ', ['val2'])).name, 'team');
+    assert.equal((await client.createGroup('🎉'.repeat(128), ['val2'])).name, '🎉'.repeat(128));
+    await client.close();
+  });
+
+  it('answers a send to a 60 KB user id with a short INVALID_ARGUMENT', async () => {
+    const s = await RawSocket.open(server.gateway.url, server.token('val3', 'd1'));
+    const to = 'x'.repeat(60_000);
+    s.send({
+      requestId: 1,
+      body: {
+        $case: 'send',
+        value: {
+          clientMsgId: 'c1',
+          to: { kind: { $case: 'user', value: to } },
+          contentType: '',
+          body: Buffer.from('x'),
+        },
+      },
+    });
+    const err = await s.error();
+    assert.equal(err.code, 'INVALID_ARGUMENT');
+    assert.ok(err.message.length < 200, `message is ${err.message.length} characters`);
+    assert.match(err.message, /60000 characters/);
+    s.send({ requestId: 2, body: { $case: 'groupMembers', value: { groupId: to, cursor: '', limit: 0 } } });
+    const missing = await s.error();
+    assert.equal(missing.code, 'NOT_FOUND');
+    assert.ok(missing.message.length < 200, `message is ${missing.message.length} characters`);
+    s.ws.close();
+  });
+
+  it('answers POST /v1/sync with 413 for a 200 KB body, 405 for GET, 400 for JSON that is not an object', async () => {
+    const authorization = `Bearer ${server.token('val4', 'd1')}`;
+    const big = await fetch(syncUrl(), {
+      method: 'POST',
+      headers: { authorization },
+      body: Buffer.alloc(200 * 1024, 0x20),
+    });
+    assert.equal(big.status, 413);
+    assert.equal(((await big.json()) as { code: string }).code, 'TOO_LARGE');
+    const get = await fetch(syncUrl(), { headers: { authorization } });
+    assert.equal(get.status, 405);
+    assert.equal(get.headers.get('allow'), 'POST');
+    assert.equal(((await get.json()) as { code: string }).code, 'METHOD_NOT_ALLOWED');
+    for (const body of ['[]', 'null', '3', '"x"']) {
+      const res = await fetch(syncUrl(), { method: 'POST', headers: { authorization }, body });
+      assert.equal(res.status, 400, body);
+      assert.equal(((await res.json()) as { code: string }).code, 'INVALID_ARGUMENT');
+    }
   });
 });
