@@ -15,7 +15,14 @@ import {
 } from '../lib/cassandra.ts';
 import type { types } from 'cassandra-driver';
 import { batched } from '../lib/coalesce.ts';
-import { decodePage, type EncodedInboxPage, type InboxPage, type InboxStore } from './inbox-store.ts';
+import {
+  decodePage,
+  tombstone,
+  type EncodedInboxPage,
+  type InboxPage,
+  type InboxRef,
+  type InboxStore,
+} from './inbox-store.ts';
 
 /**
  * Seqs per partition. A power of two, so 2^32 (one term) is a whole number of buckets and a term never shares a
@@ -48,6 +55,7 @@ const BATCH_BYTES = 40 * 1024;
 const CQL = {
   insert: 'INSERT INTO inbox_messages (user_id, bucket, seq, message) VALUES (?, ?, ?, ?)',
   page: 'SELECT seq, message FROM inbox_messages WHERE user_id = ? AND bucket = ? AND seq > ? AND seq < ? LIMIT ?',
+  entries: 'SELECT seq, message FROM inbox_messages WHERE user_id = ? AND bucket = ? AND seq IN ?',
   topSeq: 'SELECT seq FROM inbox_messages WHERE user_id = ? AND bucket = ? ORDER BY seq DESC LIMIT 1',
   dropBucket: 'DELETE FROM inbox_messages WHERE user_id = ? AND bucket = ?',
   registerBucket: 'INSERT INTO inbox_buckets (user_id, bucket) VALUES (?, ?)',
@@ -206,6 +214,33 @@ export class CassandraInboxStore implements InboxStore {
     if (bucketOf(Math.min(headSeq, beforeSeq - 1)) !== bucket) return undefined;
     const rows = (await this.client.execute(CQL.page, [user, bucket, afterSeq, upper, want], { fetchSize: want })).rows;
     return rows.length === 0 ? undefined : pageOf(rows, want, 0);
+  }
+
+  /**
+   * Reads the entries before writing their tombstones: an upsert alone would create a row at a seq never written or
+   * already dropped. (A trim that drops the bucket between the read and the write leaves a tombstone in an
+   * unregistered bucket, which no reader walks.) Entries already tombstoned are not written again.
+   */
+  async redact(entries: readonly InboxRef[]): Promise<void> {
+    const partitions = new Map<string, { user: string; bucket: number; seqs: Set<number> }>();
+    for (const { user, seq } of entries) {
+      checkSeq(seq, 'redacted seq');
+      const bucket = bucketOf(seq);
+      const key = `${user}\n${bucket}`;
+      let partition = partitions.get(key);
+      if (!partition) partitions.set(key, (partition = { user, bucket, seqs: new Set() }));
+      partition.seqs.add(seq);
+    }
+    const writes: Write[] = [];
+    await forEachLimit(partitions.values(), this.concurrency, async ({ user, bucket, seqs }) => {
+      const found = await this.client.execute(CQL.entries, [user, bucket, [...seqs].map(long)]);
+      for (const row of found.rows) {
+        const message = Message.decode(row.get('message') as Buffer);
+        if (message.recalled && message.body.length === 0) continue;
+        writes.push({ query: CQL.insert, params: [user, bucket, row.get('seq'), encode(tombstone(message))] });
+      }
+    });
+    await this.writeRows(writes);
   }
 
   async ack(user: string, device: string, seq: number): Promise<void> {

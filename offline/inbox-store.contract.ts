@@ -125,6 +125,53 @@ export function inboxStoreContract(
       }
     });
 
+    it('redacts an entry in place: the seq stays, the body goes, it is marked recalled; again changes nothing', async () => {
+      const [u, other] = [user(), user()];
+      await store.write([1, 2, 3].map((seq) => ({ user: u, message: message(seq, `secret ${seq}`) })));
+      await store.write([{ user: other, message: message(2, 'not this one') }]);
+      await store.redact([{ user: u, seq: 2 }]);
+      const page = await store.read(u, 0, 10);
+      assert.deepEqual(
+        page.messages.map((m) => [m.seq, Buffer.from(m.body).toString(), m.recalled === true]),
+        [
+          [1, 'secret 1', false],
+          [2, '', true],
+          [3, 'secret 3', false],
+        ],
+      );
+      assert.deepEqual(page.messages[1], { ...message(2), body: Buffer.alloc(0), recalled: true });
+      const encoded = await store.readEncoded(u, 1, 1);
+      assert.deepEqual(Message.decode(encoded.encoded[0]!), page.messages[1]);
+      await store.redact([{ user: u, seq: 2 }]);
+      assert.deepEqual((await store.read(u, 0, 10)).messages, page.messages);
+      assert.equal(Buffer.from((await store.read(other, 0, 10)).messages[0]!.body).toString(), 'not this one');
+    });
+
+    it('redacts many entries of many users in one call, and never creates an entry that was not stored', async () => {
+      const [a, b, c] = [user(), user(), user()];
+      await store.write([
+        ...[1, 2, 1030].map((seq) => ({ user: a, message: message(seq) })),
+        { user: b, message: message(5) },
+      ]);
+      await store.redact([
+        { user: a, seq: 1 },
+        { user: a, seq: 1030 },
+        { user: a, seq: 7 },
+        { user: b, seq: 5 },
+        { user: c, seq: 3 },
+      ]);
+      const recalled = async (u: string) =>
+        (await store.read(u, 0, 10)).messages.map((m) => [m.seq, m.recalled === true]);
+      assert.deepEqual(await recalled(a), [
+        [1, true],
+        [2, false],
+        [1030, true],
+      ]);
+      assert.deepEqual(await recalled(b), [[5, true]]);
+      assert.deepEqual(await recalled(c), []);
+      await store.redact([]);
+    });
+
     it('keeps inboxes of different users apart', async () => {
       const [a, b] = [user(), user()];
       await store.write([{ user: a, message: message(1, 'for a') }]);

@@ -1,5 +1,12 @@
 import type { Message } from '../proto/gen/im/v1/message.pb.ts';
-import { encodePage, type EncodedInboxPage, type InboxPage, type InboxStore } from './inbox-store.ts';
+import {
+  encodePage,
+  tombstone,
+  type EncodedInboxPage,
+  type InboxPage,
+  type InboxRef,
+  type InboxStore,
+} from './inbox-store.ts';
 
 interface Inbox {
   /** Ascending; parallel to `messages`. */
@@ -65,6 +72,15 @@ export class MemoryInboxStore implements InboxStore {
   /** The head hint is not needed here: the memory adapter has no index to skip. */
   async readEncoded(user: string, afterSeq: number, limit: number, beforeSeq = Infinity): Promise<EncodedInboxPage> {
     return encodePage(await this.read(user, afterSeq, limit, beforeSeq));
+  }
+
+  redact(entries: readonly InboxRef[]): Promise<void> {
+    for (const { user, seq } of entries) {
+      const inbox = this.inboxes.get(user);
+      const at = inbox ? upperBound(inbox.seqs, seq) - 1 : -1;
+      if (inbox && at >= 0 && inbox.seqs[at] === seq) inbox.messages[at] = tombstone(inbox.messages[at]!);
+    }
+    return Promise.resolve();
   }
 
   ack(user: string, device: string, seq: number): Promise<void> {

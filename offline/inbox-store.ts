@@ -29,6 +29,17 @@ export function encodePage({ messages, hasMore, floorSeq }: InboxPage): EncodedI
   };
 }
 
+/** One entry of one inbox (a user's, or a large group's timeline stored under its stream name). */
+export interface InboxRef {
+  user: string;
+  seq: number;
+}
+
+/** What a recalled entry is stored as: no content, marked recalled, everything else (seq, ids, sender) kept. */
+export function tombstone(message: Message): Message {
+  return { ...message, body: Buffer.alloc(0), recalled: true };
+}
+
 /**
  * The durable per-user inbox (port).
  *
@@ -36,6 +47,8 @@ export function encodePage({ messages, hasMore, floorSeq }: InboxPage): EncodedI
  * - `read` returns entries with seq > afterSeq and < beforeSeq (when given), ascending, at most `limit`.
  *   `headSeq`, when given, is a seq no entry of the user is above (Sequencer.head): an adapter may skip looking
  *   past it, and may then answer a floorSeq of 0 for a reader it knows is past the floor.
+ * - `redact` turns each stored entry at (user, seq) into its `tombstone`. An entry that is not stored (never
+ *   written, or below the retention floor) stays absent: redact never creates one. Idempotent.
  * - `ack` moves a device's cursor to max(current, seq); cursors never move backwards. It does not read the cursor
  *   back: the one caller (sync's ack) answers with the seq it acked, and `cursor` reads it when wanted.
  */
@@ -50,6 +63,7 @@ export interface InboxStore {
     beforeSeq?: number,
     headSeq?: number,
   ): Promise<EncodedInboxPage>;
+  redact(entries: readonly InboxRef[]): Promise<void>;
   ack(user: string, device: string, seq: number): Promise<void>;
   cursor(user: string, device: string): Promise<number>;
 }

@@ -19,6 +19,8 @@ import type {
   GetUnreadsResponse,
   ReadInboxesRequest,
   ReadInboxesResponse,
+  RedactInboxRequest,
+  RedactInboxResponse,
   UpdateUnreadRequest,
   UpdateUnreadResponse,
 } from '../proto/gen/im/v1/services.pb.ts';
@@ -34,6 +36,7 @@ import type { UnreadStore } from './unread-store.ts';
 
 export type OfflineApi = ApiOf<typeof OfflineServiceService>;
 export { OfflineServiceService };
+export { tombstone } from './inbox-store.ts';
 
 export const MAX_READ_LIMIT = 1000;
 
@@ -113,6 +116,12 @@ export class Offline implements OfflineApi {
 
   async readInboxes({ reads }: ReadInboxesRequest): Promise<ReadInboxesResponse> {
     return { pages: await Promise.all(reads.map((r) => this.readInbox(r))) };
+  }
+
+  /** A recall's tombstones; sync answers pages read ahead before this for a few seconds more (sync/pages-ahead.ts). */
+  async redactInbox({ entries }: RedactInboxRequest): Promise<RedactInboxResponse> {
+    await this.inbox.redact(entries.map(({ user, seq }) => ({ user, seq })));
+    return {};
   }
 
   async ackInbox({ user, device, seq }: AckInboxRequest): Promise<AckInboxResponse> {
