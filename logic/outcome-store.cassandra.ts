@@ -11,6 +11,9 @@ const CQL = {
   getMany: 'SELECT key, outcome, done FROM send_outcomes WHERE key IN ?',
   put: 'INSERT INTO send_outcomes (key, outcome, done) VALUES (?, ?, false) USING TTL ?',
   done: 'UPDATE send_outcomes USING TTL ? SET done = true WHERE key = ?',
+  ttlLeft: 'SELECT TTL(outcome) AS ttl FROM send_outcomes WHERE key = ?',
+  replace: 'UPDATE send_outcomes USING TTL ? SET outcome = ? WHERE key = ?',
+  replaceDone: 'UPDATE send_outcomes USING TTL ? SET outcome = ?, done = true WHERE key = ?',
 } as const;
 
 /** Keys this process just read and found absent, at most this many (a send refused before its put leaves one). */
@@ -66,6 +69,19 @@ export class CassandraOutcomeStore implements OutcomeStore {
 
   async markDone(key: string, ttlMs: number): Promise<void> {
     await this.write([{ query: CQL.done, params: [ttlSeconds(ttlMs), key] }]);
+  }
+
+  /**
+   * Rewrites the outcome cell with the seconds it had left, so it expires with the row. The done mark lives in its
+   * own column, which this sets when asked and never clears. An outcome cell without a TTL is one this adapter
+   * never wrote (`putIfAbsent` always sets one): a row whose outcome expired, with a later done mark left over.
+   */
+  async replace(key: string, outcome: SendOutcome): Promise<boolean> {
+    const ttl = (await this.client.execute(CQL.ttlLeft, [key])).first()?.get('ttl') as number | null | undefined;
+    if (!ttl) return false;
+    const bytes = Buffer.from(SendOutcome.encode({ ...outcome, done: false }).finish());
+    await this.write([{ query: outcome.done ? CQL.replaceDone : CQL.replace, params: [ttl, bytes, key] }]);
+    return true;
   }
 }
 

@@ -46,6 +46,44 @@ export function outcomeStoreContract(
       assert.equal((await store.get(key))?.done, true);
     });
 
+    it('replaces a stored outcome, and stores nothing under a key that has none', async () => {
+      const key = randomUUID();
+      await store.putIfAbsent(key, outcome('original'), 10_000);
+      const edits = [{ fromDevice: 'phone', clientMsgId: 'e1', serverMsgId: '' }];
+      const changed = {
+        ...outcome('original'),
+        message: { ...message(0), serverMsgId: 'original', body: Buffer.alloc(0), recalled: true },
+        edits,
+      };
+      assert.equal(await store.replace(key, changed), true);
+      assert.deepEqual(await store.get(key), changed);
+      const unknown = randomUUID();
+      assert.equal(await store.replace(unknown, changed), false);
+      assert.equal(await store.get(unknown), undefined);
+    });
+
+    it('keeps the done mark through a replace, and sets it when the replacement says done', async () => {
+      const [done, open] = [randomUUID(), randomUUID()];
+      await store.putIfAbsent(done, outcome('x'), 10_000);
+      await store.markDone(done, 10_000);
+      await store.replace(done, { ...outcome('y'), done: false });
+      assert.deepEqual([(await store.get(done))?.message?.serverMsgId, (await store.get(done))?.done], ['y', true]);
+      await store.putIfAbsent(open, outcome('x'), 10_000);
+      await store.replace(open, { ...outcome('x'), done: true });
+      assert.equal((await store.get(open))?.done, true);
+      await store.replace(open, { ...outcome('x'), done: false });
+      assert.equal((await store.get(open))?.done, true);
+    });
+
+    it('keeps the expiry an outcome had when it is replaced (a replace does not extend it)', async () => {
+      const key = randomUUID();
+      await store.putIfAbsent(key, outcome('x'), 3_000);
+      await new Promise((r) => setTimeout(r, 1_000));
+      assert.equal(await store.replace(key, outcome('y')), true);
+      await new Promise((r) => setTimeout(r, 2_300));
+      assert.equal(await store.get(key), undefined);
+    });
+
     it('forgets outcomes after their TTL', async () => {
       const key = randomUUID();
       await store.putIfAbsent(key, outcome('x'), 1_000);

@@ -25,6 +25,17 @@ export class MemoryOutcomeStore implements OutcomeStore {
     return Promise.resolve();
   }
 
+  async replace(key: string, outcome: SendOutcome): Promise<boolean> {
+    const entry = this.entries.get(key);
+    if (!(await this.get(key)) || !entry) return false;
+    // Map.set on a present key keeps its place, so the sweep's expiry order holds.
+    this.entries.set(key, {
+      outcome: { ...outcome, done: entry.outcome.done || outcome.done },
+      expiresAt: entry.expiresAt,
+    });
+    return true;
+  }
+
   /**
    * Expired entries go from the front of the map: it iterates in insertion order, which is expiry order for one
    * TTL (a done mark moves an expiry later, never earlier), so a sweep touches only what expired instead of every

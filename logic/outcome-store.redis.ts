@@ -22,10 +22,26 @@ redis.call('SET', KEYS[1], value, 'PX', ARGV[2])
 return 1
 `;
 
+/**
+ * KEYS[1]; ARGV encoded outcome (done unset), doneSuffix, '1' to set done. Overwrites a stored outcome, keeping
+ * its TTL and its done mark (the suffix MARK_DONE appended, or a done encoded as the last field). Returns 1 if
+ * replaced, 0 if nothing is stored.
+ */
+const REPLACE = `
+local old = redis.call('GET', KEYS[1])
+if not old then return 0 end
+local value = ARGV[1]
+local suffix = ARGV[2]
+if ARGV[3] == '1' or string.sub(old, -#suffix) == suffix then value = value .. suffix end
+redis.call('SET', KEYS[1], value, 'KEEPTTL')
+return 1
+`;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     imOutcomePutIfAbsentBuffer(key: string, value: Buffer, ttlMs: number): Result<Buffer, Context>;
     imOutcomeMarkDone(key: string, doneSuffix: Buffer, ttlMs: number): Result<number, Context>;
+    imOutcomeReplace(key: string, value: Buffer, doneSuffix: Buffer, setDone: string): Result<number, Context>;
   }
 }
 
@@ -34,7 +50,7 @@ export interface RedisOutcomeStoreOptions {
   prefix?: string;
 }
 
-const DONE_SUFFIX = Buffer.from(SendOutcome.encode({ recipients: [], done: true }).finish());
+const DONE_SUFFIX = Buffer.from(SendOutcome.encode({ recipients: [], done: true, edits: [] }).finish());
 
 /** Send outcomes as protobuf-encoded `SendOutcome` values under `<prefix>outcome:<key>`, expiring with PX. */
 export class RedisOutcomeStore implements OutcomeStore {
@@ -48,6 +64,7 @@ export class RedisOutcomeStore implements OutcomeStore {
     // defineCommand adds the `…Buffer` variant, which returns the reply as bytes.
     redis.defineCommand('imOutcomePutIfAbsent', { numberOfKeys: 1, lua: PUT_IF_ABSENT });
     redis.defineCommand('imOutcomeMarkDone', { numberOfKeys: 1, lua: MARK_DONE });
+    redis.defineCommand('imOutcomeReplace', { numberOfKeys: 1, lua: REPLACE });
   }
 
   private key(key: string): string {
@@ -67,5 +84,11 @@ export class RedisOutcomeStore implements OutcomeStore {
 
   async markDone(key: string, ttlMs: number): Promise<void> {
     await this.redis.imOutcomeMarkDone(this.key(key), DONE_SUFFIX, ttlMs);
+  }
+
+  async replace(key: string, outcome: SendOutcome): Promise<boolean> {
+    const encoded = Buffer.from(SendOutcome.encode({ ...outcome, done: false }).finish());
+    const setDone = outcome.done ? '1' : '0';
+    return (await this.redis.imOutcomeReplace(this.key(key), encoded, DONE_SUFFIX, setDone)) === 1;
   }
 }

@@ -109,6 +109,7 @@ export class SendProcessor {
       message,
       recipients: recipients.map((user, i) => ({ user, seq: seqs.seqs[i]! })),
       done: false,
+      edits: [],
     };
     // If a concurrent attempt recorded first, its seqs win; ours become gaps, which readers tolerate.
     const recorded = await this.deps.outcomes.putIfAbsent(key, ours, limits.dedupeTtlMs);
