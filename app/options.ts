@@ -30,6 +30,8 @@ export function logicLimits(config: Config): LogicDeps['limits'] {
     maxBodyBytes: config.maxBodyBytes,
     dedupeTtlMs: config.dedupeTtlMs,
     recallWindowMs: config.recallWindowMs,
+    editWindowMs: config.editWindowMs,
+    maxEditsPerMessage: config.maxEditsPerMessage,
     largeGroupAbove: config.smallGroupMaxMembers,
     group: { maxMembers: config.maxGroupMembers, maxNameChars: 128 },
   };

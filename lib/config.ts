@@ -64,6 +64,13 @@ const schema = z.object({
     .int()
     .positive()
     .default(2 * 60_000),
+  /** How long a sender may edit a message, and how often (0: never); the window at most dedupeTtlMs (decision 0019). */
+  editWindowMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(15 * 60_000),
+  maxEditsPerMessage: z.coerce.number().int().nonnegative().default(10),
   dedupeTtlMs: z.coerce
     .number()
     .int()

@@ -1,5 +1,5 @@
 import type { ChatInput } from '../proto/gen/im/v1/bus.pb.ts';
-import type { Message, MessageOp, ReadMarker, SendResult } from '../proto/gen/im/v1/message.pb.ts';
+import type { Message, MessageOp, MessageRef, ReadMarker, SendResult } from '../proto/gen/im/v1/message.pb.ts';
 import type { SendOutcome } from '../proto/gen/im/v1/store.pb.ts';
 import { ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
 import type { SendToConnectionRequest, UpdateUnreadRequest } from '../proto/gen/im/v1/services.pb.ts';
@@ -8,7 +8,7 @@ import { ImError } from '../lib/errors.ts';
 import { newServerMsgId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import { stopwatch, timed, type Stopwatch } from '../lib/metrics.ts';
-import type { OfflineApi } from '../offline/index.ts';
+import { tombstone, type OfflineApi } from '../offline/index.ts';
 import type { PushApi } from '../push/index.ts';
 import type { Groups } from './groups.ts';
 import { groupStream, isGroupStream } from '../offline/stream-heads.ts';
@@ -18,10 +18,29 @@ export interface SendLimits {
   maxBodyBytes: number;
   /** How long a client_msg_id is remembered: a retry within it returns the first result. */
   dedupeTtlMs: number;
-  /** How long after sending a message its sender may recall it. */
+  /** How long after sending a message its sender may recall it. At most dedupeTtlMs (see checkSendLimits). */
   recallWindowMs: number;
+  /** How long after sending a message its sender may edit it. At most dedupeTtlMs (see checkSendLimits). */
+  editWindowMs: number;
+  /** How many times one message may be edited (0: not at all). */
+  maxEditsPerMessage: number;
   /** Groups with more members than this get read fan-out: the message is stored once, in the group's timeline. */
   largeGroupAbove: number;
+}
+
+/**
+ * Refuses windows that outlive what they rely on: a recall or an edit finds the original through its outcome
+ * record, which is kept dedupeTtlMs; past that the change would fail as NOT_FOUND, not as the window says.
+ */
+export function checkSendLimits(limits: SendLimits): void {
+  for (const name of ['recallWindowMs', 'editWindowMs'] as const) {
+    if (limits[name] > limits.dedupeTtlMs) {
+      throw new Error(
+        `logic: ${name} (${limits[name]} ms) is longer than dedupeTtlMs (${limits.dedupeTtlMs} ms), the life of ` +
+          'the outcome records that recalls and edits look the original up in',
+      );
+    }
+  }
 }
 
 const CLIENT_MSG_ID = /^[\x21-\x7e]{1,64}$/;
@@ -42,7 +61,9 @@ export class SendProcessor {
       log: Logger;
       now?: () => number;
     },
-  ) {}
+  ) {
+    checkSendLimits(deps.limits);
+  }
 
   /**
    * Stores the send, answers the sender's connection (with the deliveries, in the same calls) and delivers;
@@ -119,7 +140,7 @@ export class SendProcessor {
 
   /**
    * Who an entry goes to. A message: the conversation's members. A read marker: the reader's own devices only.
-   * A recall or edit: exactly who got the original (a member removed since keeps seeing it change).
+   * A recall: exactly who got the original. An edit: who got the original and is still a member (decision 0019).
    */
   private async resolveOp(input: ChatInput): Promise<Resolved & { messageOp?: MessageOp }> {
     const op = input.send?.op?.kind;
@@ -143,19 +164,20 @@ export class SendProcessor {
       case 'recall':
       case 'edit': {
         const ref = op.value;
-        const target = await this.deps.outcomes.get(outcomeKey(input.user, ref.fromDevice, ref.clientMsgId));
+        const targetKey = outcomeKey(input.user, ref.fromDevice, ref.clientMsgId);
+        const target = await this.deps.outcomes.get(targetKey);
         const original = target?.message;
         if (!target || !original) {
           throw new ImError('NOT_FOUND', 'no message of yours with that client_msg_id (or it is too old to change)');
         }
         if (original.op) throw new ImError('INVALID_ARGUMENT', 'only messages can be recalled or edited');
-        const age = (this.deps.now ?? Date.now)() - original.sentAtMs;
-        if (op.$case === 'recall' && age > this.deps.limits.recallWindowMs) {
-          throw new ImError(
-            'FORBIDDEN',
-            `messages can be recalled within ${this.deps.limits.recallWindowMs / 1000} s of sending`,
-          );
+        // The bus keys a record by the conversation it names: only the original's keeps a change in order with the
+        // original and its other changes (and the edit count below free of races).
+        if (addressed(input) !== original.conversation) {
+          throw new ImError('INVALID_ARGUMENT', `a ${op.$case} goes to the conversation of the message changed`);
         }
+        const recipients =
+          op.$case === 'recall' ? this.checkRecall(target) : await this.checkEdit(input, targetKey, target);
         const value = { fromDevice: ref.fromDevice, clientMsgId: ref.clientMsgId, serverMsgId: original.serverMsgId };
         const timeline = target.recipients.find((r) => isGroupStream(r.user))?.user;
         const head = timeline ? (await this.deps.offline.getHeads({ streams: [timeline] })).heads[0] : undefined;
@@ -163,11 +185,52 @@ export class SendProcessor {
           // An operation follows the timeline's head and is not a message of its own: the index stays.
           ...(timeline ? { prevSeq: head?.seq ?? 0, streamIndex: head?.index ?? 0 } : {}),
           conversation: original.conversation,
-          recipients: target.recipients.map((r) => r.user),
+          recipients,
           messageOp: { kind: op.$case === 'recall' ? { $case: 'recall', value } : { $case: 'edit', value } },
         };
       }
     }
+  }
+
+  /** Who gets a recall. Recalling stays open to a sender removed from the group since: it only takes content away. */
+  private checkRecall(target: SendOutcome): string[] {
+    const { recallWindowMs } = this.deps.limits;
+    if ((this.deps.now ?? Date.now)() - target.message!.sentAtMs > recallWindowMs) {
+      throw new ImError('FORBIDDEN', `messages can be recalled within ${recallWindowMs / 1000} s of sending`);
+    }
+    return target.recipients.map((r) => r.user);
+  }
+
+  /**
+   * An edit is new content, so it obeys what a send does: the editor is still a member of a group not dissolved,
+   * and it reaches only those who got the original and are still members. Within the edit window and the limit
+   * per message, counted in the original's outcome under the edit's own (device, client_msg_id), before the edit's
+   * outcome is recorded: a replay finds itself counted and goes on.
+   */
+  private async checkEdit(input: ChatInput, targetKey: string, target: SendOutcome): Promise<string[]> {
+    const { limits, groups, outcomes } = this.deps;
+    const original = target.message!;
+    let recipients = target.recipients.map((r) => r.user);
+    if (isGroupConversation(original.conversation)) {
+      const groupId = groupIdOf(original.conversation);
+      await groups.requireMember(groupId, input.user);
+      if (!recipients.some(isGroupStream)) {
+        const members = new Set(await groups.members(groupId));
+        recipients = recipients.filter((user) => members.has(user));
+      }
+    }
+    if (original.recalled) throw new ImError('FORBIDDEN', 'a recalled message cannot be edited');
+    if ((this.deps.now ?? Date.now)() - original.sentAtMs > limits.editWindowMs) {
+      throw new ImError('FORBIDDEN', `messages can be edited within ${limits.editWindowMs / 1000} s of sending`);
+    }
+    const edit: MessageRef = { fromDevice: input.device, clientMsgId: input.send!.clientMsgId, serverMsgId: '' };
+    if (!target.edits.some((e) => e.fromDevice === edit.fromDevice && e.clientMsgId === edit.clientMsgId)) {
+      if (target.edits.length >= limits.maxEditsPerMessage) {
+        throw new ImError('FORBIDDEN', `a message can be edited at most ${limits.maxEditsPerMessage} times`);
+      }
+      await outcomes.replace(targetKey, { ...target, edits: [...target.edits, edit] });
+    }
+    return recipients;
   }
 
   private async resolve(input: ChatInput): Promise<Resolved> {
@@ -228,17 +291,29 @@ export class SendProcessor {
       unread,
     });
     timer.lap('logic.inbox');
-    if (op?.$case === 'recall') {
-      const target = await this.deps.outcomes.get(
-        outcomeKey(template.fromUser, op.value.fromDevice, op.value.clientMsgId),
-      );
-      const recalled = (target?.recipients ?? []).map(({ user, seq }) => ({
-        user,
-        conversation: template.conversation,
-        seq,
-      }));
-      await offline.updateUnread({ arrived: [], recalled, read: [], timelineRead: [] });
-    }
+    if (op?.$case === 'recall') await this.takeBack(template.fromUser, op.value, template.conversation);
+  }
+
+  /**
+   * What a recall does besides its own entry: the message's content leaves storage. Its rows and its edits' rows
+   * become tombstones, it stops counting as unread, then the outcome records lose their bodies (the original's,
+   * marked recalled, refuses later edits). Each step is idempotent: a replayed recall does them all again.
+   */
+  private async takeBack(user: string, ref: MessageRef, conversation: string): Promise<void> {
+    const { offline, outcomes } = this.deps;
+    const targetKey = outcomeKey(user, ref.fromDevice, ref.clientMsgId);
+    const target = await outcomes.get(targetKey);
+    if (!target) return;
+    const editKeys = target.edits.map((e) => outcomeKey(user, e.fromDevice, e.clientMsgId));
+    const edits = await Promise.all(editKeys.map((key) => outcomes.get(key)));
+    const changed = [{ key: targetKey, outcome: target }, ...editKeys.map((key, i) => ({ key, outcome: edits[i] }))];
+    const stored = changed.filter((c): c is { key: string; outcome: SendOutcome } => c.outcome?.message !== undefined);
+    await offline.redactInbox({ entries: stored.flatMap(({ outcome }) => outcome.recipients) });
+    const recalled = target.recipients.map(({ user, seq }) => ({ user, conversation, seq }));
+    await offline.updateUnread({ arrived: [], recalled, read: [], timelineRead: [] });
+    await Promise.all(
+      stored.map(({ key, outcome }) => outcomes.replace(key, { ...outcome, message: tombstone(outcome.message!) })),
+    );
   }
 
   /**
@@ -323,6 +398,21 @@ interface Resolved {
   /** Timeline entries: the head before this one, and this entry's stream_index. */
   prevSeq?: number;
   streamIndex?: number;
+}
+
+/** The conversation a send names in `to`: what the gateway keyed its bus record by. */
+function addressed(input: ChatInput): string {
+  const to = input.send?.to?.kind;
+  switch (to?.$case) {
+    case 'user':
+      return dmConversation(input.user, assertId('user', to.value));
+    case 'group':
+      return groupConversation(assertId('group', to.value));
+    case undefined:
+      throw new ImError('INVALID_ARGUMENT', 'send needs a recipient: a user or a group');
+    default:
+      return assertNever(to);
+  }
 }
 
 /** A frame for the connection the send came from, answering its request (none for a send without an origin). */

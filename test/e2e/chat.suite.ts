@@ -11,6 +11,10 @@ import { RawSocket } from './raw-socket.ts';
  */
 /** The servers this suite runs against switch groups above this many members to read fan-out. */
 export const LARGE_GROUP_ABOVE = 4;
+/** Edit limits short enough to test, set for the servers of this suite (see `before`). */
+const EDIT_WINDOW_MS = 4_000;
+const MAX_EDITS = 3;
+const EDIT_LIMITS = { IM_EDIT_WINDOW_MS: String(EDIT_WINDOW_MS), IM_MAX_EDITS_PER_MESSAGE: String(MAX_EDITS) };
 
 export function chatSuite(label: string, setup: () => Promise<Target>): void {
   describe(`chat over a real WebSocket (${label})`, () => {
@@ -18,7 +22,17 @@ export function chatSuite(label: string, setup: () => Promise<Target>): void {
     const u = (name: string) => `${name}-${run}`;
     let server: Target;
     before(async () => {
-      server = await setup();
+      // The setups name no edit limits; both modes read IM_* variables at start (cluster processes inherit them).
+      const saved = Object.fromEntries(Object.keys(EDIT_LIMITS).map((k) => [k, process.env[k]]));
+      Object.assign(process.env, EDIT_LIMITS);
+      try {
+        server = await setup();
+      } finally {
+        for (const [k, v] of Object.entries(saved)) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+      }
     });
     after(() => server.close());
 
@@ -333,6 +347,96 @@ export function chatSuite(label: string, setup: () => Promise<Target>): void {
       for (const c of [sender, online, fresh]) await c.client.close();
     });
 
+    it('refuses an edit or a recall addressed to a conversation other than the message’s', async () => {
+      const [alice, bob, carol] = [u('to-a'), u('to-b'), u('to-c')];
+      const sender = await connect(server, alice, 'laptop');
+      const online = await connect(server, bob, 'phone');
+      const other = await connect(server, carol, 'phone');
+      const group = await sender.client.createGroup('elsewhere', [carol]);
+      await sender.client.send({ user: bob }, { text: 'to bob' }, 'm-to');
+      await eventually(() => online.messages.length === 1, 'bob gets the message');
+      const ref = { fromDevice: 'laptop', clientMsgId: 'm-to' };
+      await assert.rejects(sender.client.edit({ ...ref, conversation: `dm:${alice}:${carol}` }, 'for carol'), {
+        code: 'INVALID_ARGUMENT',
+      });
+      await assert.rejects(sender.client.edit({ ...ref, conversation: `group:${group.groupId}` }, 'for the group'), {
+        code: 'INVALID_ARGUMENT',
+      });
+      await assert.rejects(sender.client.recall({ ...ref, conversation: `group:${group.groupId}` }), {
+        code: 'INVALID_ARGUMENT',
+      });
+      await sleep(300);
+      assert.deepEqual(online.texts(), ['to bob']);
+      assert.deepEqual(other.texts(), []);
+      // Addressed to its own conversation, the same edit goes through.
+      await sender.client.edit({ ...ref, conversation: `dm:${alice}:${bob}` }, 'to bob, edited');
+      await eventually(() => online.messages.length === 2, 'the edit');
+      assert.deepEqual(finalView(online.messages), ['to bob, edited']);
+      for (const c of [sender, online, other]) await c.client.close();
+    });
+
+    it(`refuses edits past the limit per message (${MAX_EDITS}) and past the edit window`, async () => {
+      const [alice, bob] = [u('ew-a'), u('ew-b')];
+      const sender = await connect(server, alice, 'laptop');
+      const online = await connect(server, bob, 'phone');
+      await sender.client.send({ user: bob }, { text: 'v0' }, 'm-limit');
+      await sender.client.send({ user: bob }, { text: 'old' }, 'm-window');
+      await eventually(() => online.messages.length === 2, 'both messages');
+      const [limited, aging] = online.messages as [Message, Message];
+      for (let i = 1; i <= MAX_EDITS; i++) await sender.client.edit(limited, `v${i}`);
+      await assert.rejects(sender.client.edit(limited, 'one too many'), { code: 'FORBIDDEN', message: /at most/ });
+      await sleep(EDIT_WINDOW_MS + 500);
+      await assert.rejects(sender.client.edit(aging, 'too late'), { code: 'FORBIDDEN', message: /within/ });
+      await sleep(300);
+      assert.deepEqual(online.texts(), ['v0', 'old', 'v1', 'v2', 'v3']);
+      for (const c of [sender, online]) await c.client.close();
+    });
+
+    it('leaves tombstones without a body for every recipient after a recall: 1:1, small and large groups', async () => {
+      const owner = u('tb-owner');
+      const sender = await connect(server, owner, 'pc');
+      const small = [u('tb-s1'), u('tb-s2')];
+      const large = Array.from({ length: LARGE_GROUP_ABOVE + 1 }, (_, i) => u(`tb-l${i}`));
+      const smallGroup = await sender.client.createGroup('tb-small', small);
+      const largeGroup = await sender.client.createGroup('tb-large', large);
+      const cases = [
+        { to: { user: u('tb-peer') }, readers: [owner, u('tb-peer')] },
+        { to: { group: smallGroup.groupId }, readers: [owner, ...small] },
+        { to: { group: largeGroup.groupId }, readers: [owner, ...large] },
+      ];
+      const originals = [];
+      for (const [i, { to }] of cases.entries()) {
+        const sent = await sender.client.send(to, { text: `secret ${i}` }, `tb-${i}`);
+        const original = { conversation: sent.conversation, fromDevice: 'pc', clientMsgId: `tb-${i}` };
+        originals.push(original);
+        await sender.client.edit(original, `secret ${i}, edited`);
+        await sender.client.recall(original);
+      }
+      for (const [i, { readers }] of cases.entries()) {
+        for (const reader of readers) {
+          const fresh = await connect(server, reader, `tb-fresh-${i}`);
+          const entries = await syncFromScratch(fresh.client);
+          const ofCase = entries.filter((m) => m.fromUser === owner && subjectOf(m) === `tb-${i}`);
+          const what = `${reader} in case ${i}`;
+          assert.deepEqual(
+            ofCase.map((m) => [m.op?.kind?.$case ?? 'message', m.recalled === true, m.body.length]),
+            [
+              ['message', true, 0],
+              ['edit', true, 0],
+              ['recall', false, 0],
+            ],
+            what,
+          );
+          assert.equal(ofCase[0]!.serverMsgId.length > 0, true, what);
+          assert.ok(!entries.some((m) => Buffer.from(m.body).toString().includes('secret')), what);
+          await fresh.client.close();
+        }
+      }
+      // Taken back: it cannot be edited back into existence.
+      await assert.rejects(sender.client.edit(originals[0]!, 'revived'), { code: 'FORBIDDEN', message: /recalled/ });
+      await sender.client.close();
+    });
+
     // The servers under this suite switch groups above LARGE_GROUP_ABOVE members to read fan-out.
     it('keeps every member’s history whole while a group grows past the threshold and shrinks again', async () => {
       const owner = await connect(server, u('lg-owner'), 'pc');
@@ -455,6 +559,26 @@ export function chatSuite(label: string, setup: () => Promise<Target>): void {
       await owner.client.close();
     });
   });
+}
+
+/** Every entry a device gets syncing from an empty sync_key, page by page. */
+async function syncFromScratch(client: ImClient): Promise<Message[]> {
+  const all: Message[] = [];
+  let key = '';
+  for (let page = 0; page < 20; page++) {
+    const res = await client.getDiff(key, 500);
+    all.push(...res.messages);
+    key = res.syncKey;
+    if (!res.hasMore) return all;
+  }
+  throw new Error('sync did not end within 20 pages');
+}
+
+/** The client_msg_id of the message an entry is, or changes (none for a read marker). */
+function subjectOf(m: Message): string | undefined {
+  const op = m.op?.kind;
+  if (!op) return m.clientMsgId;
+  return op.$case === 'read' ? undefined : op.value.clientMsgId;
 }
 
 /** What a chat screen shows after applying edits and recalls in stream order. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { GroupRole, groupRoleName, type ImClient } from '../../client/sdk.ts';
+import { GroupRole, groupRoleName, type ImClient, type Message } from '../../client/sdk.ts';
 import { connect, eventually, sleep, type Target } from './harness.ts';
 
 export interface GroupsSuiteOptions {
@@ -121,6 +121,58 @@ export function groupsSuite(label: string, setup: () => Promise<Target>, options
       await eventually(() => fresh.messages.length === 2, 'the re-added member gets new messages');
       assert.deepEqual(fresh.texts(), ['before', 'welcome back']);
       for (const c of [owner, removed, staying, fresh]) await c.client.close();
+    });
+
+    it('refuses an edit from a removed member and keeps new text from reaching removed members', async () => {
+      const [own, gone, stays] = ['own', 'gone', 'stays'].map((n) => u(`e-${n}`)) as [string, string, string];
+      const owner = await connect(server, own, 'pc');
+      const removed = await connect(server, gone, 'phone');
+      const staying = await connect(server, stays, 'phone');
+      const g = await owner.client.createGroup('edits', [gone, stays]);
+      await removed.client.send({ group: g.groupId }, { text: 'theirs' });
+      await owner.client.send({ group: g.groupId }, { text: 'ours' });
+      await eventually(() => staying.messages.length === 2 && removed.messages.length === 2, 'both messages');
+      const [theirs, ours] = staying.messages as [Message, Message];
+      await owner.client.removeMembers(g.groupId, [gone]);
+      await assert.rejects(removed.client.edit(theirs, 'rewritten after removal'), { code: 'NOT_MEMBER' });
+      // A member's edit reaches the members, not whoever was removed since.
+      await owner.client.edit(ours, 'ours, edited');
+      await eventually(() => staying.messages.length === 3, 'the member gets the edit');
+      // Recalling stays open to the removed sender: it takes content away (decision 0019).
+      await removed.client.recall(theirs);
+      await eventually(() => staying.messages.length === 4, 'the member gets the recall');
+      await sleep(300);
+      assert.deepEqual(staying.texts(), ['theirs', 'ours', 'ours, edited', '']);
+      assert.deepEqual(removed.texts(), ['theirs', 'ours', '']);
+      for (const user of [own, gone, stays]) {
+        const fresh = await connect(server, user, 'tablet');
+        const texts = fresh.texts();
+        assert.ok(!texts.includes('rewritten after removal') && !texts.includes('theirs'), user);
+        assert.equal(texts.includes('ours, edited'), user !== gone, user);
+        await fresh.client.close();
+      }
+      for (const c of [owner, removed, staying]) await c.client.close();
+    });
+
+    it('refuses edits in a dissolved group, and still lets its messages be recalled', async () => {
+      const [own, m1] = ['own', 'm1'].map((n) => u(`de-${n}`)) as [string, string];
+      const owner = await connect(server, own, 'pc');
+      const member = await connect(server, m1, 'pc');
+      const g = await owner.client.createGroup('edit-doomed', [m1]);
+      await owner.client.send({ group: g.groupId }, { text: 'from the owner' });
+      await member.client.send({ group: g.groupId }, { text: 'from a member' });
+      await eventually(() => member.messages.length === 2 && owner.messages.length === 2, 'both messages');
+      const [fromOwner, fromMember] = member.messages as [Message, Message];
+      await owner.client.dissolveGroup(g.groupId);
+      await assert.rejects(owner.client.edit(fromOwner, 'after the end'), { code: 'GROUP_DISSOLVED' });
+      await assert.rejects(member.client.edit(fromMember, 'after the end'), { code: 'GROUP_DISSOLVED' });
+      await member.client.recall(fromMember);
+      await eventually(() => owner.messages.length === 3, 'the recall');
+      await sleep(300);
+      assert.deepEqual(owner.texts(), ['from the owner', 'from a member', '']);
+      const fresh = await connect(server, own, 'tablet');
+      assert.ok(!fresh.texts().some((t) => t === 'after the end' || t === 'from a member'));
+      for (const c of [owner, member, fresh]) await c.client.close();
     });
 
     it('dissolves a group: owner only; then sends and member lists get GROUP_DISSOLVED, history stays', async () => {
