@@ -16,6 +16,7 @@ const sample = {
   prevSeq: 0,
   streamIndex: 0,
   op: undefined,
+  recalled: undefined,
   serverMsgId: 'm1',
   conversation: 'dm:u0:u1',
   fromUser: 'u0',
