@@ -92,7 +92,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       routes,
       verifyToken,
       log: log.child({ svc: 'gateway' }),
-      options: gatewayOptions(config),
+      options: gatewayOptions(config, { devOrigins: true }),
     });
     gateways.set(config.node, await link(GatewayServiceService, gateway.api));
     started.push(gateway);

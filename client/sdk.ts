@@ -18,6 +18,7 @@ import {
 import type { Message, MessageOp, Peer, SendResult } from '../proto/gen/im/v1/message.pb.ts';
 import { ImError, isErrorCode } from '../lib/errors.ts';
 import { InboxOrder, timelineFollows } from './inbox-order.ts';
+import { Pacer } from './pacer.ts';
 import { expectReply, type ReplyBody } from './reply.ts';
 
 export type { Message, SendResult, AuthResult, GroupInfo, GroupMembers, GroupMember, GroupList, GroupSummary };
@@ -129,6 +130,8 @@ export class ImClient extends EventEmitter<ClientEvents> {
   private pingTimer: NodeJS.Timeout | undefined;
   private sendTimer: NodeJS.Timeout | undefined;
   private closedByUser = false;
+  /** Every frame goes out through here, within the budget the server announced. */
+  private readonly pacer = new Pacer((frame) => this.ws?.send(frame));
   private reconnecting = false;
   auth: AuthResult | undefined;
 
@@ -319,9 +322,10 @@ export class ImClient extends EventEmitter<ClientEvents> {
         // Over the connection's rate limit, or the server is busy and said when to come back: wait and ask
         // again, until the request's time is up.
         if (!(err instanceof ImError)) throw err;
+        // A refusal's hint is when the server's window ends: frames before then go unanswered.
         const wait =
           err.code === 'RATE_LIMITED'
-            ? Math.min(100 * 2 ** attempt, 1_000) * (0.5 + Math.random() / 2)
+            ? Math.max(err.retryAfterMs ?? 0, Math.min(100 * 2 ** attempt, 1_000) * (0.5 + Math.random() / 2))
             : err.code === 'UNAVAILABLE' && err.retryAfterMs !== undefined
               ? err.retryAfterMs
               : undefined;
@@ -341,7 +345,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
         reject(new ImError('UNAVAILABLE', `no answer to ${body.$case} in time`));
       }, this.options.requestTimeoutMs ?? 10_000);
       this.requests.set(requestId, { resolve, reject, timer });
-      ws.send(ClientFrame.encode({ requestId, body }).finish());
+      this.pacer.send(ClientFrame.encode({ requestId, body }).finish());
     });
   }
 
@@ -366,6 +370,8 @@ export class ImClient extends EventEmitter<ClientEvents> {
         const frame = this.decode(data);
         if (frame?.body?.$case === 'authResult' && !this.auth) {
           this.auth = frame.body.value;
+          const { rateLimitFrames: frames, rateLimitBytes: bytes, rateLimitWindowMs: windowMs } = frame.body.value;
+          this.pacer.start({ frames, bytes, windowMs });
           this.startTimers(frame.body.value.heartbeatIntervalMs);
           this.emit('connected', frame.body.value);
           for (const s of this.heads()) this.transmitSend(s);
@@ -376,6 +382,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
       });
       ws.once('close', (code, reason) => {
         this.auth = undefined;
+        this.pacer.stop();
         this.stopTimers();
         for (const r of this.requests.values()) {
           clearTimeout(r.timer);
@@ -488,7 +495,8 @@ export class ImClient extends EventEmitter<ClientEvents> {
       this.sends.delete(id);
       pending.reject(serverError(body.value.code, body.value.message));
     } else {
-      pending.retryAt = Date.now() + 100 + Math.random() * 300;
+      const hint = body.$case === 'error' ? body.value.retryAfterMs : 0;
+      pending.retryAt = Date.now() + Math.max(hint, 100 + Math.random() * 300);
       return;
     }
     const next = this.headOf(pending.peer);
@@ -516,7 +524,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
     if (!this.connected) return;
     pending.requestId = this.nextRequestId++;
     pending.retryAt = Date.now() + (this.options.sendRetryMs ?? 3_000);
-    this.ws!.send(ClientFrame.encode({ requestId: pending.requestId, body: pending.body }).finish());
+    this.pacer.send(ClientFrame.encode({ requestId: pending.requestId, body: pending.body }).finish());
   }
 
   private async pullAll(): Promise<void> {

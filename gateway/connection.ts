@@ -8,6 +8,8 @@ import { corkForThisTurn } from './write-batch.ts';
 /** Close codes a client can act on (4000-4999 are the application's range). */
 export const CloseCode = {
   goingAway: 1001,
+  /** The connection kept sending frames it was refused (over its budget, or refused for what they are). */
+  policyViolation: 1008,
   heartbeatTimeout: 4000,
   slowConsumer: 4008,
   replaced: 4009,
@@ -22,9 +24,10 @@ const ONE_BUFFER_MAX_BYTES = 16 * 1024;
  */
 export class Connection {
   lastSeenMs: number;
-  /** The frames it may still send in this rate-limit window. */
+  /** What it may still send in this rate-limit window. */
   readonly budget = new FrameBudget();
-  private closing = false;
+  /** The code the gateway closed it with, if it did (how operators learn why a client was cut off). */
+  closedWith: number | undefined;
 
   constructor(
     readonly ws: WebSocket,
@@ -38,7 +41,7 @@ export class Connection {
   }
 
   get isOpen(): boolean {
-    return !this.closing && this.ws.readyState === this.ws.OPEN;
+    return this.closedWith === undefined && this.ws.readyState === this.ws.OPEN;
   }
 
   /**
@@ -102,8 +105,8 @@ export class Connection {
 
   /** Closes with a reason; a peer that does not answer the close handshake is cut off after a second. */
   close(code: number, reason: string): void {
-    if (this.closing) return;
-    this.closing = true;
+    if (this.closedWith !== undefined) return;
+    this.closedWith = code;
     this.ws.close(code, reason);
     setTimeout(() => this.ws.terminate(), 1_000).unref();
   }

@@ -1,6 +1,6 @@
 import { ChatInput } from '../proto/gen/im/v1/bus.pb.ts';
 import { stopwatch, wallUs } from '../lib/metrics.ts';
-import { ClientFrame, type ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
+import type { ClientFrame, ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
 import type { Admission } from '../lib/admission.ts';
 import type { Bus } from '../lib/bus.ts';
 import { assertId, dmConversation, groupConversation } from '../lib/conversation.ts';
@@ -12,6 +12,7 @@ import type { LogicApi } from '../logic/index.ts';
 import type { SyncApi, SyncServiceService } from '../sync/index.ts';
 import type { Connection } from './connection.ts';
 import { encodedReply, ServerFrameBody } from './encoded-reply.ts';
+import type { UserLimits } from './user-limits.ts';
 
 export type EncodedSync = Pick<EncodedApiOf<typeof SyncServiceService>, 'getDiff'>;
 
@@ -23,24 +24,19 @@ export interface FrameHandlerDeps {
   syncEncoded: EncodedSync;
   /** GetDiff calls wait their turn here (the expensive call a reconnect storm makes). */
   syncs: Admission;
+  /** A user's own bound on syncs in flight. */
+  userLimits: UserLimits;
   logic: LogicApi;
   log: Logger;
 }
 
 type Reply = ServerFrame['body'];
 
-/** Decodes one client frame and answers it on the same connection; bad input gets an error frame, never a throw. */
+/** Answers one decoded client frame on the same connection; bad input gets an error frame, never a throw. */
 export class FrameHandler {
   constructor(private readonly deps: FrameHandlerDeps) {}
 
-  handle(conn: Connection, data: Buffer): Promise<void> | undefined {
-    let frame: ClientFrame;
-    try {
-      frame = ClientFrame.decode(data);
-    } catch {
-      conn.sendError(0, 'BAD_FRAME', 'frame is not a valid ClientFrame protobuf');
-      return;
-    }
+  handle(conn: Connection, frame: ClientFrame): Promise<void> | undefined {
     const body = frame.body;
     // A heartbeat is answered in the turn it arrives: it needs nothing asynchronous (decision 0017).
     if (body?.$case === 'ping') {
@@ -73,9 +69,11 @@ export class FrameHandler {
         return undefined;
       case 'sync': {
         const request = { ...who, syncKey: body.value.syncKey, limit: body.value.limit };
-        const page = await syncs.admit(
-          () => this.deps.syncEncoded.getDiff(request),
-          () => conn.isOpen,
+        const page = await this.deps.userLimits.sync(conn.user, () =>
+          syncs.admit(
+            () => this.deps.syncEncoded.getDiff(request),
+            () => conn.isOpen,
+          ),
         );
         conn.sendBytes(encodedReply(frame.requestId, ServerFrameBody.sync, page));
         return undefined;

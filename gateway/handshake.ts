@@ -2,15 +2,33 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { httpErrorOf, ImError, toImError } from '../lib/errors.ts';
 import type { TokenClaims, TokenVerifier } from '../lib/token.ts';
+import { originAllowed } from './origin.ts';
 
 export const WS_PATH = '/v1/ws';
+/** The subprotocol the gateway speaks; a browser offers it beside the token's (below), and it is what is answered. */
+export const WS_PROTOCOL = 'im.v1';
+/** A browser cannot set headers on a WebSocket: it offers the token as a subprotocol `im.bearer.<token>`. */
+export const BEARER_PROTOCOL_PREFIX = 'im.bearer.';
 
-/** The token from `Authorization: Bearer …` or, for browsers that cannot set headers, `?token=…`. */
-export function bearerToken(req: IncomingMessage): string | undefined {
+export interface HandshakePolicy {
+  /** Origins allowed besides the gateway's own (see origin.ts); `*` allows any. */
+  allowedOrigins: readonly string[];
+  /** Whether `?token=` is accepted (off by default: URLs end up in proxies' logs and browser histories). */
+  allowQueryToken: boolean;
+}
+
+/**
+ * The token from `Authorization: Bearer …`, else from the subprotocols a browser offers (`im.bearer.<token>`),
+ * else, where allowed, from `?token=…`.
+ */
+export function bearerToken(req: IncomingMessage, allowQueryToken: boolean): string | undefined {
   const header = req.headers.authorization;
   if (header?.startsWith('Bearer ')) return header.slice('Bearer '.length).trim();
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  return url.searchParams.get('token') ?? undefined;
+  const offered = req.headers['sec-websocket-protocol']?.split(',').map((p) => p.trim()) ?? [];
+  const fromProtocol = offered.find((p) => p.startsWith(BEARER_PROTOCOL_PREFIX));
+  if (fromProtocol) return fromProtocol.slice(BEARER_PROTOCOL_PREFIX.length);
+  if (!allowQueryToken) return undefined;
+  return new URL(req.url ?? '/', 'http://localhost').searchParams.get('token') ?? undefined;
 }
 
 export interface Upgrade {
@@ -22,23 +40,27 @@ export interface Upgrade {
   catchUp: boolean;
 }
 
-/** Checks an upgrade request: path, Origin allowlist, options, then the token. Throws an ImError with the reason. */
-export function authenticateUpgrade(
-  req: IncomingMessage,
-  verify: TokenVerifier,
-  allowedOrigins: readonly string[],
-): Upgrade {
+/** Checks an upgrade request: path, Origin, options, then the token. Throws an ImError with the reason. */
+export function authenticateUpgrade(req: IncomingMessage, verify: TokenVerifier, policy: HandshakePolicy): Upgrade {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname !== WS_PATH) throw new ImError('NOT_FOUND', `WebSocket endpoint is ${WS_PATH}`);
   const catchUp = url.searchParams.get('catch_up') ?? '1';
   if (catchUp !== '0' && catchUp !== '1') throw new ImError('INVALID_ARGUMENT', 'catch_up must be 0 or 1');
   const origin = req.headers.origin;
-  if (origin && allowedOrigins.length > 0 && !allowedOrigins.includes(origin)) {
-    throw new ImError('FORBIDDEN', `origin ${origin} is not allowed`);
+  if (origin !== undefined && !originAllowed(origin, req.headers.host, policy.allowedOrigins)) {
+    throw new ImError('FORBIDDEN', 'origin is not allowed: set IM_ALLOWED_ORIGINS to allow it');
   }
-  const token = bearerToken(req);
-  if (!token) throw new ImError('UNAUTHORIZED', 'missing token: send Authorization: Bearer <token> or ?token=');
+  const token = bearerToken(req, policy.allowQueryToken);
+  if (!token) {
+    const how = `send Authorization: Bearer <token>, or offer the subprotocols ${WS_PROTOCOL} and ${BEARER_PROTOCOL_PREFIX}<token>`;
+    throw new ImError('UNAUTHORIZED', `missing token: ${how}`);
+  }
   return { claims: verify(token), catchUp: catchUp === '1' };
+}
+
+/** ws's handleProtocols: answer im.v1 when offered, never the token's subprotocol. */
+export function chooseProtocol(offered: Set<string>): string | false {
+  return offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false;
 }
 
 /**

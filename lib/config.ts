@@ -39,6 +39,16 @@ const schema = z.object({
     .default(256 * 1024),
   rateLimitFrames: z.coerce.number().int().positive().default(200),
   rateLimitSeconds: z.coerce.number().int().positive().default(1),
+  /** Bytes one connection may send per rate-limit window (every frame counts, refused ones too). */
+  rateLimitBytes: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
+  /** Per user and gateway node: connections held, GetDiff calls in flight, POST /v1/sync calls per second. */
+  maxConnectionsPerUser: z.coerce.number().int().positive().default(32),
+  maxSyncsPerUser: z.coerce.number().int().positive().default(4),
+  httpSyncsPerUserPerSecond: z.coerce.number().int().positive().default(10),
   routeTtlMs: z.coerce.number().int().positive().default(90_000),
   /** Per gateway: GetDiff calls in flight, and connections being set up (route, rooms), at most (decision 0014). */
   syncConcurrency: z.coerce.number().int().positive().default(32),
@@ -47,6 +57,11 @@ const schema = z.object({
   // Under the SDK's 10 s request timeout, with room for the call itself.
   admissionMaxWaitMs: z.coerce.number().int().positive().default(5_000),
   drainTimeoutMs: z.coerce.number().int().nonnegative().default(5_000),
+  /**
+   * Browser origins allowed to open a WebSocket besides the gateway's own: exact (`https://chat.example.com`), any
+   * port (`http://localhost:*`), or `*` for any. Empty (the default): the gateway's own origin only. Embedded mode
+   * adds this machine's origins (gateway/origin.ts DEV_ORIGINS).
+   */
   allowedOrigins: z
     .string()
     .default('')
@@ -56,6 +71,11 @@ const schema = z.object({
         .map((o) => o.trim())
         .filter(Boolean),
     ),
+  /** Whether the handshake accepts `?token=` (browsers can offer the token as a subprotocol instead). */
+  allowQueryToken: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
   /** Groups with more members than this switch to read fan-out (one timeline entry instead of one inbox row each). */
   smallGroupMaxMembers: z.coerce.number().int().positive().default(200),
   maxGroupMembers: z.coerce.number().int().positive().default(100_000),

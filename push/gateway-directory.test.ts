@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import type { GatewayApi } from '../gateway/api.ts';
+import type { GatewayApi } from '../lib/gateway-api.ts';
 import type { Closeable } from '../lib/lifecycle.ts';
 import { RegistryGatewayDirectory } from './gateway-directory.ts';
 import { MemoryGatewayRegistry } from './gateway-registry.memory.ts';

@@ -1,7 +1,7 @@
 import type { Closeable } from '../lib/lifecycle.ts';
 import { LRUCache } from 'lru-cache';
 import type { GatewayEntry, GatewayRegistry } from './gateway-registry.ts';
-import type { GatewayApi } from '../gateway/api.ts';
+import type { GatewayApi } from '../lib/gateway-api.ts';
 
 /** Finds the gateway node that holds a connection (port): a map in embedded mode, the Redis registry in cluster mode. */
 export interface GatewayDirectory {

@@ -22,7 +22,7 @@ import { stopwatch } from '../lib/metrics.ts';
 import { topics } from '../lib/topics.ts';
 import type { OfflineApi } from '../offline/index.ts';
 import type { GatewayDirectory } from './gateway-directory.ts';
-import type { Route, RouteTable } from './route-table.ts';
+import type { RouteTable } from './route-table.ts';
 
 export type PushApi = ApiOf<typeof PushServiceService>;
 export { PushServiceService };
@@ -30,8 +30,6 @@ export type { Route, RouteRef, RouteTable } from './route-table.ts';
 export type { GatewayDirectory } from './gateway-directory.ts';
 
 export interface PushOptions {
-  /** How long a route lives without a heartbeat refresh. */
-  routeTtlMs: number;
   /** Messages per inbox read when a device catches up on coming online. */
   catchUpPageSize: number;
   /** Bytes per Deliver frame of a catch-up at most (a frame over a connection's send queue cuts it off). */
@@ -70,7 +68,7 @@ export class Push implements PushApi {
       }
     }
     for (const { node, connId, frame } of direct) append(byNode, node, { connIds: [connId], frame, ifRoom: false });
-    const delivered = await Promise.all([...byNode].map(([node, items]) => this.toNode(node, items, routes)));
+    const delivered = await Promise.all([...byNode].map(([node, items]) => this.toNode(node, items)));
     timer.lap('push.gateways');
     return { delivered: delivered.reduce((a, b) => a + b, 0) };
   }
@@ -116,7 +114,7 @@ export class Push implements PushApi {
           { room, connIds: join, join: true },
           { room, connIds: leave, join: false },
         ].filter((c) => c.connIds.length > 0);
-        return this.changeRooms(node, changes, routes);
+        return this.changeRooms(node, changes);
       }),
     );
     return { changed: changed.reduce((a, b) => a + b, 0) };
@@ -130,30 +128,21 @@ export class Push implements PushApi {
   }
 
   /**
-   * `user_state` handler: keep the route table, and on online hand the device what it has not acked (devices that
-   * pull that themselves send no online event).
+   * `user_state` handler: on online, hand the device what it has not acked (devices that pull that themselves send
+   * no online event). Routes are the gateway's to write: it wrote this one before the event was sent.
    */
   async onUserState(state: UserState): Promise<void> {
-    const ref = { user: state.user, device: state.device, connId: state.connId };
-    if (!state.online) {
-      await this.deps.routes.remove(ref);
-      return;
-    }
-    await this.deps.routes.put({ ...ref, node: state.node, atMs: state.atMs }, this.deps.options.routeTtlMs);
-    await this.catchUp(state);
+    if (state.online) await this.catchUp(state);
   }
 
   private async changeRooms(
     node: string,
     changes: { room: string; connIds: string[]; join: boolean }[],
-    routes: Map<string, Route[]>,
   ): Promise<number> {
     const gateway = await this.deps.gateways.get(node);
     if (!gateway) return 0;
     try {
-      const res = await gateway.changeRooms({ changes });
-      if (res.goneConnIds.length) await this.dropGone(res.goneConnIds, routes);
-      return res.changed;
+      return (await gateway.changeRooms({ changes })).changed;
     } catch (err) {
       // Those connections miss the room's live messages until they reconnect (a gateway joins rooms at connect).
       this.deps.log.warn({ err, node }, 'room change failed');
@@ -194,7 +183,12 @@ export class Push implements PushApi {
     }
   }
 
-  private async toNode(node: string, items: FrameToConnections[], routes: Map<string, Route[]>): Promise<number> {
+  /**
+   * One Deliver call to a node. Connections it says are gone closed after their route was read (their gateway
+   * removes the route as they close) or belonged to a crashed process (their routes expire): routes are only ever
+   * written by the gateways.
+   */
+  private async toNode(node: string, items: FrameToConnections[]): Promise<number> {
     const log = this.deps.log;
     const gateway = await this.deps.gateways.get(node);
     if (!gateway) {
@@ -202,19 +196,11 @@ export class Push implements PushApi {
       return 0;
     }
     try {
-      const res = await gateway.deliver({ items, rooms: [] });
-      if (res.goneConnIds.length) await this.dropGone(res.goneConnIds, routes);
-      return res.delivered;
+      return (await gateway.deliver({ items, rooms: [] })).delivered;
     } catch (err) {
       log.warn({ err, node }, 'gateway delivery failed; recipients will sync');
       return 0;
     }
-  }
-
-  private async dropGone(connIds: string[], routes: Map<string, Route[]>): Promise<void> {
-    const gone = new Set(connIds);
-    const refs = [...routes.values()].flat().filter((r) => gone.has(r.connId));
-    await Promise.all(refs.map((r) => this.deps.routes.remove(r)));
   }
 }
 

@@ -6,7 +6,8 @@ import { ImClient } from '../../client/sdk.ts';
 import sodium from 'libsodium-wrappers';
 import { loadOrCreateDevKey, type DevKey } from '../../lib/dev-key.ts';
 import { tokenSigner } from '../../lib/token.ts';
-import { connect, eventually, startServer, type Target } from './harness.ts';
+import WebSocket from 'ws';
+import { connect, eventually, sleep, startServer, type Target } from './harness.ts';
 import { RawSocket } from './raw-socket.ts';
 
 describe('hostile and broken input gets a clear answer, never a crash', () => {
@@ -124,7 +125,8 @@ describe('hostile and broken input gets a clear answer, never a crash', () => {
 
 describe('an overloaded gateway answers at once with a retry hint instead of queueing without bound', () => {
   it('refuses the syncs that would wait too long with UNAVAILABLE and retry_after_ms, and serves the rest', async () => {
-    const server = await startServer({ syncConcurrency: 1, admissionMaxWaitMs: 1 });
+    // The user's own bound (IM_MAX_SYNCS_PER_USER) is opened up: this is about the node's.
+    const server = await startServer({ syncConcurrency: 1, admissionMaxWaitMs: 1, maxSyncsPerUser: 10 });
     const s = await RawSocket.open(server.gateway.url, server.token('busy1', 'd1'));
     for (let i = 1; i <= 10; i++) s.send({ requestId: i, body: { $case: 'sync', value: { syncKey: '', limit: 10 } } });
     const answers = await Promise.all(
@@ -151,6 +153,7 @@ describe('connections that misbehave are cut off; others carry on', () => {
     const server = await startServer({
       maxBufferedBytes: 1024 * 1024,
       rateLimitFrames: 10_000,
+      rateLimitBytes: 64 * 1024 * 1024,
       maxFrameBytes: 64 * 1024,
     });
     const sender = await connect(server, 'slow-sender', 'pc');
@@ -298,5 +301,165 @@ describe('inputs are validated, and errors never echo them whole', () => {
       assert.equal(res.status, 400, body);
       assert.equal(((await res.json()) as { code: string }).code, 'INVALID_ARGUMENT');
     }
+  });
+});
+
+describe('every frame is charged, and a connection that keeps sending what it is refused is closed', () => {
+  let server: Embedded & Target;
+  before(async () => {
+    server = await startServer({ rateLimitFrames: 50, rateLimitBytes: 256 * 1024 });
+  });
+  after(() => server.close());
+
+  const replies = (s: RawSocket) => s.frames.filter((f) => f.body?.$case === 'error').length;
+
+  it('closes a connection flooding text frames after a bounded number of answers (1008)', async () => {
+    const s = await RawSocket.open(server.gateway.url, server.token('flood-text', 'd1'));
+    await s.next((f) => (f.body?.$case === 'authResult' ? true : undefined));
+    for (let i = 0; i < 20_000 && s.ws.readyState === s.ws.OPEN; i++) s.ws.send('x');
+    await eventually(() => s.closed !== undefined, 'the flood is cut off');
+    assert.deepEqual(s.closed, { code: 1008, reason: 'too many refused frames' });
+    assert.ok(replies(s) <= 51, `${replies(s)} error frames for 20,000 text frames`);
+  });
+
+  it('charges oversized frames by their bytes and closes a connection that keeps sending them', async () => {
+    const s = await RawSocket.open(server.gateway.url, server.token('flood-big', 'd1'));
+    await s.next((f) => (f.body?.$case === 'authResult' ? true : undefined));
+    const big = randomBytes(64 * 1024 + 10);
+    for (let i = 0; i < 2_000 && s.ws.readyState === s.ws.OPEN; i++) s.ws.send(big);
+    await eventually(() => s.closed !== undefined, 'the oversized flood is cut off', 20_000);
+    assert.equal(s.closed?.code, 1008);
+    assert.ok(replies(s) <= 51, `${replies(s)} error frames`);
+  });
+
+  it('answers only the first frame over the budget, with when the window ends, and serves the next window', async () => {
+    const s = await RawSocket.open(server.gateway.url, server.token('flood-ping', 'd1'));
+    for (let i = 1; i <= 60; i++) s.send({ requestId: i, body: { $case: 'ping', value: { clientTimeMs: i } } });
+    const refused = await s.error();
+    assert.equal(refused.code, 'RATE_LIMITED');
+    assert.equal(refused.requestId, 51, 'the request id read without decoding the frame');
+    assert.ok(refused.retryAfterMs! > 0 && refused.retryAfterMs! <= 1000, `hint ${refused.retryAfterMs}`);
+    await sleep(refused.retryAfterMs! + 50);
+    assert.equal(replies(s), 0, 'the nine after it got no answer');
+    s.send({ requestId: 99, body: { $case: 'ping', value: { clientTimeMs: 99 } } });
+    assert.equal(await s.next((f) => (f.body?.$case === 'pong' && f.requestId === 99 ? true : undefined)), true);
+    assert.equal(s.closed, undefined);
+    s.ws.close();
+  });
+
+  it('lets the SDK pace itself within the budget the server announces: 300 requests, none refused', async () => {
+    const c = await connect(server, 'paced', 'd1');
+    const errors: Error[] = [];
+    c.client.on('error', (e) => errors.push(e));
+    const groups = await Promise.all(Array.from({ length: 150 }, () => c.client.listGroups()));
+    for (let i = 0; i < 150; i++) await c.client.send({ user: 'paced-peer' }, { text: `m${i}` });
+    assert.equal(groups.length, 150);
+    assert.deepEqual(errors, []);
+    await c.client.close();
+  });
+});
+
+describe('one user cannot take what others need', () => {
+  let server: Embedded & Target;
+  before(async () => {
+    server = await startServer({ maxConnectionsPerUser: 3, maxSyncsPerUser: 2, httpSyncsPerUserPerSecond: 5 });
+  });
+  after(() => server.close());
+
+  const httpSync = (user: string) =>
+    fetch(`${server.gateway.url.replace(/^ws/, 'http')}/v1/sync`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.token(user, 'http')}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+
+  it('answers HTTP syncs over the user’s rate with 429 and Retry-After, while a bystander syncs', async () => {
+    const answers = await Promise.all(Array.from({ length: 400 }, () => httpSync('hog')));
+    const limited = answers.filter((r) => r.status === 429);
+    assert.ok(limited.length >= 390, `${limited.length} of 400 refused`);
+    assert.ok(answers.some((r) => r.status === 200));
+    const first = limited[0]!;
+    assert.ok(Number(first.headers.get('retry-after')) >= 1);
+    assert.equal(((await first.json()) as { code: string }).code, 'RATE_LIMITED');
+    const bystander = await connect(server, 'bystander', 'phone');
+    await bystander.client.sync();
+    assert.equal((await httpSync('bystander')).status, 200);
+    await bystander.client.close();
+  });
+
+  it('refuses a connection past the user’s limit with 429, but lets a device replace its own', async () => {
+    const held = await Promise.all(
+      ['a', 'b', 'c'].map((d) => RawSocket.open(server.gateway.url, server.token('many', d))),
+    );
+    const refused = (await RawSocket.open(server.gateway.url, server.token('many', 'd')).then(
+      () => assert.fail('a fourth device was let in'),
+      (e: unknown) => e,
+    )) as { status: number; body: string };
+    assert.equal(refused.status, 429);
+    assert.equal((JSON.parse(refused.body) as { code: string }).code, 'RATE_LIMITED');
+    const again = await RawSocket.open(server.gateway.url, server.token('many', 'a'));
+    await eventually(() => held[0]!.closed !== undefined, 'the older connection of device a is replaced');
+    for (const s of [...held, again]) s.ws.close();
+  });
+});
+
+describe('operators see refusals in /metrics', () => {
+  it('counts refused handshakes and frames by reason', async () => {
+    const server = await startServer({ rateLimitFrames: 5 });
+    const metrics = async () => (await fetch(`${server.gateway.url.replace(/^ws/, 'http')}/metrics`)).text();
+    const count = (text: string, reason: string) =>
+      Number(new RegExp(`im_gateway_refusals_total\\{reason="${reason}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    const before = await metrics();
+    await RawSocket.open(server.gateway.url, 'not-a-token').catch(() => undefined);
+    const s = await RawSocket.open(server.gateway.url, server.token('counted', 'd1'));
+    s.ws.send('text');
+    for (let i = 0; i < 10; i++) s.send({ requestId: i + 1, body: { $case: 'ping', value: { clientTimeMs: i } } });
+    await s.error();
+    await eventually(
+      () => s.frames.some((f) => f.body?.$case === 'error' && f.body.value.code === 'RATE_LIMITED'),
+      'refusal',
+    );
+    const after = await metrics();
+    assert.equal(count(after, 'auth') - count(before, 'auth'), 1);
+    assert.equal(count(after, 'text_frame') - count(before, 'text_frame'), 1);
+    assert.equal(count(after, 'rate_limited') - count(before, 'rate_limited'), 1);
+    s.ws.close();
+    await server.close();
+  });
+});
+
+describe('browsers: Origin and where the token goes', () => {
+  const open = (url: string, headers: Record<string, string>, protocols?: string[]) =>
+    new Promise<{ status: number; protocol?: string }>((resolve) => {
+      const ws = new WebSocket(url, protocols, { headers });
+      ws.once('open', () => {
+        resolve({ status: 101, protocol: ws.protocol });
+        ws.close();
+      });
+      ws.once('unexpected-response', (_req, res) => resolve({ status: res.statusCode ?? 0 }));
+      ws.once('error', () => undefined);
+    });
+
+  it('refuses another site’s page by default, allows the gateway’s own origin and, embedded, this machine’s', async () => {
+    const server = await startServer();
+    const auth = { authorization: `Bearer ${server.token('web', 'tab')}` };
+    const url = `${server.gateway.url}/v1/ws`;
+    const host = new URL(server.gateway.url).host;
+    assert.equal((await open(url, { ...auth, origin: 'https://evil.example' })).status, 403);
+    assert.equal((await open(url, { ...auth, origin: `http://${host}` })).status, 101);
+    assert.equal((await open(url, { ...auth, origin: 'http://localhost:5173' })).status, 101);
+    await server.close();
+  });
+
+  it('takes the token from a subprotocol and answers im.v1, never the token; ?token= only where allowed', async () => {
+    const server = await startServer();
+    const token = server.token('web', 'tab');
+    const viaProtocol = await open(`${server.gateway.url}/v1/ws`, {}, ['im.v1', `im.bearer.${token}`]);
+    assert.deepEqual(viaProtocol, { status: 101, protocol: 'im.v1' });
+    assert.equal((await open(`${server.gateway.url}/v1/ws?token=${token}`, {})).status, 401);
+    await server.close();
+    const legacy = await startServer({ allowQueryToken: 'true' });
+    assert.equal((await open(`${legacy.gateway.url}/v1/ws?token=${legacy.token('web', 'tab')}`, {})).status, 101);
+    await legacy.close();
   });
 });
