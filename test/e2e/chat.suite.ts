@@ -11,10 +11,21 @@ import { RawSocket } from './raw-socket.ts';
  */
 /** The servers this suite runs against switch groups above this many members to read fan-out. */
 export const LARGE_GROUP_ABOVE = 4;
-/** Edit limits short enough to test, set for the servers of this suite (see `before`). */
+/** Edit limits short enough to test: the servers this suite runs against are started with them. */
 const EDIT_WINDOW_MS = 4_000;
 const MAX_EDITS = 3;
-const EDIT_LIMITS = { IM_EDIT_WINDOW_MS: String(EDIT_WINDOW_MS), IM_MAX_EDITS_PER_MESSAGE: String(MAX_EDITS) };
+
+/** How the servers of this suite are configured, as config overrides (embedded) and as IM_* variables (cluster). */
+export const CHAT_SUITE_CONFIG = {
+  smallGroupMaxMembers: LARGE_GROUP_ABOVE,
+  editWindowMs: EDIT_WINDOW_MS,
+  maxEditsPerMessage: MAX_EDITS,
+} as const;
+export const CHAT_SUITE_ENV = {
+  IM_SMALL_GROUP_MAX_MEMBERS: String(LARGE_GROUP_ABOVE),
+  IM_EDIT_WINDOW_MS: String(EDIT_WINDOW_MS),
+  IM_MAX_EDITS_PER_MESSAGE: String(MAX_EDITS),
+};
 
 export function chatSuite(label: string, setup: () => Promise<Target>): void {
   describe(`chat over a real WebSocket (${label})`, () => {
@@ -22,17 +33,7 @@ export function chatSuite(label: string, setup: () => Promise<Target>): void {
     const u = (name: string) => `${name}-${run}`;
     let server: Target;
     before(async () => {
-      // The setups name no edit limits; both modes read IM_* variables at start (cluster processes inherit them).
-      const saved = Object.fromEntries(Object.keys(EDIT_LIMITS).map((k) => [k, process.env[k]]));
-      Object.assign(process.env, EDIT_LIMITS);
-      try {
-        server = await setup();
-      } finally {
-        for (const [k, v] of Object.entries(saved)) {
-          if (v === undefined) delete process.env[k];
-          else process.env[k] = v;
-        }
-      }
+      server = await setup();
     });
     after(() => server.close());
 

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Cluster } from '../../app/cluster.ts';
-import { chatSuite, LARGE_GROUP_ABOVE } from './chat.suite.ts';
+import { CHAT_SUITE_ENV, chatSuite } from './chat.suite.ts';
 import { clusterTarget, startTestCluster } from './cluster-harness.ts';
 import { connect, eventually, type Target } from './harness.ts';
 
 chatSuite('cluster: a process per service, devices over 2 gateways', async () =>
-  clusterTarget(await startTestCluster({ IM_SMALL_GROUP_MAX_MEMBERS: String(LARGE_GROUP_ABOVE) })),
+  clusterTarget(await startTestCluster(CHAT_SUITE_ENV)),
 );
 
 describe('cluster mode specifics', () => {
