@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { loadOrCreateDevKey } from '../lib/dev-key.ts';
 import { toImError } from '../lib/errors.ts';
+import { messageJson } from '../lib/message-json.ts';
 import { tokenSigner } from '../lib/token.ts';
 import {
   ImClient,
@@ -29,42 +30,6 @@ interface DeviceOptions {
   server: string;
   token?: string;
   state: boolean;
-}
-
-/** A message as JSON: snake_case like the wire protocol; text for text/plain, base64 for anything else. */
-export function messageJson(m: Message) {
-  const isText = m.contentType === 'text/plain';
-  return {
-    conversation: m.conversation,
-    from: m.fromUser,
-    from_device: m.fromDevice,
-    seq: m.seq,
-    stream: m.stream || 'inbox',
-    server_msg_id: m.serverMsgId,
-    client_msg_id: m.clientMsgId,
-    sent_at_ms: m.sentAtMs,
-    content_type: m.contentType,
-    ...opJson(m),
-    ...(isText
-      ? { text: Buffer.from(m.body).toString('utf8') }
-      : { body_base64: Buffer.from(m.body).toString('base64') }),
-  };
-}
-
-function opJson(m: Message): Record<string, unknown> {
-  const op = m.op?.kind;
-  if (!op) return {};
-  if (op.$case === 'read') {
-    return { op: 'read', read_seq: op.value.seq, read_stream: op.value.stream || 'inbox', unread: op.value.unread };
-  }
-  return {
-    op: op.$case,
-    target: {
-      from_device: op.value.fromDevice,
-      client_msg_id: op.value.clientMsgId,
-      server_msg_id: op.value.serverMsgId,
-    },
-  };
 }
 
 const print = (value: unknown) => process.stdout.write(JSON.stringify(value) + '\n');

@@ -5,11 +5,32 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import sodium from 'libsodium-wrappers';
 import { SyncResponse } from '../proto/gen/im/v1/client.pb.ts';
+import { Message } from '../proto/gen/im/v1/message.pb.ts';
 import type { GetDiffRequest } from '../proto/gen/im/v1/services.pb.ts';
 import { tokenSigner, tokenVerifier } from '../lib/token.ts';
 import { syncHttpHandler } from './http.ts';
 
-describe('POST /v1/sync: what it answers to bad requests', () => {
+/** What the stub answers to sync_key "ops": a tombstone, the recall that made it, an edit and a read marker. */
+const OPS: Message[] = [
+  Message.fromPartial({ seq: 1, contentType: 'text/plain', recalled: true }),
+  Message.fromPartial({
+    seq: 2,
+    contentType: 'text/plain',
+    op: { kind: { $case: 'recall', value: { fromDevice: 'pc', clientMsgId: 'c1', serverMsgId: 's1' } } },
+  }),
+  Message.fromPartial({
+    seq: 3,
+    contentType: 'text/plain',
+    body: Buffer.from('fixed'),
+    op: { kind: { $case: 'edit', value: { fromDevice: 'pc', clientMsgId: 'c2', serverMsgId: 's2' } } },
+  }),
+  Message.fromPartial({
+    seq: 4,
+    op: { kind: { $case: 'read', value: { conversation: 'dm:alice:bob', seq: 3, stream: '', unread: 0 } } },
+  }),
+];
+
+describe('POST /v1/sync: what it answers, to good requests and bad', () => {
   let server: Server;
   let url: string;
   let token: string;
@@ -22,7 +43,7 @@ describe('POST /v1/sync: what it answers to bad requests', () => {
     token = (await tokenSigner(seed)).sign('alice', 'phone', 60);
     const getDiff = (r: GetDiffRequest) => {
       asked.push(r);
-      return Promise.resolve(SyncResponse.fromPartial({ syncKey: 'next' }));
+      return Promise.resolve(SyncResponse.fromPartial({ syncKey: 'next', messages: r.syncKey === 'ops' ? OPS : [] }));
     };
     const handle = syncHttpHandler({ getDiff }, verify);
     server = createServer((req, res) => {
@@ -49,6 +70,30 @@ describe('POST /v1/sync: what it answers to bad requests', () => {
     assert.equal(res.status, 200);
     assert.equal(((await res.json()) as { sync_key: string }).sync_key, 'next');
     assert.deepEqual(asked.at(-1), { user: 'alice', device: 'phone', syncKey: 'k', limit: 5 });
+  });
+
+  it('marks tombstones recalled: true and names each operation with its target, in JSON', async () => {
+    const res = await post('{"sync_key":"ops"}');
+    assert.equal(res.status, 200);
+    const { messages } = (await res.json()) as { messages: Record<string, unknown>[] };
+    const target = (n: number) => ({ from_device: 'pc', client_msg_id: `c${n}`, server_msg_id: `s${n}` });
+    assert.deepEqual(
+      messages.map(({ seq, op, target, recalled, text }) => ({ seq, op, target, recalled, text })),
+      [
+        { seq: 1, op: undefined, target: undefined, recalled: true, text: '' },
+        { seq: 2, op: 'recall', target: target(1), recalled: undefined, text: '' },
+        { seq: 3, op: 'edit', target: target(2), recalled: undefined, text: 'fixed' },
+        { seq: 4, op: 'read', target: undefined, recalled: undefined, text: undefined },
+      ],
+    );
+    assert.ok(
+      messages.slice(1).every((m) => !('recalled' in m)),
+      'recalled is omitted unless true',
+    );
+    assert.deepEqual(
+      { read_seq: messages[3]?.read_seq, read_stream: messages[3]?.read_stream, unread: messages[3]?.unread },
+      { read_seq: 3, read_stream: 'inbox', unread: 0 },
+    );
   });
 
   it('answers a 200 KB body with 413 TOO_LARGE in JSON instead of resetting the connection', async () => {

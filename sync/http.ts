@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SyncRequest, SyncResponse } from '../proto/gen/im/v1/client.pb.ts';
 import { echo } from '../lib/echo.ts';
 import { httpErrorOf, ImError, toImError } from '../lib/errors.ts';
+import { messageJson } from '../lib/message-json.ts';
 import type { TokenVerifier } from '../lib/token.ts';
 import type { SyncApi } from './index.ts';
 
@@ -15,7 +16,8 @@ type HttpSync = Pick<SyncApi, 'getDiff'>;
 /**
  * `POST /v1/sync` with `Authorization: Bearer <token>` for clients waking from a push: a JSON body
  * `{"sync_key": "...", "limit": 100}` answered in JSON, or a protobuf SyncRequest (Content-Type
- * application/x-protobuf) answered with a protobuf SyncResponse. Errors are `{code, message}` with a 4xx/5xx:
+ * application/x-protobuf) answered with a protobuf SyncResponse (messages in JSON as `messageJson` shows them:
+ * operations with their target, tombstones with `recalled: true`). Errors are `{code, message}` with a 4xx/5xx:
  * 405 (with Allow: POST) for another method, 413 for a body over 128 KiB, 400 for a JSON body that is not an
  * object or has a field this endpoint does not know (a misspelt sync_key would otherwise sync from the start).
  */
@@ -47,19 +49,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, sync: HttpSync, 
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(
     JSON.stringify({
-      messages: result.messages.map((m) => ({
-        server_msg_id: m.serverMsgId,
-        conversation: m.conversation,
-        from: m.fromUser,
-        from_device: m.fromDevice,
-        client_msg_id: m.clientMsgId,
-        seq: m.seq,
-        sent_at_ms: m.sentAtMs,
-        content_type: m.contentType,
-        ...(m.contentType === 'text/plain'
-          ? { text: Buffer.from(m.body).toString('utf8') }
-          : { body_base64: Buffer.from(m.body).toString('base64') }),
-      })),
+      messages: result.messages.map(messageJson),
       sync_key: result.syncKey,
       has_more: result.hasMore,
       reset: result.reset,
