@@ -16,8 +16,11 @@ export interface PagesAheadOptions {
  * Inbox pages read before they are asked for. A reader paging through a backlog asks for the next page only once
  * it has the last one; reading that page while the last one travels takes the store's read off the reader's time.
  * A page read ahead is what a GetDiff would have answered at the moment it was read, so handing it over later is
- * the same as the reader having asked a little earlier: entries are never rewritten (recalls and edits are entries
- * of their own), and the key moves only to the page's own `throughSeq`. Each page is handed over once.
+ * the same as the reader having asked a little earlier, and the key moves only to the page's own `throughSeq`. Each
+ * page is handed over once. A recall does rewrite stored entries (InboxStore.redact makes them tombstones), so a
+ * page read before a recall may still carry the original body for up to its ttl (5 s). That is accepted (decision
+ * 0019): the window is short, it is what the reader would have got by asking a moment earlier, and the recall's own
+ * entry follows in the same stream, past this page, so the client applies it and drops the content.
  */
 export class PagesAhead {
   private readonly pages: LRUCache<string, { read: Promise<InboxRead>; entries: number }>;
