@@ -4,6 +4,7 @@ import type { ClientFrame, ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
 import type { Admission } from '../lib/admission.ts';
 import type { Bus } from '../lib/bus.ts';
 import { assertId, dmConversation, groupConversation } from '../lib/conversation.ts';
+import { echo } from '../lib/echo.ts';
 import { ImError, toImError } from '../lib/errors.ts';
 import type { EncodedApiOf } from '../lib/grpc.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -133,6 +134,7 @@ function pongTo(clientTimeMs: number) {
   return { clientTimeMs, serverTimeMs: Date.now() };
 }
 
+/** Names only the case, bounded: the value is the client's and may be of any size. */
 function assertNever(value: never): never {
-  throw new ImError('BAD_FRAME', `unknown frame ${JSON.stringify(value)}`);
+  throw new ImError('BAD_FRAME', `unknown frame ${echo(String((value as { $case?: unknown }).$case))}`);
 }

@@ -8,6 +8,7 @@ import {
 } from '@grpc/grpc-js';
 import { CallFrame, CallStreamServiceService } from '../proto/gen/im/v1/calls.pb.ts';
 import { bufferView } from './buffer-view.ts';
+import { echo } from './echo.ts';
 import { ImError, isErrorCode, toImError } from './errors.ts';
 
 /** A unary method as a call stream runs it: the request's bytes in, the response's bytes out. */
@@ -91,7 +92,7 @@ export class CallStreamServer {
     try {
       if (this.draining) throw new ImError('UNAVAILABLE', 'the service is shutting down');
       const run = this.methods.get(method);
-      if (!run) throw new ImError('NOT_FOUND', `no method ${JSON.stringify(method)} on this server`);
+      if (!run) throw new ImError('NOT_FOUND', `no method ${echo(method)} on this server`);
       const response = await run(body);
       return { id, method: '', body: bufferView(response), errorCode: '', errorMessage: '', retryAfterMs: 0 };
     } catch (err) {

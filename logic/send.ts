@@ -4,6 +4,7 @@ import type { SendOutcome } from '../proto/gen/im/v1/store.pb.ts';
 import { ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
 import type { SendToConnectionRequest, UpdateUnreadRequest } from '../proto/gen/im/v1/services.pb.ts';
 import { assertId, dmConversation, groupConversation, groupIdOf, isGroupConversation } from '../lib/conversation.ts';
+import { echo } from '../lib/echo.ts';
 import { ImError } from '../lib/errors.ts';
 import { newServerMsgId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -434,6 +435,7 @@ function resultFor(outcome: SendOutcome, sender: string): SendResult {
   };
 }
 
+/** Names only the case, bounded: the value is the client's and may be of any size. */
 function assertNever(value: never): never {
-  throw new ImError('INVALID_ARGUMENT', `unknown recipient kind ${JSON.stringify(value)}`);
+  throw new ImError('INVALID_ARGUMENT', `unknown recipient kind ${echo(String((value as { $case?: unknown }).$case))}`);
 }
