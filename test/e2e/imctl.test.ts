@@ -125,14 +125,16 @@ describe('imctl drives the embedded server and prints JSON', () => {
     await imctl('edit', '--user', 'ann', '--conversation', dm, '--client-msg-id', 'e1', '--text', 'final');
     await imctl('recall', '--user', 'ann', '--conversation', dm, '--client-msg-id', 'r1');
     const [after] = await imctl('sync', '--user', 'ben', '--device', 'pc', '--no-state');
-    const ops = (after!.messages as { op?: string; text?: string; target?: { client_msg_id: string } }[]).map((m) => [
-      m.op ?? 'message',
+    type Entry = { op?: string; text?: string; target?: { client_msg_id: string }; recalled?: boolean };
+    const ops = (after!.messages as Entry[]).map((m) => [
+      m.op ?? (m.recalled ? 'recalled' : 'message'),
       m.text ?? '',
       m.target?.client_msg_id ?? '',
     ]);
+    // The recalled message is a tombstone: its place and ids stay, its text is gone.
     assert.deepEqual(ops, [
       ['message', 'draft', ''],
-      ['message', 'oops', ''],
+      ['recalled', '', ''],
       ['read', '', ''],
       ['edit', 'final', 'e1'],
       ['recall', '', 'r1'],
