@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import sodium from 'libsodium-wrappers';
@@ -29,15 +29,18 @@ export async function loadOrCreateDevKey(path = devKeyPath()): Promise<DevKey> {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     seed = randomBytes(sodium.crypto_sign_SEEDBYTES);
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // Written whole under another name, then linked into place: a process starting at the same moment sees either
+    // no file or the whole key, never an empty one (cluster mode starts its services at once).
+    const draft = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    writeFileSync(draft, JSON.stringify({ seed: Buffer.from(seed).toString('base64url') }) + '\n', { mode: 0o600 });
     try {
-      writeFileSync(path, JSON.stringify({ seed: Buffer.from(seed).toString('base64url') }) + '\n', {
-        mode: 0o600,
-        flag: 'wx',
-      });
+      linkSync(draft, path);
     } catch (raced) {
       // Another process created it first: use theirs, so both sign with one key.
       if ((raced as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateDevKey(path);
       throw raced;
+    } finally {
+      unlinkSync(draft);
     }
   }
   return { seed, publicKey: sodium.crypto_sign_seed_keypair(seed).publicKey };
