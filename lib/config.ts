@@ -130,6 +130,13 @@ const schema = z.object({
   seqInFlightTtlMs: z.coerce.number().int().positive().default(10_000),
   /** How often a gateway refreshes its registry entry and its connections' routes. */
   registryHeartbeatMs: z.coerce.number().int().positive().default(10_000),
+  /**
+   * Embedded mode: where everything is kept (one SQLite file, held by one process at a time), relative to the working
+   * directory; `:memory:` keeps nothing (every store in memory, as the tests use it).
+   */
+  dataDir: z.string().min(1).default('.data'),
+  /** `normal`: a commit survives the process being killed; `full`: also power loss, at a cost (decision 0021). */
+  dataDurability: z.enum(['normal', 'full']).default('normal'),
   /** How services in one process call each other: `direct` objects, or `grpc` over loopback (what cluster mode does). */
   transport: z.enum(['direct', 'grpc']).default('direct'),
 });
