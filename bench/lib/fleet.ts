@@ -88,6 +88,8 @@ export async function startGatewayServer(ctx: Ctx, env: Record<string, string> =
     IM_LOG_LEVEL: 'warn',
     IM_DRAIN_TIMEOUT_MS: '500',
     IM_DEV_KEY_FILE: ctx.keyFile,
+    // In memory unless a scenario measures the data directory (IM_DATA_DIR: a directory of its own).
+    IM_DATA_DIR: ':memory:',
     ...env,
   };
   const child = new Child<GatewayServerApi>('gateway', 'bench/servers/gateway.ts', {

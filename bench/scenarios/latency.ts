@@ -2,7 +2,9 @@
 // (the k-th message is due at t0 + k/rate whatever the replies do), latency from the intended send time to the
 // recipient's socket, p50/p95/p99/max per rate, stepping the rate up until saturation. Embedded and cluster mode,
 // and a bare `ws` relay as the floor. Senders and recipients of a pair sit in different client processes.
-import { cpus } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Histogram, type Percentiles } from '../lib/histogram.ts';
 import { hopMeans, scrapeHops } from '../lib/hops.ts';
 import { CpuMeter, PidsCpu } from '../lib/machine.ts';
@@ -236,22 +238,28 @@ export async function latency(ctx: Ctx) {
   const clusterInfo: Record<string, unknown> = {};
   try {
     if (mode !== 'cluster') {
-      const gw = await startGatewayServer(ctx);
-      results.embedded = await ramp(
-        ctx,
-        {
-          name: 'embedded',
-          urls: [gw.url],
-          metricsUrls: [`${gw.url.replace(/^ws/, 'http')}/metrics`],
-          cpu: () => gw.child.call('cpu', {}),
-          loopDelay: () => gw.child.call('loopDelay', {}),
-          stop: () => gw.child.stop(),
-        },
-        workers,
-        pairs,
-        embeddedRates,
-        stepSec,
-      ).finally(() => gw.child.stop());
+      // The embedded server twice, in memory and on its data directory: what keeping messages on disk costs.
+      for (const [name, dataDir] of [
+        ['embedded', ':memory:'],
+        ['embedded, disk', mkdtempSync(join(tmpdir(), 'im-bench-data-'))],
+      ] as const) {
+        const gw = await startGatewayServer(ctx, { IM_DATA_DIR: dataDir });
+        results[name] = await ramp(
+          ctx,
+          {
+            name,
+            urls: [gw.url],
+            metricsUrls: [`${gw.url.replace(/^ws/, 'http')}/metrics`],
+            cpu: () => gw.child.call('cpu', {}),
+            loopDelay: () => gw.child.call('loopDelay', {}),
+            stop: () => gw.child.stop(),
+          },
+          workers,
+          pairs,
+          embeddedRates,
+          stepSec,
+        ).finally(() => gw.child.stop());
+      }
       // A naive relay (bench/servers/relay.ts) in one process of its own, stopped once its ramp ends.
       const relay = (sys: Omit<System, 'metricsUrls'>) =>
         ramp(ctx, { ...sys, metricsUrls: [] }, workers, pairs, embeddedRates, stepSec).finally(() => sys.stop());
@@ -350,9 +358,24 @@ export async function latency(ctx: Ctx) {
     });
     if (relays.length > 0) t.limitedBy = `${t.limitedBy ?? ''}; at 10,000 msg/s in this run: ${relays.join(', ')}`;
   }
+  const onDisk = at('embedded, disk', 2_500);
+  if (results['embedded, disk']) {
+    const inMemory = at('embedded', 2_500);
+    const t = checkTarget(
+      '1:1 embedded on disk p99 at 2,500 msg/s',
+      onDisk && !onDisk.saturated ? onDisk.p99 : null,
+      '<=',
+      10,
+      'ms',
+      inMemory ? `in memory in the same run: p99 ${inMemory.p99} ms` : undefined,
+    );
+    if (!onDisk) t.by = `2,500 msg/s not offered (rates ${embeddedRates.join(', ')})`;
+    targets.push(t);
+  }
   if (results.cluster) targets.push(...clusterTargets(results.cluster, clusterRates));
   const colorOf: Record<string, string> = {
     embedded: PALETTE[0]!,
+    'embedded, disk': PALETTE[1]!,
     cluster: PALETTE[2]!,
     'bare ws': PALETTE[7]!,
     bun: PALETTE[4]!,
