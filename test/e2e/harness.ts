@@ -29,11 +29,11 @@ export function useTestDevKey(): void {
   process.env.IM_DEV_KEY_FILE ??= join(mkdtempSync(join(tmpdir(), 'im-test-')), 'dev-key.json');
 }
 
-/** The server under test: embedded mode on a free port with its own dev key. */
+/** The server under test: embedded mode on a free port with its own dev key, in memory unless `dataDir` is given. */
 export async function startServer(overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<Embedded & Target> {
   useTestDevKey();
   const server = await startEmbedded(
-    loadConfig({ port: 0, drainTimeoutMs: 500, ...overrides }),
+    loadConfig({ port: 0, drainTimeoutMs: 500, dataDir: ':memory:', ...overrides }),
     createLogger(process.env.IM_LOG_LEVEL ?? 'warn'),
   );
   return Object.assign(server, {
