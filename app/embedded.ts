@@ -5,18 +5,15 @@ import { devKeyPath, loadOrCreateDevKey } from '../lib/dev-key.ts';
 import { addApi, grpcClient, serveGrpc, type ApiOf, type EncodedApiOf } from '../lib/grpc.ts';
 import { closeAll, type Closeable } from '../lib/lifecycle.ts';
 import { gatewayOptions, logicLimits, pushOptions } from './options.ts';
+import { embeddedStores } from './stores.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { tokenSigner, tokenVerifier } from '../lib/token.ts';
 import { topics } from '../lib/topics.ts';
 import { GatewayServiceService, startGateway, type Gateway } from '../gateway/index.ts';
 import { coalescedLogic } from '../logic/coalesced.ts';
 import { LogicServiceService, startLogic } from '../logic/index.ts';
-import { MemoryGroupStore } from '../logic/group-store.memory.ts';
 import { allGroupIdsOf } from '../logic/groups-of.ts';
-import { MemoryOutcomeStore } from '../logic/outcome-store.memory.ts';
-import { Offline, OfflineServiceService } from '../offline/index.ts';
-import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
-import { MemorySequencer } from '../offline/sequencer.memory.ts';
+import { OfflineServiceService } from '../offline/index.ts';
 import { PushServiceService, startPush } from '../push/index.ts';
 import { StaticGatewayDirectory } from '../push/gateway-directory.ts';
 import { MemoryRouteTable } from '../push/route-table.memory.ts';
@@ -26,6 +23,8 @@ import { Sync, SyncServiceService } from '../sync/index.ts';
 export interface Embedded extends Closeable {
   gateway: Gateway;
   config: Config;
+  /** Where the data is kept (the data directory's path, or memory). */
+  dataWhere: string;
   /** Signs a token with the dev key (what `imctl token` prints). */
   token(user: string, device: string, ttlSec?: number): string;
 }
@@ -56,9 +55,11 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
     return client;
   };
   try {
-    const stores = new Offline(new MemorySequencer(), new MemoryInboxStore(config.inboxRetainedPerUser));
+    const kept = embeddedStores(config);
+    started.push(kept);
+    const stores = kept.offline;
     const offline = await link(OfflineServiceService, stores);
-    const groupStore = new MemoryGroupStore();
+    const groupStore = kept.groups;
     // As in cluster mode, sync and logic use offline's stores in-process (decisions 0015, 0016); push calls it.
     const syncImpl = new Sync(stores, (user) => allGroupIdsOf(groupStore, user), {
       maxPageBytes: config.syncPageMaxBytes,
@@ -78,7 +79,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       offline: stores,
       push: await link(PushServiceService, push.api),
       groups: groupStore,
-      outcomes: new MemoryOutcomeStore(),
+      outcomes: kept.outcomes,
       limits: logicLimits(config),
       coalesceCalls: config.transport !== 'direct',
       log: log.child({ svc: 'logic' }),
@@ -99,6 +100,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
     return {
       gateway,
       config,
+      dataWhere: kept.where,
       token: (user, device, ttlSec = config.tokenTtlSec) => signer.sign(user, device, ttlSec),
       close: () => closeAll(started),
     };
@@ -117,6 +119,7 @@ async function main(): Promise<void> {
     [
       '',
       `IM backend (embedded) on ${im.gateway.url}  WebSocket ${im.gateway.url}/v1/ws  HTTP sync POST http://${im.config.host}:${im.gateway.port}/v1/sync`,
+      `data: ${im.dataWhere} (IM_DATA_DIR; copy it while stopped to back it up)`,
       `dev signing key: ${devKeyPath()}`,
       'Try it from another terminal:',
       `  npx imctl listen --user bob --device phone ${defaultServer ? '' : server}`,

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { KafkaBus } from '../../lib/bus.kafka.ts';
-import { connectCassandra, type Client } from '../../lib/cassandra.ts';
+import { connectCassandra } from '../../lib/cassandra.ts';
 import type { Config } from '../../lib/config.ts';
 import { loadOrCreateDevKey } from '../../lib/dev-key.ts';
 import { addApi, grpcClient, serveGrpc } from '../../lib/grpc.ts';
@@ -10,14 +10,7 @@ import { tokenVerifier } from '../../lib/token.ts';
 import { GatewayServiceService, startGateway } from '../../gateway/index.ts';
 import { LogicServiceService, startLogic } from '../../logic/index.ts';
 import { coalescedLogic } from '../../logic/coalesced.ts';
-import { CassandraGroupStore } from '../../logic/group-store.cassandra.ts';
-import { CassandraOutcomeStore } from '../../logic/outcome-store.cassandra.ts';
-import { Offline, OfflineServiceService } from '../../offline/index.ts';
-import { CassandraInboxStore } from '../../offline/inbox-store.cassandra.ts';
-import { CassandraSeqTermStore } from '../../offline/seq-term-store.cassandra.ts';
-import { RedisSequencer } from '../../offline/sequencer.redis.ts';
-import { RedisUnreadStore } from '../../offline/unread-store.redis.ts';
-import { RedisStreamHeads } from '../../offline/stream-heads.redis.ts';
+import { OfflineServiceService } from '../../offline/index.ts';
 import { allGroupIdsOf } from '../../logic/groups-of.ts';
 import { Push, PushServiceService, startPush } from '../../push/index.ts';
 import { RegistryGatewayDirectory } from '../../push/gateway-directory.ts';
@@ -26,6 +19,7 @@ import { RedisRouteTable } from '../../push/route-table.redis.ts';
 import { coalescedSync } from '../../sync/coalesced.ts';
 import { Sync, SyncServiceService } from '../../sync/index.ts';
 import { gatewayOptions, logicLimits, pushOptions } from '../options.ts';
+import { engineStores } from '../stores.ts';
 
 export const SERVICES = ['offline', 'sync', 'logic', 'push', 'gateway'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -79,16 +73,14 @@ export async function startService(name: ServiceName, config: Config, log: Logge
 
   switch (name) {
     case 'offline': {
-      const offline = offlineOver(redis(), await cassandra(), config);
+      const { offline } = engineStores(config, redis(), await cassandra());
       await serve((s) => addApi(s, OfflineServiceService, offline));
       return { started, ready: async () => void (await offline.getEpoch()) };
     }
     case 'sync': {
       // Sync reads offline's stores itself rather than through the offline service (decision 0015): a GetDiff
       // page is one gRPC hop from the gateway, not two, and its messages are not decoded and encoded twice more.
-      const c = await cassandra();
-      const offline = offlineOver(redis(), c, config);
-      const groups = new CassandraGroupStore(c);
+      const { offline, groups } = engineStores(config, redis(), await cassandra());
       const sync = new Sync(offline, (user) => allGroupIdsOf(groups, user), {
         maxPageBytes: config.syncPageMaxBytes,
       });
@@ -97,8 +89,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
     }
     case 'logic': {
       const r = redis();
-      const c = await cassandra();
-      const offline = offlineOver(r, c, config);
+      const { offline, groups, outcomes } = engineStores(config, r, await cassandra());
       const crashAfter = Number(process.env.IM_FAULT_KILL_AFTER_STORED ?? 0);
       let stored = 0;
       const logic = await startLogic({
@@ -107,9 +98,8 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         // logic allocates, stores and delivers through offline's and push's code, which were a gRPC hop each.
         offline,
         push: new Push({ ...gatewaysOver(r), offline, log, options: pushOptions(config) }),
-        groups: new CassandraGroupStore(c),
-        // Durable: dedupe must survive a Redis that lost its data (the crash test restarts Redis mid-loop).
-        outcomes: new CassandraOutcomeStore(c),
+        groups,
+        outcomes,
         limits: logicLimits(config),
         coalesceCalls: true,
         log,
@@ -177,17 +167,4 @@ export async function startService(name: ServiceName, config: Config, log: Logge
       return { started, ready: async () => void (await r.ping()) };
     }
   }
-}
-
-/** The offline service over Redis and Cassandra: served by the offline process, used in-process by sync and logic. */
-function offlineOver(r: Redis, c: Client, config: Config): Offline {
-  return new Offline(
-    new RedisSequencer(r, new CassandraSeqTermStore(c, { name: `inbox:${config.redisPrefix}` }), {
-      prefix: config.redisPrefix,
-      inFlightTtlMs: config.seqInFlightTtlMs,
-    }),
-    new CassandraInboxStore(c, { retainedPerUser: config.inboxRetainedPerUser }),
-    new RedisUnreadStore(r, { prefix: config.redisPrefix }),
-    new RedisStreamHeads(r, { prefix: config.redisPrefix }),
-  );
 }

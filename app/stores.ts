@@ -1,0 +1,105 @@
+import type { Redis } from 'ioredis';
+import type { Client } from '../lib/cassandra.ts';
+import type { Config } from '../lib/config.ts';
+import { IN_MEMORY, openDataDir } from '../lib/data-dir.ts';
+import type { Closeable } from '../lib/lifecycle.ts';
+import { CassandraGroupStore } from '../logic/group-store.cassandra.ts';
+import { MemoryGroupStore } from '../logic/group-store.memory.ts';
+import { SqliteGroupStore } from '../logic/group-store.sqlite.ts';
+import type { GroupStore } from '../logic/group-store.ts';
+import { CassandraOutcomeStore } from '../logic/outcome-store.cassandra.ts';
+import { MemoryOutcomeStore } from '../logic/outcome-store.memory.ts';
+import { SqliteOutcomeStore } from '../logic/outcome-store.sqlite.ts';
+import type { OutcomeStore } from '../logic/outcome-store.ts';
+import { Offline } from '../offline/index.ts';
+import { CassandraInboxStore } from '../offline/inbox-store.cassandra.ts';
+import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
+import { SqliteInboxStore } from '../offline/inbox-store.sqlite.ts';
+import { CassandraSeqTermStore } from '../offline/seq-term-store.cassandra.ts';
+import { MemorySequencer } from '../offline/sequencer.memory.ts';
+import { RedisSequencer } from '../offline/sequencer.redis.ts';
+import { SqliteSequencer } from '../offline/sequencer.sqlite.ts';
+import { MemoryStreamHeads } from '../offline/stream-heads.memory.ts';
+import { RedisStreamHeads } from '../offline/stream-heads.redis.ts';
+import { SqliteStreamHeads } from '../offline/stream-heads.sqlite.ts';
+import { MemoryUnreadStore } from '../offline/unread-store.memory.ts';
+import { RedisUnreadStore } from '../offline/unread-store.redis.ts';
+import { SqliteUnreadStore } from '../offline/unread-store.sqlite.ts';
+
+/**
+ * The durable state a process works on: offline's stores (behind the Offline service), groups and send outcomes.
+ * This file is the one place that picks their adapters, by mode: memory (tests, IM_DATA_DIR=:memory:), the
+ * embedded data directory (SQLite, `npm start`), or the real engines (Redis and Cassandra, cluster mode).
+ */
+export interface Stores extends Closeable {
+  offline: Offline;
+  groups: GroupStore;
+  outcomes: OutcomeStore;
+  /** Where the data is kept: a directory, or a description of where it lives. */
+  where: string;
+}
+
+/** Embedded mode: on disk in IM_DATA_DIR, or in memory when it says `:memory:`. */
+export function embeddedStores(config: Config): Stores {
+  return config.dataDir === IN_MEMORY ? memoryStores(config) : diskStores(config);
+}
+
+export function memoryStores(config: Config): Stores {
+  return {
+    offline: new Offline(
+      new MemorySequencer(config.seqInFlightTtlMs),
+      new MemoryInboxStore(config.inboxRetainedPerUser),
+      new MemoryUnreadStore(),
+      new MemoryStreamHeads(),
+    ),
+    groups: new MemoryGroupStore(),
+    outcomes: new MemoryOutcomeStore(),
+    where: 'memory (nothing is kept when the process ends)',
+    close: () => Promise.resolve(),
+  };
+}
+
+/** Every store in one SQLite file of the data directory, which this process holds while it runs. */
+export function diskStores(config: Config): Stores {
+  const dir = openDataDir(config.dataDir, config.dataDurability);
+  const { db } = dir;
+  return {
+    offline: new Offline(
+      new SqliteSequencer(db, { inFlightTtlMs: config.seqInFlightTtlMs }),
+      new SqliteInboxStore(db, { retainedPerUser: config.inboxRetainedPerUser }),
+      new SqliteUnreadStore(db),
+      new SqliteStreamHeads(db),
+    ),
+    groups: new SqliteGroupStore(db),
+    outcomes: new SqliteOutcomeStore(db),
+    where: dir.path,
+    close: () => Promise.resolve(dir.close()),
+  };
+}
+
+/**
+ * Cluster mode: offline's stores over Redis (sequences, unread counts, stream heads) and Cassandra (inboxes,
+ * sequence terms), groups and outcomes in Cassandra (outcomes must survive a Redis that lost its data). The clients
+ * are the caller's to close.
+ */
+export function engineStores(config: Config, redis: Redis, cassandra: Client): Stores {
+  return {
+    offline: engineOffline(config, redis, cassandra),
+    groups: new CassandraGroupStore(cassandra),
+    outcomes: new CassandraOutcomeStore(cassandra),
+    where: `Redis ${config.redisUrl} and Cassandra ${config.cassandraContactPoints.join(',')}`,
+    close: () => Promise.resolve(),
+  };
+}
+
+function engineOffline(config: Config, r: Redis, c: Client): Offline {
+  return new Offline(
+    new RedisSequencer(r, new CassandraSeqTermStore(c, { name: `inbox:${config.redisPrefix}` }), {
+      prefix: config.redisPrefix,
+      inFlightTtlMs: config.seqInFlightTtlMs,
+    }),
+    new CassandraInboxStore(c, { retainedPerUser: config.inboxRetainedPerUser }),
+    new RedisUnreadStore(r, { prefix: config.redisPrefix }),
+    new RedisStreamHeads(r, { prefix: config.redisPrefix }),
+  );
+}
