@@ -3,6 +3,7 @@
 import { loadConfig } from '../../lib/config.ts';
 import { closeAll } from '../../lib/lifecycle.ts';
 import { createLogger } from '../../lib/logger.ts';
+import { CLUSTER_PROCESSES } from '../processes.ts';
 import { serveHealth } from './health.ts';
 import { SERVICES, startService, type ServiceName } from './services.ts';
 
@@ -13,7 +14,8 @@ async function main(): Promise<void> {
   const log = createLogger().child({ svc: name, node: config.node });
   const service = await startService(name, config, log);
   const health = await serveHealth(name, config.host, config.healthPort, service.ready);
-  log.info({ grpcPort: config.grpcPort, healthPort: config.healthPort }, 'service started');
+  const { inProcess, calls } = CLUSTER_PROCESSES[name];
+  log.info({ grpcPort: config.grpcPort, healthPort: config.healthPort, inProcess, calls }, 'service started');
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -19,10 +19,11 @@ import { RedisRouteTable } from '../../push/route-table.redis.ts';
 import { coalescedSync } from '../../sync/coalesced.ts';
 import { Sync, SyncServiceService } from '../../sync/index.ts';
 import { gatewayOptions, logicLimits, pushOptions } from '../options.ts';
+import { CLUSTER_PROCESSES, type ClusterProcess } from '../processes.ts';
 import { engineStores } from '../stores.ts';
 
-export const SERVICES = ['offline', 'sync', 'logic', 'push', 'gateway'] as const;
-export type ServiceName = (typeof SERVICES)[number];
+export const SERVICES = Object.keys(CLUSTER_PROCESSES) as ClusterProcess[];
+export type ServiceName = ClusterProcess;
 
 /** A started cluster service: what to close, in reverse order, and a readiness check for /healthz. */
 export interface RunningService {
@@ -31,8 +32,9 @@ export interface RunningService {
 }
 
 /**
- * The composition root of each cluster service: real adapters, gRPC to the other services, one process each.
- * Engine clients are created here and closed with the service.
+ * The composition root of each cluster service, built to its description in app/processes.ts: the stores of the
+ * engines (app/stores.ts), gRPC to the services it calls, one process each. Engine clients are created here and
+ * closed with the service.
  */
 export async function startService(name: ServiceName, config: Config, log: Logger): Promise<RunningService> {
   const started: Closeable[] = [];
