@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { up } from '../infra/engines.ts';
+import { connectRedis, deleteByPrefix } from '../test/redis.ts';
 import { Offline } from './index.ts';
 import { message } from './inbox-store.contract.ts';
 import { MemoryInboxStore } from './inbox-store.memory.ts';
@@ -21,25 +21,12 @@ import { HOLD_ALL_READS, RedisSequencer } from './sequencer.redis.ts';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const REDIS_SERVER = '/usr/bin/redis-server';
 
-async function deleteByPrefix(redis: Redis, match: string): Promise<void> {
-  let cursor = '0';
-  for (let round = 0; round < 10_000; round++) {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${match}*`, 'COUNT', 500);
-    if (keys.length) await redis.unlink(...keys);
-    cursor = next;
-    if (cursor === '0') return;
-  }
-}
-
 const inFlightTtlMs = 600;
 sequencerContract(
   'redis',
   async () => {
     const prefix = `test:seq:${randomUUID()}:`;
-    const { redis: endpoint } = await up(['redis']);
-    const redis = new Redis({ ...endpoint, maxRetriesPerRequest: 1, connectTimeout: 2000 });
-    redis.on('error', () => undefined); // failures surface through the awaited commands
-    await redis.ping(); // unreachable Redis fails the suite here
+    const redis = await connectRedis();
     return {
       sequencer: new RedisSequencer(redis, new MemorySeqTermStore(), { prefix, inFlightTtlMs }),
       inFlightTtlMs,
@@ -225,9 +212,7 @@ describe('RedisSequencer across kill -9 of its Redis', () => {
 describe('RedisSequencer rebuild race', () => {
   it('never installs a term in a Redis that lost its data again while the term was being advanced', async () => {
     const prefix = `test:seq-race:${randomUUID()}:`;
-    const { redis: endpoint } = await up(['redis']);
-    const redis = new Redis({ ...endpoint, maxRetriesPerRequest: 1, connectTimeout: 2000 });
-    redis.on('error', () => undefined);
+    const redis = await connectRedis();
     try {
       await redis.ping();
       const durable = new MemorySeqTermStore();
@@ -265,9 +250,7 @@ describe('RedisSequencer rebuild race', () => {
 describe('Offline over RedisSequencer after Redis lost its data', () => {
   it('reads nothing new until seqs from before the loss could have been written, then everything', async () => {
     const prefix = `test:seq-offline:${randomUUID()}:`;
-    const { redis: endpoint } = await up(['redis']);
-    const redis = new Redis({ ...endpoint, maxRetriesPerRequest: 1, connectTimeout: 2000 });
-    redis.on('error', () => undefined);
+    const redis = await connectRedis();
     try {
       await redis.ping();
       const ttl = 500;
@@ -299,8 +282,7 @@ describe('Offline over RedisSequencer after Redis lost its data', () => {
 describe('RedisSequencer on a fresh deployment', () => {
   it('does not hold reads: no seq was ever handed out, so none can be in flight', async () => {
     const prefix = `test:seq-fresh:${randomUUID()}:`;
-    const { redis: endpoint } = await up(['redis']);
-    const redis = new Redis({ ...endpoint, maxRetriesPerRequest: 1 });
+    const redis = await connectRedis();
     try {
       const sequencer = new RedisSequencer(redis, new MemorySeqTermStore(), { prefix, inFlightTtlMs: 60_000 });
       const [seq] = (await sequencer.allocate(['u'])) as [number];

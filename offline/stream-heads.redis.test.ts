@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { engines } from '../test/engines.ts';
+import { connectRedis } from '../test/redis.ts';
 import { streamHeadsContract } from './stream-heads.contract.ts';
 import { RedisStreamHeads } from './stream-heads.redis.ts';
 
 streamHeadsContract('redis', async () => {
-  const { redis: endpoint } = await engines('redis');
-  const redis = new Redis({ ...endpoint, maxRetriesPerRequest: 2 });
+  const redis = await connectRedis();
   const prefix = `test:heads:${randomUUID()}:`;
   return {
     heads: new RedisStreamHeads(redis, { prefix }),

@@ -2,33 +2,15 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
-import { up } from '../infra/engines.ts';
+import type { Redis } from 'ioredis';
+import { connectRedis, deleteByPrefix } from '../test/redis.ts';
 import { routeTableContract } from './route-table.contract.ts';
 import { RedisRouteTable } from './route-table.redis.ts';
 
 const prefix = `test:routes:${randomUUID()}:`;
 
-async function connect(): Promise<Redis> {
-  const { redis: endpoint } = await up(['redis']);
-  const redis = new Redis({ ...endpoint, maxRetriesPerRequest: 1, connectTimeout: 2000 });
-  redis.on('error', () => undefined); // failures surface through the awaited commands
-  await redis.ping(); // unreachable Redis fails the suite here
-  return redis;
-}
-
-async function deleteByPrefix(redis: Redis, match: string): Promise<void> {
-  let cursor = '0';
-  for (let round = 0; round < 10_000; round++) {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${match}*`, 'COUNT', 500);
-    if (keys.length) await redis.unlink(...keys);
-    cursor = next;
-    if (cursor === '0') return;
-  }
-}
-
 routeTableContract('redis', async () => {
-  const redis = await connect();
+  const redis = await connectRedis();
   return {
     table: new RedisRouteTable(redis, { prefix }),
     close: async () => {
@@ -42,7 +24,7 @@ describe('RedisRouteTable specifics', () => {
   let redis: Redis;
   let table: RedisRouteTable;
   before(async () => {
-    redis = await connect();
+    redis = await connectRedis();
     table = new RedisRouteTable(redis, { prefix });
   });
   after(async () => {
