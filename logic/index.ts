@@ -21,16 +21,13 @@ import type { Closeable } from '../lib/lifecycle.ts';
 import type { Logger } from '../lib/logger.ts';
 import { hopSeconds, stopwatch, wallUs } from '../lib/metrics.ts';
 import { topics } from '../lib/topics.ts';
-import type { OfflineApi } from '../offline/index.ts';
-import type { PushApi } from '../push/index.ts';
+import { coalescedOffline, groupStream, type OfflineApi } from '../offline/index.ts';
+import { coalescedPush, type PushApi } from '../push/index.ts';
 import type { GroupStore } from './group-store.ts';
 import { Groups, type GroupLimits } from './groups.ts';
 import type { OutcomeStore } from './outcome-store.ts';
-import { coalescedOffline } from '../offline/coalesced.ts';
-import { coalescedPush } from '../push/coalesced.ts';
 import { roomOf } from './rooms.ts';
 import { SendProcessor, type SendLimits } from './send.ts';
-import { groupStream } from '../offline/stream-heads.ts';
 
 export type LogicApi = ApiOf<typeof LogicServiceService>;
 export { LogicServiceService };

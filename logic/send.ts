@@ -12,7 +12,7 @@ import { stopwatch, timed, type Stopwatch } from '../lib/metrics.ts';
 import { tombstone, type OfflineApi } from '../offline/index.ts';
 import type { PushApi } from '../push/index.ts';
 import type { Groups } from './groups.ts';
-import { groupStream, isGroupStream } from '../offline/stream-heads.ts';
+import { groupStream, isGroupStream } from '../offline/index.ts';
 import { outcomeKey, type OutcomeStore } from './outcome-store.ts';
 
 export interface SendLimits {

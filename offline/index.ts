@@ -36,7 +36,9 @@ import type { UnreadStore } from './unread-store.ts';
 
 export type OfflineApi = ApiOf<typeof OfflineServiceService>;
 export { OfflineServiceService };
-export { tombstone } from './inbox-store.ts';
+export { decodePage, tombstone, type EncodedInboxPage } from './inbox-store.ts';
+export { coalescedOffline } from './coalesced.ts';
+export { groupStream, isGroupStream } from './stream-heads.ts';
 
 export const MAX_READ_LIMIT = 1000;
 

@@ -28,6 +28,7 @@ export type PushApi = ApiOf<typeof PushServiceService>;
 export { PushServiceService };
 export type { Route, RouteRef, RouteTable } from './route-table.ts';
 export type { GatewayDirectory } from './gateway-directory.ts';
+export { coalescedPush } from './coalesced.ts';
 
 export interface PushOptions {
   /** Messages per inbox read when a device catches up on coming online. */

@@ -11,15 +11,14 @@ import {
 import { groupConversation } from '../lib/conversation.ts';
 import { ImError } from '../lib/errors.ts';
 import type { ApiOf } from '../lib/grpc.ts';
-import { decodePage, type EncodedInboxPage } from '../offline/inbox-store.ts';
-import type { Offline } from '../offline/index.ts';
-import { groupStream } from '../offline/stream-heads.ts';
+import { decodePage, groupStream, type EncodedInboxPage, type Offline } from '../offline/index.ts';
 import { DEFAULT_SYNC_PAGE_BYTES, fitInboxPage, fittingMessages } from './page-bytes.ts';
 import { PagesAhead } from './pages-ahead.ts';
 import { decodeSyncKey, encodeSyncKey, initialKey, type SyncKey } from './sync-key.ts';
 
 export type SyncApi = ApiOf<typeof SyncServiceService>;
 export { SyncServiceService };
+export { syncHttpHandler } from './http.ts';
 
 export const DEFAULT_SYNC_LIMIT = 100;
 export const MAX_SYNC_LIMIT = 500;

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { EncodedInboxPage } from '../offline/inbox-store.ts';
+import type { EncodedInboxPage } from '../offline/index.ts';
 import type { ReadInboxRequest } from '../proto/gen/im/v1/services.pb.ts';
 
 /** An inbox page as sync reads it: the entries, the epoch read with them and the seq they catch the reader up to. */
