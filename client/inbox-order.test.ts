@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { message } from '../offline/inbox-store.contract.ts';
+import { message } from '../test/fixtures.ts';
 import { InboxOrder } from './inbox-order.ts';
 
 const seqs = (ms: { seq: number }[]) => ms.map((m) => m.seq);

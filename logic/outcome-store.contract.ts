@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { SendOutcome } from '../proto/gen/im/v1/store.pb.ts';
-import { message } from '../offline/inbox-store.contract.ts';
+import { message } from '../test/fixtures.ts';
 import type { OutcomeStore } from './outcome-store.ts';
 
 const outcome = (serverMsgId: string) =>

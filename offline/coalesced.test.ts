@@ -4,7 +4,7 @@ import { Offline } from './index.ts';
 import { MemoryInboxStore } from './inbox-store.memory.ts';
 import { MemorySequencer } from './sequencer.memory.ts';
 import type { WriteInboxRequest } from '../proto/gen/im/v1/services.pb.ts';
-import { message } from './inbox-store.contract.ts';
+import { message } from '../test/fixtures.ts';
 import { coalescedOffline } from './coalesced.ts';
 
 describe('coalesced calls to offline', () => {

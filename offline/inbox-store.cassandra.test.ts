@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { connectCassandra, type Client } from '../lib/cassandra.ts';
 import { engines } from '../test/engines.ts';
 import { BUCKET_SIZE, CassandraInboxStore } from './inbox-store.cassandra.ts';
-import { inboxStoreContract, message } from './inbox-store.contract.ts';
+import { message } from '../test/fixtures.ts';
+import { inboxStoreContract } from './inbox-store.contract.ts';
 import { TERM_SHIFT } from './seq-term-store.ts';
 
 // Real Cassandra, never skipped: an unreachable node fails these tests. Every test uses fresh user ids, because

@@ -2,22 +2,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Message } from '../proto/gen/im/v1/message.pb.ts';
+import { message } from '../test/fixtures.ts';
 import type { InboxStore } from './inbox-store.ts';
-
-export function message(seq: number, text = `m${seq}`): Message {
-  return Message.create({
-    serverMsgId: `s${seq}`,
-    conversation: 'dm:a:b',
-    fromUser: 'a',
-    fromDevice: 'phone',
-    clientMsgId: `c${seq}`,
-    seq,
-    stream: 'inbox',
-    sentAtMs: 1_700_000_000_000 + seq,
-    contentType: 'text/plain',
-    body: Buffer.from(text),
-  });
-}
 
 /** The behaviour every InboxStore adapter promises. */
 export function inboxStoreContract(

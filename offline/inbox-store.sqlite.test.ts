@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { openSqlite, type Sqlite } from '../lib/sqlite.ts';
-import { inboxStoreContract, message } from './inbox-store.contract.ts';
+import { message } from '../test/fixtures.ts';
+import { inboxStoreContract } from './inbox-store.contract.ts';
 import { SqliteInboxStore } from './inbox-store.sqlite.ts';
 
 const closing = (db: Sqlite) => () => {

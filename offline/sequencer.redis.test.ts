@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { connectRedis, deleteByPrefix } from '../test/redis.ts';
 import { Offline } from './index.ts';
-import { message } from './inbox-store.contract.ts';
+import { message } from '../test/fixtures.ts';
 import { MemoryInboxStore } from './inbox-store.memory.ts';
 import { MemorySeqTermStore } from './seq-term-store.memory.ts';
 import { TERM_SHIFT } from './seq-term-store.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { message as inboxMessage } from '../offline/inbox-store.contract.ts';
+import { message as inboxMessage } from '../test/fixtures.ts';
 import { Offline } from '../offline/index.ts';
 import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
 import { MemorySequencer } from '../offline/sequencer.memory.ts';
