@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { SyncResponse } from '../proto/gen/im/v1/client.pb.ts';
 import { SyncServiceClient } from '../proto/gen/im/v1/services.pb.ts';
-import { Offline, OfflineServiceService } from '../offline/index.ts';
+import { OfflineServiceService } from '../offline/index.ts';
 import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
 import { MemorySequencer } from '../offline/sequencer.memory.ts';
 import { Sync, SyncServiceService, type SyncApi } from '../sync/index.ts';
@@ -11,6 +11,7 @@ import { ImError } from './errors.ts';
 import { addApi, grpcClient, serveGrpc } from './grpc.ts';
 import type { Closeable } from './lifecycle.ts';
 import { closeAll } from './lifecycle.ts';
+import { memoryOffline } from '../test/offline.ts';
 
 const sample = {
   prevSeq: 0,
@@ -30,7 +31,7 @@ const sample = {
 };
 
 describe('a service API called directly and through loopback gRPC behaves the same', () => {
-  const offline = new Offline(new MemorySequencer(), new MemoryInboxStore(1000));
+  const offline = memoryOffline({ sequencer: new MemorySequencer(), inbox: new MemoryInboxStore(1000) });
   const direct = new Sync(offline);
   let remote: SyncApi;
   let address = '';
@@ -121,7 +122,7 @@ describe('the call stream under a server that stops', () => {
   function held() {
     let release = () => undefined as void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const offline = new Offline(new MemorySequencer(), new MemoryInboxStore(10));
+    const offline = memoryOffline({ sequencer: new MemorySequencer(), inbox: new MemoryInboxStore(10) });
     const sync = new Sync(offline);
     const impl = Object.assign(Object.create(sync) as Sync, {
       getDiff: async (request: Parameters<Sync['getDiff']>[0]) => {
@@ -170,7 +171,7 @@ describe('the call stream under a server that stops', () => {
   });
 
   it('opens a new stream to a server restarted on the same port', async () => {
-    const offline = new Offline(new MemorySequencer(), new MemoryInboxStore(10));
+    const offline = memoryOffline({ sequencer: new MemorySequencer(), inbox: new MemoryInboxStore(10) });
     const first = await serveGrpc((s) => addApi(s, OfflineServiceService, offline));
     const port = Number(first.address.split(':')[1]);
     const client = grpcClient(OfflineServiceService, first.address, { timeoutMs: 5_000 });

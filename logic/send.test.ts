@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import { ChatInput } from '../proto/gen/im/v1/bus.pb.ts';
 import type { MessageOp } from '../proto/gen/im/v1/message.pb.ts';
 import { createLogger } from '../lib/logger.ts';
-import { Offline } from '../offline/index.ts';
 import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
 import { MemorySequencer } from '../offline/sequencer.memory.ts';
 import type { PushApi } from '../push/index.ts';
@@ -12,6 +11,7 @@ import { Groups } from './groups.ts';
 import { MemoryOutcomeStore } from './outcome-store.memory.ts';
 import { outcomeKey } from './outcome-store.ts';
 import { checkSendLimits, SendProcessor, type SendLimits } from './send.ts';
+import { memoryOffline } from '../test/offline.ts';
 
 const limits: SendLimits = {
   maxBodyBytes: 1024,
@@ -35,7 +35,7 @@ function setup() {
   const inbox = new MemoryInboxStore();
   const outcomes = new MemoryOutcomeStore();
   const sends = new SendProcessor({
-    offline: new Offline(new MemorySequencer(), inbox),
+    offline: memoryOffline({ sequencer: new MemorySequencer(), inbox }),
     push,
     groups: new Groups(new MemoryGroupStore(), { maxMembers: 10, maxNameChars: 10 }),
     outcomes,

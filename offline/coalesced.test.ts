@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Offline } from './index.ts';
 import { MemoryInboxStore } from './inbox-store.memory.ts';
 import { MemorySequencer } from './sequencer.memory.ts';
 import type { WriteInboxRequest } from '../proto/gen/im/v1/services.pb.ts';
 import { message } from '../test/fixtures.ts';
 import { coalescedOffline } from './coalesced.ts';
+import { memoryOffline } from '../test/offline.ts';
 
 describe('coalesced calls to offline', () => {
   it('gives each concurrent AllocateSeqs its own seqs, in order, from one call', async () => {
-    const offline = new Offline(new MemorySequencer(), new MemoryInboxStore(1000));
+    const offline = memoryOffline({ sequencer: new MemorySequencer(), inbox: new MemoryInboxStore(1000) });
     let calls = 0;
     const counting = new Proxy(offline, {
       get: (t, key) => (key === 'allocateSeqs' ? (calls++, t.allocateSeqs.bind(t)) : (Reflect.get(t, key) as unknown)),
@@ -32,7 +32,7 @@ describe('coalesced calls to offline', () => {
   });
 
   it('writes the entries and unread updates of concurrent WriteInbox calls in one call', async () => {
-    const offline = new Offline(new MemorySequencer(), new MemoryInboxStore(1000));
+    const offline = memoryOffline({ sequencer: new MemorySequencer(), inbox: new MemoryInboxStore(1000) });
     const seen: WriteInboxRequest[] = [];
     const recording = new Proxy(offline, {
       get: (t, key) =>
@@ -65,7 +65,7 @@ describe('coalesced calls to offline', () => {
   });
 
   it('answers concurrent ReadInbox, GetHeads and GetUnread calls each with its own result, from one call each', async () => {
-    const offline = new Offline(new MemorySequencer(), new MemoryInboxStore(1000));
+    const offline = memoryOffline({ sequencer: new MemorySequencer(), inbox: new MemoryInboxStore(1000) });
     for (const [user, count] of [
       ['ann', 3],
       ['bob', 1],

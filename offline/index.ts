@@ -29,9 +29,7 @@ import { stopwatch } from '../lib/metrics.ts';
 import type { ApiOf } from '../lib/grpc.ts';
 import type { EncodedInboxPage, InboxStore } from './inbox-store.ts';
 import type { Sequencer } from './sequencer.ts';
-import { MemoryStreamHeads } from './stream-heads.memory.ts';
 import { isGroupStream, type StreamHeads } from './stream-heads.ts';
-import { MemoryUnreadStore } from './unread-store.memory.ts';
 import type { UnreadStore } from './unread-store.ts';
 
 export type OfflineApi = ApiOf<typeof OfflineServiceService>;
@@ -47,8 +45,8 @@ export class Offline implements OfflineApi {
   constructor(
     private readonly sequencer: Sequencer,
     private readonly inbox: InboxStore,
-    private readonly unreads: UnreadStore = new MemoryUnreadStore(),
-    private readonly streamHeads: StreamHeads = new MemoryStreamHeads(),
+    private readonly unreads: UnreadStore,
+    private readonly streamHeads: StreamHeads,
   ) {}
 
   async allocateSeqs({ users }: AllocateSeqsRequest): Promise<AllocateSeqsResponse> {

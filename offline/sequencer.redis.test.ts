@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { connectRedis, deleteByPrefix } from '../test/redis.ts';
-import { Offline } from './index.ts';
 import { message } from '../test/fixtures.ts';
 import { MemoryInboxStore } from './inbox-store.memory.ts';
 import { MemorySeqTermStore } from './seq-term-store.memory.ts';
 import { TERM_SHIFT } from './seq-term-store.ts';
 import { sequencerContract } from './sequencer.contract.ts';
 import { HOLD_ALL_READS, RedisSequencer } from './sequencer.redis.ts';
+import { memoryOffline } from '../test/offline.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const REDIS_SERVER = '/usr/bin/redis-server';
@@ -255,7 +255,7 @@ describe('Offline over RedisSequencer after Redis lost its data', () => {
       await redis.ping();
       const ttl = 500;
       const sequencer = new RedisSequencer(redis, new MemorySeqTermStore(), { prefix, inFlightTtlMs: ttl });
-      const offline = new Offline(sequencer, new MemoryInboxStore(1000));
+      const offline = memoryOffline({ sequencer, inbox: new MemoryInboxStore(1000) });
       const write = (seq: number) => offline.writeInbox({ entries: [{ user: 'u', message: message(seq) }] });
       const read = async () =>
         (await offline.readInbox({ user: 'u', afterSeq: 0, limit: 100 })).messages.map((m) => m.seq);

@@ -9,10 +9,11 @@ import { SyncResponse } from '../proto/gen/im/v1/client.pb.ts';
 import { decodeSyncKey } from './sync-key.ts';
 import { Sync } from './index.ts';
 import { PagesAhead } from './pages-ahead.ts';
+import { memoryOffline } from '../test/offline.ts';
 
 /** An offline service whose sequencer epoch is `epoch`, over `inbox` (two of them share one: a rebuilt sequencer). */
 function offlineAt(epoch: number, inbox: MemoryInboxStore): Offline {
-  return new Offline(new MemorySequencer(30_000, () => epoch), inbox);
+  return memoryOffline({ sequencer: new MemorySequencer(30_000, () => epoch), inbox });
 }
 
 async function deliver(offline: Offline, user: string, count: number): Promise<void> {
@@ -121,7 +122,7 @@ describe('Sync.ackMany', () => {
 describe('Sync.getDiff and where the key stands', () => {
   it('moves the key past seqs that are gaps, up to the head, but never to or past a seq still in flight', async () => {
     const sequencer = new MemorySequencer();
-    const offline = new Offline(sequencer, new MemoryInboxStore());
+    const offline = memoryOffline({ sequencer, inbox: new MemoryInboxStore() });
     const sync = new Sync(offline);
     await deliver(offline, 'ann', 2); // seqs 1 and 2, written
     // Seqs 3 and 4 allocated and released without a row (a send that failed after allocating): gaps.

@@ -8,9 +8,9 @@ import { execFileSync } from 'node:child_process';
 import http2 from 'node:http2';
 import { credentials } from '@grpc/grpc-js';
 import { OfflineServiceClient } from '../../proto/gen/im/v1/services.pb.ts';
-import { Offline, OfflineServiceService } from '../../offline/index.ts';
-import { MemoryInboxStore } from '../../offline/inbox-store.memory.ts';
-import { MemorySequencer } from '../../offline/sequencer.memory.ts';
+import { memoryStores } from '../../app/stores.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { OfflineServiceService } from '../../offline/index.ts';
 import { connectCassandra } from '../../lib/cassandra.ts';
 import { CHANNEL_OPTIONS, grpcClient, serveGrpc, addApi } from '../../lib/grpc.ts';
 import { describe as describeEngines, endpoints } from '../../infra/engines.ts';
@@ -63,7 +63,7 @@ async function load(sec: number, concurrency: number, op: () => Promise<number>)
 
 /** The same method called as the services call each other (the call stream) and as a plain unary call. */
 async function grpcCalls(sec: number): Promise<Measured[]> {
-  const offline = new Offline(new MemorySequencer(), new MemoryInboxStore(10));
+  const { offline } = memoryStores(loadConfig({ inboxRetainedPerUser: 10 }));
   const server = await serveGrpc((s) => addApi(s, OfflineServiceService, offline));
   const streamed = grpcClient(OfflineServiceService, server.address);
   const unary = new OfflineServiceClient(server.address, credentials.createInsecure(), CHANNEL_OPTIONS);
