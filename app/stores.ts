@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Client } from '../lib/cassandra.ts';
 import type { Config } from '../lib/config.ts';
 import { IN_MEMORY, openDataDir } from '../lib/data-dir.ts';
+import { groupCommit } from '../lib/group-commit.ts';
 import type { Closeable } from '../lib/lifecycle.ts';
 import { CassandraGroupStore } from '../logic/group-store.cassandra.ts';
 import { MemoryGroupStore } from '../logic/group-store.memory.ts';
@@ -73,7 +74,12 @@ export function diskStores(config: Config): Stores {
     groups: new SqliteGroupStore(db),
     outcomes: new SqliteOutcomeStore(db),
     where: dir.path,
-    close: () => Promise.resolve(dir.close()),
+    close: () => {
+      // What the last turn wrote is committed before the file is let go.
+      groupCommit(db).flush();
+      dir.close();
+      return Promise.resolve();
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Sqlite } from '../lib/sqlite.ts';
 import type { Group, GroupRole, GroupStore, Member, Page, PageRequest } from './group-store.ts';
+import { groupCommit, type GroupCommit } from '../lib/group-commit.ts';
 
 /**
  * Tables:
@@ -118,13 +119,16 @@ export class SqliteGroupStore implements GroupStore {
   private readonly sql: Statements;
   private readonly tx: ReturnType<typeof transactions>;
 
+  private readonly commit: GroupCommit;
+
   constructor(db: Sqlite) {
+    this.commit = groupCommit(db);
     this.sql = prepare(db);
     this.tx = transactions(db, this.sql);
   }
 
   create(group: Group, members: readonly string[]): Promise<void> {
-    return run(() => this.tx.create(group, members));
+    return this.commit.write(() => this.tx.create(group, members));
   }
 
   get(groupId: string): Promise<Group | undefined> {
@@ -135,11 +139,11 @@ export class SqliteGroupStore implements GroupStore {
   }
 
   addMembers(groupId: string, users: readonly string[]): Promise<number> {
-    return run(() => this.tx.add(groupId, users));
+    return this.commit.write(() => this.tx.add(groupId, users));
   }
 
   removeMembers(groupId: string, users: readonly string[]): Promise<number> {
-    return run(() => this.tx.remove(groupId, users));
+    return this.commit.write(() => this.tx.remove(groupId, users));
   }
 
   members(groupId: string): Promise<string[]> {
@@ -180,18 +184,18 @@ export class SqliteGroupStore implements GroupStore {
   }
 
   setRole(groupId: string, user: string, role: 'admin' | 'member'): Promise<boolean> {
-    return run(() => {
+    return this.commit.write(() => {
       existing(this.sql, groupId);
       return this.sql.setRole.run(role, groupId, user).changes > 0;
     });
   }
 
   transferOwnership(groupId: string, from: string, to: string): Promise<boolean> {
-    return run(() => this.tx.transfer(groupId, from, to));
+    return this.commit.write(() => this.tx.transfer(groupId, from, to));
   }
 
   dissolve(groupId: string, atMs: number): Promise<void> {
-    return run(() => this.tx.dissolve(groupId, atMs));
+    return this.commit.write(() => this.tx.dissolve(groupId, atMs));
   }
 
   groupsOf(user: string, { after, limit }: PageRequest): Promise<Page<{ group: Group; role: GroupRole }>> {

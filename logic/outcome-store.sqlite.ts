@@ -1,6 +1,7 @@
 import type { Sqlite } from '../lib/sqlite.ts';
 import { SendOutcome } from '../proto/gen/im/v1/store.pb.ts';
 import type { OutcomeStore } from './outcome-store.ts';
+import { groupCommit, type GroupCommit } from '../lib/group-commit.ts';
 
 /**
  * logic_send_outcomes (key) → outcome (SendOutcome protobuf, stored with done = false), done (0/1: the done mark,
@@ -53,10 +54,13 @@ export class SqliteOutcomeStore implements OutcomeStore {
   private readonly sql: ReturnType<typeof prepare>;
   private readonly putTx: (key: string, outcome: SendOutcome, ttlMs: number) => SendOutcome;
 
+  private readonly commit: GroupCommit;
+
   constructor(
     db: Sqlite,
     private readonly now: () => number = Date.now,
   ) {
+    this.commit = groupCommit(db);
     this.sql = prepare(db);
     this.putTx = db.transaction((key: string, outcome: SendOutcome, ttlMs: number) => {
       const now = this.now();
@@ -76,18 +80,20 @@ export class SqliteOutcomeStore implements OutcomeStore {
   }
 
   putIfAbsent(key: string, outcome: SendOutcome, ttlMs: number): Promise<SendOutcome> {
-    return run(() => this.putTx(key, outcome, ttlMs));
+    return this.commit.write(() => this.putTx(key, outcome, ttlMs));
   }
 
   markDone(key: string, ttlMs: number): Promise<void> {
-    return run(() => {
+    return this.commit.write(() => {
       const now = this.now();
       this.sql.markDone.run(now + ttlMs, key, now);
     });
   }
 
   replace(key: string, outcome: SendOutcome): Promise<boolean> {
-    return run(() => this.sql.replace.run(encode(outcome), outcome.done ? 1 : 0, key, this.now()).changes > 0);
+    return this.commit.write(
+      () => this.sql.replace.run(encode(outcome), outcome.done ? 1 : 0, key, this.now()).changes > 0,
+    );
   }
 }
 

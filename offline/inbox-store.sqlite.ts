@@ -8,6 +8,7 @@ import {
   type InboxRef,
   type InboxStore,
 } from './inbox-store.ts';
+import { groupCommit, type GroupCommit } from '../lib/group-commit.ts';
 
 /**
  * Tables:
@@ -90,7 +91,10 @@ export class SqliteInboxStore implements InboxStore {
   private readonly writeAll: (entries: readonly Entry[]) => void;
   private readonly redactAll: (entries: readonly InboxRef[]) => void;
 
+  private readonly commit: GroupCommit;
+
   constructor(db: Sqlite, options: { retainedPerUser?: number } = {}) {
+    this.commit = groupCommit(db);
     this.sql = prepare(db);
     this.retainedPerUser = options.retainedPerUser ?? 20_000;
     this.writeAll = db.transaction((entries: readonly Entry[]) => {
@@ -122,8 +126,7 @@ export class SqliteInboxStore implements InboxStore {
   }
 
   write(entries: readonly Entry[]): Promise<void> {
-    if (entries.length > 0) this.writeAll(entries);
-    return Promise.resolve();
+    return this.commit.write(() => void (entries.length > 0 && this.writeAll(entries)));
   }
 
   async read(user: string, afterSeq: number, limit: number, beforeSeq?: number): Promise<InboxPage> {
@@ -144,13 +147,11 @@ export class SqliteInboxStore implements InboxStore {
   }
 
   redact(entries: readonly InboxRef[]): Promise<void> {
-    if (entries.length > 0) this.redactAll(entries);
-    return Promise.resolve();
+    return this.commit.write(() => void (entries.length > 0 && this.redactAll(entries)));
   }
 
   ack(user: string, device: string, seq: number): Promise<void> {
-    this.sql.ack.run(user, device, seq);
-    return Promise.resolve();
+    return this.commit.write(() => void this.sql.ack.run(user, device, seq));
   }
 
   cursor(user: string, device: string): Promise<number> {

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { groupCommit, type GroupCommit } from '../lib/group-commit.ts';
 import type { Sqlite } from '../lib/sqlite.ts';
 import { TERM_SHIFT } from './seq-term-store.ts';
 import type { Sequencer } from './sequencer.ts';
@@ -66,6 +67,7 @@ function prepare(db: Sqlite) {
  */
 export class SqliteSequencer implements Sequencer {
   private readonly sql: ReturnType<typeof prepare>;
+  private readonly commit: GroupCommit;
   private readonly generation: number;
   private readonly term: number;
   private termUsed: boolean;
@@ -82,6 +84,7 @@ export class SqliteSequencer implements Sequencer {
     this.inFlightTtlMs = options.inFlightTtlMs ?? 30_000;
     this.now = options.now ?? Date.now;
     this.sql = prepare(db);
+    this.commit = groupCommit(db);
     ({ generation: this.generation, term: this.term } = this.openTerm());
     this.termUsed = false;
     this.allocateAll = db.transaction((users: readonly string[]) => {
@@ -114,20 +117,26 @@ export class SqliteSequencer implements Sequencer {
       .immediate();
   }
 
-  allocate(users: readonly string[]): Promise<number[]> {
-    if (users.length === 0) return Promise.resolve([]);
-    const seqs = this.termUsed ? this.allocateAll(users) : this.firstAllocate(users);
-    const deadline = this.now() + this.inFlightTtlMs;
-    users.forEach((user, i) => {
-      let pending = this.inFlight.get(user);
-      if (!pending) this.inFlight.set(user, (pending = new Map<number, number>()));
-      pending.set(seqs[i]!, deadline);
-    });
-    return Promise.resolve(seqs);
+  async allocate(users: readonly string[]): Promise<number[]> {
+    if (users.length === 0) return [];
+    // Seqs count as in flight from the moment they are taken, before their commit: a reader stops below them.
+    const track = (seqs: number[]) => {
+      const deadline = this.now() + this.inFlightTtlMs;
+      users.forEach((user, i) => {
+        let pending = this.inFlight.get(user);
+        if (!pending) this.inFlight.set(user, (pending = new Map<number, number>()));
+        pending.set(seqs[i]!, deadline);
+      });
+      return seqs;
+    };
+    if (!this.termUsed) return track(this.firstAllocate(users));
+    return this.commit.write(() => track(this.allocateAll(users)));
   }
 
   /** The term's first allocation commits with fsync, whatever the durability: it carries the mark of the term. */
   private firstAllocate(users: readonly string[]): number[] {
+    // Its own commit: what the turn's transaction holds so far goes first.
+    this.commit.flush();
     const synchronous = this.db.pragma('synchronous', { simple: true }) as number;
     if (synchronous < SYNCHRONOUS_FULL) this.db.pragma(`synchronous = ${SYNCHRONOUS_FULL}`);
     try {

@@ -1,5 +1,6 @@
 import type { Sqlite } from '../lib/sqlite.ts';
 import type { StreamHead, StreamHeads } from './stream-heads.ts';
+import { groupCommit, type GroupCommit } from '../lib/group-commit.ts';
 
 /** offline_stream_heads (stream) → seq, idx: the entry with the highest seq written to each shared stream. */
 const SCHEMA = `
@@ -27,7 +28,10 @@ export class SqliteStreamHeads implements StreamHeads {
   private readonly sql: ReturnType<typeof prepare>;
   private readonly advanceAll: (entries: readonly StreamHead[]) => void;
 
+  private readonly commit: GroupCommit;
+
   constructor(db: Sqlite) {
+    this.commit = groupCommit(db);
     this.sql = prepare(db);
     this.advanceAll = db.transaction((entries: readonly StreamHead[]) => {
       for (const { stream, seq, index } of entries) this.sql.advance.run(stream, seq, index);
@@ -35,8 +39,7 @@ export class SqliteStreamHeads implements StreamHeads {
   }
 
   advance(entries: readonly StreamHead[]): Promise<void> {
-    if (entries.length > 0) this.advanceAll(entries);
-    return Promise.resolve();
+    return this.commit.write(() => void (entries.length > 0 && this.advanceAll(entries)));
   }
 
   heads(streams: readonly string[]): Promise<{ seq: number; index: number }[]> {

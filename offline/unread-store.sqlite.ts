@@ -6,6 +6,7 @@ import {
   type UnreadRef,
   type UnreadStore,
 } from './unread-store.ts';
+import { groupCommit, type GroupCommit } from '../lib/group-commit.ts';
 
 /**
  * Tables:
@@ -89,7 +90,10 @@ export class SqliteUnreadStore implements UnreadStore {
   private readonly recalledAll: (entries: readonly UnreadRef[]) => void;
   private readonly markReadOne: (ref: UnreadRef) => number;
 
+  private readonly commit: GroupCommit;
+
   constructor(db: Sqlite, options: { maxPerConversation?: number } = {}) {
+    this.commit = groupCommit(db);
     this.sql = prepare(db);
     this.cap = options.maxPerConversation ?? MAX_UNREAD_PER_CONVERSATION;
     const { sql } = this;
@@ -116,17 +120,15 @@ export class SqliteUnreadStore implements UnreadStore {
   }
 
   arrived(entries: readonly UnreadRef[]): Promise<void> {
-    if (entries.length > 0) this.arrivedAll(entries);
-    return Promise.resolve();
+    return this.commit.write(() => void (entries.length > 0 && this.arrivedAll(entries)));
   }
 
   recalled(entries: readonly UnreadRef[]): Promise<void> {
-    if (entries.length > 0) this.recalledAll(entries);
-    return Promise.resolve();
+    return this.commit.write(() => void (entries.length > 0 && this.recalledAll(entries)));
   }
 
   markRead(ref: UnreadRef): Promise<number> {
-    return Promise.resolve(this.markReadOne(ref));
+    return this.commit.write(() => this.markReadOne(ref));
   }
 
   unread(user: string, throughSeq = Number.MAX_SAFE_INTEGER): Promise<ConversationUnreadState[]> {
@@ -138,7 +140,7 @@ export class SqliteUnreadStore implements UnreadStore {
   }
 
   markTimelineRead({ user, conversation, index }: TimelineReadRef): Promise<number> {
-    return Promise.resolve(this.sql.markTimeline.get(user, conversation, index)!);
+    return this.commit.write(() => this.sql.markTimeline.get(user, conversation, index)!);
   }
 
   timelineMarks(user: string, conversations: readonly string[]): Promise<number[]> {
