@@ -80,6 +80,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       push: await link(PushServiceService, push.api),
       groups: groupStore,
       outcomes: kept.outcomes,
+      durable: kept.durable,
       limits: logicLimits(config),
       coalesceCalls: config.transport !== 'direct',
       log: log.child({ svc: 'logic' }),

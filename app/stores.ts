@@ -38,6 +38,8 @@ export interface Stores extends Closeable {
   outcomes: OutcomeStore;
   /** Where the data is kept: a directory, or a description of where it lives. */
   where: string;
+  /** Resolves once every write so far is durable, where writes are committed in groups (the data directory). */
+  durable?: () => Promise<void>;
 }
 
 /** Embedded mode: on disk in IM_DATA_DIR, or in memory when it says `:memory:`. */
@@ -74,12 +76,9 @@ export function diskStores(config: Config): Stores {
     groups: new SqliteGroupStore(db),
     outcomes: new SqliteOutcomeStore(db),
     where: dir.path,
-    close: () => {
-      // What the last turn wrote is committed before the file is let go.
-      groupCommit(db).flush();
-      dir.close();
-      return Promise.resolve();
-    },
+    durable: () => groupCommit(db).durable(),
+    // What the last turn wrote is committed before the file is let go.
+    close: () => Promise.resolve(dir.close()),
   };
 }
 

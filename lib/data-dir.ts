@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { closeDatabase } from './group-commit.ts';
 import { openSqlite, type Durability, type Sqlite } from './sqlite.ts';
 
 /**
@@ -40,7 +41,7 @@ export function openDataDir(dir: string, durability: Durability): DataDir {
     throw err;
   }
   const opened = db;
-  return { path, db: opened, close: () => opened.close() };
+  return { path, db: opened, close: () => closeDatabase(opened) };
 }
 
 /**

@@ -49,4 +49,17 @@ describe('GroupCommit', () => {
     db.close();
     for (const w of writes) await assert.rejects(w);
   });
+
+  it('stages writes for a caller that waits for durable(): seen at once, committed with the turn', async () => {
+    const { db, path, insert, count } = table();
+    const commit = new GroupCommit(db);
+    assert.equal(await commit.staged(() => insert.run('s', 1).changes), 1, 'answered before the commit');
+    assert.equal(count(), 1, 'this connection sees it');
+    const other = openSqlite(path);
+    const committed = () => (other.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n;
+    assert.equal(committed(), 0);
+    await commit.durable();
+    assert.equal(committed(), 1);
+    await commit.durable(); // nothing open: at once
+  });
 });

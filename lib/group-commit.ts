@@ -2,7 +2,8 @@ import type { Sqlite } from './sqlite.ts';
 
 /**
  * Group commit for one SQLite database: the writes of one event-loop turn share one transaction, committed once the
- * turn is done (setImmediate), and each write's promise settles when that commit has. A send makes about five writes
+ * turn is done (setImmediate). A write either settles when that commit has (`write`), or is staged for a caller
+ * that waits for `durable()` before it tells anyone (`stage`). A send makes about five writes
  * (sequence, outcome, inbox rows, unread counts, done mark), and many sends are under way at once: as separate
  * commits each paid a write to the log, which saturated the embedded server at 2,500 messages/s (decision 0021).
  *
@@ -13,6 +14,7 @@ import type { Sqlite } from './sqlite.ts';
 export class GroupCommit {
   private batch: { done: Promise<void>; resolve: () => void; reject: (err: unknown) => void } | undefined;
   private readonly inSavepoint: (work: () => unknown) => unknown;
+  private lastCommitMs = -Infinity;
 
   constructor(private readonly db: Sqlite) {
     this.inSavepoint = db.transaction((work: () => unknown) => work());
@@ -30,11 +32,36 @@ export class GroupCommit {
     return done.then(() => result);
   }
 
+  /**
+   * Runs `work` now, in this turn's transaction, and returns at once: for writes whose caller waits for `durable()`
+   * before it tells anyone (a send's steps: the sender's answer and the deliveries wait for the commit). Later
+   * writes see it; a crash before the commit loses it together with everything after it, never alone.
+   */
+  stage<T>(work: () => T): T {
+    this.begin();
+    return this.inSavepoint(work) as T;
+  }
+
+  /** `stage` as a port's async call: a throw becomes a rejection. */
+  staged<T>(work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(this.stage(work));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /** Resolves once everything written so far is committed (at once when nothing waits for a commit). */
+  durable(): Promise<void> {
+    return this.batch ? this.batch.done : Promise.resolve();
+  }
+
   /** Commits the open transaction now (before a write that must commit on its own). */
   flush(): void {
     const batch = this.batch;
     if (!batch) return;
     this.batch = undefined;
+    this.lastCommitMs = performance.now();
     if (!this.db.open) return batch.reject(new Error('database closed before its writes were committed'));
     try {
       this.db.exec('COMMIT');
@@ -54,10 +81,17 @@ export class GroupCommit {
     // Its writers hear of a failed commit through their own promises; a batch whose only write threw has none.
     done.catch(() => undefined);
     this.batch = { done, resolve, reject };
-    setImmediate(() => this.flush());
+    // At most one commit per COMMIT_INTERVAL_MS: under load, the writes of several turns share a commit, and with it
+    // the pages they touch (a commit writes every page it changed to the log); when idle, the turn's end commits.
+    const wait = this.lastCommitMs + COMMIT_INTERVAL_MS - performance.now();
+    if (wait > 0) setTimeout(() => this.flush(), wait);
+    else setImmediate(() => this.flush());
     return this.batch;
   }
 }
+
+/** The shortest time between two commits of one database (what a send's answer may wait at most for its commit). */
+const COMMIT_INTERVAL_MS = 2;
 
 const commits = new WeakMap<Sqlite, GroupCommit>();
 
@@ -66,4 +100,10 @@ export function groupCommit(db: Sqlite): GroupCommit {
   let commit = commits.get(db);
   if (!commit) commits.set(db, (commit = new GroupCommit(db)));
   return commit;
+}
+
+/** Commits what is staged in `db`, then closes it: a write staged and not yet committed would be rolled back. */
+export function closeDatabase(db: Sqlite): void {
+  commits.get(db)?.flush();
+  db.close();
 }

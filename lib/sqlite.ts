@@ -21,5 +21,7 @@ export function openSqlite(path: string, { durability = 'normal', exclusive = fa
   if (exclusive) db.pragma('locking_mode = EXCLUSIVE');
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+  // 64 MiB of page cache (the default is 2 MiB): inbox and index pages a send touches stay in memory.
+  db.pragma('cache_size = -65536');
   return db;
 }

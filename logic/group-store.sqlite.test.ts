@@ -6,12 +6,13 @@ import { after, describe, it } from 'node:test';
 import { openSqlite } from '../lib/sqlite.ts';
 import { groupStoreContract } from './group-store.contract.ts';
 import { SqliteGroupStore } from './group-store.sqlite.ts';
+import { closeDatabase } from '../lib/group-commit.ts';
 
 groupStoreContract('sqlite', () => {
   const db = openSqlite(':memory:');
   return Promise.resolve({
     store: new SqliteGroupStore(db),
-    close: () => Promise.resolve(void db.close()),
+    close: () => Promise.resolve(void closeDatabase(db)),
   });
 });
 
@@ -32,7 +33,7 @@ describe('SqliteGroupStore', () => {
     await store.setRole('g1', 'bob', 'admin');
     await store.removeMembers('g1', ['cat']);
     await store.dissolve('g2', 5);
-    before.close();
+    closeDatabase(before);
 
     const db = openSqlite(path);
     const reopened = new SqliteGroupStore(db);
@@ -46,6 +47,6 @@ describe('SqliteGroupStore', () => {
     });
     assert.equal(await reopened.count('g1'), 2);
     assert.deepEqual(await reopened.groupIdsOf('bob', { after: '', limit: 10 }), { items: ['g1'] });
-    db.close();
+    closeDatabase(db);
   });
 });

@@ -47,6 +47,12 @@ export interface LogicDeps {
    * fixed cost); a direct call has none, and merging only adds a turn of the event loop.
    */
   coalesceCalls: boolean;
+  /**
+   * Resolves once every store write made so far is durable. The embedded data directory commits a turn's writes
+   * together (lib/group-commit.ts), and a send is answered and delivered only after that. Absent: a write is durable
+   * when it resolves (the engines).
+   */
+  durable?: () => Promise<void>;
   /** Fault injection for crash tests: runs after a send is stored and answered, before its offset is committed. */
   afterStored?: () => void;
 }

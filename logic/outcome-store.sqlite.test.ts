@@ -7,12 +7,13 @@ import { openSqlite } from '../lib/sqlite.ts';
 import { SendOutcome } from '../proto/gen/im/v1/store.pb.ts';
 import { outcomeStoreContract } from './outcome-store.contract.ts';
 import { SqliteOutcomeStore } from './outcome-store.sqlite.ts';
+import { closeDatabase } from '../lib/group-commit.ts';
 
 outcomeStoreContract('sqlite', () => {
   const db = openSqlite(':memory:');
   return Promise.resolve({
     store: new SqliteOutcomeStore(db),
-    close: () => Promise.resolve(void db.close()),
+    close: () => Promise.resolve(void closeDatabase(db)),
   });
 });
 
@@ -33,7 +34,7 @@ describe('SqliteOutcomeStore', () => {
     await store.putIfAbsent('done', outcome, 10_000);
     await store.markDone('done', 10_000);
     await store.putIfAbsent('short', outcome, 1_000);
-    before.close();
+    closeDatabase(before);
 
     const db = openSqlite(path);
     const reopened = new SqliteOutcomeStore(db, clock);
@@ -42,6 +43,6 @@ describe('SqliteOutcomeStore', () => {
     now += 5_000;
     assert.equal(await reopened.get('short'), undefined);
     assert.equal((await reopened.putIfAbsent('done', SendOutcome.create({}), 10_000)).message?.serverMsgId, 's1');
-    db.close();
+    closeDatabase(db);
   });
 });

@@ -19,8 +19,12 @@ CREATE TABLE IF NOT EXISTS logic_send_outcomes (
 CREATE INDEX IF NOT EXISTS logic_send_outcomes_by_expiry ON logic_send_outcomes (expires_at_ms);
 `;
 
-/** Expired rows removed per put at most: more than one, so the sweep outpaces the puts and catches up. */
-const SWEEP_BATCH = 64;
+/**
+ * Every SWEEP_EVERY-th put removes up to SWEEP_BATCH expired rows: twice as many as puts in between, so the sweep
+ * outpaces them and catches up, without an index seek on every put of a send.
+ */
+const SWEEP_EVERY = 64;
+const SWEEP_BATCH = 2 * SWEEP_EVERY;
 
 interface Row {
   outcome: Buffer;
@@ -55,6 +59,7 @@ export class SqliteOutcomeStore implements OutcomeStore {
   private readonly putTx: (key: string, outcome: SendOutcome, ttlMs: number) => SendOutcome;
 
   private readonly commit: GroupCommit;
+  private puts = 0;
 
   constructor(
     db: Sqlite,
@@ -64,7 +69,7 @@ export class SqliteOutcomeStore implements OutcomeStore {
     this.sql = prepare(db);
     this.putTx = db.transaction((key: string, outcome: SendOutcome, ttlMs: number) => {
       const now = this.now();
-      this.sql.sweep.run(now, SWEEP_BATCH);
+      if (++this.puts % SWEEP_EVERY === 0) this.sql.sweep.run(now, SWEEP_BATCH);
       const existing = this.sql.get.get(key, now);
       if (existing) return decode(existing);
       this.sql.put.run(key, encode(outcome), outcome.done ? 1 : 0, now + ttlMs);
@@ -80,18 +85,18 @@ export class SqliteOutcomeStore implements OutcomeStore {
   }
 
   putIfAbsent(key: string, outcome: SendOutcome, ttlMs: number): Promise<SendOutcome> {
-    return this.commit.write(() => this.putTx(key, outcome, ttlMs));
+    return this.commit.staged(() => this.putTx(key, outcome, ttlMs));
   }
 
   markDone(key: string, ttlMs: number): Promise<void> {
-    return this.commit.write(() => {
+    return this.commit.staged(() => {
       const now = this.now();
       this.sql.markDone.run(now + ttlMs, key, now);
     });
   }
 
   replace(key: string, outcome: SendOutcome): Promise<boolean> {
-    return this.commit.write(
+    return this.commit.staged(
       () => this.sql.replace.run(encode(outcome), outcome.done ? 1 : 0, key, this.now()).changes > 0,
     );
   }

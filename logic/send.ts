@@ -58,6 +58,8 @@ export class SendProcessor {
       push: PushApi;
       groups: Groups;
       outcomes: OutcomeStore;
+      /** Resolves once the stores' writes so far are durable (LogicDeps.durable). */
+      durable?: () => Promise<void>;
       limits: SendLimits;
       log: Logger;
       now?: () => number;
@@ -80,6 +82,7 @@ export class SendProcessor {
     const known = await outcomes.get(key);
     timer.lap('logic.dedupe');
     if (known?.done) {
+      await this.deps.durable?.();
       const result = resultFor(known, input.user);
       await this.answer(input, { $case: 'sendResult', value: result });
       return result;
@@ -88,10 +91,22 @@ export class SendProcessor {
     await this.store(outcome, timer);
     const result = resultFor(outcome, input.user);
     // Stored: the done mark and online delivery (the sender's answer with it) do not wait for each other.
-    await Promise.all([
-      timed('logic.done', outcomes.markDone(key, limits.dedupeTtlMs)),
-      timed('logic.deliver', this.deliver(outcome, answerFor(input, { $case: 'sendResult', value: result }))),
-    ]);
+    const tell = async () => {
+      await Promise.all([
+        timed('logic.done', outcomes.markDone(key, limits.dedupeTtlMs)),
+        timed('logic.deliver', this.deliver(outcome, answerFor(input, { $case: 'sendResult', value: result }))),
+      ]);
+    };
+    const durable = this.deps.durable;
+    if (!durable) {
+      await tell();
+      return result;
+    }
+    // Nobody hears of a message before it is durable, not the sender, not a recipient. The conversation's next
+    // message need not wait for this commit: commits keep their order, and the answers after them theirs.
+    durable()
+      .then(tell)
+      .catch((err: unknown) => this.deps.log.warn({ err }, 'a send was not committed: its sender retries'));
     return result;
   }
 

@@ -7,9 +7,10 @@ import { openSqlite, type Sqlite } from '../lib/sqlite.ts';
 import { message } from '../test/fixtures.ts';
 import { inboxStoreContract } from './inbox-store.contract.ts';
 import { SqliteInboxStore } from './inbox-store.sqlite.ts';
+import { closeDatabase } from '../lib/group-commit.ts';
 
 const closing = (db: Sqlite) => () => {
-  db.close();
+  closeDatabase(db);
   return Promise.resolve();
 };
 
@@ -36,7 +37,7 @@ describe('SqliteInboxStore', () => {
     assert.deepEqual(seqsOf(page), [5, 8, 9]);
     assert.equal(page.floorSeq, 4);
     assert.equal((await store.read('b', 0, 10)).floorSeq, 0);
-    db.close();
+    closeDatabase(db);
   });
 
   it('keeps the last of several writes of one seq', async () => {
@@ -51,7 +52,7 @@ describe('SqliteInboxStore', () => {
       page.messages.map((m) => Buffer.from(m.body).toString()),
       ['second'],
     );
-    db.close();
+    closeDatabase(db);
   });
 
   it('reads back entries, tombstones, the floor and cursors after the database file is closed and reopened', async () => {
@@ -64,7 +65,7 @@ describe('SqliteInboxStore', () => {
       await store.redact([{ user: 'a', seq: 3 }]);
       await store.ack('a', 'phone', 3);
       const before = await store.readEncoded('a', 0, 10);
-      db.close();
+      closeDatabase(db);
 
       db = openSqlite(file);
       store = new SqliteInboxStore(db, { retainedPerUser: 3 });
@@ -79,7 +80,7 @@ describe('SqliteInboxStore', () => {
       // Retention goes on from the counts kept before the restart.
       await store.write([{ user: 'a', message: message(2 ** 32 + 2) }]);
       assert.deepEqual((await store.readEncoded('a', 0, 10)).seqs, [3, 2 ** 32 + 1, 2 ** 32 + 2]);
-      db.close();
+      closeDatabase(db);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -126,7 +126,7 @@ export class SqliteInboxStore implements InboxStore {
   }
 
   write(entries: readonly Entry[]): Promise<void> {
-    return this.commit.write(() => void (entries.length > 0 && this.writeAll(entries)));
+    return this.commit.staged(() => void (entries.length > 0 && this.writeAll(entries)));
   }
 
   async read(user: string, afterSeq: number, limit: number, beforeSeq?: number): Promise<InboxPage> {
@@ -147,11 +147,11 @@ export class SqliteInboxStore implements InboxStore {
   }
 
   redact(entries: readonly InboxRef[]): Promise<void> {
-    return this.commit.write(() => void (entries.length > 0 && this.redactAll(entries)));
+    return this.commit.staged(() => void (entries.length > 0 && this.redactAll(entries)));
   }
 
   ack(user: string, device: string, seq: number): Promise<void> {
-    return this.commit.write(() => void this.sql.ack.run(user, device, seq));
+    return this.commit.staged(() => void this.sql.ack.run(user, device, seq));
   }
 
   cursor(user: string, device: string): Promise<number> {

@@ -7,6 +7,7 @@ import { openSqlite } from '../lib/sqlite.ts';
 import { TERM_SHIFT } from './seq-term-store.ts';
 import { sequencerContract } from './sequencer.contract.ts';
 import { SqliteSequencer } from './sequencer.sqlite.ts';
+import { closeDatabase } from '../lib/group-commit.ts';
 
 const inFlightTtlMs = 300;
 sequencerContract(
@@ -14,7 +15,7 @@ sequencerContract(
   () => {
     const db = openSqlite(':memory:');
     const close = () => {
-      db.close();
+      closeDatabase(db);
       return Promise.resolve();
     };
     return Promise.resolve({ sequencer: new SqliteSequencer(db, { inFlightTtlMs }), inFlightTtlMs, close });
@@ -35,7 +36,7 @@ describe('SqliteSequencer', () => {
     try {
       return await body(new SqliteSequencer(db, { inFlightTtlMs }));
     } finally {
-      db.close();
+      closeDatabase(db);
     }
   };
 

@@ -130,7 +130,7 @@ export class SqliteSequencer implements Sequencer {
       return seqs;
     };
     if (!this.termUsed) return track(this.firstAllocate(users));
-    return this.commit.write(() => track(this.allocateAll(users)));
+    return this.commit.staged(() => track(this.allocateAll(users)));
   }
 
   /** The term's first allocation commits with fsync, whatever the durability: it carries the mark of the term. */

@@ -6,9 +6,10 @@ import { describe, it } from 'node:test';
 import { openSqlite, type Sqlite } from '../lib/sqlite.ts';
 import { streamHeadsContract } from './stream-heads.contract.ts';
 import { SqliteStreamHeads } from './stream-heads.sqlite.ts';
+import { closeDatabase } from '../lib/group-commit.ts';
 
 const closing = (db: Sqlite) => () => {
-  db.close();
+  closeDatabase(db);
   return Promise.resolve();
 };
 
@@ -27,7 +28,7 @@ describe('SqliteStreamHeads', () => {
         { stream: 'g:a', seq: 5, index: 4 },
         { stream: 'g:b', seq: 2 ** 33 + 1, index: 9 },
       ]);
-      db.close();
+      closeDatabase(db);
       db = openSqlite(file);
       const heads = new SqliteStreamHeads(db);
       assert.deepEqual(await heads.heads(['g:a', 'g:b', 'g:c']), [
@@ -37,7 +38,7 @@ describe('SqliteStreamHeads', () => {
       ]);
       await heads.advance([{ stream: 'g:a', seq: 3, index: 1 }]);
       assert.deepEqual(await heads.heads(['g:a']), [{ seq: 5, index: 4 }]);
-      db.close();
+      closeDatabase(db);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -39,7 +39,7 @@ export class SqliteStreamHeads implements StreamHeads {
   }
 
   advance(entries: readonly StreamHead[]): Promise<void> {
-    return this.commit.write(() => void (entries.length > 0 && this.advanceAll(entries)));
+    return this.commit.staged(() => void (entries.length > 0 && this.advanceAll(entries)));
   }
 
   heads(streams: readonly string[]): Promise<{ seq: number; index: number }[]> {

@@ -6,9 +6,10 @@ import { describe, it } from 'node:test';
 import { openSqlite, type Sqlite } from '../lib/sqlite.ts';
 import { unreadStoreContract } from './unread-store.contract.ts';
 import { SqliteUnreadStore } from './unread-store.sqlite.ts';
+import { closeDatabase } from '../lib/group-commit.ts';
 
 const closing = (db: Sqlite) => () => {
-  db.close();
+  closeDatabase(db);
   return Promise.resolve();
 };
 
@@ -29,7 +30,7 @@ describe('SqliteUnreadStore', () => {
       await store.recalled([{ user: 'u', conversation: 'group:g', seq: 4 }]);
       assert.equal(await store.markRead({ user: 'u', conversation: 'dm:a:u', seq: 6 }), 2);
       await store.markTimelineRead({ user: 'u', conversation: 'group:big', index: 2 ** 33 });
-      db.close();
+      closeDatabase(db);
 
       db = openSqlite(file);
       store = new SqliteUnreadStore(db, { maxPerConversation: 5 });
@@ -41,7 +42,7 @@ describe('SqliteUnreadStore', () => {
       // The cap still holds on the counts kept before the restart.
       await store.arrived([9, 10, 11, 12].map((seq) => ({ user: 'u', conversation: 'dm:a:u', seq })));
       assert.equal(await store.markRead({ user: 'u', conversation: 'dm:a:u', seq: 6 }), 5);
-      db.close();
+      closeDatabase(db);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

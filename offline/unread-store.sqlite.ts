@@ -120,15 +120,15 @@ export class SqliteUnreadStore implements UnreadStore {
   }
 
   arrived(entries: readonly UnreadRef[]): Promise<void> {
-    return this.commit.write(() => void (entries.length > 0 && this.arrivedAll(entries)));
+    return this.commit.staged(() => void (entries.length > 0 && this.arrivedAll(entries)));
   }
 
   recalled(entries: readonly UnreadRef[]): Promise<void> {
-    return this.commit.write(() => void (entries.length > 0 && this.recalledAll(entries)));
+    return this.commit.staged(() => void (entries.length > 0 && this.recalledAll(entries)));
   }
 
   markRead(ref: UnreadRef): Promise<number> {
-    return this.commit.write(() => this.markReadOne(ref));
+    return this.commit.staged(() => this.markReadOne(ref));
   }
 
   unread(user: string, throughSeq = Number.MAX_SAFE_INTEGER): Promise<ConversationUnreadState[]> {
@@ -140,7 +140,7 @@ export class SqliteUnreadStore implements UnreadStore {
   }
 
   markTimelineRead({ user, conversation, index }: TimelineReadRef): Promise<number> {
-    return this.commit.write(() => this.sql.markTimeline.get(user, conversation, index)!);
+    return this.commit.staged(() => this.sql.markTimeline.get(user, conversation, index)!);
   }
 
   timelineMarks(user: string, conversations: readonly string[]): Promise<number[]> {
