@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { groupCommit, type GroupCommit } from '../lib/group-commit.ts';
 import type { Sqlite } from '../lib/sqlite.ts';
+import { InFlightSeqs } from './in-flight-seqs.ts';
 import { TERM_SHIFT } from './seq-term-store.ts';
 import type { Sequencer } from './sequencer.ts';
 
@@ -72,17 +73,13 @@ export class SqliteSequencer implements Sequencer {
   private readonly term: number;
   private termUsed: boolean;
   private readonly allocateAll: (users: readonly string[]) => number[];
-  /** user -> seq -> deadline (ms) */
-  private readonly inFlight = new Map<string, Map<number, number>>();
-  private readonly inFlightTtlMs: number;
-  private readonly now: () => number;
+  private readonly inFlight: InFlightSeqs;
 
   constructor(
     private readonly db: Sqlite,
     options: { inFlightTtlMs?: number; now?: () => number } = {},
   ) {
-    this.inFlightTtlMs = options.inFlightTtlMs ?? 30_000;
-    this.now = options.now ?? Date.now;
+    this.inFlight = new InFlightSeqs(options.inFlightTtlMs ?? 30_000, options.now ?? Date.now);
     this.sql = prepare(db);
     this.commit = groupCommit(db);
     ({ generation: this.generation, term: this.term } = this.openTerm());
@@ -121,12 +118,7 @@ export class SqliteSequencer implements Sequencer {
     if (users.length === 0) return [];
     // Seqs count as in flight from the moment they are taken, before their commit: a reader stops below them.
     const track = (seqs: number[]) => {
-      const deadline = this.now() + this.inFlightTtlMs;
-      users.forEach((user, i) => {
-        let pending = this.inFlight.get(user);
-        if (!pending) this.inFlight.set(user, (pending = new Map<number, number>()));
-        pending.set(seqs[i]!, deadline);
-      });
+      this.inFlight.add(users, seqs);
       return seqs;
     };
     if (!this.termUsed) return track(this.firstAllocate(users));
@@ -149,25 +141,12 @@ export class SqliteSequencer implements Sequencer {
   }
 
   complete(entries: readonly { user: string; seq: number }[]): Promise<void> {
-    for (const { user, seq } of entries) {
-      const pending = this.inFlight.get(user);
-      pending?.delete(seq);
-      if (pending?.size === 0) this.inFlight.delete(user);
-    }
+    this.inFlight.complete(entries);
     return Promise.resolve();
   }
 
   lowestInFlight(user: string): Promise<number | undefined> {
-    const pending = this.inFlight.get(user);
-    if (!pending) return Promise.resolve(undefined);
-    const now = this.now();
-    let lowest: number | undefined;
-    for (const [seq, deadline] of pending) {
-      if (deadline <= now) pending.delete(seq);
-      else if (lowest === undefined || seq < lowest) lowest = seq;
-    }
-    if (pending.size === 0) this.inFlight.delete(user);
-    return Promise.resolve(lowest);
+    return Promise.resolve(this.inFlight.lowest(user));
   }
 
   head(user: string): Promise<number | undefined> {
