@@ -5,7 +5,7 @@
 // never carries two entries that must be ordered against each other.
 import type { UpdateUnreadRequest } from '../proto/gen/im/v1/services.pb.ts';
 import { batched, coalesce, override, sliceBySizes } from '../lib/coalesce.ts';
-import type { OfflineApi } from './index.ts';
+import type { OfflineApi } from './api.ts';
 
 export function coalescedOffline(offline: OfflineApi): OfflineApi {
   return override(offline, {

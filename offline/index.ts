@@ -1,4 +1,3 @@
-import { OfflineServiceService } from '../proto/gen/im/v1/services.pb.ts';
 import type {
   AckInboxRequest,
   AckInboxResponse,
@@ -26,14 +25,14 @@ import type {
 } from '../proto/gen/im/v1/services.pb.ts';
 import { ImError } from '../lib/errors.ts';
 import { stopwatch } from '../lib/metrics.ts';
-import type { ApiOf } from '../lib/grpc.ts';
 import type { EncodedInboxPage, InboxStore } from './inbox-store.ts';
 import type { Sequencer } from './sequencer.ts';
 import { isGroupStream, type StreamHeads } from './stream-heads.ts';
 import type { UnreadStore } from './unread-store.ts';
 
-export type OfflineApi = ApiOf<typeof OfflineServiceService>;
-export { OfflineServiceService };
+import type { OfflineApi } from './api.ts';
+
+export { OfflineServiceService, type OfflineApi } from './api.ts';
 export { decodePage, tombstone, type EncodedInboxPage } from './inbox-store.ts';
 export { coalescedOffline } from './coalesced.ts';
 export { groupStream, isGroupStream } from './stream-heads.ts';

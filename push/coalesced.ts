@@ -1,5 +1,5 @@
 import { coalesce, override } from '../lib/coalesce.ts';
-import type { PushApi } from './index.ts';
+import type { PushApi } from './api.ts';
 
 /** Logic's DeliverMessages calls in flight at once go out as one (lib/coalesce.ts). */
 export function coalescedPush(push: PushApi): PushApi {

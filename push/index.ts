@@ -1,21 +1,19 @@
 import { ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
 import { Message } from '../proto/gen/im/v1/message.pb.ts';
 import { UserState } from '../proto/gen/im/v1/bus.pb.ts';
-import {
-  PushServiceService,
-  type ChangeRoomRequest,
-  type ChangeRoomResponse,
-  type DeliverToRoomRequest,
-  type DeliverToRoomResponse,
-  type DeliverMessagesRequest,
-  type DeliverMessagesResponse,
-  type FrameToConnections,
-  type SendToConnectionRequest,
-  type SendToConnectionResponse,
+import type {
+  ChangeRoomRequest,
+  ChangeRoomResponse,
+  DeliverToRoomRequest,
+  DeliverToRoomResponse,
+  DeliverMessagesRequest,
+  DeliverMessagesResponse,
+  FrameToConnections,
+  SendToConnectionRequest,
+  SendToConnectionResponse,
 } from '../proto/gen/im/v1/services.pb.ts';
 import type { Bus } from '../lib/bus.ts';
 import { consume } from '../lib/bus-consumer.ts';
-import type { ApiOf } from '../lib/grpc.ts';
 import type { Closeable } from '../lib/lifecycle.ts';
 import type { Logger } from '../lib/logger.ts';
 import { stopwatch } from '../lib/metrics.ts';
@@ -24,8 +22,9 @@ import type { OfflineApi } from '../offline/index.ts';
 import type { GatewayDirectory } from './gateway-directory.ts';
 import type { RouteTable } from './route-table.ts';
 
-export type PushApi = ApiOf<typeof PushServiceService>;
-export { PushServiceService };
+import type { PushApi } from './api.ts';
+
+export { PushServiceService, type PushApi } from './api.ts';
 export type { Route, RouteRef, RouteTable } from './route-table.ts';
 export type { GatewayDirectory } from './gateway-directory.ts';
 export { coalescedPush } from './coalesced.ts';

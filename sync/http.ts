@@ -4,7 +4,7 @@ import { echo } from '../lib/echo.ts';
 import { httpErrorOf, ImError, toImError } from '../lib/errors.ts';
 import { messageJson } from '../lib/message-json.ts';
 import type { TokenVerifier } from '../lib/token.ts';
-import type { SyncApi } from './index.ts';
+import type { SyncApi } from './api.ts';
 
 export const SYNC_HTTP_PATH = '/v1/sync';
 const MAX_BODY_BYTES = 128 * 1024;

@@ -1,23 +1,22 @@
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
 import { SyncResponse, type AckResult } from '../proto/gen/im/v1/client.pb.ts';
 import type { Message, StreamPosition } from '../proto/gen/im/v1/message.pb.ts';
-import {
-  SyncServiceService,
-  type AckManyRequest,
-  type AckManyResponse,
-  type GetDiffRequest,
-  type SyncAckRequest,
+import type {
+  AckManyRequest,
+  AckManyResponse,
+  GetDiffRequest,
+  SyncAckRequest,
 } from '../proto/gen/im/v1/services.pb.ts';
 import { groupConversation } from '../lib/conversation.ts';
 import { ImError } from '../lib/errors.ts';
-import type { ApiOf } from '../lib/grpc.ts';
 import { decodePage, groupStream, type EncodedInboxPage, type Offline } from '../offline/index.ts';
 import { DEFAULT_SYNC_PAGE_BYTES, fitInboxPage, fittingMessages } from './page-bytes.ts';
 import { PagesAhead } from './pages-ahead.ts';
 import { decodeSyncKey, encodeSyncKey, initialKey, type SyncKey } from './sync-key.ts';
 
-export type SyncApi = ApiOf<typeof SyncServiceService>;
-export { SyncServiceService };
+import type { SyncApi } from './api.ts';
+
+export { SyncServiceService, type SyncApi } from './api.ts';
 export { syncHttpHandler } from './http.ts';
 
 export const DEFAULT_SYNC_LIMIT = 100;
