@@ -33,13 +33,16 @@ export class GroupCommit {
   }
 
   /**
-   * Runs `work` now, in this turn's transaction, and returns at once: for writes whose caller waits for `durable()`
-   * before it tells anyone (a send's steps: the sender's answer and the deliveries wait for the commit). Later
-   * writes see it; a crash before the commit loses it together with everything after it, never alone.
+   * Runs `work` (one statement, or a db.transaction) now, in this turn's transaction, and returns at once: for writes
+   * whose caller waits for `durable()` before it tells anyone (a send's steps: the sender's answer and the deliveries
+   * wait for the commit). Later writes see it; a crash before the commit loses it together with everything after it,
+   * never alone.
    */
   stage<T>(work: () => T): T {
     this.begin();
-    return this.inSavepoint(work) as T;
+    // No savepoint of its own (a send makes many staged writes, and each savepoint is two more statements): staged
+    // work is one statement, or a db.transaction, which nests as a savepoint and takes back its own changes.
+    return work();
   }
 
   /** `stage` as a port's async call: a throw becomes a rejection. */
