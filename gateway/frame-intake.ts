@@ -31,7 +31,7 @@ export class FrameIntake {
     if (verdict === 'drop') return;
     if (verdict === 'close') return this.cutOff(conn);
     if (verdict === 'refuse') {
-      this.refusals.record('rate_limited', who(conn));
+      this.refusals.recordFor('rate_limited', conn);
       const message = `more than ${limits.frames} frames or ${limits.bytes} bytes in ${limits.windowMs / 1000}s; slow down`;
       conn.sendError(leadingRequestId(data), 'RATE_LIMITED', message, Math.max(1, conn.budget.msLeft(now)));
       return;
@@ -60,19 +60,15 @@ export class FrameIntake {
 
   private refuse(conn: Connection, reason: RefusalReason, requestId: number, code: ErrorCode, message: string) {
     if (conn.budget.refuse(this.options.limits) === 'close') return this.cutOff(conn);
-    this.refusals.record(reason, who(conn));
+    this.refusals.recordFor(reason, conn);
     conn.sendError(requestId, code, message);
   }
 
   private cutOff(conn: Connection): void {
     if (!conn.isOpen) return;
-    this.refusals.record('refused_too_often', who(conn));
+    this.refusals.recordFor('refused_too_often', conn);
     conn.close(CloseCode.policyViolation, 'too many refused frames');
   }
-}
-
-function who(conn: Connection) {
-  return { user: conn.user, device: conn.device, connId: conn.connId };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Counter } from 'prom-client';
 import type { Logger } from '../lib/logger.ts';
+import type { Connection } from './connection.ts';
 import { registry } from '../lib/metrics.ts';
 
 /** Why the gateway turned a client away or cut it off: the `reason` label of im_gateway_refusals_total. */
@@ -47,6 +48,11 @@ export class Refusals {
   private readonly windows = new Map<RefusalReason, { endMs: number; logged: number; suppressed: number }>();
 
   constructor(private readonly log: Logger) {}
+
+  /** A refusal of something a connection sent or did: who it is comes from the connection. */
+  recordFor(reason: RefusalReason, conn: Connection): void {
+    this.record(reason, { user: conn.user, device: conn.device, connId: conn.connId });
+  }
 
   record(reason: RefusalReason, who: Refused = {}): void {
     refusals.inc({ reason });

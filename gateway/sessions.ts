@@ -187,16 +187,12 @@ export class Sessions {
   /** A connection's socket closed: it leaves everything, and a cut-off the gateway made is counted. */
   private closed(conn: Connection, code: number): void {
     if (!this.deps.registry.remove(conn)) return;
-    if (conn.closedWith === CloseCode.slowConsumer) this.deps.refusals.record('slow_consumer', who(conn));
+    if (conn.closedWith === CloseCode.slowConsumer) this.deps.refusals.recordFor('slow_consumer', conn);
     else if (conn.closedWith === undefined && code === 1009) {
-      this.deps.refusals.record('frame_over_hard_limit', who(conn));
+      this.deps.refusals.recordFor('frame_over_hard_limit', conn);
     }
     void this.deps.presence.down(conn);
   }
-}
-
-function who(conn: Connection) {
-  return { user: conn.user, device: conn.device, connId: conn.connId };
 }
 
 function connectionOf(ws: WebSocket): Connection {
