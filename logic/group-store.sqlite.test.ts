@@ -1,27 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { openSqlite } from '../lib/sqlite.ts';
 import { groupStoreContract } from './group-store.contract.ts';
 import { SqliteGroupStore } from './group-store.sqlite.ts';
 import { closeDatabase } from '../lib/group-commit.ts';
+import { databaseFiles, memoryDatabase } from '../test/sqlite.ts';
 
 groupStoreContract('sqlite', () => {
-  const db = openSqlite(':memory:');
-  return Promise.resolve({
-    store: new SqliteGroupStore(db),
-    close: () => Promise.resolve(void closeDatabase(db)),
-  });
+  const { db, close } = memoryDatabase();
+  return Promise.resolve({ store: new SqliteGroupStore(db), close });
 });
 
 describe('SqliteGroupStore', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'group-store-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  const files = databaseFiles('group-store-');
 
   it('keeps groups, members, roles and dissolves across a restart (the file reopened)', async () => {
-    const path = join(dir, 'im.db');
+    const path = files();
     const [g1, g2] = [
       { id: 'g1', name: 'team', owner: 'ann', createdAtMs: 1_700_000_000_000 },
       { id: 'g2', name: 'gone', owner: 'ann', createdAtMs: 1_700_000_000_001 },

@@ -1,28 +1,22 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { openSqlite } from '../lib/sqlite.ts';
 import { SendOutcome } from '../proto/gen/im/v1/store.pb.ts';
 import { outcomeStoreContract } from './outcome-store.contract.ts';
 import { SqliteOutcomeStore } from './outcome-store.sqlite.ts';
 import { closeDatabase } from '../lib/group-commit.ts';
+import { databaseFiles, memoryDatabase } from '../test/sqlite.ts';
 
 outcomeStoreContract('sqlite', () => {
-  const db = openSqlite(':memory:');
-  return Promise.resolve({
-    store: new SqliteOutcomeStore(db),
-    close: () => Promise.resolve(void closeDatabase(db)),
-  });
+  const { db, close } = memoryDatabase();
+  return Promise.resolve({ store: new SqliteOutcomeStore(db), close });
 });
 
 describe('SqliteOutcomeStore', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'outcome-store-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  const files = databaseFiles('outcome-store-');
 
   it('keeps outcomes, their done mark and their expiry across a restart (the file reopened)', async () => {
-    const path = join(dir, 'im.db');
+    const path = files();
     let now = 1_000_000;
     const clock = () => now;
     const outcome = SendOutcome.create({

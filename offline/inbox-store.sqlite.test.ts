@@ -1,25 +1,20 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { openSqlite, type Sqlite } from '../lib/sqlite.ts';
+import { openSqlite } from '../lib/sqlite.ts';
 import { message } from '../test/fixtures.ts';
 import { inboxStoreContract } from './inbox-store.contract.ts';
 import { SqliteInboxStore } from './inbox-store.sqlite.ts';
 import { closeDatabase } from '../lib/group-commit.ts';
-
-const closing = (db: Sqlite) => () => {
-  closeDatabase(db);
-  return Promise.resolve();
-};
+import { databaseFiles, memoryDatabase } from '../test/sqlite.ts';
 
 inboxStoreContract('sqlite', () => {
-  const db = openSqlite(':memory:');
-  return Promise.resolve({ store: new SqliteInboxStore(db), close: closing(db) });
+  const { db, close } = memoryDatabase();
+  return Promise.resolve({ store: new SqliteInboxStore(db), close });
 });
 
 describe('SqliteInboxStore', () => {
+  const files = databaseFiles('im-inbox-');
+
   const seqsOf = (page: { messages: { seq: number }[] }) => page.messages.map((m) => m.seq);
 
   it('keeps the newest entries per user, reports the highest dropped seq, and ignores writes below it', async () => {
@@ -56,33 +51,28 @@ describe('SqliteInboxStore', () => {
   });
 
   it('reads back entries, tombstones, the floor and cursors after the database file is closed and reopened', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'im-inbox-'));
-    try {
-      const file = join(dir, 'im.db');
-      let db = openSqlite(file);
-      let store = new SqliteInboxStore(db, { retainedPerUser: 3 });
-      await store.write([1, 2, 3, 2 ** 32 + 1].map((seq) => ({ user: 'a', message: message(seq) })));
-      await store.redact([{ user: 'a', seq: 3 }]);
-      await store.ack('a', 'phone', 3);
-      const before = await store.readEncoded('a', 0, 10);
-      closeDatabase(db);
+    const file = files();
+    let db = openSqlite(file);
+    let store = new SqliteInboxStore(db, { retainedPerUser: 3 });
+    await store.write([1, 2, 3, 2 ** 32 + 1].map((seq) => ({ user: 'a', message: message(seq) })));
+    await store.redact([{ user: 'a', seq: 3 }]);
+    await store.ack('a', 'phone', 3);
+    const before = await store.readEncoded('a', 0, 10);
+    closeDatabase(db);
 
-      db = openSqlite(file);
-      store = new SqliteInboxStore(db, { retainedPerUser: 3 });
-      const after = await store.readEncoded('a', 0, 10);
-      assert.deepEqual(after, before);
-      assert.deepEqual(after.seqs, [2, 3, 2 ** 32 + 1]);
-      assert.equal(after.floorSeq, 1);
-      assert.equal((await store.read('a', 2, 1)).messages[0]!.recalled, true);
-      assert.equal(await store.cursor('a', 'phone'), 3);
-      await store.ack('a', 'phone', 2);
-      assert.equal(await store.cursor('a', 'phone'), 3);
-      // Retention goes on from the counts kept before the restart.
-      await store.write([{ user: 'a', message: message(2 ** 32 + 2) }]);
-      assert.deepEqual((await store.readEncoded('a', 0, 10)).seqs, [3, 2 ** 32 + 1, 2 ** 32 + 2]);
-      closeDatabase(db);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    db = openSqlite(file);
+    store = new SqliteInboxStore(db, { retainedPerUser: 3 });
+    const after = await store.readEncoded('a', 0, 10);
+    assert.deepEqual(after, before);
+    assert.deepEqual(after.seqs, [2, 3, 2 ** 32 + 1]);
+    assert.equal(after.floorSeq, 1);
+    assert.equal((await store.read('a', 2, 1)).messages[0]!.recalled, true);
+    assert.equal(await store.cursor('a', 'phone'), 3);
+    await store.ack('a', 'phone', 2);
+    assert.equal(await store.cursor('a', 'phone'), 3);
+    // Retention goes on from the counts kept before the restart.
+    await store.write([{ user: 'a', message: message(2 ** 32 + 2) }]);
+    assert.deepEqual((await store.readEncoded('a', 0, 10)).seqs, [3, 2 ** 32 + 1, 2 ** 32 + 2]);
+    closeDatabase(db);
   });
 });

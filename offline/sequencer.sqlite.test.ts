@@ -1,34 +1,25 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { copyFileSync, existsSync } from 'node:fs';
+import { describe, it } from 'node:test';
 import { openSqlite } from '../lib/sqlite.ts';
 import { TERM_SHIFT } from './seq-term-store.ts';
 import { sequencerContract } from './sequencer.contract.ts';
 import { SqliteSequencer } from './sequencer.sqlite.ts';
 import { closeDatabase } from '../lib/group-commit.ts';
+import { databaseFiles, memoryDatabase } from '../test/sqlite.ts';
 
 const inFlightTtlMs = 300;
 sequencerContract(
   'sqlite',
   () => {
-    const db = openSqlite(':memory:');
-    const close = () => {
-      closeDatabase(db);
-      return Promise.resolve();
-    };
+    const { db, close } = memoryDatabase();
     return Promise.resolve({ sequencer: new SqliteSequencer(db, { inFlightTtlMs }), inFlightTtlMs, close });
   },
   { losesState: false },
 );
 
 describe('SqliteSequencer', () => {
-  let dir: string;
-  before(() => (dir = mkdtempSync(join(tmpdir(), 'im-seq-'))));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  let files = 0;
-  const newFile = () => join(dir, `im-${files++}.db`);
+  const newFile = databaseFiles('im-seq-');
 
   /** Runs one "process" on the file: a sequencer on a connection of its own, closed at the end. */
   const run = async <T>(file: string, body: (s: SqliteSequencer) => Promise<T>): Promise<T> => {

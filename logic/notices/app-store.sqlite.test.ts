@@ -1,24 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { closeDatabase } from '../../lib/group-commit.ts';
 import { openSqlite } from '../../lib/sqlite.ts';
 import { appStoreContract } from './app-store.contract.ts';
 import { SqliteAppStore } from './app-store.sqlite.ts';
+import { databaseFiles, memoryDatabase } from '../../test/sqlite.ts';
 
 appStoreContract('sqlite', () => {
-  const db = openSqlite(':memory:');
-  return Promise.resolve({ store: new SqliteAppStore(db), close: () => Promise.resolve(void closeDatabase(db)) });
+  const { db, close } = memoryDatabase();
+  return Promise.resolve({ store: new SqliteAppStore(db), close });
 });
 
 describe('SqliteAppStore', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'app-store-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  const files = databaseFiles('app-store-');
 
   it('keeps apps and revocations across a restart (the file reopened)', async () => {
-    const path = join(dir, 'im.db');
+    const path = files();
     const app = {
       id: 'app_0123456789abcdefghjk',
       name: 'billing',

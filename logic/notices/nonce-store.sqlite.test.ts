@@ -1,37 +1,27 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { closeDatabase } from '../../lib/group-commit.ts';
-import { openSqlite, type Sqlite } from '../../lib/sqlite.ts';
+import { openSqlite } from '../../lib/sqlite.ts';
 import { nonceStoreContract } from './nonce-store.contract.ts';
 import { SqliteNonceStore } from './nonce-store.sqlite.ts';
-
-const closing = (db: Sqlite) => () => {
-  closeDatabase(db);
-  return Promise.resolve();
-};
+import { databaseFiles, memoryDatabase } from '../../test/sqlite.ts';
 
 nonceStoreContract('sqlite', () => {
-  const db = openSqlite(':memory:');
-  return Promise.resolve({ store: new SqliteNonceStore(db), close: closing(db) });
+  const { db, close } = memoryDatabase();
+  return Promise.resolve({ store: new SqliteNonceStore(db), close });
 });
 
 describe('SqliteNonceStore', () => {
+  const files = databaseFiles('im-nonces-');
+
   it('still refuses a nonce after the database file is closed and reopened', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'im-nonces-'));
-    try {
-      const file = join(dir, 'im.db');
-      let db = openSqlite(file);
-      assert.equal(await new SqliteNonceStore(db).seen('app', 'n'.repeat(16), 60_000), false);
-      closeDatabase(db);
-      db = openSqlite(file);
-      assert.equal(await new SqliteNonceStore(db).seen('app', 'n'.repeat(16), 60_000), true);
-      closeDatabase(db);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const file = files();
+    let db = openSqlite(file);
+    assert.equal(await new SqliteNonceStore(db).seen('app', 'n'.repeat(16), 60_000), false);
+    closeDatabase(db);
+    db = openSqlite(file);
+    assert.equal(await new SqliteNonceStore(db).seen('app', 'n'.repeat(16), 60_000), true);
+    closeDatabase(db);
   });
 
   it('sweeps expired rows in bounded batches as calls go on', async () => {
