@@ -1,5 +1,5 @@
 import { ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
-import { Message } from '../proto/gen/im/v1/message.pb.ts';
+import type { Message } from '../proto/gen/im/v1/message.pb.ts';
 import { UserState } from '../proto/gen/im/v1/bus.pb.ts';
 import type {
   ChangeRoomRequest,
@@ -23,6 +23,7 @@ import type { GatewayDirectory } from './gateway-directory.ts';
 import type { RouteTable } from './route-table.ts';
 
 import type { PushApi } from './api.ts';
+import { deliverFrames } from './deliver-frames.ts';
 
 export { PushServiceService, type PushApi } from './api.ts';
 export type { Route, RouteRef, RouteTable } from './route-table.ts';
@@ -202,25 +203,6 @@ export class Push implements PushApi {
       return 0;
     }
   }
-}
-
-/** `messages` as Deliver frames of at most about `maxBytes` each, in order; a message over it goes alone. */
-export function deliverFrames(messages: readonly Message[], maxBytes: number): Buffer[] {
-  const frames: Buffer[] = [];
-  let batch: Message[] = [];
-  let bytes = 0;
-  for (const m of messages) {
-    const size = Message.encode(m).finish().length + 6;
-    if (batch.length > 0 && bytes + size > maxBytes) {
-      frames.push(encodeDeliver(batch));
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(m);
-    bytes += size;
-  }
-  if (batch.length > 0) frames.push(encodeDeliver(batch));
-  return frames;
 }
 
 export function encodeDeliver(messages: Message[]): Buffer {
