@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import pRetry from 'p-retry';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Admission } from '../lib/admission.ts';
-import { ImError, toImError } from '../lib/errors.ts';
+import { ImError, toImError, type ErrorCode } from '../lib/errors.ts';
 import { newConnId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { TokenVerifier } from '../lib/token.ts';
@@ -113,16 +113,7 @@ export class Sessions {
 
   private recordRefusal(err: unknown, claims: { sub: string; dev: string } | undefined): void {
     const e = toImError(err);
-    const reason: RefusalReason =
-      e.code === 'UNAVAILABLE'
-        ? 'busy'
-        : e.code === 'FORBIDDEN'
-          ? 'origin'
-          : e.code === 'RATE_LIMITED'
-            ? 'user_connections'
-            : e.code === 'UNAUTHORIZED' || e.code === 'TOKEN_EXPIRED'
-              ? 'auth'
-              : 'bad_request';
+    const reason = HANDSHAKE_REFUSALS[e.code] ?? 'bad_request';
     if (reason === 'busy') return void this.deps.refusals.record(reason); // a storm: counted, not logged per user
     this.deps.refusals.record(reason, { user: claims?.sub, device: claims?.dev, code: e.code, detail: e.message });
   }
@@ -194,6 +185,15 @@ export class Sessions {
     void this.deps.presence.down(conn);
   }
 }
+
+/** Why a handshake was refused, by the code it was refused with (anything else: a bad request). */
+const HANDSHAKE_REFUSALS: Partial<Record<ErrorCode, RefusalReason>> = {
+  UNAVAILABLE: 'busy',
+  FORBIDDEN: 'origin',
+  RATE_LIMITED: 'user_connections',
+  UNAUTHORIZED: 'auth',
+  TOKEN_EXPIRED: 'auth',
+};
 
 function connectionOf(ws: WebSocket): Connection {
   return (ws as ConnectionSocket).connection!;
