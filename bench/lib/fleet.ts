@@ -1,6 +1,6 @@
 // Starting the processes of a run: the system under test (embedded gateway or a cluster), the bare `ws`
 // baseline, and client workers, each worker on its own 127.0.0.x source addresses.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCluster, type Cluster } from '../../app/cluster.ts';
@@ -78,6 +78,30 @@ export interface GatewayServer {
   url: string;
   pid: number;
   env: Record<string, string>;
+}
+
+/** One way the embedded server keeps its data, with the IM_* variables that choose it. */
+export interface EmbeddedStore {
+  name: 'embedded' | 'embedded, disk';
+  env: Record<string, string>;
+  /** Removes what it kept (the data directory). */
+  remove: () => void;
+}
+
+/**
+ * The embedded server's two ways of keeping data, for a scenario to measure side by side in one run: in memory, and
+ * on a data directory of its own (what keeping the data costs).
+ */
+export function embeddedStores(): EmbeddedStore[] {
+  const dir = mkdtempSync(join(tmpdir(), 'im-bench-data-'));
+  return [
+    { name: 'embedded', env: { IM_DATA_DIR: ':memory:' }, remove: () => undefined },
+    {
+      name: 'embedded, disk',
+      env: { IM_DATA_DIR: dir },
+      remove: () => rmSync(dir, { recursive: true, force: true }),
+    },
+  ];
 }
 
 /** The embedded server (every service, one process) in a child of its own, started with --expose-gc. */

@@ -2,9 +2,7 @@
 // (the k-th message is due at t0 + k/rate whatever the replies do), latency from the intended send time to the
 // recipient's socket, p50/p95/p99/max per rate, stepping the rate up until saturation. Embedded and cluster mode,
 // and a bare `ws` relay as the floor. Senders and recipients of a pair sit in different client processes.
-import { mkdtempSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
 import { Histogram, type Percentiles } from '../lib/histogram.ts';
 import { hopMeans, scrapeHops } from '../lib/hops.ts';
 import { CpuMeter, PidsCpu } from '../lib/machine.ts';
@@ -16,6 +14,7 @@ import {
   startBareServer,
   startBunServer,
   startBenchCluster,
+  embeddedStores,
   startGatewayServer,
   startWorkers,
   stopAll,
@@ -238,12 +237,8 @@ export async function latency(ctx: Ctx) {
   const clusterInfo: Record<string, unknown> = {};
   try {
     if (mode !== 'cluster') {
-      // The embedded server twice, in memory and on its data directory: what keeping messages on disk costs.
-      for (const [name, dataDir] of [
-        ['embedded', ':memory:'],
-        ['embedded, disk', mkdtempSync(join(tmpdir(), 'im-bench-data-'))],
-      ] as const) {
-        const gw = await startGatewayServer(ctx, { IM_DATA_DIR: dataDir });
+      for (const { name, env, remove } of embeddedStores()) {
+        const gw = await startGatewayServer(ctx, env);
         results[name] = await ramp(
           ctx,
           {
@@ -258,7 +253,10 @@ export async function latency(ctx: Ctx) {
           pairs,
           embeddedRates,
           stepSec,
-        ).finally(() => gw.child.stop());
+        ).finally(async () => {
+          await gw.child.stop();
+          remove();
+        });
       }
       // A naive relay (bench/servers/relay.ts) in one process of its own, stopped once its ramp ends.
       const relay = (sys: Omit<System, 'metricsUrls'>) =>

@@ -2,9 +2,6 @@
 // repeated. (b) Reconnect storm: N clients that were connected and saved their sync_key go away, messages arrive for
 // every one of them (group sends), then all reconnect at once and pull GetDiff from their saved key: time until
 // every client is whole. Both against the embedded server and a bare `ws` server with an in-memory inbox.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Histogram, type HistogramData } from '../lib/histogram.ts';
 import { cassandraRequests, requestsBetween, type CassandraRequests } from '../lib/cassandra-requests.ts';
 import { CpuMeter, PidsCpu } from '../lib/machine.ts';
@@ -17,6 +14,7 @@ import {
   sourceAddresses,
   startBareServer,
   startBenchCluster,
+  embeddedStores,
   startGatewayServer,
   startWorkers,
   stopAll,
@@ -270,18 +268,15 @@ export async function sync(ctx: Ctx) {
   const storms: Record<string, Awaited<ReturnType<typeof storm>>> = {};
   try {
     if (mode !== 'cluster') {
-      // The embedded server in memory and on its data directory, in the same run: what keeping the data costs.
-      for (const [name, dataDir] of [
-        ['embedded', ':memory:'],
-        ['embedded, disk', mkdtempSync(join(tmpdir(), 'im-bench-data-'))],
-      ] as const) {
-        const gw = await startGatewayServer(ctx, { IM_RATE_LIMIT_FRAMES: '1000', IM_DATA_DIR: dataDir });
+      for (const { name, env, remove } of embeddedStores()) {
+        const gw = await startGatewayServer(ctx, { IM_RATE_LIMIT_FRAMES: '1000', ...env });
         try {
           const sys = { name, urls: [gw.url], pids: { gateway: gw.child.pid } };
           getDiff[name] = await getDiffPaging(ctx, sys, workers, size);
           storms[name] = await storm(ctx, sys, workers, stormClients, size.perClient);
         } finally {
           await gw.child.stop();
+          remove();
         }
       }
       const bare = await startBareServer(ctx);
