@@ -3,7 +3,7 @@ import { stopwatch, wallUs } from '../lib/metrics.ts';
 import type { ClientFrame, ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
 import type { Admission } from '../lib/admission.ts';
 import type { Bus } from '../lib/bus.ts';
-import { assertId, dmConversation, groupConversation } from '../lib/conversation.ts';
+import { assertId, dmConversation, groupConversation, SYSTEM_CONVERSATION } from '../lib/conversation.ts';
 import { echo } from '../lib/echo.ts';
 import { ImError, toImError } from '../lib/errors.ts';
 import type { EncodedApiOf } from '../lib/grpc.ts';
@@ -113,10 +113,13 @@ export class FrameHandler {
     const timer = stopwatch();
     const to = send.to?.kind;
     if (!to) throw new ImError('INVALID_ARGUMENT', 'send needs a recipient: a user or a group');
+    // A user's read markers of their system notices are theirs alone: keyed by the user, they spread over partitions.
     const conversation =
       to.$case === 'user'
         ? dmConversation(conn.user, assertId('user', to.value))
-        : groupConversation(assertId('group', to.value));
+        : to.$case === 'group'
+          ? groupConversation(assertId('group', to.value))
+          : `${SYSTEM_CONVERSATION}:${conn.user}`;
     const input: ChatInput = {
       user: conn.user,
       device: conn.device,

@@ -19,6 +19,7 @@ export function assertId(kind: 'user' | 'device' | 'group', id: string): string 
  * Conversation ids (also the `chat_input` partition key, so one conversation keeps its order):
  *   dm:<a>:<b>    a 1:1 conversation, the two user ids sorted so both sides name it alike
  *   group:<id>    a group
+ *   system        the user's system notices (a bus record of a read marker there is keyed system:<user>)
  */
 export function dmConversation(a: string, b: string): string {
   return a < b ? `dm:${a}:${b}` : `dm:${b}:${a}`;
@@ -31,6 +32,9 @@ export function groupConversation(groupId: string): string {
 export function isGroupConversation(conversation: string): boolean {
   return conversation.startsWith('group:');
 }
+
+/** Every user's system notices: one conversation, whatever app sent them (Message.notice names the app). */
+export const SYSTEM_CONVERSATION = 'system';
 
 /** The group id of a "group:<id>" conversation. */
 export function groupIdOf(conversation: string): string {

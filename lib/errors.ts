@@ -34,13 +34,16 @@ export class ImError extends Error {
   override readonly name = 'ImError';
   /** For UNAVAILABLE under overload: when the client should try again (an error frame's retry_after_ms). */
   readonly retryAfterMs: number | undefined;
+  /** For INVALID_ARGUMENT of a JSON API: the request field at fault (e.g. "target.users"). */
+  readonly field: string | undefined;
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown; retryAfterMs?: number },
+    options?: { cause?: unknown; retryAfterMs?: number; field?: string },
   ) {
     super(message, options);
     this.retryAfterMs = options?.retryAfterMs;
+    this.field = options?.field;
   }
 
   get httpStatus(): number {

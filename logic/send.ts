@@ -3,7 +3,14 @@ import type { Message, MessageOp, MessageRef, ReadMarker, SendResult } from '../
 import type { SendOutcome } from '../proto/gen/im/v1/store.pb.ts';
 import { ServerFrame } from '../proto/gen/im/v1/client.pb.ts';
 import type { SendToConnectionRequest, UpdateUnreadRequest } from '../proto/gen/im/v1/services.pb.ts';
-import { assertId, dmConversation, groupConversation, groupIdOf, isGroupConversation } from '../lib/conversation.ts';
+import {
+  assertId,
+  dmConversation,
+  groupConversation,
+  groupIdOf,
+  isGroupConversation,
+  SYSTEM_CONVERSATION,
+} from '../lib/conversation.ts';
 import { echo } from '../lib/echo.ts';
 import { ImError } from '../lib/errors.ts';
 import { newServerMsgId } from '../lib/ids.ts';
@@ -12,7 +19,7 @@ import { stopwatch, timed, type Stopwatch } from '../lib/metrics.ts';
 import { tombstone, type OfflineApi } from '../offline/index.ts';
 import type { PushApi } from '../push/index.ts';
 import type { Groups } from './groups.ts';
-import { groupStream, isGroupStream } from '../offline/index.ts';
+import { groupStream, isGroupStream, SYSTEM_STREAM } from '../offline/index.ts';
 import { outcomeKey, type OutcomeStore } from './outcome-store.ts';
 
 export interface SendLimits {
@@ -256,6 +263,11 @@ export class SendProcessor {
         const peer = assertId('user', to.value);
         return { conversation: dmConversation(input.user, peer), recipients: [...new Set([input.user, peer])] };
       }
+      case 'system':
+        if (input.send?.op?.kind?.$case !== 'read') {
+          throw new ImError('FORBIDDEN', 'system notices come from apps: only read markers go to "system"');
+        }
+        return { conversation: SYSTEM_CONVERSATION, recipients: [input.user] };
       case 'group': {
         await this.deps.groups.requireMember(to.value, input.user);
         const conversation = groupConversation(to.value);
@@ -358,7 +370,11 @@ export class SendProcessor {
 
   /** The stream_index of the message at `seq` in a large group's timeline; INVALID_ARGUMENT if there is none. */
   private async timelineIndexAt(conversation: string, seq: number): Promise<number> {
-    if (isGroupConversation(conversation)) {
+    // The system timeline's marker is a seq: its unread count depends on each reader (sync/system-timeline.ts).
+    if (conversation === SYSTEM_CONVERSATION) {
+      const [head] = (await this.deps.offline.getHeads({ streams: [SYSTEM_STREAM] })).heads;
+      if (seq <= (head?.seq ?? 0)) return seq;
+    } else if (isGroupConversation(conversation)) {
       const page = await this.deps.offline.readInbox({
         user: groupStream(groupIdOf(conversation)),
         afterSeq: seq - 1,
@@ -424,6 +440,8 @@ function addressed(input: ChatInput): string {
       return dmConversation(input.user, assertId('user', to.value));
     case 'group':
       return groupConversation(assertId('group', to.value));
+    case 'system':
+      return SYSTEM_CONVERSATION;
     case undefined:
       throw new ImError('INVALID_ARGUMENT', 'send needs a recipient: a user or a group');
     default:

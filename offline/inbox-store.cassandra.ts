@@ -57,6 +57,7 @@ const CQL = {
   page: 'SELECT seq, message FROM inbox_messages WHERE user_id = ? AND bucket = ? AND seq > ? AND seq < ? LIMIT ?',
   entries: 'SELECT seq, message FROM inbox_messages WHERE user_id = ? AND bucket = ? AND seq IN ?',
   topSeq: 'SELECT seq FROM inbox_messages WHERE user_id = ? AND bucket = ? ORDER BY seq DESC LIMIT 1',
+  remove: 'DELETE FROM inbox_messages WHERE user_id = ? AND bucket = ? AND seq = ?',
   dropBucket: 'DELETE FROM inbox_messages WHERE user_id = ? AND bucket = ?',
   registerBucket: 'INSERT INTO inbox_buckets (user_id, bucket) VALUES (?, ?)',
   unregisterBucket: 'DELETE FROM inbox_buckets WHERE user_id = ? AND bucket = ?',
@@ -241,6 +242,13 @@ export class CassandraInboxStore implements InboxStore {
       }
     });
     await this.writeRows(writes);
+  }
+
+  async remove(entries: readonly InboxRef[]): Promise<void> {
+    for (const { seq } of entries) checkSeq(seq, 'removed seq');
+    await this.writeRows(
+      entries.map(({ user, seq }) => ({ query: CQL.remove, params: [user, bucketOf(seq), long(seq)] })),
+    );
   }
 
   async ack(user: string, device: string, seq: number): Promise<void> {

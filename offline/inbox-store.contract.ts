@@ -158,6 +158,36 @@ export function inboxStoreContract(
       await store.redact([]);
     });
 
+    it('removes entries, leaving gaps, across users and buckets; removing again or what was never stored does nothing', async () => {
+      const [a, b] = [user(), user()];
+      await store.write([
+        ...[1, 2, 3, 1030].map((seq) => ({ user: a, message: message(seq) })),
+        { user: b, message: message(2) },
+      ]);
+      const removed = [
+        { user: a, seq: 2 },
+        { user: a, seq: 1030 },
+        { user: a, seq: 9 },
+      ];
+      await store.remove(removed);
+      await store.remove(removed);
+      await store.remove([]);
+      assert.deepEqual(
+        (await store.read(a, 0, 10)).messages.map((m) => m.seq),
+        [1, 3],
+      );
+      assert.deepEqual((await store.readEncoded(a, 0, 10)).seqs, [1, 3]);
+      assert.deepEqual(
+        (await store.read(b, 0, 10)).messages.map((m) => m.seq),
+        [2],
+      );
+      await store.write([{ user: a, message: message(4) }]);
+      assert.deepEqual(
+        (await store.read(a, 0, 10)).messages.map((m) => m.seq),
+        [1, 3, 4],
+      );
+    });
+
     it('keeps inboxes of different users apart', async () => {
       const [a, b] = [user(), user()];
       await store.write([{ user: a, message: message(1, 'for a') }]);

@@ -83,6 +83,17 @@ export class MemoryInboxStore implements InboxStore {
     return Promise.resolve();
   }
 
+  remove(entries: readonly InboxRef[]): Promise<void> {
+    for (const { user, seq } of entries) {
+      const inbox = this.inboxes.get(user);
+      const at = inbox ? upperBound(inbox.seqs, seq) - 1 : -1;
+      if (!inbox || at < 0 || inbox.seqs[at] !== seq) continue;
+      inbox.seqs.splice(at, 1);
+      inbox.messages.splice(at, 1);
+    }
+    return Promise.resolve();
+  }
+
   ack(user: string, device: string, seq: number): Promise<void> {
     const key = `${user}\n${device}`;
     this.cursors.set(key, Math.max(this.cursors.get(key) ?? 0, seq));

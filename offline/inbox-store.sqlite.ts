@@ -62,6 +62,8 @@ function prepare(db: Sqlite) {
     nthOldest: db
       .prepare<[string, number], number>('SELECT seq FROM offline_inbox WHERE user = ? ORDER BY seq LIMIT 1 OFFSET ?')
       .pluck(),
+    removeOne: db.prepare<[string, number]>('DELETE FROM offline_inbox WHERE user = ? AND seq = ?'),
+    uncount: db.prepare<[string]>('UPDATE offline_inbox_users SET entries = entries - 1 WHERE user = ?'),
     dropThrough: db.prepare<[string, number]>('DELETE FROM offline_inbox WHERE user = ? AND seq <= ?'),
     setFloor: db.prepare<[number, number, string]>(
       'UPDATE offline_inbox_users SET entries = entries - ?, floor_seq = ? WHERE user = ?',
@@ -90,6 +92,7 @@ export class SqliteInboxStore implements InboxStore {
   private readonly retainedPerUser: number;
   private readonly writeAll: (entries: readonly Entry[]) => void;
   private readonly redactAll: (entries: readonly InboxRef[]) => void;
+  private readonly removeAll: (entries: readonly InboxRef[]) => void;
 
   private readonly commit: GroupCommit;
 
@@ -105,6 +108,10 @@ export class SqliteInboxStore implements InboxStore {
         const stored = this.sql.message.get(user, seq);
         if (stored) this.sql.replace.run(Message.encode(tombstone(Message.decode(stored))).finish(), user, seq);
       }
+    });
+    this.removeAll = db.transaction((entries: readonly InboxRef[]) => {
+      for (const { user, seq } of entries)
+        if (this.sql.removeOne.run(user, seq).changes > 0) this.sql.uncount.run(user);
     });
   }
 
@@ -148,6 +155,10 @@ export class SqliteInboxStore implements InboxStore {
 
   redact(entries: readonly InboxRef[]): Promise<void> {
     return this.commit.staged(() => void (entries.length > 0 && this.redactAll(entries)));
+  }
+
+  remove(entries: readonly InboxRef[]): Promise<void> {
+    return this.commit.staged(() => void (entries.length > 0 && this.removeAll(entries)));
   }
 
   ack(user: string, device: string, seq: number): Promise<void> {

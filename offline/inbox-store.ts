@@ -49,6 +49,8 @@ export function tombstone(message: Message): Message {
  *   past it, and may then answer a floorSeq of 0 for a reader it knows is past the floor.
  * - `redact` turns each stored entry at (user, seq) into its `tombstone`. An entry that is not stored (never
  *   written, or below the retention floor) stays absent: redact never creates one. Idempotent.
+ * - `remove` deletes each stored entry at (user, seq): its seq becomes a gap, which readers tolerate. Idempotent.
+ *   (What takes an expired or cancelled notice out of inboxes: unlike a recalled message, it leaves no trace.)
  * - `ack` moves a device's cursor to max(current, seq); cursors never move backwards. It does not read the cursor
  *   back: the one caller (sync's ack) answers with the seq it acked, and `cursor` reads it when wanted.
  */
@@ -64,6 +66,7 @@ export interface InboxStore {
     headSeq?: number,
   ): Promise<EncodedInboxPage>;
   redact(entries: readonly InboxRef[]): Promise<void>;
+  remove(entries: readonly InboxRef[]): Promise<void>;
   ack(user: string, device: string, seq: number): Promise<void>;
   cursor(user: string, device: string): Promise<number>;
 }

@@ -27,7 +27,7 @@ import { ImError } from '../lib/errors.ts';
 import { stopwatch } from '../lib/metrics.ts';
 import type { EncodedInboxPage, InboxStore } from './inbox-store.ts';
 import type { Sequencer } from './sequencer.ts';
-import { isGroupStream, type StreamHeads } from './stream-heads.ts';
+import { isSharedStream, type StreamHeads } from './stream-heads.ts';
 import type { UnreadStore } from './unread-store.ts';
 
 import type { OfflineApi } from './api.ts';
@@ -35,7 +35,7 @@ import type { OfflineApi } from './api.ts';
 export { OfflineServiceService, type OfflineApi } from './api.ts';
 export { decodePage, tombstone, type EncodedInboxPage } from './inbox-store.ts';
 export { coalescedOffline } from './coalesced.ts';
-export { groupStream, isGroupStream } from './stream-heads.ts';
+export { groupStream, isGroupStream, isSharedStream, SYSTEM_STREAM } from './stream-heads.ts';
 
 export const MAX_READ_LIMIT = 1000;
 
@@ -66,7 +66,7 @@ export class Offline implements OfflineApi {
     timer.lap('offline.inbox_store');
     await this.sequencer.complete(rows.map((r) => ({ user: r.user, seq: r.message.seq })));
     const shared = rows
-      .filter((r) => isGroupStream(r.user))
+      .filter((r) => isSharedStream(r.user))
       .map((r) => ({ stream: r.user, seq: r.message.seq, index: r.message.streamIndex }));
     await this.streamHeads.advance(shared);
     return {};
@@ -120,6 +120,12 @@ export class Offline implements OfflineApi {
   /** A recall's tombstones; sync answers pages read ahead before this for a few seconds more (sync/pages-ahead.ts). */
   async redactInbox({ entries }: RedactInboxRequest): Promise<RedactInboxResponse> {
     await this.inbox.redact(entries.map(({ user, seq }) => ({ user, seq })));
+    return {};
+  }
+
+  /** An expired or cancelled notice's entries: gone, their seqs gaps. */
+  async removeInbox({ entries }: RedactInboxRequest): Promise<RedactInboxResponse> {
+    await this.inbox.remove(entries.map(({ user, seq }) => ({ user, seq })));
     return {};
   }
 

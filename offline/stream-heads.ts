@@ -25,3 +25,11 @@ export function groupStream(groupId: string): string {
 export function isGroupStream(inbox: string): boolean {
   return inbox.startsWith('g:');
 }
+
+/** The inbox key of the system timeline: notices to everyone or to a tag, stored once and read by every user. */
+export const SYSTEM_STREAM = 's:system';
+
+/** A stream many users read (a large group's timeline or the system timeline), whose head is kept. */
+export function isSharedStream(inbox: string): boolean {
+  return isGroupStream(inbox) || inbox === SYSTEM_STREAM;
+}

@@ -7,17 +7,19 @@ import type {
   GetDiffRequest,
   SyncAckRequest,
 } from '../proto/gen/im/v1/services.pb.ts';
-import { groupConversation } from '../lib/conversation.ts';
+import { groupConversation, SYSTEM_CONVERSATION } from '../lib/conversation.ts';
 import { ImError } from '../lib/errors.ts';
-import { decodePage, groupStream, type EncodedInboxPage, type Offline } from '../offline/index.ts';
+import { decodePage, groupStream, SYSTEM_STREAM, type EncodedInboxPage, type Offline } from '../offline/index.ts';
 import { DEFAULT_SYNC_PAGE_BYTES, fitInboxPage, fittingMessages } from './page-bytes.ts';
 import { PagesAhead } from './pages-ahead.ts';
 import { decodeSyncKey, encodeSyncKey, initialKey, type SyncKey } from './sync-key.ts';
+import { countsAsUnread, SYSTEM_STREAM_NAME, visibleTo, type TagOfUser, type TagsOf } from './system-timeline.ts';
 
 import type { SyncApi } from './api.ts';
 
 export { SyncServiceService, type SyncApi } from './api.ts';
 export { syncHttpHandler } from './http.ts';
+export { SYSTEM_STREAM_NAME, visibleTo, type TagOfUser, type TagsOf } from './system-timeline.ts';
 
 export const DEFAULT_SYNC_LIMIT = 100;
 export const MAX_SYNC_LIMIT = 500;
@@ -45,7 +47,13 @@ export interface SyncOptions {
   /** Message bytes per page at most (DEFAULT_SYNC_PAGE_BYTES): a page is one frame to the client. */
   maxPageBytes?: number;
   ahead?: PagesAhead;
+  /** The tags a user carries, for notices sent to a tag (none when absent). */
+  tagsOf?: TagsOf;
+  now?: () => number;
 }
+
+/** The most system-timeline entries one unread count reads past the user's marker. */
+const SYSTEM_UNREAD_SCAN = 1000;
 
 /**
  * GetDiff over the user's streams in one round trip: the inbox (1:1, small groups, read markers) and the timeline
@@ -57,6 +65,8 @@ export interface SyncOptions {
 export class Sync implements SyncApi {
   private readonly ahead: PagesAhead;
   private readonly maxPageBytes: number;
+  private readonly tagsOf: TagsOf;
+  private readonly now: () => number;
 
   constructor(
     private readonly offline: SyncStores,
@@ -65,6 +75,8 @@ export class Sync implements SyncApi {
   ) {
     this.ahead = options.ahead ?? new PagesAhead();
     this.maxPageBytes = options.maxPageBytes ?? DEFAULT_SYNC_PAGE_BYTES;
+    this.tagsOf = options.tagsOf ?? (() => Promise.resolve([]));
+    this.now = options.now ?? Date.now;
   }
 
   async getDiff(request: GetDiffRequest): Promise<SyncResponse> {
@@ -94,7 +106,7 @@ export class Sync implements SyncApi {
     // The user's large groups and their heads are looked up while the inbox is read.
     const request = { user, afterSeq: key.inboxSeq, limit };
     const read = () => this.offline.readInboxEncoded(request);
-    const [first, heads] = await Promise.all([this.ahead.take(request)?.catch(read) ?? read(), this.groupHeads(user)]);
+    const [first, heads] = await Promise.all([this.ahead.take(request)?.catch(read) ?? read(), this.sharedHeads(user)]);
     let page = first;
     const epoch = page.epoch;
     let reset = syncKey !== '' && key.epoch !== epoch;
@@ -120,36 +132,43 @@ export class Sync implements SyncApi {
       empty: page.seqs.length === 0,
     };
     const groups = await this.readGroups(heads, key, budget);
-    const next: SyncKey = { ...key, inboxSeq: page.throughSeq, groups: groups.cursors };
-    const hasMore = page.hasMore || groups.hasMore;
+    // The user's tags are looked up once, and only when the system timeline is read.
+    let tags: Promise<TagOfUser[]> | undefined;
+    const tagsOnce = () => (tags ??= this.tagsOf(user));
+    const systemBudget = { ...budget, empty: budget.empty && groups.messages.length === 0 };
+    const system = await this.readSystem(heads.system, key.systemSeq, systemBudget, tagsOnce);
+    const next: SyncKey = { ...key, inboxSeq: page.throughSeq, groups: groups.cursors, systemSeq: system.cursor };
+    const hasMore = page.hasMore || groups.hasMore || system.hasMore;
     // Counts come with the last page only: pages before it are still catching up.
-    const unread = hasMore ? [] : await this.unread(user, next.inboxSeq, groups.through);
+    const unread = hasMore ? [] : await this.unread(user, next, groups.through, tagsOnce);
+    const streams = Object.entries(groups.cursors).map(([g, seq]) => ({
+      stream: groupConversation(g),
+      seq,
+      index: groups.through.get(g) ?? 0,
+    }));
+    if (system.cursor > 0) streams.push({ stream: SYSTEM_STREAM_NAME, seq: system.cursor, index: 0 });
     const rest: Omit<SyncResponse, 'messages'> = {
       syncKey: encodeSyncKey(next),
       hasMore,
-      reset: reset || groups.reset,
+      reset: reset || groups.reset || system.reset,
       inboxSeq: next.inboxSeq,
       unread: unread.filter((c) => c.unread > 0),
       totalUnread: unread.reduce((sum, c) => sum + c.unread, 0),
-      streams: Object.entries(groups.cursors).map(([g, seq]) => ({
-        stream: groupConversation(g),
-        seq,
-        index: groups.through.get(g) ?? 0,
-      })),
+      streams,
     };
-    return { inbox: page, groupMessages: groups.messages, rest };
+    return { inbox: page, groupMessages: [...groups.messages, ...system.messages], rest };
   }
 
   /**
    * Unread per conversation as of this page: inbox entries up to `inboxSeq`, plus each large group's timeline
    * messages up to the page's cursor (`through`: the stream_index there) past the user's timeline marker.
    */
-  private async unread(user: string, inboxSeq: number, through: Map<string, number>) {
+  private async unread(user: string, key: SyncKey, through: Map<string, number>, tags: () => Promise<TagOfUser[]>) {
     const ids = [...through.keys()];
     const { conversations, timelineMarks } = await this.offline.getUnread({
       user,
-      throughSeq: inboxSeq,
-      timelines: ids.map(groupConversation),
+      throughSeq: key.inboxSeq,
+      timelines: [...ids.map(groupConversation), SYSTEM_CONVERSATION],
     });
     const byConversation = new Map(conversations.map((c) => [c.conversation, { ...c }]));
     for (const [i, id] of ids.entries()) {
@@ -160,14 +179,59 @@ export class Sync implements SyncApi {
       c.unread += n;
       byConversation.set(conversation, c);
     }
+    const systemMark = timelineMarks[ids.length] ?? 0;
+    const onTimeline = await this.systemUnread(systemMark, key.systemSeq, tags);
+    if (onTimeline > 0) {
+      const c = byConversation.get(SYSTEM_CONVERSATION) ?? { conversation: SYSTEM_CONVERSATION, unread: 0, readSeq: 0 };
+      c.unread += onTimeline;
+      byConversation.set(SYSTEM_CONVERSATION, c);
+    }
     return [...byConversation.values()];
   }
 
-  /** The user's large groups and the head of each one's timeline. */
-  private async groupHeads(user: string): Promise<{ ids: string[]; heads: StreamPosition[] }> {
+  /**
+   * The system timeline's notices this user has not read: past their marker (a seq of the timeline) up to their
+   * cursor, that are for them and not expired. Counted by reading them: notices to everyone are few, and each
+   * reader's count depends on their tags and the time.
+   */
+  private async systemUnread(mark: number, cursor: number, tags: () => Promise<TagOfUser[]>): Promise<number> {
+    if (cursor <= mark) return 0;
+    const page = await this.offline.readInbox({ user: SYSTEM_STREAM, afterSeq: mark, limit: SYSTEM_UNREAD_SCAN });
+    const now = this.now();
+    const userTags = await tags();
+    return page.messages.filter((m) => m.seq <= cursor && countsAsUnread(m, userTags, now)).length;
+  }
+
+  /**
+   * The system timeline's entries past `from` that are for this user, within `budget`, and the cursor after them:
+   * past every entry read that was not for them, up to the last one taken.
+   */
+  private async readSystem(
+    head: number,
+    from: number,
+    budget: { count: number; bytes: number; empty: boolean },
+    tags: () => Promise<TagOfUser[]>,
+  ): Promise<{ cursor: number; messages: Message[]; hasMore: boolean; reset: boolean }> {
+    if (head <= from) return { cursor: from, messages: [], hasMore: false, reset: false };
+    if (budget.count <= 0 || budget.bytes <= 0) return { cursor: from, messages: [], hasMore: true, reset: false };
+    const page = await this.offline.readInbox({ user: SYSTEM_STREAM, afterSeq: from, limit: budget.count });
+    const now = this.now();
+    const userTags = await tags();
+    const visible = page.messages.filter((m) => visibleTo(m, userTags, now));
+    const fit = fittingMessages(visible, budget.bytes, budget.empty);
+    const taken = visible.slice(0, fit.count);
+    const cut = fit.count < visible.length;
+    const cursor = cut ? (taken.at(-1)?.seq ?? from) : Math.max(page.messages.at(-1)?.seq ?? from, page.floorSeq, from);
+    budget.count -= taken.length;
+    budget.bytes -= fit.bytes;
+    return { cursor, messages: taken, hasMore: page.hasMore || cut, reset: page.floorSeq > from };
+  }
+
+  /** The user's large groups and the head of each one's timeline, and the system timeline's head: one lookup. */
+  private async sharedHeads(user: string): Promise<{ ids: string[]; heads: StreamPosition[]; system: number }> {
     const ids = await this.groupsOf(user);
-    if (ids.length === 0) return { ids, heads: [] };
-    return { ids, heads: (await this.offline.getHeads({ streams: ids.map(groupStream) })).heads };
+    const { heads } = await this.offline.getHeads({ streams: [...ids.map(groupStream), SYSTEM_STREAM] });
+    return { ids, heads: heads.slice(0, ids.length), system: heads[ids.length]?.seq ?? 0 };
   }
 
   /** New messages of the user's large groups, within `budget` (messages and bytes), and the cursors after them. */
@@ -223,7 +287,10 @@ export class Sync implements SyncApi {
       const id = stream.startsWith('group:') ? stream.slice('group:'.length) : '';
       if (id in groups) groups[id] = Math.max(groups[id] ?? 0, at);
     }
-    return { syncKey: encodeSyncKey({ ...key, inboxSeq: seq, groups }), inboxSeq: seq };
+    // What a device got live from the system timeline (skipping ahead only skips notices for itself).
+    const system = streams.find((s) => s.stream === SYSTEM_STREAM_NAME)?.seq ?? 0;
+    const systemSeq = Math.max(key.systemSeq, system);
+    return { syncKey: encodeSyncKey({ ...key, inboxSeq: seq, groups, systemSeq }), inboxSeq: seq };
   }
 }
 

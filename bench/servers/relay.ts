@@ -76,7 +76,8 @@ export class Relay<S extends RelaySocket> {
       case 'send': {
         const s = body.value;
         const kind = s.to?.kind;
-        if (!kind) return;
+        // The relay is a baseline for chat: it has no system notices.
+        if (!kind || kind.$case === 'system') return;
         const recipients = kind.$case === 'user' ? [kind.value] : (this.groups.get(kind.value) ?? []);
         const conversation =
           kind.$case === 'user' ? `dm:${[user, kind.value].sort().join(':')}` : `group:${kind.value}`;
