@@ -5,13 +5,14 @@ import { devKeyPath, loadOrCreateDevKey } from '../lib/dev-key.ts';
 import { addApi, grpcClient, serveGrpc, type ApiOf, type EncodedApiOf } from '../lib/grpc.ts';
 import { closeAll, type Closeable } from '../lib/lifecycle.ts';
 import { gatewayOptions, logicLimits, pushOptions } from './options.ts';
+import { embeddedOperatorToken } from './operator-token.ts';
 import { embeddedStores } from './stores.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { tokenSigner, tokenVerifier } from '../lib/token.ts';
 import { topics } from '../lib/topics.ts';
 import { GatewayServiceService, startGateway, type Gateway } from '../gateway/index.ts';
 import { coalescedLogic } from '../logic/coalesced.ts';
-import { LogicServiceService, startLogic } from '../logic/index.ts';
+import { LogicServiceService, NoticeServiceService, startLogic, startNotices } from '../logic/index.ts';
 import { allGroupIdsOf } from '../logic/groups-of.ts';
 import { OfflineServiceService } from '../offline/index.ts';
 import { PushServiceService, startPush } from '../push/index.ts';
@@ -25,6 +26,8 @@ export interface Embedded extends Closeable {
   config: Config;
   /** Where the data is kept (the data directory's path, or memory). */
   dataWhere: string;
+  /** The operator credential of the notice API's app registry, and where it is kept. */
+  operator: { token: string; where: string };
   /** Signs a token with the dev key (what `imctl token` prints). */
   token(user: string, device: string, ttlSec?: number): string;
 }
@@ -63,6 +66,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
     // As in cluster mode, sync and logic use offline's stores in-process (decisions 0015, 0016); push calls it.
     const syncImpl = new Sync(stores, (user) => allGroupIdsOf(groupStore, user), {
       maxPageBytes: config.syncPageMaxBytes,
+      tagsOf: (user) => kept.notices.tags.tagsOf(user),
     });
     const sync = await link(SyncServiceService, syncImpl, { getDiff: (r) => syncImpl.getDiffEncoded(r) });
     const push = await startPush({
@@ -74,6 +78,17 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       options: pushOptions(config),
     });
     started.push(push);
+    const operator = embeddedOperatorToken(config);
+    const notices = startNotices({
+      stores: kept.notices,
+      offline: stores,
+      push: push.api,
+      rates: { kind: 'memory' },
+      operatorToken: operator.token,
+      log: log.child({ svc: 'notices' }),
+      ...(kept.durable ? { durable: kept.durable } : {}),
+    });
+    started.push(notices);
     const logic = await startLogic({
       bus,
       offline: stores,
@@ -83,6 +98,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       durable: kept.durable,
       limits: logicLimits(config),
       coalesceCalls: config.transport !== 'direct',
+      noticeRooms: (user) => notices.roomsOf(user),
       log: log.child({ svc: 'logic' }),
     });
     started.push(logic);
@@ -95,6 +111,8 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       verifyToken,
       log: log.child({ svc: 'gateway' }),
       options: gatewayOptions(config, { devOrigins: true }),
+      // The notice API on the same port: one process, one address (cluster mode serves it from logic).
+      httpApis: [notices.httpOver(await link(NoticeServiceService, notices.api))],
     });
     gateways.set(config.node, await link(GatewayServiceService, gateway.api));
     started.push(gateway);
@@ -102,6 +120,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       gateway,
       config,
       dataWhere: kept.where,
+      operator,
       token: (user, device, ttlSec = config.tokenTtlSec) => signer.sign(user, device, ttlSec),
       close: () => closeAll(started),
     };
@@ -122,6 +141,7 @@ async function main(): Promise<void> {
       `IM backend (embedded) on ${im.gateway.url}  WebSocket ${im.gateway.url}/v1/ws  HTTP sync POST http://${im.config.host}:${im.gateway.port}/v1/sync`,
       `data: ${im.dataWhere} (IM_DATA_DIR; copy it while stopped to back it up)`,
       `dev signing key: ${devKeyPath()}`,
+      `notice API http://${im.config.host}:${im.gateway.port}/v1/notices; operator token: ${im.operator.where}`,
       'Try it from another terminal:',
       `  npx imctl listen --user bob --device phone ${defaultServer ? '' : server}`,
       `  npx imctl send --user alice --device laptop --to bob --text "hello bob" ${defaultServer ? '' : server}`,

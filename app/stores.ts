@@ -12,6 +12,19 @@ import { CassandraOutcomeStore } from '../logic/outcome-store.cassandra.ts';
 import { MemoryOutcomeStore } from '../logic/outcome-store.memory.ts';
 import { SqliteOutcomeStore } from '../logic/outcome-store.sqlite.ts';
 import type { OutcomeStore } from '../logic/outcome-store.ts';
+import type { NoticeStores } from '../logic/index.ts';
+import { CassandraAppStore } from '../logic/notices/app-store.cassandra.ts';
+import { MemoryAppStore } from '../logic/notices/app-store.memory.ts';
+import { SqliteAppStore } from '../logic/notices/app-store.sqlite.ts';
+import { MemoryNonceStore } from '../logic/notices/nonce-store.memory.ts';
+import { RedisNonceStore } from '../logic/notices/nonce-store.redis.ts';
+import { SqliteNonceStore } from '../logic/notices/nonce-store.sqlite.ts';
+import { CassandraNoticeStore } from '../logic/notices/notice-store.cassandra.ts';
+import { MemoryNoticeStore } from '../logic/notices/notice-store.memory.ts';
+import { SqliteNoticeStore } from '../logic/notices/notice-store.sqlite.ts';
+import { CassandraTagStore } from '../logic/notices/tag-store.cassandra.ts';
+import { MemoryTagStore } from '../logic/notices/tag-store.memory.ts';
+import { SqliteTagStore } from '../logic/notices/tag-store.sqlite.ts';
 import { Offline } from '../offline/index.ts';
 import { CassandraInboxStore } from '../offline/inbox-store.cassandra.ts';
 import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
@@ -36,6 +49,8 @@ export interface Stores extends Closeable {
   offline: Offline;
   groups: GroupStore;
   outcomes: OutcomeStore;
+  /** Apps, nonces of signed requests, notices and tags. */
+  notices: NoticeStores;
   /** Where the data is kept: a directory, or a description of where it lives. */
   where: string;
   /** Resolves once every write so far is durable, where writes are committed in groups (the data directory). */
@@ -57,6 +72,12 @@ export function memoryStores(config: Config): Stores {
     ),
     groups: new MemoryGroupStore(),
     outcomes: new MemoryOutcomeStore(),
+    notices: {
+      apps: new MemoryAppStore(),
+      nonces: new MemoryNonceStore(),
+      notices: new MemoryNoticeStore(),
+      tags: new MemoryTagStore(),
+    },
     where: 'memory (nothing is kept when the process ends)',
     close: () => Promise.resolve(),
   };
@@ -75,6 +96,12 @@ export function diskStores(config: Config): Stores {
     ),
     groups: new SqliteGroupStore(db),
     outcomes: new SqliteOutcomeStore(db),
+    notices: {
+      apps: new SqliteAppStore(db),
+      nonces: new SqliteNonceStore(db),
+      notices: new SqliteNoticeStore(db),
+      tags: new SqliteTagStore(db),
+    },
     where: dir.path,
     durable: () => groupCommit(db).durable(),
     // What the last turn wrote is committed before the file is let go.
@@ -92,6 +119,12 @@ export function engineStores(config: Config, redis: Redis, cassandra: Client): S
     offline: engineOffline(config, redis, cassandra),
     groups: new CassandraGroupStore(cassandra),
     outcomes: new CassandraOutcomeStore(cassandra),
+    notices: {
+      apps: new CassandraAppStore(cassandra),
+      nonces: new RedisNonceStore(redis, { prefix: config.redisPrefix }),
+      notices: new CassandraNoticeStore(cassandra),
+      tags: new CassandraTagStore(cassandra),
+    },
     where: `Redis ${config.redisUrl} and Cassandra ${config.cassandraContactPoints.join(',')}`,
     close: () => Promise.resolve(),
   };

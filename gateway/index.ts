@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Admission, type AdmissionOptions } from '../lib/admission.ts';
@@ -64,6 +65,8 @@ export interface GatewayDeps {
   verifyToken: TokenVerifier;
   log: Logger;
   options: GatewayOptions;
+  /** More HTTP APIs on the gateway's port (embedded mode: the notice API); each returns true if it took the request. */
+  httpApis?: ((req: IncomingMessage, res: ServerResponse) => boolean)[];
 }
 
 export interface Gateway extends Closeable {
@@ -138,7 +141,11 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     deps.verifyToken,
   );
   const server = createServer(
-    httpRoutes({ health: () => ({ node: options.node, ...stats() }), draining: () => draining, api: [syncHttp] }),
+    httpRoutes({
+      health: () => ({ node: options.node, ...stats() }),
+      draining: () => draining,
+      api: [syncHttp, ...(deps.httpApis ?? [])],
+    }),
   );
   server.on('upgrade', (req, socket, head) => sessions.upgrade(req, socket, head));
 

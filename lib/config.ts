@@ -101,6 +101,13 @@ const schema = z.object({
   // Cluster mode: where this service listens and where the others and the engines are.
   grpcPort: z.coerce.number().int().min(0).max(65535).default(0),
   healthPort: z.coerce.number().int().min(0).max(65535).default(0),
+  /** Cluster mode: the port of a logic process's notice API (HTTP; embedded mode serves it on IM_PORT). */
+  noticePort: z.coerce.number().int().min(0).max(65535).default(0),
+  /**
+   * What an operator presents to manage apps (`Authorization: Bearer …`). Empty: embedded mode keeps one in the data
+   * directory's `operator-token` (made on first start); cluster mode refuses to start without it.
+   */
+  operatorToken: z.string().default(''),
   offlineAddress: z.string().default('127.0.0.1:7411'),
   syncAddress: z.string().default('127.0.0.1:7412'),
   logicAddress: z.string().default('127.0.0.1:7413'),

@@ -67,9 +67,10 @@ export function toImError(err: unknown): ImError {
  */
 export function httpErrorOf(e: ImError): { body: string; headers: Record<string, string> } {
   const message = e.code === 'INTERNAL' ? 'internal error' : e.message;
-  if (e.retryAfterMs === undefined) return { body: JSON.stringify({ code: e.code, message }), headers: {} };
+  const field = e.field === undefined ? {} : { field: e.field };
+  if (e.retryAfterMs === undefined) return { body: JSON.stringify({ code: e.code, message, ...field }), headers: {} };
   return {
-    body: JSON.stringify({ code: e.code, message, retryAfterMs: e.retryAfterMs }),
+    body: JSON.stringify({ code: e.code, message, ...field, retryAfterMs: e.retryAfterMs }),
     headers: { 'Retry-After': String(Math.ceil(e.retryAfterMs / 1000)) },
   };
 }

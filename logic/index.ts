@@ -33,6 +33,13 @@ export type LogicApi = ApiOf<typeof LogicServiceService>;
 export { LogicServiceService };
 export type { GroupStore } from './group-store.ts';
 export type { OutcomeStore } from './outcome-store.ts';
+export {
+  startNotices,
+  NoticeServiceService,
+  type NoticeApi,
+  type NoticeStores,
+  type RunningNotices,
+} from './notices/index.ts';
 
 export interface LogicDeps {
   bus: Bus;
@@ -53,13 +60,18 @@ export interface LogicDeps {
    * when it resolves (the engines).
    */
   durable?: () => Promise<void>;
+  /** Rooms a user's connections join besides their large groups' (the notice service's: everyone, their tags). */
+  noticeRooms?: (user: string) => Promise<string[]>;
   /** Fault injection for crash tests: runs after a send is stored and answered, before its offset is committed. */
   afterStored?: () => void;
 }
 
 /** Group management, callable directly (embedded) or over gRPC (cluster). */
 export class Logic implements LogicApi {
-  constructor(private readonly groups: Groups) {}
+  constructor(
+    private readonly groups: Groups,
+    private readonly noticeRooms: (user: string) => Promise<string[]> = () => Promise.resolve([]),
+  ) {}
 
   createGroup(req: CreateGroupRequest): Promise<GroupInfo> {
     return this.groups.create(req);
@@ -86,7 +98,8 @@ export class Logic implements LogicApi {
     return this.groups.listGroups(req);
   }
   async listRooms({ user }: ListRoomsRequest): Promise<ListRoomsResponse> {
-    return { rooms: await this.groups.roomsOf(user) };
+    const [groups, notices] = await Promise.all([this.groups.roomsOf(user), this.noticeRooms(user)]);
+    return { rooms: [...groups, ...notices] };
   }
 
   async listRoomsOf({ requests }: ListRoomsOfRequest): Promise<ListRoomsOfResponse> {
@@ -141,5 +154,5 @@ export async function startLogic(deps: LogicDeps): Promise<{ api: Logic } & Clos
       }
     },
   });
-  return { api: new Logic(groups), close: () => sub.close() };
+  return { api: new Logic(groups, deps.noticeRooms), close: () => sub.close() };
 }

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SyncRequest, SyncResponse } from '../proto/gen/im/v1/client.pb.ts';
 import { echo } from '../lib/echo.ts';
-import { httpErrorOf, ImError, toImError } from '../lib/errors.ts';
+import { ImError } from '../lib/errors.ts';
+import { readBody, sendError } from '../lib/http.ts';
 import { messageJson } from '../lib/message-json.ts';
 import type { TokenVerifier } from '../lib/token.ts';
 import type { SyncApi } from './api.ts';
@@ -37,7 +38,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, sync: HttpSync, 
   const auth = req.headers.authorization;
   if (!auth?.startsWith('Bearer ')) throw new ImError('UNAUTHORIZED', 'missing Authorization: Bearer <token>');
   const claims = verify(auth.slice('Bearer '.length).trim());
-  const body = await readBody(req);
+  const body = await readBody(req, MAX_BODY_BYTES);
   const protobuf = req.headers['content-type']?.startsWith(PROTOBUF) ?? false;
   const { syncKey, limit } = protobuf ? decodeProtobuf(body) : decodeJson(body);
   const result = await sync.getDiff({ user: claims.sub, device: claims.dev, syncKey, limit });
@@ -88,37 +89,4 @@ function decodeProtobuf(body: Buffer): { syncKey: string; limit: number } {
   } catch {
     throw new ImError('BAD_FRAME', 'body is not a SyncRequest protobuf');
   }
-}
-
-/**
- * The body, up to MAX_BODY_BYTES. Past that it stops taking data and fails with TOO_LARGE: the 413 then goes out
- * with Connection: close and the server closes the socket once it is written, so the rest is never read (a client
- * that declares the length up front is refused before anything is read).
- */
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  const tooLarge = () => new ImError('TOO_LARGE', `body is over ${MAX_BODY_BYTES} bytes`);
-  if (Number(req.headers['content-length']) > MAX_BODY_BYTES) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
-      req.off('data', onData);
-      req.pause();
-      chunks.length = 0;
-      reject(tooLarge());
-    };
-    req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function sendError(res: ServerResponse, err: unknown, extraHeaders: Record<string, string> = {}): void {
-  const e = toImError(err);
-  if (res.headersSent) return void res.destroy();
-  const { body, headers } = httpErrorOf(e);
-  res.writeHead(e.httpStatus, { 'content-type': 'application/json', connection: 'close', ...headers, ...extraHeaders });
-  res.end(body);
 }

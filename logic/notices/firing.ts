@@ -1,0 +1,221 @@
+import type { Message } from '../../proto/gen/im/v1/message.pb.ts';
+import { SYSTEM_CONVERSATION } from '../../lib/conversation.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { SYSTEM_STREAM, type OfflineApi } from '../../offline/index.ts';
+import type { PushApi } from '../../push/index.ts';
+import type { Lanes } from './lanes.ts';
+import { noticeFirstDeliverySeconds, noticesTotal } from './metrics.ts';
+import { audienceOf, noticeMessage, noticeRecall, roomOfAudience } from './notice-message.ts';
+import type { NoticeRecipient, NoticeRecord, NoticeStore } from './notice-store.ts';
+import type { TagStore } from './tag-store.ts';
+
+/** Where the seqs of a cancelled notice's recall entries are recorded: chunks of their own, beside the notice's. */
+function recallChunksOf(id: string): string {
+  return `${id}.recall`;
+}
+
+export interface FiringDeps {
+  store: NoticeStore;
+  tags: TagStore;
+  offline: Pick<
+    OfflineApi,
+    'allocateSeqs' | 'writeInbox' | 'getHeads' | 'removeInbox' | 'redactInbox' | 'updateUnread'
+  >;
+  push: Pick<PushApi, 'deliverMessages' | 'deliverToRoom'>;
+  lanes: Lanes;
+  log: Logger;
+  /** Resolves once the stores' writes so far are durable (the data directory commits in groups). */
+  durable?: () => Promise<void>;
+  now: () => number;
+  /** Listed recipients written per task: a higher lane's notice waits for at most one chunk of a lower one. */
+  chunkSize: number;
+  /** Called while a firing runs, so its claim does not lapse (the scheduler renews it). */
+  renew: (record: NoticeRecord) => Promise<boolean>;
+}
+
+/**
+ * What firing, cancelling and expiring a notice writes. Listed users get an entry each in their inbox (write fan-out,
+ * in chunks, each chunk's seqs recorded before its rows are written, so a firing repeated after a crash rewrites the
+ * same rows); a tag or everyone gets one entry in the system timeline, read by each user through their sync_key,
+ * and live delivery through the gateways' rooms (one call per gateway node).
+ */
+export class Firing {
+  constructor(private readonly deps: FiringDeps) {}
+
+  /** Fires a claimed notice in its priority's lane; resolves when it is sent (or found cancelled and taken back). */
+  async fire(record: NoticeRecord): Promise<void> {
+    const { store, now } = this.deps;
+    if (record.expireAtMs <= now()) {
+      if (await store.markExpired(record.id))
+        noticesTotal.inc({ app: record.appId, priority: record.priority, outcome: 'expired' });
+      return;
+    }
+    const timelineSeq =
+      record.target.kind === 'users'
+        ? await this.fireToUsers(record, record.target.users)
+        : await this.fireShared(record);
+    if (timelineSeq === undefined) return; // cancelled while firing: taken back already
+    const targeted =
+      record.target.kind === 'users'
+        ? record.target.users.length
+        : record.target.kind === 'tag'
+          ? await this.deps.tags.count(record.appId, record.target.tag)
+          : 0;
+    if (await store.markSent(record.id, now(), timelineSeq)) {
+      await store.addCounts(record.id, {
+        targeted,
+        stored: record.target.kind === 'users' ? record.target.users.length : 1,
+      });
+      noticesTotal.inc({ app: record.appId, priority: record.priority, outcome: 'sent' });
+    } else {
+      await this.takeBack(record);
+    }
+  }
+
+  /** Each chunk of listed users in its own lane task; undefined if the notice was cancelled meanwhile. */
+  private async fireToUsers(record: NoticeRecord, users: readonly string[]): Promise<number | undefined> {
+    const known = await this.deps.store.chunks(record.id);
+    const template = noticeMessage(record, 'inbox');
+    for (let i = 0, start = 0; start < users.length; i++, start += this.deps.chunkSize) {
+      const chunk = users.slice(start, start + this.deps.chunkSize);
+      const goOn = await this.deps.lanes.run(record.priority, async () => {
+        if (!(await this.deps.renew(record))) return false;
+        const recipients = known[i] ?? (await this.recordSeqs(record.id, i, chunk));
+        await this.writeAndDeliver(record, template, recipients);
+        return true;
+      });
+      if (!goOn) return this.stoppedFiring(record);
+    }
+    return 0;
+  }
+
+  /** One entry in the system timeline for a tag or everyone, and one delivery to the audience's room. */
+  private async fireShared(record: NoticeRecord): Promise<number | undefined> {
+    const seq = await this.deps.lanes.run(record.priority, async () => {
+      if (!(await this.deps.renew(record))) return undefined;
+      const entry = await this.writeTimeline(record.id, noticeMessage(record, 'system'));
+      await this.deps.durable?.();
+      const { delivered } = await this.deps.push.deliverToRoom({
+        room: roomOfAudience(record.appId, audienceOf(record)),
+        message: entry,
+      });
+      await this.delivered(record, delivered);
+      return entry.seq;
+    });
+    // Taken back outside the lane task: it queues tasks of its own.
+    return seq ?? this.stoppedFiring(record);
+  }
+
+  /** Cancelled while firing (renew failed): what was written is taken back. */
+  private async stoppedFiring(record: NoticeRecord): Promise<undefined> {
+    const current = await this.deps.store.get(record.id);
+    if (current?.state === 'cancelled') await this.takeBack(record);
+    return undefined;
+  }
+
+  /** Seqs for a chunk, recorded before any row: if another firing recorded first, its seqs win (ours are gaps). */
+  private async recordSeqs(id: string, index: number, users: readonly string[]): Promise<NoticeRecipient[]> {
+    const { seqs } = await this.deps.offline.allocateSeqs({ users: [...users] });
+    return this.deps.store.putChunk(
+      id,
+      index,
+      users.map((user, i) => ({ user, seq: seqs[i]! })),
+    );
+  }
+
+  private async writeAndDeliver(record: NoticeRecord, template: Message, recipients: NoticeRecipient[]): Promise<void> {
+    const { offline, push } = this.deps;
+    const arrived = template.op
+      ? []
+      : recipients.map(({ user, seq }) => ({ user, conversation: SYSTEM_CONVERSATION, seq }));
+    await offline.writeInbox({
+      entries: recipients.map(({ user, seq }) => ({ user, message: { ...template, seq } })),
+      unread: { arrived, recalled: [], read: [], timelineRead: [] },
+    });
+    await this.deps.durable?.();
+    const deliveries = recipients.map(({ user, seq }) => ({ user, message: { ...template, seq } }));
+    const { delivered } = await push.deliverMessages({ deliveries, direct: [] });
+    if (!template.op) await this.delivered(record, delivered);
+  }
+
+  /**
+   * Writes `message` to the system timeline at a seq recorded as chunk 0 of `chunksId` (allocated once: a repeat
+   * writes the same row), after the timeline's head.
+   */
+  private async writeTimeline(chunksId: string, message: Message): Promise<Message> {
+    const { offline, store } = this.deps;
+    let seq = (await store.chunks(chunksId))[0]?.[0]?.seq;
+    if (seq === undefined) {
+      const { seqs } = await offline.allocateSeqs({ users: [SYSTEM_STREAM] });
+      seq = (await store.putChunk(chunksId, 0, [{ user: SYSTEM_STREAM, seq: seqs[0]! }]))[0]!.seq;
+    }
+    const [head] = (await offline.getHeads({ streams: [SYSTEM_STREAM] })).heads;
+    const entry: Message = {
+      ...message,
+      seq: seq,
+      prevSeq: head && head.seq < seq ? head.seq : 0,
+      streamIndex: (head?.index ?? 0) + (message.op ? 0 : 1),
+    };
+    await offline.writeInbox({ entries: [{ user: SYSTEM_STREAM, message: entry }] });
+    return entry;
+  }
+
+  private async delivered(record: NoticeRecord, devices: number): Promise<void> {
+    if (devices === 0) return;
+    await this.deps.store.addCounts(record.id, { delivered: devices });
+    const ms = Math.max(0, this.deps.now() - Math.max(record.deliverAtMs, record.createdAtMs));
+    await this.deps.store.noteFirstDelivery(record.id, Math.max(1, ms));
+    noticeFirstDeliverySeconds.observe({ priority: record.priority }, ms / 1000);
+  }
+
+  /**
+   * A cancelled notice that fired (in part or whole) is recalled: its entries leave every inbox (and stop counting
+   * as unread), and a recall entry tells the devices that showed it. For a tag or everyone, the timeline entry
+   * becomes a tombstone (sync skips it) and the recall goes to the room. Idempotent: a repeat writes the same.
+   */
+  async takeBack(record: NoticeRecord): Promise<void> {
+    const chunks = await this.deps.store.chunks(record.id);
+    if (record.target.kind !== 'users') {
+      const [entry] = chunks[0] ?? [];
+      if (!entry) return;
+      await this.deps.lanes.run('high', async () => {
+        await this.deps.offline.redactInbox({ entries: [entry] });
+        const recall = await this.writeTimeline(
+          recallChunksOf(record.id),
+          noticeRecall(record, 'system', this.deps.now()),
+        );
+        await this.deps.durable?.();
+        await this.deps.push.deliverToRoom({ room: roomOfAudience(record.appId, audienceOf(record)), message: recall });
+      });
+      return;
+    }
+    const recall = noticeRecall(record, 'inbox', this.deps.now());
+    const recorded = await this.deps.store.chunks(recallChunksOf(record.id));
+    for (const [i, recipients] of chunks.entries()) {
+      await this.deps.lanes.run('high', async () => {
+        await this.removeEntries(recipients);
+        const users = recipients.map((r) => r.user);
+        const seqs = recorded[i] ?? (await this.recordSeqs(recallChunksOf(record.id), i, users));
+        await this.writeAndDeliver(record, recall, seqs);
+      });
+    }
+  }
+
+  /** An expired notice leaves the inboxes it was written to (sync skips it in the timeline by its expiry). */
+  async expire(record: NoticeRecord): Promise<void> {
+    if (record.target.kind === 'users') {
+      for (const recipients of await this.deps.store.chunks(record.id)) {
+        await this.deps.lanes.run('low', () => this.removeEntries(recipients));
+      }
+    }
+    if (await this.deps.store.markExpired(record.id)) {
+      noticesTotal.inc({ app: record.appId, priority: record.priority, outcome: 'expired' });
+    }
+  }
+
+  private async removeEntries(recipients: readonly NoticeRecipient[]): Promise<void> {
+    const recalled = recipients.map(({ user, seq }) => ({ user, conversation: SYSTEM_CONVERSATION, seq }));
+    await this.deps.offline.updateUnread({ arrived: [], recalled, read: [], timelineRead: [] });
+    await this.deps.offline.removeInbox({ entries: [...recipients] });
+  }
+}

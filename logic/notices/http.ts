@@ -1,0 +1,186 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Router from 'find-my-way';
+import { ImError } from '../../lib/errors.ts';
+import { readBody, sendError, sendJson } from '../../lib/http.ts';
+import type { Apps } from './apps.ts';
+import { newAppRequest, sendNoticeRequest, snakeJson, tagUsersRequest } from './notice-json.ts';
+import type { NonceStore } from './nonce-store.ts';
+import type { NoticeApi } from './notices.ts';
+import { verifySignature } from './request-signature.ts';
+
+/** A multicast of 10,000 user ids fits with room to spare. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface NoticeHttpDeps {
+  notices: NoticeApi;
+  apps: Apps;
+  nonces: NonceStore;
+  /** What an operator presents as `Authorization: Bearer <token>` to manage apps. */
+  operatorToken: string;
+  now?: () => number;
+}
+
+/** What a route gets: who called (the app, for signed routes), its path parameters, query and body. */
+interface Call {
+  appId: string;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: Buffer;
+}
+
+interface Route {
+  /** `app`: signed by an app (request-signature.ts); `operator`: the operator's bearer token. */
+  auth: 'app' | 'operator';
+  handle: (call: Call) => Promise<[status: number, value: unknown]>;
+}
+
+type Method = 'GET' | 'POST' | 'DELETE';
+
+/**
+ * The notice API over HTTP with JSON, for business systems in any language (every request signed by its app), and
+ * the operator's app registry. Returns a handler for the gateway's HTTP server list (embedded mode) or a server of
+ * its own (cluster mode): true if the path is one of its own.
+ */
+export function noticeHttpHandler(deps: NoticeHttpDeps) {
+  const router = Router();
+  const routes = new Map<string, Partial<Record<Method, Route>>>();
+  const on = (method: Method, path: string, route: Route) => {
+    const byMethod = routes.get(path) ?? {};
+    byMethod[method] = route;
+    routes.set(path, byMethod);
+    router.on(method, path, () => undefined, { path });
+  };
+  const { notices, apps } = deps;
+  const status = (s: number) => (value: unknown) => [s, snakeJson(value)] as [number, unknown];
+
+  on('POST', '/v1/notices', {
+    auth: 'app',
+    handle: async ({ appId, body }) => {
+      const result = await notices.sendNotice(sendNoticeRequest(appId, body));
+      return status(result.created ? 201 : 200)(result);
+    },
+  });
+  on('GET', '/v1/notices', {
+    auth: 'app',
+    handle: async ({ appId, query }) =>
+      status(200)(
+        await notices.listNotices({
+          appId,
+          state: query.get('state') ?? '',
+          after: query.get('after') ?? '',
+          limit: queryInt(query, 'limit'),
+        }),
+      ),
+  });
+  on('GET', '/v1/notices/:id', {
+    auth: 'app',
+    handle: async ({ appId, params }) => status(200)(await notices.getNotice({ appId, id: params.id! })),
+  });
+  on('DELETE', '/v1/notices/:id', {
+    auth: 'app',
+    handle: async ({ appId, params }) => status(200)(await notices.cancelNotice({ appId, id: params.id! })),
+  });
+  on('POST', '/v1/tags/:tag', {
+    auth: 'app',
+    handle: async ({ appId, params, body }) =>
+      status(200)(await notices.tagUsers(tagUsersRequest(appId, params.tag!, body))),
+  });
+  on('POST', '/v1/admin/apps', {
+    auth: 'operator',
+    handle: async ({ body }) => status(201)(await apps.createApp(newAppRequest(body))),
+  });
+  on('GET', '/v1/admin/apps', {
+    auth: 'operator',
+    handle: async ({ query }) => {
+      const page = await apps.listApps({
+        after: query.get('after') ?? '',
+        limit: queryInt(query, 'limit') || undefined,
+      });
+      return status(200)({ apps: page.items, next: page.next ?? '' });
+    },
+  });
+  on('DELETE', '/v1/admin/apps/:id', {
+    auth: 'operator',
+    handle: async ({ params }) => status(200)(await apps.revokeApp(params.id!)),
+  });
+
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const found = router.find(method as Method, url.pathname) ?? firstOf(router, url.pathname);
+    if (!found) return false;
+    const byMethod = routes.get((found.store as { path: string }).path)!;
+    const route = byMethod[method as Method];
+    if (!route) {
+      const allow = Object.keys(byMethod).join(', ');
+      sendError(res, new ImError('METHOD_NOT_ALLOWED', `${url.pathname} takes ${allow}`), { allow });
+      return true;
+    }
+    serve(req, res, route, found.params, url, deps).catch((err: unknown) => sendError(res, err));
+    return true;
+  };
+}
+
+async function serve(
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: Route,
+  params: Record<string, string | undefined>,
+  url: URL,
+  deps: NoticeHttpDeps,
+): Promise<void> {
+  const body = await readBody(req, MAX_BODY_BYTES);
+  let appId = '';
+  if (route.auth === 'operator') checkOperator(req, deps.operatorToken);
+  else appId = await verifyApp(req, body, deps);
+  const [status, value] = await route.handle({
+    appId,
+    params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v ?? ''])),
+    query: url.searchParams,
+    body,
+  });
+  sendJson(res, status, value);
+}
+
+/** The app that signed the request (its signature, window and nonce checked); revoked apps are refused as such. */
+async function verifyApp(req: IncomingMessage, body: Buffer, deps: NoticeHttpDeps): Promise<string> {
+  return verifySignature(
+    { headers: req.headers, method: req.method ?? '', path: req.url ?? '/', body },
+    {
+      nonces: deps.nonces,
+      ...(deps.now ? { now: deps.now } : {}),
+      secretOf: async (id) => {
+        const found = await deps.apps.secretOf(id);
+        if (found?.status === 'revoked') throw new ImError('UNAUTHORIZED', `notices: app ${id} is revoked`);
+        return found?.secret;
+      },
+    },
+  );
+}
+
+function checkOperator(req: IncomingMessage, token: string): void {
+  const auth = req.headers.authorization ?? '';
+  if (!auth.startsWith('Bearer ')) throw new ImError('UNAUTHORIZED', 'missing Authorization: Bearer <operator token>');
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  if (!timingSafeEqual(digest(auth.slice('Bearer '.length).trim()), digest(token))) {
+    throw new ImError('UNAUTHORIZED', 'not the operator token');
+  }
+}
+
+/** Any route at this path, whatever its method (to answer 405 rather than 404). */
+function firstOf(router: ReturnType<typeof Router>, path: string) {
+  for (const method of ['GET', 'POST', 'DELETE'] as const) {
+    const found = router.find(method, path);
+    if (found) return found;
+  }
+  return null;
+}
+
+function queryInt(query: URLSearchParams, name: string): number {
+  const raw = query.get(name);
+  if (raw === null || raw === '') return 0;
+  if (!/^\d{1,9}$/.test(raw))
+    throw new ImError('INVALID_ARGUMENT', `${name} must be a positive integer`, { field: name });
+  return Number(raw);
+}

@@ -1,0 +1,59 @@
+import type { NoticePriority } from './notice-store.ts';
+
+type Task = () => Promise<void>;
+
+/**
+ * Work in three lanes by priority: whenever a slot frees, the next task comes from the highest lane that has one.
+ * A big notice is cut into many small tasks (a chunk of recipients each), so a high-priority notice accepted while
+ * a low one is being written waits for at most the chunks already running, never for the whole audience.
+ */
+export class Lanes {
+  private readonly queues: Record<NoticePriority, Task[]> = { high: [], normal: [], low: [] };
+  private running = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly concurrency: number,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  /** Queues `task` in `lane`; the promise settles with the task. */
+  run<T>(lane: NoticePriority, task: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queues[lane].push(() => task().then(resolve, reject));
+      this.pump();
+    });
+  }
+
+  /** Tasks waiting per lane (a gauge for /metrics). */
+  waiting(): Record<NoticePriority, number> {
+    return { high: this.queues.high.length, normal: this.queues.normal.length, low: this.queues.low.length };
+  }
+
+  /** Resolves once nothing runs or waits. */
+  idle(): Promise<void> {
+    if (this.running === 0 && this.size() === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private size(): number {
+    return this.queues.high.length + this.queues.normal.length + this.queues.low.length;
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency) {
+      const task = this.queues.high.shift() ?? this.queues.normal.shift() ?? this.queues.low.shift();
+      if (!task) break;
+      this.running++;
+      task()
+        .catch(this.onError)
+        .finally(() => {
+          this.running--;
+          this.pump();
+          if (this.running === 0 && this.size() === 0) {
+            for (const wake of this.idleWaiters.splice(0)) wake();
+          }
+        });
+    }
+  }
+}
