@@ -1,7 +1,10 @@
 // Cluster mode: the engines, then every service as its own process with gRPC between them.
 //   npm run cluster                 engines + offline, sync, logic, push and 2 gateways; Ctrl-C stops them all
-//   IM_CLUSTER_BASE_PORT=7400       gateways on base+1.., gRPC on base+11.., /healthz on gRPC port + 100
+//   IM_CLUSTER_BASE_PORT=7400       gateways on base+1.., gRPC on base+11.., /healthz on gRPC port + 100,
+//                                   the notice API (logic) on base+31
+//   IM_OPERATOR_TOKEN               the notice API's operator credential (default: a new one, printed)
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import cassandra from 'cassandra-driver';
@@ -35,6 +38,9 @@ interface ProcessSpec {
 
 export interface Cluster {
   gateways: { node: string; url: string }[];
+  /** The notice API (served by logic) and the operator's credential for its app registry. */
+  noticeUrl: string;
+  operatorToken: string;
   token(user: string, device: string, ttlSec?: number): string;
   /** Process names: offline, sync, logic, push, gateway-1, gateway-2, … */
   names(): string[];
@@ -70,6 +76,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   }
 
   const grpcPort = { offline: base + 11, sync: base + 12, logic: base + 13, push: base + 14 };
+  const noticePort = base + 31;
+  const operatorToken =
+    options.env?.IM_OPERATOR_TOKEN ?? process.env.IM_OPERATOR_TOKEN ?? randomBytes(32).toString('base64url');
   const shared: Record<string, string> = {
     IM_HOST: '127.0.0.1',
     IM_OFFLINE_ADDRESS: `127.0.0.1:${grpcPort.offline}`,
@@ -79,6 +88,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     IM_REDIS_URL: `redis://${engines.redis.host}:${engines.redis.port}`,
     IM_CASSANDRA_CONTACT_POINTS: engines.cassandra.contactPoints.join(','),
     IM_CASSANDRA_DATA_CENTER: engines.cassandra.localDataCenter,
+    IM_OPERATOR_TOKEN: operatorToken,
     ...options.env,
   };
   const spec = (name: string, service: ServiceName, port: number, extra: Record<string, string> = {}): ProcessSpec => ({
@@ -91,7 +101,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     spec('offline', 'offline', grpcPort.offline),
     spec('sync', 'sync', grpcPort.sync),
     spec('push', 'push', grpcPort.push),
-    spec('logic', 'logic', grpcPort.logic),
+    spec('logic', 'logic', grpcPort.logic, { IM_NOTICE_PORT: String(noticePort) }),
     ...Array.from({ length: gatewayCount }, (_, i) =>
       spec(`gateway-${i + 1}`, 'gateway', base + 21 + i, { IM_PORT: String(base + 1 + i) }),
     ),
@@ -175,6 +185,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     gateways: specs
       .filter((s) => s.service === 'gateway')
       .map((s) => ({ node: s.name, url: `ws://127.0.0.1:${s.env.IM_PORT}` })),
+    noticeUrl: `http://127.0.0.1:${noticePort}`,
+    operatorToken,
     token: (user, device, ttlSec = 3600) => signer.sign(user, device, ttlSec),
     names: () => specs.map((s) => s.name),
     metricsUrls: () => specs.map((s) => s.healthUrl.replace(/\/healthz$/, '/metrics')),
@@ -207,6 +219,7 @@ async function main(): Promise<void> {
       '',
       `IM backend (cluster) ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${cluster.names().join(', ')}`,
       ...cluster.gateways.map((g) => `  ${g.node}: ${g.url}/v1/ws`),
+      `notice API: ${cluster.noticeUrl}/v1/notices (operator token: IM_OPERATOR_TOKEN=${cluster.operatorToken})`,
       `engines: Kafka ${endpoints.kafka.brokers.join(',')}, Redis ${endpoints.redis.port}, Cassandra ${endpoints.cassandra.port}`,
       `Try: npx imctl send --user alice --to bob --text hi --server ${cluster.gateways[0]!.url}`,
       'Ctrl-C stops every service (the engines keep running: npm run engines -- down).',

@@ -8,7 +8,13 @@ import type { Closeable } from '../../lib/lifecycle.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { tokenVerifier } from '../../lib/token.ts';
 import { GatewayServiceService, startGateway } from '../../gateway/index.ts';
-import { LogicServiceService, startLogic } from '../../logic/index.ts';
+import {
+  LogicServiceService,
+  NoticeServiceService,
+  startLogic,
+  startNotices,
+  type RunningNotices,
+} from '../../logic/index.ts';
 import { coalescedLogic } from '../../logic/coalesced.ts';
 import { OfflineServiceService } from '../../offline/index.ts';
 import { allGroupIdsOf } from '../../logic/groups-of.ts';
@@ -21,6 +27,8 @@ import { Sync, SyncServiceService } from '../../sync/index.ts';
 import { gatewayOptions, logicLimits, pushOptions } from '../options.ts';
 import { CLUSTER_PROCESSES, type ClusterProcess } from '../processes.ts';
 import { engineStores } from '../stores.ts';
+import { clusterOperatorToken } from '../operator-token.ts';
+import { serveHttp } from './http.ts';
 
 export const SERVICES = Object.keys(CLUSTER_PROCESSES) as ClusterProcess[];
 export type ServiceName = ClusterProcess;
@@ -82,16 +90,27 @@ export async function startService(name: ServiceName, config: Config, log: Logge
     case 'sync': {
       // Sync reads offline's stores itself rather than through the offline service (decision 0015): a GetDiff
       // page is one gRPC hop from the gateway, not two, and its messages are not decoded and encoded twice more.
-      const { offline, groups } = engineStores(config, redis(), await cassandra());
+      const { offline, groups, notices } = engineStores(config, redis(), await cassandra());
       const sync = new Sync(offline, (user) => allGroupIdsOf(groups, user), {
         maxPageBytes: config.syncPageMaxBytes,
+        tagsOf: (user) => notices.tags.tagsOf(user),
       });
       await serve((s) => addApi(s, SyncServiceService, sync, { getDiff: (r) => sync.getDiffEncoded(r) }));
       return { started, ready: async () => void (await offline.getEpoch()) };
     }
     case 'logic': {
       const r = redis();
-      const { offline, groups, outcomes } = engineStores(config, r, await cassandra());
+      const { offline, groups, outcomes, notices: noticeStores } = engineStores(config, r, await cassandra());
+      const push = new Push({ ...gatewaysOver(r), offline, log, options: pushOptions(config) });
+      const notices: RunningNotices = startNotices({
+        stores: noticeStores,
+        offline,
+        push,
+        rates: { kind: 'redis', client: r, prefix: config.redisPrefix },
+        operatorToken: clusterOperatorToken(config),
+        log: log.child({ svc: 'notices' }),
+      });
+      started.push(notices);
       const crashAfter = Number(process.env.IM_FAULT_KILL_AFTER_STORED ?? 0);
       let stored = 0;
       const logic = await startLogic({
@@ -99,11 +118,12 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         // A send stays in this process from the Kafka record to the gateways' Deliver calls (decision 0016):
         // logic allocates, stores and delivers through offline's and push's code, which were a gRPC hop each.
         offline,
-        push: new Push({ ...gatewaysOver(r), offline, log, options: pushOptions(config) }),
+        push,
         groups,
         outcomes,
         limits: logicLimits(config),
         coalesceCalls: true,
+        noticeRooms: (user) => notices.roomsOf(user),
         log,
         afterStored:
           crashAfter > 0
@@ -116,7 +136,12 @@ export async function startService(name: ServiceName, config: Config, log: Logge
             : undefined,
       });
       started.push(logic);
-      await serve((s) => addApi(s, LogicServiceService, logic.api));
+      await serve((s) => {
+        addApi(s, LogicServiceService, logic.api);
+        addApi(s, NoticeServiceService, notices.api);
+      });
+      // The notice API has a port of its own: business systems and operators reach it, never the public (decision 0024).
+      started.push(await serveHttp(notices.httpOver(notices.api), config.host, config.noticePort));
       return { started, ready: async () => void (await r.ping()) };
     }
     case 'push': {
