@@ -5,6 +5,7 @@ import { devKeyPath, loadOrCreateDevKey } from '../lib/dev-key.ts';
 import { addApi, grpcClient, serveGrpc, type ApiOf, type EncodedApiOf } from '../lib/grpc.ts';
 import { closeAll, type Closeable } from '../lib/lifecycle.ts';
 import { gatewayOptions, logicLimits, pushOptions } from './options.ts';
+import { killAfter } from './fault-injection.ts';
 import { embeddedOperatorToken } from './operator-token.ts';
 import { embeddedStores } from './stores.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
@@ -86,6 +87,8 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       rates: { kind: 'memory' },
       operatorToken: operator.token,
       log: log.child({ svc: 'notices' }),
+      scheduler: { leaseMs: config.noticeLeaseMs },
+      afterChunk: killAfter('IM_FAULT_KILL_AFTER_NOTICE_CHUNKS', log, 'a chunk of a notice'),
       ...(kept.durable ? { durable: kept.durable } : {}),
     });
     started.push(notices);

@@ -108,6 +108,8 @@ const schema = z.object({
    * directory's `operator-token` (made on first start); cluster mode refuses to start without it.
    */
   operatorToken: z.string().default(''),
+  /** How long a notice's firing stays claimed without renewal: another logic process takes over a dead one's after it. */
+  noticeLeaseMs: z.coerce.number().int().positive().default(15_000),
   offlineAddress: z.string().default('127.0.0.1:7411'),
   syncAddress: z.string().default('127.0.0.1:7412'),
   logicAddress: z.string().default('127.0.0.1:7413'),

@@ -29,6 +29,7 @@ import { CLUSTER_PROCESSES, type ClusterProcess } from '../processes.ts';
 import { engineStores } from '../stores.ts';
 import { clusterOperatorToken } from '../operator-token.ts';
 import { serveHttp } from './http.ts';
+import { killAfter } from '../fault-injection.ts';
 
 export const SERVICES = Object.keys(CLUSTER_PROCESSES) as ClusterProcess[];
 export type ServiceName = ClusterProcess;
@@ -109,10 +110,10 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         rates: { kind: 'redis', client: r, prefix: config.redisPrefix },
         operatorToken: clusterOperatorToken(config),
         log: log.child({ svc: 'notices' }),
+        scheduler: { leaseMs: config.noticeLeaseMs },
+        afterChunk: killAfter('IM_FAULT_KILL_AFTER_NOTICE_CHUNKS', log, 'a chunk of a notice'),
       });
       started.push(notices);
-      const crashAfter = Number(process.env.IM_FAULT_KILL_AFTER_STORED ?? 0);
-      let stored = 0;
       const logic = await startLogic({
         bus: bus(),
         // A send stays in this process from the Kafka record to the gateways' Deliver calls (decision 0016):
@@ -125,15 +126,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         coalesceCalls: true,
         noticeRooms: (user) => notices.roomsOf(user),
         log,
-        afterStored:
-          crashAfter > 0
-            ? () => {
-                if (++stored === crashAfter) {
-                  log.warn({ stored }, 'fault injection: kill -9 after storing, before the offset commit');
-                  process.kill(process.pid, 'SIGKILL');
-                }
-              }
-            : undefined,
+        afterStored: killAfter('IM_FAULT_KILL_AFTER_STORED', log, 'storing, before the offset commit'),
       });
       started.push(logic);
       await serve((s) => {

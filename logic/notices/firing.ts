@@ -31,6 +31,8 @@ export interface FiringDeps {
   chunkSize: number;
   /** Called while a firing runs, so its claim does not lapse (the scheduler renews it). */
   renew: (record: NoticeRecord) => Promise<boolean>;
+  /** Fault injection for crash tests: runs after each chunk of listed recipients is written and delivered. */
+  afterChunk?: () => void;
 }
 
 /**
@@ -82,6 +84,7 @@ export class Firing {
         if (!(await this.deps.renew(record))) return false;
         const recipients = known[i] ?? (await this.recordSeqs(record.id, i, chunk));
         await this.writeAndDeliver(record, template, recipients);
+        this.deps.afterChunk?.();
         return true;
       });
       if (!goOn) return this.stoppedFiring(record);

@@ -47,6 +47,8 @@ export interface NoticeDeps {
   concurrency?: number;
   chunkSize?: number;
   now?: () => number;
+  /** Fault injection for crash tests (Firing's afterChunk). */
+  afterChunk?: () => void;
 }
 
 export interface RunningNotices extends Closeable {
@@ -81,6 +83,7 @@ export function startNotices(deps: NoticeDeps): RunningNotices {
     now,
     chunkSize: deps.chunkSize ?? 500,
     renew: (record) => scheduler.renew(record),
+    ...(deps.afterChunk ? { afterChunk: deps.afterChunk } : {}),
     ...(deps.durable ? { durable: deps.durable } : {}),
   });
   const apps = new Apps(stores.apps, { now });

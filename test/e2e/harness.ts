@@ -78,3 +78,12 @@ export async function eventually(check: () => boolean, what: string, ms = 10_000
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `eventually` for a check that asks the server (a failed ask counts as not yet). */
+export async function eventuallyAsync(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { NoticeApiClient, OperatorClient, type NoticeStatus } from '../../client/notice-api.ts';
 import type { NoticeEntry } from '../../client/notices.ts';
 import { ImClient } from '../../client/sdk.ts';
-import { eventually, sleep, type Target } from './harness.ts';
+import { eventually, eventuallyAsync, sleep, type Target } from './harness.ts';
 
 /** A server under test with its notice API and the operator's credential. */
 export interface NoticeTarget extends Target {
@@ -246,12 +246,4 @@ export function noticesSuite(label: string, setup: () => Promise<NoticeTarget>):
       assert.ok(!allTitles(stranger).some((t) => t.startsWith(title)), 'the broadcast is gone for newcomers too');
     });
   });
-}
-
-async function eventuallyAsync(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(50);
-  }
 }

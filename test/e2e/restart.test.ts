@@ -9,7 +9,8 @@ import { ImClient, type Message, type SendResult } from '../../client/sdk.ts';
 import { openSqlite } from '../../lib/sqlite.ts';
 import { loadOrCreateDevKey } from '../../lib/dev-key.ts';
 import { tokenSigner } from '../../lib/token.ts';
-import { eventually, sleep, useTestDevKey } from './harness.ts';
+import { NoticeApiClient, OperatorClient } from '../../client/notice-api.ts';
+import { eventually, eventuallyAsync, sleep, useTestDevKey } from './harness.ts';
 
 const root = join(import.meta.dirname, '../..');
 
@@ -27,9 +28,9 @@ class EmbeddedProcess {
     return `ws://127.0.0.1:${this.port}`;
   }
 
-  /** Starts it and waits until it answers /healthz; rejects with its output if it exits first. */
-  async start(): Promise<void> {
-    const exited = this.spawn();
+  /** Starts it (with `env` on top of the test's) and waits until it listens; rejects with its output if it exits first. */
+  async start(env: Record<string, string> = {}): Promise<void> {
+    const exited = this.spawn(env);
     const up = (async () => {
       await eventually(() => this.output.includes('gateway listening'), 'the embedded server to listen', 30_000);
     })();
@@ -51,11 +52,18 @@ class EmbeddedProcess {
     });
   }
 
-  private spawn(): Promise<number | null> {
+  /** Resolves when the process has exited (at once if it is not running). */
+  exited(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => child.once('exit', () => resolve()));
+  }
+
+  private spawn(env: Record<string, string> = {}): Promise<number | null> {
     this.output = '';
     const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'app/embedded.ts')], {
       cwd: root,
-      env: { ...process.env, IM_PORT: String(this.port), IM_DATA_DIR: this.dataDir, IM_LOG_LEVEL: 'info' },
+      env: { ...process.env, IM_PORT: String(this.port), IM_DATA_DIR: this.dataDir, IM_LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -165,6 +173,53 @@ describe('the embedded server keeps its data on disk (IM_DATA_DIR)', () => {
       }
     }
     for (const s of [...senders, resumed]) await s.close();
+  });
+
+  it('a notice scheduled before a kill -9 fires after the restart, once; one killed mid-firing ends whole, once', async () => {
+    const server = new EmbeddedProcess(mkdtempSync(join(tmpdir(), 'im-data-')), await freePort());
+    started.push(server);
+    const env = { IM_OPERATOR_TOKEN: 'restart-test-operator', IM_NOTICE_LEASE_MS: '1000' };
+    await server.start(env);
+    const baseUrl = `http://127.0.0.1:${server.port}`;
+    const operator = new OperatorClient({ baseUrl, token: env.IM_OPERATOR_TOKEN });
+    const app = await operator.createApp({
+      name: 'restart',
+      scopes: ['unicast', 'multicast', 'read'],
+      rate_limits: { requests_per_second: 100, recipients_per_second: 10_000 },
+    });
+    const api = new NoticeApiClient({ baseUrl, appId: app.id, secret: app.secret });
+    const scheduled = await api.send({
+      message_id: 'scheduled',
+      target: { users: ['bob'] },
+      content: { title: 'Scheduled', body: '' },
+      deliver_at_ms: Date.now() + 1500,
+    });
+    await server.kill9();
+    await sleep(2000);
+    // Killed again after the second chunk of recipients: the scheduled notice's (one user), then the first of three.
+    await server.start({ ...env, IM_FAULT_KILL_AFTER_NOTICE_CHUNKS: '2' });
+    await eventuallyAsync(async () => (await api.get(scheduled.id)).state === 'sent', 'the scheduled notice fired');
+    const users = Array.from({ length: 1500 }, (_, i) => `user${i}`);
+    const multicast = await api.send({ message_id: 'multi', target: { users }, content: { title: 'Multi', body: '' } });
+    await server.exited();
+    await server.start(env);
+    await eventuallyAsync(async () => (await api.get(multicast.id)).state === 'sent', 'the multicast finished', 20_000);
+
+    const signer = await tokenSigner((await loadOrCreateDevKey()).seed);
+    const noticesOf = async (user: string) => {
+      const client = new ImClient({ url: server.url, token: () => signer.sign(user, 'audit', 600), reconnect: false });
+      await client.connect();
+      const page = await client.getDiff('', 500);
+      await client.close();
+      return page.messages.flatMap((m) => (m.notice ? [m.notice.noticeId] : []));
+    };
+    assert.deepEqual(await noticesOf('bob'), [scheduled.id], 'fired once');
+    // The first and last user of each chunk of 500: the chunk written before the kill, and the two after it.
+    for (const i of [0, 499, 500, 999, 1000, 1499]) {
+      assert.deepEqual(await noticesOf(`user${i}`), [multicast.id], `user${i} has it once`);
+    }
+    const done = await api.get(multicast.id);
+    assert.equal(done.counts.stored, 1500);
   });
 
   it('refuses a second server on the same data directory while the first runs', async () => {
