@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { loadOrCreateDevKey } from '../lib/dev-key.ts';
-import { toImError } from '../lib/errors.ts';
+import { ImError, toImError } from '../lib/errors.ts';
 import { messageJson } from '../lib/message-json.ts';
 import { tokenSigner } from '../lib/token.ts';
 import {
@@ -16,13 +16,13 @@ import {
   type Message,
   type SyncState,
 } from './sdk.ts';
+import { DEFAULT_SERVER, memberList, nonNegativeInt, positiveInt, positiveNumber, print } from './cli.ts';
+import { addNoticeCommands, noticeJson } from './imctl-notices.ts';
 
 /**
  * imctl: the command line on top of the SDK. Every command prints JSON on stdout (one object, or one line per
- * message for `listen`); failures print {"error": {code, message}} on stderr and exit with status 1.
+ * message or notice for `listen`); failures print {"error": {code, message}} on stderr and exit with status 1.
  */
-
-const DEFAULT_SERVER = process.env.IM_SERVER ?? 'ws://127.0.0.1:7400';
 
 interface DeviceOptions {
   user: string;
@@ -32,37 +32,12 @@ interface DeviceOptions {
   state: boolean;
 }
 
-const print = (value: unknown) => process.stdout.write(JSON.stringify(value) + '\n');
-
-const positiveInt = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-};
-const positiveNumber = (value: string) => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
-  return n;
-};
-const nonNegativeInt = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number');
-  return n;
-};
 const ROLE_NAMES: readonly GroupRoleName[] = ['owner', 'admin', 'member'];
 /** Checked in the action (not as a Commander argParser), so a bad role is reported as JSON like other refusals. */
 const roleName = (value: string): GroupRoleName => {
   if (!(ROLE_NAMES as readonly string[]).includes(value))
     throw new InvalidArgumentError(`--role must be owner, admin or member, not ${JSON.stringify(value)}`);
   return value as GroupRoleName;
-};
-const memberList = (value: string) => {
-  const members = value
-    .split(',')
-    .map((m) => m.trim())
-    .filter(Boolean);
-  if (members.length === 0) throw new InvalidArgumentError('must name at least one user');
-  return members;
 };
 
 async function devToken(user: string, device: string, ttlSec: number): Promise<string> {
@@ -92,19 +67,26 @@ function saveState(o: DeviceOptions, state: SyncState): void {
   writeFileSync(path, JSON.stringify(state) + '\n');
 }
 
-/** Runs `body` with a connected client for the device and closes it afterwards. */
+/**
+ * Runs `body` with a connected client for the device and closes it afterwards. With `onEntry`, it listens (and
+ * reconnects): each message, notice and notice recall is handed over as the JSON line imctl prints for it.
+ */
 async function withClient<T>(
   o: DeviceOptions,
   body: (client: ImClient) => Promise<T>,
-  onMessage?: (m: Message) => void,
+  onEntry?: (json: object) => void,
 ): Promise<T> {
   const client = new ImClient({
     url: o.server,
     token: o.token ?? (() => devToken(o.user, o.device, 3600)),
     state: loadState(o),
-    reconnect: onMessage !== undefined,
+    reconnect: onEntry !== undefined,
   });
-  if (onMessage) client.on('message', onMessage);
+  if (onEntry) {
+    client.on('message', (m: Message) => onEntry(messageJson(m)));
+    client.on('notice', (n) => onEntry(noticeJson(n)));
+    client.on('noticeRecalled', (noticeId) => onEntry({ kind: 'notice_recalled', notice_id: noticeId }));
+  }
   client.on('error', (err) =>
     process.stderr.write(JSON.stringify({ warning: { code: toImError(err).code, message: err.message } }) + '\n'),
   );
@@ -160,16 +142,16 @@ export function buildProgram(): Command {
       });
     });
 
-  deviceCommand(program, 'listen', 'print each message delivered to the device as one JSON line')
-    .addOption(new Option('--count <n>', 'exit after n messages').argParser(positiveInt))
+  deviceCommand(program, 'listen', 'print each message and notice delivered to the device as one JSON line')
+    .addOption(new Option('--count <n>', 'exit after n lines (messages and notices)').argParser(positiveInt))
     .addOption(new Option('--timeout <seconds>', 'exit after this long').argParser(positiveNumber))
     .action(async (o: DeviceOptions & { count?: number; timeout?: number }) => {
       let seen = 0;
       let done: () => void = () => undefined;
       const finished = new Promise<void>((resolve) => (done = resolve));
-      const onMessage = (m: Message) => {
+      const onEntry = (json: object) => {
         if (o.count !== undefined && seen >= o.count) return;
-        print(messageJson(m));
+        print(json);
         if (++seen === o.count) done();
       };
       process.once('SIGINT', done);
@@ -182,7 +164,7 @@ export function buildProgram(): Command {
           await finished;
           clearTimeout(timer);
         },
-        onMessage,
+        onEntry,
       );
       if (o.count !== undefined && seen < o.count) {
         throw Object.assign(new Error(`timed out with ${seen} of ${o.count} messages`), { code: 'TIMEOUT' });
@@ -332,6 +314,7 @@ export function buildProgram(): Command {
     },
   );
 
+  addNoticeCommands(program);
   return program;
 }
 
@@ -348,7 +331,10 @@ export async function main(argv: string[]): Promise<void> {
       err instanceof InvalidArgumentError
         ? 'INVALID_ARGUMENT'
         : ((err as { code?: string }).code ?? toImError(err).code);
-    process.stderr.write(JSON.stringify({ error: { code, message: (err as Error).message } }) + '\n');
+    // The notice API names the request field it refused, when there is one.
+    const field = err instanceof ImError ? err.field : undefined;
+    const error = { code, message: (err as Error).message, ...(field === undefined ? {} : { field }) };
+    process.stderr.write(JSON.stringify({ error }) + '\n');
     process.exitCode = 1;
   }
 }

@@ -18,10 +18,21 @@ import {
 import type { Message, MessageOp, Peer, SendResult } from '../proto/gen/im/v1/message.pb.ts';
 import { ImError, isErrorCode } from '../lib/errors.ts';
 import { InboxOrder, timelineFollows } from './inbox-order.ts';
+import { Notices, type NoticeEntry } from './notices.ts';
 import { Pacer } from './pacer.ts';
 import { expectReply, type ReplyBody } from './reply.ts';
 
-export type { Message, SendResult, AuthResult, GroupInfo, GroupMembers, GroupMember, GroupList, GroupSummary };
+export type {
+  Message,
+  SendResult,
+  AuthResult,
+  GroupInfo,
+  GroupMembers,
+  GroupMember,
+  GroupList,
+  GroupSummary,
+  NoticeEntry,
+};
 export { GroupRole };
 
 /** A group role by name, as the SDK's callers and imctl write it. */
@@ -48,7 +59,7 @@ export interface PageOptions {
 export interface SyncState {
   syncKey: string;
   inboxSeq: number;
-  /** Large groups' timelines: "group:<id>" -> the last seq shown. */
+  /** Timelines: "group:<id>" (a large group) or "system" (notices to a tag or everyone) -> the last seq shown. */
   streams?: Record<string, number>;
 }
 
@@ -74,7 +85,12 @@ export interface ImClientOptions {
 const MAX_SYNC_PAGE = 500;
 
 interface ClientEvents {
+  /** A chat message or an operation (read marker, recall, edit); notices come as `notice` instead. */
   message: [Message];
+  /** A system notice from an app, once, in order; never one past its expiry. */
+  notice: [NoticeEntry];
+  /** A notice this client showed was taken back (cancelled by its app). */
+  noticeRecalled: [noticeId: string];
   connected: [AuthResult];
   disconnected: [{ code: number; reason: string }];
   state: [SyncState];
@@ -114,7 +130,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
   >();
   private readonly sends = new Map<string, PendingSend>();
   private readonly order: InboxOrder;
-  /** One per large group the user is in: its timeline is a stream of its own. */
+  /** One per large group the user is in, and the system timeline: each a stream of its own. */
   private readonly timelines = new Map<string, InboxOrder>();
 
   private timeline(stream: string): InboxOrder {
@@ -132,6 +148,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
   private closedByUser = false;
   /** Every frame goes out through here, within the budget the server announced. */
   private readonly pacer = new Pacer((frame) => this.ws?.send(frame));
+  private readonly notices = new Notices();
   private reconnecting = false;
   auth: AuthResult | undefined;
 
@@ -234,7 +251,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
 
   /**
    * Marks `conversation` read up to `seq` on every device of this user: an inbox seq, or (stream = the
-   * conversation id) a seq of a large group's timeline; a message's own `stream` and `seq` say which.
+   * conversation id) a seq of a timeline (a large group's, or "system"); an entry's own `stream` and `seq` say which.
    */
   markRead(conversation: string, seq: number, stream = 'inbox'): Promise<SendResult> {
     return this.sendOp(conversation, { kind: { $case: 'read', value: { conversation, seq, stream, unread: 0 } } });
@@ -573,9 +590,13 @@ export class ImClient extends EventEmitter<ClientEvents> {
     if (messages.length === 0) return;
     let unreadChanged = false;
     for (const m of messages) {
+      const shown = this.notices.classify(m);
+      if (shown.kind === 'hidden') continue;
       unreadChanged = this.count(m) || unreadChanged;
       if (this.syncing) this.shownLive.push(m);
-      this.emit('message', m);
+      if (shown.kind === 'notice') this.emit('notice', shown.entry);
+      else if (shown.kind === 'noticeRecalled') this.emit('noticeRecalled', shown.noticeId);
+      else this.emit('message', m);
     }
     if (unreadChanged) this.emit('unread', this.unread);
     this.ackTimer ??= setTimeout(() => void this.flushAck().catch(() => undefined), 100);
@@ -643,14 +664,18 @@ function refusal(status: number, body: string): ImError {
   );
 }
 
-/** The peer a conversation id names, from `me`'s side: "dm:a:b" is the other user, "group:g" the group. */
+/**
+ * The peer a conversation id names, from `me`'s side: "dm:a:b" is the other user, "group:g" the group, "system"
+ * the user's own system notices.
+ */
 export function peerOf(conversation: string, me: string): Peer {
+  if (conversation === 'system') return { kind: { $case: 'system', value: true } };
   if (conversation.startsWith('group:')) return { kind: { $case: 'group', value: conversation.slice(6) } };
   const [, a = '', b = ''] = conversation.split(':');
   return { kind: { $case: 'user', value: a === me ? b : a } };
 }
 
-/** Messages of large groups' timelines, by stream, in arrival order (the inbox is handled apart). */
+/** Messages of timelines (large groups', the system one), by stream, in arrival order (the inbox is handled apart). */
 function byStream(messages: readonly Message[]): Map<string, Message[]> {
   const streams = new Map<string, Message[]>();
   for (const m of messages) {
@@ -662,7 +687,7 @@ function byStream(messages: readonly Message[]): Map<string, Message[]> {
   return streams;
 }
 
-/** Entries of the user's own inbox (the rest belong to large groups' timelines, named by the conversation). */
+/** Entries of the user's own inbox (the rest belong to timelines: a large group's, named by it, or "system"). */
 function isInbox(m: Message): boolean {
   return m.stream === 'inbox' || m.stream === '';
 }
