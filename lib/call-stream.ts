@@ -11,6 +11,8 @@ import { bufferView } from './buffer-view.ts';
 import { echo } from './echo.ts';
 import { ImError, isErrorCode, toImError } from './errors.ts';
 
+/** The error fields of a frame that carries none. */
+const NO_ERROR = { errorCode: '', errorMessage: '', retryAfterMs: 0, errorField: '' } as const;
 /** A unary method as a call stream runs it: the request's bytes in, the response's bytes out. */
 export type RawMethod = (request: Buffer) => Promise<Uint8Array>;
 
@@ -94,7 +96,7 @@ export class CallStreamServer {
       const run = this.methods.get(method);
       if (!run) throw new ImError('NOT_FOUND', `no method ${echo(method)} on this server`);
       const response = await run(body);
-      return { id, method: '', body: bufferView(response), errorCode: '', errorMessage: '', retryAfterMs: 0 };
+      return { id, method: '', body: bufferView(response), ...NO_ERROR };
     } catch (err) {
       const e = toImError(err);
       return {
@@ -104,6 +106,7 @@ export class CallStreamServer {
         errorCode: e.code,
         errorMessage: e.message,
         retryAfterMs: e.retryAfterMs ?? 0,
+        errorField: e.field ?? '',
       };
     }
   }
@@ -138,7 +141,7 @@ export class CallStreamClient {
         reject(new ImError('UNAVAILABLE', `${method}: no answer within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(id, { method, resolve, reject, timer });
-      this.openStream().write({ id, method, body: request, errorCode: '', errorMessage: '', retryAfterMs: 0 });
+      this.openStream().write({ id, method, body: request, ...NO_ERROR });
     });
   }
 
@@ -180,13 +183,18 @@ export class CallStreamClient {
     return stream;
   }
 
-  private settle({ id, body, errorCode, errorMessage, retryAfterMs }: CallFrame): void {
+  private settle({ id, body, errorCode, errorMessage, retryAfterMs, errorField }: CallFrame): void {
     const p = this.pending.get(id);
     if (!p) return; // timed out already
     this.pending.delete(id);
     clearTimeout(p.timer);
     if (!errorCode) return p.resolve(body);
     const code = isErrorCode(errorCode) ? errorCode : 'INTERNAL';
-    p.reject(new ImError(code, errorMessage, retryAfterMs > 0 ? { retryAfterMs } : undefined));
+    p.reject(
+      new ImError(code, errorMessage, {
+        ...(retryAfterMs > 0 ? { retryAfterMs } : {}),
+        ...(errorField ? { field: errorField } : {}),
+      }),
+    );
   }
 }

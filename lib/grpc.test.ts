@@ -18,6 +18,7 @@ const sample = {
   streamIndex: 0,
   op: undefined,
   recalled: undefined,
+  notice: undefined,
   serverMsgId: 'm1',
   conversation: 'dm:u0:u1',
   fromUser: 'u0',

@@ -40,6 +40,8 @@ export class AppRates {
     } catch (err) {
       if (!(err instanceof RateLimiterRes))
         throw new ImError('UNAVAILABLE', 'rate limiter unavailable', { cause: err });
+      // The limiter counted the refused points: a refused request uses none of the budget.
+      await limiter.reward(appId, points).catch(() => undefined);
       throw new ImError('RATE_LIMITED', `app ${appId} is over its ${what} budget`, {
         retryAfterMs: Math.max(1, err.msBeforeNext),
       });

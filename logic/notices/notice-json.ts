@@ -137,6 +137,8 @@ function parse<T>(schema: z.ZodType<T>, body: Buffer): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  const field = issue.path.join('.');
+  // An unknown key is reported at the object that holds it: the field at fault is the key.
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
+  const field = path.join('.');
   throw new ImError('INVALID_ARGUMENT', `${field || 'body'}: ${issue.message}`, field ? { field } : {});
 }
