@@ -19,8 +19,11 @@ describe('imctl drives the embedded server and prints JSON', () => {
   });
   after(() => server.close());
 
-  const imctl = async (...args: string[]) => {
-    const env = { ...process.env, IM_HOME: home, IM_SERVER: server.gateway.url.replace(/\/v1\/ws$/, '') };
+  const imctl = (...args: string[]) => imctlWith({}, ...args);
+  const imctlWith = async (extraEnv: Record<string, string>, ...args: string[]) => {
+    const url = server.gateway.url.replace(/\/v1\/ws$/, '');
+    const api = url.replace(/^ws/, 'http');
+    const env = { ...process.env, IM_HOME: home, IM_SERVER: url, IM_API: api, ...extraEnv };
     const { stdout } = await run(process.execPath, [IMCTL, ...args], { env, timeout: 30_000 });
     return stdout
       .trim()
@@ -151,5 +154,70 @@ describe('imctl drives the embedded server and prints JSON', () => {
     );
     assert.equal((await imctlFails('group', 'members', '--user', 'a', '--group', 'nosuchgroup')).code, 'NOT_FOUND');
     assert.equal((await imctlFails('sync', '--user', 'a', '--key', '!!bad!!')).code, 'BAD_SYNC_KEY');
+  });
+
+  it('creates an app, sends, schedules, lists and cancels notices that listen prints, signing as the app', async () => {
+    const asOperator = { IM_OPERATOR_TOKEN: server.operator.token };
+    const [app] = await imctlWith(
+      asOperator,
+      'app',
+      'create',
+      '--name',
+      'orders',
+      '--scopes',
+      'unicast,broadcast,read',
+    );
+    assert.match(String(app!.id), /^app_/);
+    assert.equal(typeof app!.secret, 'string');
+    const asApp = { IM_APP_ID: String(app!.id), IM_APP_SECRET: String(app!.secret) };
+    const listening = imctl('listen', '--user', 'nora', '--device', 'phone', '--count', '2', '--timeout', '20');
+    await new Promise((r) => setTimeout(r, 1500));
+    const [sent] = await imctlWith(
+      asApp,
+      'notice',
+      'send',
+      '--to',
+      'nora',
+      '--title',
+      'Shipped',
+      '--body',
+      'On its way',
+      '--data',
+      'order=42',
+    );
+    assert.equal(sent!.created, true);
+    const [all] = await imctlWith(asApp, 'notice', 'send', '--all', '--title', 'Maintenance', '--body', 'at 2am');
+    const printed = await listening;
+    const notices = printed.filter((line) => line.kind === 'notice');
+    assert.deepEqual(
+      notices.map((n) => n.title),
+      ['Shipped', 'Maintenance'],
+    );
+    assert.deepEqual(notices[0]!.data, { order: '42' });
+    const [later] = await imctlWith(
+      asApp,
+      'notice',
+      'send',
+      '--to',
+      'nora',
+      '--title',
+      'Later',
+      '--body',
+      'x',
+      '--at',
+      '+1h',
+    );
+    assert.equal(later!.state, 'scheduled');
+    const [cancelled] = await imctlWith(asApp, 'notice', 'cancel', String(later!.id));
+    assert.equal(cancelled!.state, 'cancelled');
+    const [status] = await imctlWith(asApp, 'notice', 'status', String(all!.id));
+    assert.equal(status!.target_kind, 'all');
+    const [list] = await imctlWith(asApp, 'notice', 'list', '--state', 'cancelled');
+    assert.deepEqual(
+      (list!.notices as { id: string }[]).map((n) => n.id),
+      [later!.id],
+    );
+    const [revoked] = await imctlWith(asOperator, 'app', 'revoke', String(app!.id));
+    assert.ok(Number(revoked!.revoked_at_ms) > 0);
   });
 });
