@@ -45,7 +45,10 @@ export class Lanes {
       const task = this.queues.high.shift() ?? this.queues.normal.shift() ?? this.queues.low.shift();
       if (!task) break;
       this.running++;
-      task()
+      // Each task starts on a turn of its own: stores that answer at once (memory) would otherwise chain every
+      // queued task in microtasks, and a request arriving meanwhile (a high-priority notice) would wait for all.
+      new Promise<void>((resolve) => setImmediate(resolve))
+        .then(task)
         .catch(this.onError)
         .finally(() => {
           this.running--;
