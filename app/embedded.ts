@@ -102,6 +102,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       limits: logicLimits(config),
       coalesceCalls: config.transport !== 'direct',
       noticeRooms: (user) => notices.roomsOf(user),
+      systemReads: notices.reads,
       log: log.child({ svc: 'logic' }),
     });
     started.push(logic);

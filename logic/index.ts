@@ -27,7 +27,7 @@ import type { GroupStore } from './group-store.ts';
 import { Groups, type GroupLimits } from './groups.ts';
 import type { OutcomeStore } from './outcome-store.ts';
 import { roomOf } from './rooms.ts';
-import { SendProcessor, type SendLimits } from './send.ts';
+import { SendProcessor, type SendLimits, type SystemReads } from './send.ts';
 
 export type LogicApi = ApiOf<typeof LogicServiceService>;
 export { LogicServiceService };
@@ -62,6 +62,8 @@ export interface LogicDeps {
   durable?: () => Promise<void>;
   /** Rooms a user's connections join besides their large groups' (the notice service's: everyone, their tags). */
   noticeRooms?: (user: string) => Promise<string[]>;
+  /** The notice service's side of read markers of "system" (send.ts SystemReads). */
+  systemReads?: SystemReads;
   /** Fault injection for crash tests: runs after a send is stored and answered, before its offset is committed. */
   afterStored?: () => void;
 }

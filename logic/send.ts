@@ -70,6 +70,7 @@ export class SendProcessor {
       limits: SendLimits;
       log: Logger;
       now?: () => number;
+      systemReads?: SystemReads;
     },
   ) {
     checkSendLimits(deps.limits);
@@ -352,6 +353,9 @@ export class SendProcessor {
     const { offline } = this.deps;
     const { conversation, seq, stream } = marker;
     const onTimeline = stream === conversation;
+    if (conversation === SYSTEM_CONVERSATION && this.deps.systemReads) {
+      return this.markSystemRead(user, seq, onTimeline, this.deps.systemReads);
+    }
     const marked = await offline.updateUnread({
       arrived: [],
       recalled: [],
@@ -366,6 +370,35 @@ export class SendProcessor {
     ]);
     const inboxLeft = unread.conversations.find((c) => c.conversation === conversation)?.unread ?? 0;
     return inboxLeft + Math.max(0, (head?.index ?? 0) - (unread.timelineMarks[0] ?? 0));
+  }
+
+  /**
+   * A read marker of the user's system notices: the notices it newly covers are counted as read (each marker moves
+   * forward only, so a replayed one counts nothing), and the count left is the inbox's plus the timeline's.
+   */
+  private async markSystemRead(user: string, seq: number, onTimeline: boolean, reads: SystemReads): Promise<number> {
+    const { offline } = this.deps;
+    const conversation = SYSTEM_CONVERSATION;
+    const marks = async () => {
+      const unread = await offline.getUnread({ user, throughSeq: 0, timelines: [conversation] });
+      const inbox = unread.conversations.find((c) => c.conversation === conversation);
+      return { inboxRead: inbox?.readSeq ?? 0, inboxLeft: inbox?.unread ?? 0, timeline: unread.timelineMarks[0] ?? 0 };
+    };
+    const before = await marks();
+    await offline.updateUnread({
+      arrived: [],
+      recalled: [],
+      read: onTimeline ? [] : [{ user, conversation, seq }],
+      timelineRead: onTimeline ? [{ user, conversation, index: await this.timelineIndexAt(conversation, seq) }] : [],
+    });
+    const from = onTimeline ? before.timeline : before.inboxRead;
+    if (seq > from) {
+      const page = await offline.readInbox({ user: onTimeline ? SYSTEM_STREAM : user, afterSeq: from, limit: 1000 });
+      const covered = page.messages.filter((m) => m.seq <= seq && m.notice && !m.op && !m.recalled);
+      await reads.read(user, covered).catch((err: unknown) => this.deps.log.warn({ err }, 'notice reads not counted'));
+    }
+    const after = await marks();
+    return after.inboxLeft + (await reads.unreadOnTimeline(user, after.timeline));
   }
 
   /** The stream_index of the message at `seq` in a large group's timeline; INVALID_ARGUMENT if there is none. */
@@ -422,6 +455,15 @@ export class SendProcessor {
       this.deps.log.warn({ err, node: answer.node }, 'could not answer the sender');
     }
   }
+}
+
+/**
+ * What the notice service does with read markers of "system": counts who read each notice (its delivery status), and
+ * says how many notices of the system timeline past a marker are still unread for the user (their tags decide).
+ */
+export interface SystemReads {
+  read(user: string, entries: readonly Message[]): Promise<void>;
+  unreadOnTimeline(user: string, afterSeq: number): Promise<number>;
 }
 
 interface Resolved {

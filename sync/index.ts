@@ -19,7 +19,7 @@ import type { SyncApi } from './api.ts';
 
 export { SyncServiceService, type SyncApi } from './api.ts';
 export { syncHttpHandler } from './http.ts';
-export { SYSTEM_STREAM_NAME, visibleTo, type TagOfUser, type TagsOf } from './system-timeline.ts';
+export { countsAsUnread, SYSTEM_STREAM_NAME, visibleTo, type TagOfUser, type TagsOf } from './system-timeline.ts';
 
 export const DEFAULT_SYNC_LIMIT = 100;
 export const MAX_SYNC_LIMIT = 500;

@@ -125,6 +125,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         limits: logicLimits(config),
         coalesceCalls: true,
         noticeRooms: (user) => notices.roomsOf(user),
+        systemReads: notices.reads,
         log,
         afterStored: killAfter('IM_FAULT_KILL_AFTER_STORED', log, 'storing, before the offset commit'),
       });

@@ -8,6 +8,8 @@ import { AppRates, type RateStore } from './app-rates.ts';
 import type { AppStore } from './app-store.ts';
 import { Apps } from './apps.ts';
 import { Firing } from './firing.ts';
+import { systemReads } from './system-reads.ts';
+import type { SystemReads } from '../send.ts';
 import { noticeHttpHandler } from './http.ts';
 import { Lanes } from './lanes.ts';
 import type { NonceStore } from './nonce-store.ts';
@@ -34,7 +36,14 @@ export interface NoticeDeps {
   stores: NoticeStores;
   offline: Pick<
     OfflineApi,
-    'allocateSeqs' | 'writeInbox' | 'getHeads' | 'removeInbox' | 'redactInbox' | 'updateUnread' | 'getUnreads'
+    | 'allocateSeqs'
+    | 'writeInbox'
+    | 'getHeads'
+    | 'removeInbox'
+    | 'redactInbox'
+    | 'updateUnread'
+    | 'getUnreads'
+    | 'readInbox'
   >;
   push: Pick<PushApi, 'deliverMessages' | 'deliverToRoom' | 'changeRoom'>;
   rates: RateStore;
@@ -59,6 +68,8 @@ export interface RunningNotices extends Closeable {
   /** Rooms a user's connections join for notices to everyone and to the user's tags. */
   roomsOf(user: string): Promise<string[]>;
   tagsOf: TagsOf;
+  /** For logic's read markers of "system" (LogicDeps.systemReads). */
+  reads: SystemReads;
 }
 
 /** The notice service in logic: the API, firing in priority lanes, and the scheduler (started here). */
@@ -112,6 +123,7 @@ export function startNotices(deps: NoticeDeps): RunningNotices {
       ...(await tagsOf(user)).map((t) => roomOfAudience(t.appId, `tag:${t.tag}`)),
     ],
     tagsOf,
+    reads: systemReads({ store: stores.notices, tags: stores.tags, offline: deps.offline, now }),
     close: async () => {
       await scheduler.close();
       await lanes.idle();

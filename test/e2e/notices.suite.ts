@@ -121,6 +121,7 @@ export function noticesSuite(label: string, setup: () => Promise<NoticeTarget>):
       const status = await api.send({
         message_id: messageId(),
         target: { all: true },
+        ttl_sec: 600,
         content: { title, body: 'at 2am' },
       });
       await eventually(() => allTitles(early).includes(title), 'the broadcast live');
@@ -129,6 +130,14 @@ export function noticesSuite(label: string, setup: () => Promise<NoticeTarget>):
       const newcomer = await device(u('all-new-user'));
       assert.ok(allTitles(newcomer).includes(title), 'a user who never connected before sees it');
       assert.ok(systemUnread(newcomer) >= 1);
+      // Both read it: counted once each in the status, and the newcomer's count drops by what it read.
+      for (const d of [early, newcomer]) {
+        const seen = d.notices.find((n) => n.title === title)!;
+        await d.client.markRead('system', seen.seq, seen.stream);
+      }
+      await eventuallyAsync(async () => (await api.get(status.id)).counts.read === 2, 'two reads counted');
+      const later = await device(u('all-new-user'), 'laptop');
+      assert.equal(systemUnread(later), 0, 'read up to the newest notice on one device: read on every device');
     });
 
     it('tag: tagged users get it (online live, offline through sync); untagged users and users tagged later do not', async () => {
@@ -232,6 +241,7 @@ export function noticesSuite(label: string, setup: () => Promise<NoticeTarget>):
       const broadcast = await api.send({
         message_id: messageId(),
         target: { all: true },
+        ttl_sec: 600,
         content: { title: `${title} (all)`, body: '' },
       });
       await eventually(() => allTitles(bob).includes(`${title} (all)`), 'the broadcast');
