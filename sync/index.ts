@@ -215,16 +215,22 @@ export class Sync implements SyncApi {
     if (head <= from) return { cursor: from, messages: [], hasMore: false, reset: false };
     if (budget.count <= 0 || budget.bytes <= 0) return { cursor: from, messages: [], hasMore: true, reset: false };
     const page = await this.offline.readInbox({ user: SYSTEM_STREAM, afterSeq: from, limit: budget.count });
+    // Nothing past the head: an entry above it is still being written (its head moves after it), and the cursor
+    // must not pass it before it is whole.
+    const read = page.messages.filter((m) => m.seq <= head);
     const now = this.now();
     const userTags = await tags();
-    const visible = page.messages.filter((m) => visibleTo(m, userTags, now));
+    const visible = read.filter((m) => visibleTo(m, userTags, now));
     const fit = fittingMessages(visible, budget.bytes, budget.empty);
     const taken = visible.slice(0, fit.count);
     const cut = fit.count < visible.length;
-    const cursor = cut ? (taken.at(-1)?.seq ?? from) : Math.max(page.messages.at(-1)?.seq ?? from, page.floorSeq, from);
+    const cursor = cut
+      ? (taken.at(-1)?.seq ?? from)
+      : Math.max(read.at(-1)?.seq ?? from, Math.min(page.floorSeq, head), from);
     budget.count -= taken.length;
     budget.bytes -= fit.bytes;
-    return { cursor, messages: taken, hasMore: page.hasMore || cut, reset: page.floorSeq > from };
+    const hasMore = (page.hasMore && read.length === page.messages.length) || cut;
+    return { cursor, messages: taken, hasMore, reset: page.floorSeq > from };
   }
 
   /** The user's large groups and the head of each one's timeline, and the system timeline's head: one lookup. */

@@ -57,17 +57,13 @@ export class Firing {
         ? await this.fireToUsers(record, record.target.users)
         : await this.fireShared(record);
     if (timelineSeq === undefined) return; // cancelled while firing: taken back already
-    const targeted =
-      record.target.kind === 'users'
-        ? record.target.users.length
-        : record.target.kind === 'tag'
-          ? await this.deps.tags.count(record.appId, record.target.tag)
-          : 0;
+    // A tag's users are counted as it fires, before it is marked sent, so a status that says sent has the count (a
+    // firing repeated after a crash between the two counts them again: tags change meanwhile anyway). Listed users
+    // and rows stored follow from the record (notice-status.ts).
+    if (record.target.kind === 'tag') {
+      await store.addCounts(record.id, { targeted: await this.deps.tags.count(record.appId, record.target.tag) });
+    }
     if (await store.markSent(record.id, now(), timelineSeq)) {
-      await store.addCounts(record.id, {
-        targeted,
-        stored: record.target.kind === 'users' ? record.target.users.length : 1,
-      });
       noticesTotal.inc({ app: record.appId, priority: record.priority, outcome: 'sent' });
     } else {
       await this.takeBack(record);

@@ -21,6 +21,13 @@ export async function noticeStatus(
     perUser(record, deps),
   ]);
   if (recipients) counts.read = recipients.filter((r) => r.read).length;
+  const fired = record.firedAtMs > 0;
+  if (record.target.kind === 'users') {
+    counts.targeted = record.target.users.length;
+    counts.stored = fired ? record.target.users.length : 0;
+  } else {
+    counts.stored = fired ? 1 : 0;
+  }
   return {
     id: record.id,
     appId: record.appId,
