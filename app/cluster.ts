@@ -23,6 +23,8 @@ const LAST_LINES_KEPT = 20;
 export interface ClusterOptions {
   basePort?: number;
   gateways?: number;
+  /** Logic processes (default 1): more share chat_input's partitions and race for each notice's firing. */
+  logics?: number;
   /** Extra IM_* variables for every service (e.g. short heartbeats in tests). */
   env?: Record<string, string>;
   /** Every line the services print, prefixed with the process name. */
@@ -38,8 +40,9 @@ interface ProcessSpec {
 
 export interface Cluster {
   gateways: { node: string; url: string }[];
-  /** The notice API (served by logic) and the operator's credential for its app registry. */
+  /** The notice API (served by logic: the first process's, and every logic process's) and the operator's credential. */
   noticeUrl: string;
+  noticeUrls: string[];
   operatorToken: string;
   token(user: string, device: string, ttlSec?: number): string;
   /** Process names: offline, sync, logic, push, gateway-1, gateway-2, … */
@@ -62,6 +65,7 @@ const ROOT = new URL('..', import.meta.url).pathname;
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const base = options.basePort ?? Number(process.env.IM_CLUSTER_BASE_PORT ?? 7400);
   const gatewayCount = options.gateways ?? 2;
+  const logicCount = options.logics ?? 1;
   const onLine = options.onLine ?? ((line) => process.stdout.write(`${line}\n`));
   const engines = await up(undefined, { onProgress: (line) => onLine(`[engines] ${line}`) });
   await ensureTopics(engines.kafka.brokers, Object.values(topics));
@@ -102,6 +106,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     spec('sync', 'sync', grpcPort.sync),
     spec('push', 'push', grpcPort.push),
     spec('logic', 'logic', grpcPort.logic, { IM_NOTICE_PORT: String(noticePort) }),
+    ...Array.from({ length: logicCount - 1 }, (_, i) =>
+      spec(`logic-${i + 2}`, 'logic', base + 41 + i, { IM_NOTICE_PORT: String(noticePort + 1 + i) }),
+    ),
     ...Array.from({ length: gatewayCount }, (_, i) =>
       spec(`gateway-${i + 1}`, 'gateway', base + 21 + i, { IM_PORT: String(base + 1 + i) }),
     ),
@@ -186,6 +193,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       .filter((s) => s.service === 'gateway')
       .map((s) => ({ node: s.name, url: `ws://127.0.0.1:${s.env.IM_PORT}` })),
     noticeUrl: `http://127.0.0.1:${noticePort}`,
+    noticeUrls: specs.filter((s) => s.service === 'logic').map((s) => `http://127.0.0.1:${s.env.IM_NOTICE_PORT}`),
     operatorToken,
     token: (user, device, ttlSec = 3600) => signer.sign(user, device, ttlSec),
     names: () => specs.map((s) => s.name),

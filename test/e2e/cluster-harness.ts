@@ -1,11 +1,15 @@
-import { startCluster, type Cluster } from '../../app/cluster.ts';
+import { startCluster, type Cluster, type ClusterOptions } from '../../app/cluster.ts';
 import { partitionFor } from '../../lib/bus.ts';
 import { roomCallsOf, useTestDevKey, type Target } from './harness.ts';
 
 /** Cluster mode for tests: its own ports and Redis key prefix, quiet unless IM_LOG_LEVEL says otherwise. */
-export async function startTestCluster(env: Record<string, string> = {}): Promise<Cluster> {
+export async function startTestCluster(
+  env: Record<string, string> = {},
+  options: Pick<ClusterOptions, 'logics' | 'gateways'> = {},
+): Promise<Cluster> {
   useTestDevKey();
   return startCluster({
+    ...options,
     basePort: Number(process.env.IM_TEST_CLUSTER_BASE_PORT ?? 27400),
     env: {
       IM_LOG_LEVEL: process.env.IM_LOG_LEVEL ?? 'warn',
