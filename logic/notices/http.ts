@@ -67,7 +67,8 @@ export function noticeHttpHandler(deps: NoticeHttpDeps) {
       status(200)(
         await notices.listNotices({
           appId,
-          state: query.get('state') ?? '',
+          // `status` is what the API's first description called it.
+          state: query.get('state') ?? query.get('status') ?? '',
           after: query.get('after') ?? '',
           limit: queryInt(query, 'limit'),
         }),
