@@ -88,6 +88,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     IM_OFFLINE_ADDRESS: `127.0.0.1:${grpcPort.offline}`,
     IM_SYNC_ADDRESS: `127.0.0.1:${grpcPort.sync}`,
     IM_LOGIC_ADDRESS: `127.0.0.1:${grpcPort.logic}`,
+    IM_PUSH_ADDRESS: `127.0.0.1:${grpcPort.push}`,
     IM_KAFKA_BROKERS: engines.kafka.brokers.join(','),
     IM_REDIS_URL: `redis://${engines.redis.host}:${engines.redis.port}`,
     IM_CASSANDRA_CONTACT_POINTS: engines.cassandra.contactPoints.join(','),

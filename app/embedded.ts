@@ -92,10 +92,11 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       ...(kept.durable ? { durable: kept.durable } : {}),
     });
     started.push(notices);
+    const pushApi = await link(PushServiceService, push.api);
     const logic = await startLogic({
       bus,
       offline: stores,
-      push: await link(PushServiceService, push.api),
+      push: pushApi,
       groups: groupStore,
       outcomes: kept.outcomes,
       durable: kept.durable,
@@ -111,6 +112,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       sync: config.transport === 'direct' ? sync : coalescedSync(sync),
       syncEncoded: sync.encoded ?? { getDiff: (r) => syncImpl.getDiffEncoded(r) },
       logic: config.transport === 'direct' ? logic.api : coalescedLogic(await link(LogicServiceService, logic.api)),
+      push: pushApi,
       routes,
       verifyToken,
       log: log.child({ svc: 'gateway' }),

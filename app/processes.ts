@@ -43,7 +43,7 @@ export const CLUSTER_PROCESSES = {
   gateway: {
     serves: ['gateway'],
     inProcess: [],
-    calls: ['sync', 'logic'],
+    calls: ['sync', 'logic', 'push'],
     stores: 'none',
     engines: ['kafka', 'redis'],
   },

@@ -10,6 +10,7 @@ import type { EncodedApiOf } from '../lib/grpc.ts';
 import type { Logger } from '../lib/logger.ts';
 import { topics } from '../lib/topics.ts';
 import type { LogicApi } from '../logic/index.ts';
+import type { PushApi } from '../push/index.ts';
 import type { SyncApi, SyncServiceService } from '../sync/index.ts';
 import type { Connection } from './connection.ts';
 import { encodedReply, ServerFrameBody } from './encoded-reply.ts';
@@ -28,8 +29,12 @@ export interface FrameHandlerDeps {
   /** A user's own bound on syncs in flight. */
   userLimits: UserLimits;
   logic: LogicApi;
+  /** Devices' mobile push registrations. */
+  push: DevicePush;
   log: Logger;
 }
+
+export type DevicePush = Pick<PushApi, 'registerDevice' | 'unregisterDevice'>;
 
 type Reply = ServerFrame['body'];
 
@@ -102,6 +107,15 @@ export class FrameHandler {
         return { $case: 'group', value: await logic.setMemberRole({ actor: conn.user, ...body.value }) };
       case 'groupList':
         return { $case: 'groupList', value: await logic.listGroups({ actor: conn.user, ...body.value }) };
+      case 'pushRegister': {
+        const request = { user: conn.user, device: conn.device, registration: body.value };
+        return { $case: 'pushDevice', value: await this.deps.push.registerDevice(request) };
+      }
+      case 'pushUnregister':
+        return {
+          $case: 'pushDevice',
+          value: await this.deps.push.unregisterDevice({ user: conn.user, device: conn.device }),
+        };
       case undefined:
         throw new ImError('BAD_FRAME', 'frame has no body');
       default:

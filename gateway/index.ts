@@ -15,7 +15,7 @@ import { ConnectionRegistry } from './connections.ts';
 import { DeliverApi } from './deliver-api.ts';
 import { drain } from './drain.ts';
 import type { FrameLimits } from './frame-budget.ts';
-import { FrameHandler, type EncodedSync } from './frame-handler.ts';
+import { FrameHandler, type DevicePush, type EncodedSync } from './frame-handler.ts';
 import { FrameIntake } from './frame-intake.ts';
 import { httpRoutes } from './http-routes.ts';
 import { Presence } from './presence.ts';
@@ -60,6 +60,8 @@ export interface GatewayDeps {
   /** GetDiff answering with the page already encoded (sync's own bytes, or a gRPC client's `encoded`). */
   syncEncoded: EncodedSync;
   logic: LogicApi;
+  /** Devices' mobile push registrations (the push service). */
+  push: DevicePush;
   /** The gateway writes its connections' routes; push reads them. */
   routes: RouteTable;
   verifyToken: TokenVerifier;
@@ -107,6 +109,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     syncs,
     userLimits,
     logic: deps.logic,
+    push: deps.push,
     log,
   });
   const intake = new FrameIntake(handler, refusals, {

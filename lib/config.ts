@@ -113,6 +113,7 @@ const schema = z.object({
   offlineAddress: z.string().default('127.0.0.1:7411'),
   syncAddress: z.string().default('127.0.0.1:7412'),
   logicAddress: z.string().default('127.0.0.1:7413'),
+  pushAddress: z.string().default('127.0.0.1:7414'),
   kafkaBrokers: z
     .string()
     .default('127.0.0.1:19092')

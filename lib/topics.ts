@@ -2,12 +2,15 @@
  * Every bus topic, defined once; infra creates them from this list and services name them from here.
  *   chat_input      upstream sends, keyed by conversation (one conversation keeps its order)
  *   user_state      device online/offline, keyed by user
+ *   push_jobs       messages stored for a user whose unconnected devices may need a mobile push, keyed by user
  *   <topic>.dead    records a handler gave up on, with the reason in the value
  */
 export const topics = {
   chatInput: { name: 'chat_input', partitions: 8 },
   userState: { name: 'user_state', partitions: 8 },
+  pushJobs: { name: 'push_jobs', partitions: 8 },
   chatInputDead: { name: 'chat_input.dead', partitions: 1 },
+  pushJobsDead: { name: 'push_jobs.dead', partitions: 1 },
   userStateDead: { name: 'user_state.dead', partitions: 1 },
 } as const;
 

@@ -27,6 +27,9 @@ const push: PushApi = {
   sendToConnection: () => Promise.resolve({ delivered: false }),
   deliverToRoom: () => Promise.resolve({ delivered: 0, gatewayCalls: 0 }),
   changeRoom: () => Promise.resolve({ changed: 0 }),
+  registerDevice: () => Promise.reject(new Error('not used here')),
+  unregisterDevice: () => Promise.reject(new Error('not used here')),
+  listDevices: () => Promise.reject(new Error('not used here')),
 };
 
 /** User a's phone sending to b through a SendProcessor on the in-process stores, with a clock the test moves. */

@@ -11,7 +11,15 @@ import type {
   FrameToConnections,
   SendToConnectionRequest,
   SendToConnectionResponse,
+  RegisterDeviceRequest,
+  DeviceRef,
+  ListDevicesRequest,
+  ListDevicesResponse,
 } from '../proto/gen/im/v1/services.pb.ts';
+import type { PushDevice } from '../proto/gen/im/v1/client.pb.ts';
+import type { PushJob } from '../proto/gen/im/v1/bus.pb.ts';
+import { ImError } from '../lib/errors.ts';
+import type { Devices } from './mobile/devices.ts';
 import type { Bus } from '../lib/bus.ts';
 import { consume } from '../lib/bus-consumer.ts';
 import type { Closeable } from '../lib/lifecycle.ts';
@@ -45,6 +53,10 @@ export interface PushDeps {
   offline: OfflineApi;
   log: Logger;
   options: PushOptions;
+  /** Devices' mobile push registrations (absent: this process does not manage them). */
+  devices?: Devices;
+  /** Where stored messages go to be considered for mobile pushes (push/mobile/notifier.ts); absent: none. */
+  mobile?: (jobs: PushJob[]) => Promise<void>;
 }
 
 /** How long a catch-up waits for a client that does not read before leaving the rest to its sync. */
@@ -119,6 +131,24 @@ export class Push implements PushApi {
       }),
     );
     return { changed: changed.reduce((a, b) => a + b, 0) };
+  }
+
+  registerDevice({ user, device, registration }: RegisterDeviceRequest): Promise<PushDevice> {
+    if (!registration) throw new ImError('INVALID_ARGUMENT', 'registration missing');
+    return this.devicesOrRefuse().register(user, device, registration);
+  }
+
+  unregisterDevice({ user, device }: DeviceRef): Promise<PushDevice> {
+    return this.devicesOrRefuse().unregister(user, device);
+  }
+
+  async listDevices({ user }: ListDevicesRequest): Promise<ListDevicesResponse> {
+    return { devices: await this.devicesOrRefuse().list(user) };
+  }
+
+  private devicesOrRefuse(): Devices {
+    if (!this.deps.devices) throw new ImError('UNAVAILABLE', 'mobile push registrations are not kept by this process');
+    return this.deps.devices;
   }
 
   async sendToConnection({ node, connId, frame }: SendToConnectionRequest): Promise<SendToConnectionResponse> {

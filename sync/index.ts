@@ -5,6 +5,8 @@ import type {
   AckManyRequest,
   AckManyResponse,
   GetDiffRequest,
+  GetUnreadTotalsRequest,
+  GetUnreadTotalsResponse,
   SyncAckRequest,
 } from '../proto/gen/im/v1/services.pb.ts';
 import { groupConversation, SYSTEM_CONVERSATION } from '../lib/conversation.ts';
@@ -275,6 +277,20 @@ export class Sync implements SyncApi {
       if (cursor > 0 || head > 0) cursors[id] = cursor;
     }
     return { cursors, through, messages, hasMore, reset };
+  }
+
+  /** Each user's total unread count as a device that is caught up shows it (a mobile push's badge). */
+  async getUnreadTotals({ users }: GetUnreadTotalsRequest): Promise<GetUnreadTotalsResponse> {
+    const totals = await Promise.all(
+      users.map(async (user) => {
+        const { ids, heads, system } = await this.sharedHeads(user);
+        const through = new Map(ids.map((id, i) => [id, heads[i]?.index ?? 0]));
+        const atHeads: SyncKey = { ...initialKey(user, 0), systemSeq: system };
+        const unread = await this.unread(user, atHeads, through, () => this.tagsOf(user));
+        return unread.reduce((sum, c) => sum + c.unread, 0);
+      }),
+    );
+    return { totals };
   }
 
   async ackMany({ requests }: AckManyRequest): Promise<AckManyResponse> {

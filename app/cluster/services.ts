@@ -163,6 +163,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         syncEncoded: sync.encoded,
         // The connects of one event-loop turn ask for their rooms in one call (a storm is thousands of connects).
         logic: coalescedLogic(client(LogicServiceService, config.logicAddress)),
+        push: client(PushServiceService, config.pushAddress),
         routes: new RedisRouteTable(r, { prefix: config.redisPrefix }),
         verifyToken,
         log,
