@@ -8,6 +8,8 @@ import { gatewayOptions, logicLimits, pushOptions } from './options.ts';
 import { killAfter } from './fault-injection.ts';
 import { embeddedOperatorToken } from './operator-token.ts';
 import { embeddedStores } from './stores.ts';
+import { embeddedMobile } from './mobile.ts';
+import { Devices } from '../push/mobile/devices.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { tokenSigner, tokenVerifier } from '../lib/token.ts';
 import { topics } from '../lib/topics.ts';
@@ -70,6 +72,15 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       tagsOf: (user) => kept.notices.tags.tagsOf(user),
     });
     const sync = await link(SyncServiceService, syncImpl, { getDiff: (r) => syncImpl.getDiffEncoded(r) });
+    const mobile = embeddedMobile({
+      config,
+      ...kept.mobile,
+      routes,
+      offline: stores,
+      badges: async (users) => (await syncImpl.getUnreadTotals({ users })).totals,
+      log: log.child({ svc: 'push' }),
+    });
+    started.push(mobile);
     const push = await startPush({
       bus,
       routes,
@@ -77,6 +88,8 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       offline,
       log: log.child({ svc: 'push' }),
       options: pushOptions(config),
+      devices: new Devices(kept.mobile.tokens),
+      mobile: (jobs) => mobile.queue.add(jobs),
     });
     started.push(push);
     const operator = embeddedOperatorToken(config);

@@ -26,6 +26,12 @@ import { CassandraTagStore } from '../logic/notices/tag-store.cassandra.ts';
 import { MemoryTagStore } from '../logic/notices/tag-store.memory.ts';
 import { SqliteTagStore } from '../logic/notices/tag-store.sqlite.ts';
 import { Offline } from '../offline/index.ts';
+import { MemoryDeadLetterStore } from '../push/mobile/dead-letter-store.memory.ts';
+import type { DeadLetterStore } from '../push/mobile/dead-letter-store.ts';
+import { CassandraDeviceTokenStore } from '../push/mobile/device-token-store.cassandra.ts';
+import { MemoryDeviceTokenStore } from '../push/mobile/device-token-store.memory.ts';
+import { SqliteDeviceTokenStore } from '../push/mobile/device-token-store.sqlite.ts';
+import type { DeviceTokenStore } from '../push/mobile/device-token-store.ts';
 import { CassandraInboxStore } from '../offline/inbox-store.cassandra.ts';
 import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
 import { SqliteInboxStore } from '../offline/inbox-store.sqlite.ts';
@@ -51,6 +57,8 @@ export interface Stores extends Closeable {
   outcomes: OutcomeStore;
   /** Apps, nonces of signed requests, notices and tags. */
   notices: NoticeStores;
+  /** Devices' push tokens, and mobile pushes the providers would not take (bounded, in memory for now). */
+  mobile: { tokens: DeviceTokenStore; deadLetters: DeadLetterStore };
   /** Where the data is kept: a directory, or a description of where it lives. */
   where: string;
   /** Resolves once every write so far is durable, where writes are committed in groups (the data directory). */
@@ -78,6 +86,7 @@ export function memoryStores(config: Config): Stores {
       notices: new MemoryNoticeStore(),
       tags: new MemoryTagStore(),
     },
+    mobile: { tokens: new MemoryDeviceTokenStore(), deadLetters: new MemoryDeadLetterStore() },
     where: 'memory (nothing is kept when the process ends)',
     close: () => Promise.resolve(),
   };
@@ -102,6 +111,7 @@ export function diskStores(config: Config): Stores {
       notices: new SqliteNoticeStore(db),
       tags: new SqliteTagStore(db),
     },
+    mobile: { tokens: new SqliteDeviceTokenStore(db), deadLetters: new MemoryDeadLetterStore() },
     where: dir.path,
     durable: () => groupCommit(db).durable(),
     // What the last turn wrote is committed before the file is let go.
@@ -125,6 +135,7 @@ export function engineStores(config: Config, redis: Redis, cassandra: Client): S
       notices: new CassandraNoticeStore(cassandra),
       tags: new CassandraTagStore(cassandra),
     },
+    mobile: { tokens: new CassandraDeviceTokenStore(cassandra), deadLetters: new MemoryDeadLetterStore() },
     where: `Redis ${config.redisUrl} and Cassandra ${config.cassandraContactPoints.join(',')}`,
     close: () => Promise.resolve(),
   };

@@ -12,6 +12,7 @@ import {
   type GroupMember,
   type GroupMembers,
   type GroupSummary,
+  type PushDevice,
   type SendRequest,
   type SyncResponse,
 } from '../proto/gen/im/v1/client.pb.ts';
@@ -32,6 +33,7 @@ export type {
   GroupList,
   GroupSummary,
   NoticeEntry,
+  PushDevice,
 };
 export { GroupRole };
 
@@ -322,6 +324,25 @@ export class ImClient extends EventEmitter<ClientEvents> {
   async setMemberRole(groupId: string, user: string, role: GroupRoleName): Promise<GroupInfo> {
     const value = { groupId, user, role: ROLES[role] };
     return expectReply(await this.request({ $case: 'groupSetRole', value }), 'group');
+  }
+  /**
+   * This device's mobile push token: while it is not connected, messages and notices it has not acknowledged reach it
+   * through APNs or FCM (replaces the token it registered before).
+   */
+  async registerPush(registration: {
+    platform: 'apns' | 'fcm';
+    token: string;
+    topic?: string;
+    environment?: 'production' | 'sandbox';
+    locale?: string;
+    previews?: boolean;
+  }): Promise<PushDevice> {
+    const value = { topic: '', environment: '', locale: '', previews: false, ...registration };
+    return expectReply(await this.request({ $case: 'pushRegister', value }), 'pushDevice');
+  }
+  /** No more mobile pushes to this device (at logout). */
+  async unregisterPush(): Promise<PushDevice> {
+    return expectReply(await this.request({ $case: 'pushUnregister', value: {} }), 'pushDevice');
   }
   /** One page of the groups this user is in, with their role in each, ordered by group id. */
   async listGroups(page: PageOptions = {}): Promise<GroupList> {

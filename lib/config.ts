@@ -110,6 +110,20 @@ const schema = z.object({
   operatorToken: z.string().default(''),
   /** How long a notice's firing stays claimed without renewal: another logic process takes over a dead one's after it. */
   noticeLeaseMs: z.coerce.number().int().positive().default(15_000),
+  /** Mobile push: at most one visible alert per device and conversation this often. */
+  pushCoalesceWindowMs: z.coerce.number().int().positive().default(1000),
+  /** APNs token auth: the .p8 key file, its key id and the team id (all three, or APNs is off). */
+  apnsKeyFile: z.string().default(''),
+  apnsKeyId: z.string().default(''),
+  apnsTeamId: z.string().default(''),
+  /** APNs at another address (tests: a local fake), as host:port, and the CA file its certificate is signed by. */
+  apnsAddress: z.string().default(''),
+  apnsCaFile: z.string().default(''),
+  /** FCM: the service account's JSON key file (project id, client email, private key), or FCM is off. */
+  fcmServiceAccountFile: z.string().default(''),
+  /** FCM and its OAuth endpoint at another address (tests: a local fake) as host:port, and the CA file. */
+  fcmAddress: z.string().default(''),
+  fcmCaFile: z.string().default(''),
   offlineAddress: z.string().default('127.0.0.1:7411'),
   syncAddress: z.string().default('127.0.0.1:7412'),
   logicAddress: z.string().default('127.0.0.1:7413'),

@@ -83,7 +83,22 @@ export class Push implements PushApi {
     for (const { node, connId, frame } of direct) append(byNode, node, { connIds: [connId], frame, ifRoom: false });
     const delivered = await Promise.all([...byNode].map(([node, items]) => this.toNode(node, items)));
     timer.lap('push.gateways');
+    await this.toMobile(deliveries);
     return { delivered: delivered.reduce((a, b) => a + b, 0) };
+  }
+
+  /**
+   * Stored messages to be considered for mobile pushes (the notifier decides per device): every recipient but the
+   * sender, messages only. Handed over, not waited for: it never holds up online delivery.
+   */
+  private async toMobile(deliveries: readonly { user: string; message?: Message }[]): Promise<void> {
+    if (!this.deps.mobile) return;
+    const storedAtMs = Date.now();
+    const jobs = deliveries
+      .filter(({ user, message }) => message && !message.op && message.fromUser !== user)
+      .map(({ user, message }) => ({ user, message, storedAtMs }));
+    if (jobs.length === 0) return;
+    await this.deps.mobile(jobs).catch((err: unknown) => this.deps.log.warn({ err }, 'mobile push jobs not queued'));
   }
 
   /** One encoding, one Deliver call per gateway node: each node writes it to its connections in the room. */
