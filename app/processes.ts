@@ -39,7 +39,14 @@ export const CLUSTER_PROCESSES = {
     stores: 'engines',
     engines: ['kafka', 'redis', 'cassandra'],
   },
-  push: { serves: ['push'], inProcess: [], calls: ['offline', 'gateway'], stores: 'none', engines: ['kafka', 'redis'] },
+  // Push also runs the mobile notifier: push_jobs from Kafka, device tokens in Cassandra, badges from sync.
+  push: {
+    serves: ['push'],
+    inProcess: [],
+    calls: ['offline', 'gateway', 'sync'],
+    stores: 'engines',
+    engines: ['kafka', 'redis', 'cassandra'],
+  },
   gateway: {
     serves: ['gateway'],
     inProcess: [],

@@ -29,6 +29,12 @@ import { CLUSTER_PROCESSES, type ClusterProcess } from '../processes.ts';
 import { engineStores } from '../stores.ts';
 import { clusterOperatorToken } from '../operator-token.ts';
 import { serveHttp } from './http.ts';
+import { startNotifier } from '../mobile.ts';
+import { Devices } from '../../push/mobile/devices.ts';
+import { PushJob } from '../../proto/gen/im/v1/bus.pb.ts';
+import { consume } from '../../lib/bus-consumer.ts';
+import { topics } from '../../lib/topics.ts';
+import type { Bus } from '../../lib/bus.ts';
 import { killAfter } from '../fault-injection.ts';
 
 export const SERVICES = Object.keys(CLUSTER_PROCESSES) as ClusterProcess[];
@@ -102,7 +108,15 @@ export async function startService(name: ServiceName, config: Config, log: Logge
     case 'logic': {
       const r = redis();
       const { offline, groups, outcomes, notices: noticeStores } = engineStores(config, r, await cassandra());
-      const push = new Push({ ...gatewaysOver(r), offline, log, options: pushOptions(config) });
+      const kafka = bus();
+      // Push jobs go through Kafka to the push process (push_jobs, keyed by user): a crash loses none.
+      const push = new Push({
+        ...gatewaysOver(r),
+        offline,
+        log,
+        options: pushOptions(config),
+        mobile: (jobs) => publishPushJobs(kafka, jobs),
+      });
       const notices: RunningNotices = startNotices({
         stores: noticeStores,
         offline,
@@ -115,7 +129,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
       });
       started.push(notices);
       const logic = await startLogic({
-        bus: bus(),
+        bus: kafka,
         // A send stays in this process from the Kafka record to the gateways' Deliver calls (decision 0016):
         // logic allocates, stores and delivers through offline's and push's code, which were a gRPC hop each.
         offline,
@@ -140,14 +154,42 @@ export async function startService(name: ServiceName, config: Config, log: Logge
     }
     case 'push': {
       const r = redis();
+      const kafka = bus();
+      const { mobile: stores } = engineStores(config, r, await cassandra());
+      const offline = client(OfflineServiceService, config.offlineAddress);
+      const sync = client(SyncServiceService, config.syncAddress);
+      const routes = gatewaysOver(r);
+      const notifier = startNotifier({
+        config,
+        ...stores,
+        routes: routes.routes,
+        offline,
+        badges: async (users) => (await sync.getUnreadTotals({ users })).totals,
+        log,
+      });
+      started.push(notifier);
       const push = await startPush({
-        bus: bus(),
-        ...gatewaysOver(r),
-        offline: client(OfflineServiceService, config.offlineAddress),
+        bus: kafka,
+        ...routes,
+        offline,
         log,
         options: pushOptions(config),
+        devices: new Devices(stores.tokens),
       });
       started.push(push);
+      const afterPushJob = killAfter('IM_FAULT_KILL_AFTER_PUSH_JOBS', log, 'handling push jobs');
+      started.push(
+        await consume(kafka, {
+          topic: topics.pushJobs.name,
+          group: 'mobile-push',
+          decode: (value) => PushJob.decode(value),
+          log,
+          handle: async (job) => {
+            await notifier.handle([job]);
+            afterPushJob?.();
+          },
+        }),
+      );
       await serve((s) => addApi(s, PushServiceService, push.api));
       return { started, ready: async () => void (await r.ping()) };
     }
@@ -189,4 +231,9 @@ export async function startService(name: ServiceName, config: Config, log: Logge
       return { started, ready: async () => void (await r.ping()) };
     }
   }
+}
+
+/** Each job on `push_jobs`, keyed by its user (the notifier's coalescing holds per user: one partition each). */
+async function publishPushJobs(bus: Bus, jobs: readonly PushJob[]): Promise<void> {
+  await Promise.all(jobs.map((job) => bus.publish(topics.pushJobs.name, job.user, PushJob.encode(job).finish())));
 }

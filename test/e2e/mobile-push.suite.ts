@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ImClient } from '../../client/sdk.ts';
+import { FakeApns } from '../fakes/apns.ts';
+import { testTls } from '../fakes/test-ca.ts';
+import { eventually, sleep, type Target } from './harness.ts';
+
+const TOPIC = 'com.example.chat';
+const WINDOW_MS = 400;
+
+/** What the servers under test are told (IM_* variables in cluster mode; config keys in embedded mode). */
+export interface MobileSettings {
+  apnsKeyFile: string;
+  apnsKeyId: string;
+  apnsTeamId: string;
+  apnsAddress: string;
+  apnsCaFile: string;
+  pushCoalesceWindowMs: number;
+}
+
+/** A server under test, and its /metrics text (summed over processes in cluster mode). */
+export type MobileTarget = Target & { metrics(): Promise<string> };
+
+/**
+ * Mobile pushes from the embedded server through the real APNs client library to a fake APNs on 127.0.0.1: who gets
+ * one (offline and behind), who does not (connected, caught up), coalescing, the badge, dead tokens, retries and
+ * dead letters.
+ */
+export function mobilePushSuite(label: string, setup: (settings: MobileSettings) => Promise<MobileTarget>): void {
+  describe(`mobile push through APNs (${label}, fake APNs)`, () => {
+    let apns: FakeApns;
+    let server: MobileTarget;
+    const run = Date.now().toString(16);
+    let n = 0;
+    const token = () => `${run}${(++n).toString(16)}`.padStart(64, 'a');
+    const u = (name: string) => `${name}-${run}`;
+
+    before(async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'im-apns-'));
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      writeFileSync(join(dir, 'key.p8'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+      writeFileSync(join(dir, 'ca.pem'), (await testTls()).ca);
+      apns = await FakeApns.start({ publicKey, keyId: 'KEY1234567', teamId: 'TEAM123456' });
+      server = await setup({
+        apnsKeyFile: join(dir, 'key.p8'),
+        apnsKeyId: 'KEY1234567',
+        apnsTeamId: 'TEAM123456',
+        apnsAddress: `127.0.0.1:${apns.port}`,
+        apnsCaFile: join(dir, 'ca.pem'),
+        pushCoalesceWindowMs: WINDOW_MS,
+      });
+    });
+    after(async () => {
+      await server.close();
+      await apns.close();
+    });
+
+    const client = (user: string, device: string) =>
+      new ImClient({ url: server.urlFor(user, device), token: () => server.token(user, device), reconnect: false });
+    /** A phone that registers its token and goes away (the app in a pocket). */
+    const pocketPhone = async (user: string) => {
+      const phone = client(user, 'phone');
+      await phone.connect();
+      const t = token();
+      await phone.registerPush({ platform: 'apns', token: t, topic: TOPIC, previews: true });
+      await phone.close();
+      return t;
+    };
+    const pushesTo = (t: string) => apns.accepted.filter((p) => p.token === t);
+    const send = async (from: string, to: string, texts: string[]) => {
+      const c = client(from, 'laptop');
+      await c.connect();
+      for (const text of texts) await c.send({ user: to }, { text });
+      await c.close();
+    };
+
+    it('an offline device gets one alert with the text, the conversation as collapse id and the badge', async () => {
+      const t = await pocketPhone(u('bob1'));
+      await send(u('alice1'), u('bob1'), ['hello bob']);
+      await eventually(() => pushesTo(t).length === 1, 'the push');
+      const [push] = pushesTo(t);
+      assert.deepEqual(push!.payload.aps.alert, { title: u('alice1'), body: 'hello bob' });
+      assert.equal(push!.payload.aps.badge, 1);
+      assert.equal(push!.headers['apns-topic'], TOPIC);
+      assert.equal(push!.headers['apns-push-type'], 'alert');
+      assert.equal(push!.headers['apns-priority'], '10');
+      assert.ok(push!.headers['apns-collapse-id']);
+    });
+
+    it('a connected device gets none', async () => {
+      const t = await pocketPhone(u('bob2'));
+      const phone = client(u('bob2'), 'phone');
+      await phone.connect();
+      await send(u('alice2'), u('bob2'), ['you are online']);
+      await sleep(WINDOW_MS * 2);
+      assert.equal(apns.requests.get(t) ?? 0, 0);
+      await phone.close();
+    });
+
+    it('a burst gives one alert, then one silent update with the badge of every unread message', async () => {
+      const t = await pocketPhone(u('bob3'));
+      await send(
+        u('alice3'),
+        u('bob3'),
+        Array.from({ length: 20 }, (_, i) => `burst ${i}`),
+      );
+      await eventually(() => pushesTo(t).length === 2, 'the alert and the update', 5_000);
+      await sleep(WINDOW_MS * 2);
+      const [alert, update] = pushesTo(t);
+      assert.equal(pushesTo(t).length, 2);
+      assert.ok(alert!.payload.aps.alert);
+      assert.equal(update!.payload.aps.alert, undefined);
+      assert.equal(update!.headers['apns-push-type'], 'background');
+      assert.equal(update!.payload.aps.badge, 20, 'the badge is the unread count');
+      assert.equal(update!.headers['apns-collapse-id'], alert!.headers['apns-collapse-id']);
+    });
+
+    it('a device that comes back and catches up within the window gets no update', async () => {
+      const t = await pocketPhone(u('bob4'));
+      await send(u('alice4'), u('bob4'), ['one', 'two', 'three']);
+      await eventually(() => pushesTo(t).length === 1, 'the alert');
+      const phone = client(u('bob4'), 'phone');
+      await phone.connect();
+      await eventually(() => phone.state.inboxSeq >= 3, 'the phone caught up');
+      await sleep(300);
+      await phone.close();
+      await sleep(WINDOW_MS * 2);
+      assert.equal(pushesTo(t).length, 1, 'only the first alert');
+    });
+
+    it('a token APNs calls unregistered (410) is removed: no more pushes to it', async () => {
+      const t = await pocketPhone(u('bob5'));
+      apns.answer(t, { status: 410, reason: 'Unregistered' });
+      await send(u('alice5'), u('bob5'), ['first']);
+      await eventually(() => apns.requests.get(t) === 1, 'the refused push');
+      await sleep(WINDOW_MS * 2);
+      await send(u('alice5'), u('bob5'), ['second']);
+      await sleep(WINDOW_MS * 2);
+      assert.equal(apns.requests.get(t), 1, 'nothing sent to a dead token');
+    });
+
+    it('429 and 500 are retried with backoff; a push still refused is dead-lettered', async () => {
+      const retried = await pocketPhone(u('bob6'));
+      apns.answer(retried, { status: 429, reason: 'TooManyRequests' }, { status: 500, reason: 'InternalServerError' });
+      await send(u('alice6'), u('bob6'), ['try again']);
+      await eventually(() => pushesTo(retried).length === 1, 'accepted on the third try', 10_000);
+      assert.equal(apns.requests.get(retried), 3);
+
+      const dead = await pocketPhone(u('bob7'));
+      apns.answer(dead, ...Array.from({ length: 10 }, () => ({ status: 503, reason: 'ServiceUnavailable' })));
+      await send(u('alice7'), u('bob7'), ['never']);
+      await eventually(() => apns.requests.get(dead) === 5, 'five tries', 15_000);
+      await sleep(500);
+      assert.equal(pushesTo(dead).length, 0);
+      const metrics = await server.metrics();
+      assert.match(metrics, /im_mobile_pushes_total\{provider="apns",outcome="dead-letter"\} 1/);
+      assert.match(metrics, /im_mobile_pushes_total\{provider="apns",outcome="dead-token"\} 1/);
+    });
+  });
+}
