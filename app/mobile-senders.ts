@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/logger.ts';
 import { ApnsSender } from '../push/mobile/apns-sender.ts';
+import { FcmSender } from '../push/mobile/fcm-sender.ts';
+import { RedirectAgent } from '../push/mobile/redirect-agent.ts';
 import type { Platform, PushSender } from '../push/mobile/push-sender.ts';
 
 /**
@@ -12,7 +14,31 @@ export function mobileSenders(config: Config, log: Logger): Partial<Record<Platf
   const senders: Partial<Record<Platform, PushSender>> = {};
   const apns = apnsSender(config, log);
   if (apns) senders.apns = apns;
+  const fcm = fcmSender(config, log);
+  if (fcm) senders.fcm = fcm;
   return senders;
+}
+
+function fcmSender(config: Config, log: Logger): PushSender | undefined {
+  if (!config.fcmServiceAccountFile) {
+    log.info('FCM off: no IM_FCM_SERVICE_ACCOUNT_FILE');
+    return undefined;
+  }
+  try {
+    const account = JSON.parse(readFileSync(config.fcmServiceAccountFile, 'utf8')) as Record<string, unknown>;
+    const field = (name: string) => (typeof account[name] === 'string' ? account[name] : '');
+    const relay = config.fcmAddress ? hostPort(config.fcmAddress) : undefined;
+    const ca = config.fcmCaFile ? readFileSync(config.fcmCaFile, 'utf8') : undefined;
+    return new FcmSender({
+      projectId: field('project_id'),
+      clientEmail: field('client_email'),
+      privateKey: field('private_key'),
+      ...(relay ? { httpAgent: new RedirectAgent({ host: relay.address, port: relay.port }, ca ? { ca } : {}) } : {}),
+    });
+  } catch (err) {
+    log.error({ reason: (err as Error).message }, 'FCM off: its configuration is not usable');
+    return undefined;
+  }
 }
 
 function apnsSender(config: Config, log: Logger): PushSender | undefined {

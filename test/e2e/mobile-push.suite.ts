@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ImClient } from '../../client/sdk.ts';
 import { FakeApns } from '../fakes/apns.ts';
+import { FakeFcm } from '../fakes/fcm.ts';
 import { testTls } from '../fakes/test-ca.ts';
 import { eventually, sleep, type Target } from './harness.ts';
 
@@ -19,6 +20,9 @@ export interface MobileSettings {
   apnsTeamId: string;
   apnsAddress: string;
   apnsCaFile: string;
+  fcmServiceAccountFile: string;
+  fcmAddress: string;
+  fcmCaFile: string;
   pushCoalesceWindowMs: number;
 }
 
@@ -33,6 +37,7 @@ export type MobileTarget = Target & { metrics(): Promise<string> };
 export function mobilePushSuite(label: string, setup: (settings: MobileSettings) => Promise<MobileTarget>): void {
   describe(`mobile push through APNs (${label}, fake APNs)`, () => {
     let apns: FakeApns;
+    let fcm: FakeFcm;
     let server: MobileTarget;
     const run = Date.now().toString(16);
     let n = 0;
@@ -45,18 +50,31 @@ export function mobilePushSuite(label: string, setup: (settings: MobileSettings)
       writeFileSync(join(dir, 'key.p8'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
       writeFileSync(join(dir, 'ca.pem'), (await testTls()).ca);
       apns = await FakeApns.start({ publicKey, keyId: 'KEY1234567', teamId: 'TEAM123456' });
+      const google = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const account = { project_id: 'im-test', client_email: 'push@im-test.iam.gserviceaccount.com' };
+      const privateKeyPem = google.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      writeFileSync(join(dir, 'fcm.json'), JSON.stringify({ ...account, private_key: privateKeyPem }));
+      fcm = await FakeFcm.start({
+        projectId: account.project_id,
+        clientEmail: account.client_email,
+        publicKey: google.publicKey,
+      });
       server = await setup({
         apnsKeyFile: join(dir, 'key.p8'),
         apnsKeyId: 'KEY1234567',
         apnsTeamId: 'TEAM123456',
         apnsAddress: `127.0.0.1:${apns.port}`,
         apnsCaFile: join(dir, 'ca.pem'),
+        fcmServiceAccountFile: join(dir, 'fcm.json'),
+        fcmAddress: `127.0.0.1:${fcm.port}`,
+        fcmCaFile: join(dir, 'ca.pem'),
         pushCoalesceWindowMs: WINDOW_MS,
       });
     });
     after(async () => {
       await server.close();
       await apns.close();
+      await fcm.close();
     });
 
     const client = (user: string, device: string) =>
@@ -89,6 +107,22 @@ export function mobilePushSuite(label: string, setup: (settings: MobileSettings)
       assert.equal(push!.headers['apns-push-type'], 'alert');
       assert.equal(push!.headers['apns-priority'], '10');
       assert.ok(push!.headers['apns-collapse-id']);
+    });
+
+    it('an offline Android device gets its alert through FCM, collapsed per conversation, with the badge', async () => {
+      const phone = client(u('droid'), 'pixel');
+      await phone.connect();
+      const t = `fcm-${run}-token`;
+      await phone.registerPush({ platform: 'fcm', token: t, previews: false });
+      await phone.close();
+      await send(u('alice8'), u('droid'), ['secret text']);
+      await eventually(() => fcm.accepted.some((m) => m.token === t), 'the FCM message');
+      const { message } = fcm.accepted.find((m) => m.token === t)!;
+      const android = message.android as { priority: string; collapse_key: string; notification: { body: string } };
+      assert.equal(android.priority, 'high');
+      assert.ok(android.collapse_key);
+      assert.equal(android.notification.body, 'New message', 'no preview where the device allows none');
+      assert.equal((message.data as Record<string, string>).badge, '1');
     });
 
     it('a connected device gets none', async () => {
