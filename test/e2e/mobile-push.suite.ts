@@ -11,7 +11,8 @@ import { testTls } from '../fakes/test-ca.ts';
 import { eventually, sleep, type Target } from './harness.ts';
 
 const TOPIC = 'com.example.chat';
-const WINDOW_MS = 400;
+// Long enough for a burst of 20 sends to land in one window in cluster mode too.
+const WINDOW_MS = 1500;
 
 /** What the servers under test are told (IM_* variables in cluster mode; config keys in embedded mode). */
 export interface MobileSettings {
@@ -142,7 +143,7 @@ export function mobilePushSuite(label: string, setup: (settings: MobileSettings)
         u('bob3'),
         Array.from({ length: 20 }, (_, i) => `burst ${i}`),
       );
-      await eventually(() => pushesTo(t).length === 2, 'the alert and the update', 5_000);
+      await eventually(() => pushesTo(t).length === 2, 'the alert and the update', 10_000);
       await sleep(WINDOW_MS * 2);
       const [alert, update] = pushesTo(t);
       assert.equal(pushesTo(t).length, 2);
