@@ -18,7 +18,7 @@ import { coalescedLogic } from '../logic/coalesced.ts';
 import { LogicServiceService, NoticeServiceService, startLogic, startNotices } from '../logic/index.ts';
 import { allGroupIdsOf } from '../logic/groups-of.ts';
 import { OfflineServiceService } from '../offline/index.ts';
-import { PushServiceService, startPush } from '../push/index.ts';
+import { pushAdminHttpHandler, PushServiceService, startPush } from '../push/index.ts';
 import { StaticGatewayDirectory } from '../push/gateway-directory.ts';
 import { MemoryRouteTable } from '../push/route-table.memory.ts';
 import { coalescedSync } from '../sync/coalesced.ts';
@@ -90,6 +90,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       options: pushOptions(config),
       devices: new Devices(kept.mobile.tokens),
       mobile: (jobs) => mobile.queue.add(jobs),
+      deadLetters: { store: kept.mobile.deadLetters, replay: (ids) => mobile.notifier.replay(ids) },
     });
     started.push(push);
     const operator = embeddedOperatorToken(config);
@@ -131,7 +132,10 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       log: log.child({ svc: 'gateway' }),
       options: gatewayOptions(config, { devOrigins: true }),
       // The notice API on the same port: one process, one address (cluster mode serves it from logic).
-      httpApis: [notices.httpOver(await link(NoticeServiceService, notices.api))],
+      httpApis: [
+        notices.httpOver(await link(NoticeServiceService, notices.api)),
+        pushAdminHttpHandler(pushApi, operator.token),
+      ],
     });
     gateways.set(config.node, await link(GatewayServiceService, gateway.api));
     started.push(gateway);

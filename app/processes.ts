@@ -35,7 +35,7 @@ export const CLUSTER_PROCESSES = {
   logic: {
     serves: ['logic'],
     inProcess: ['offline', 'push'],
-    calls: ['gateway'],
+    calls: ['gateway', 'push'],
     stores: 'engines',
     engines: ['kafka', 'redis', 'cassandra'],
   },

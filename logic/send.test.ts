@@ -30,6 +30,8 @@ const push: PushApi = {
   registerDevice: () => Promise.reject(new Error('not used here')),
   unregisterDevice: () => Promise.reject(new Error('not used here')),
   listDevices: () => Promise.reject(new Error('not used here')),
+  listDeadLetters: () => Promise.reject(new Error('not used here')),
+  replayDeadLetters: () => Promise.reject(new Error('not used here')),
 };
 
 /** User a's phone sending to b through a SendProcessor on the in-process stores, with a clock the test moves. */

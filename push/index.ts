@@ -15,7 +15,12 @@ import type {
   DeviceRef,
   ListDevicesRequest,
   ListDevicesResponse,
+  ListDeadLettersRequest,
+  DeadLetterList,
+  ReplayDeadLettersRequest,
+  ReplayDeadLettersResponse,
 } from '../proto/gen/im/v1/services.pb.ts';
+import type { DeadLetterStore } from './mobile/dead-letter-store.ts';
 import type { PushDevice } from '../proto/gen/im/v1/client.pb.ts';
 import type { PushJob } from '../proto/gen/im/v1/bus.pb.ts';
 import { ImError } from '../lib/errors.ts';
@@ -37,6 +42,7 @@ export { PushServiceService, type PushApi } from './api.ts';
 export type { Route, RouteRef, RouteTable } from './route-table.ts';
 export type { GatewayDirectory } from './gateway-directory.ts';
 export { coalescedPush } from './coalesced.ts';
+export { pushAdminHttpHandler } from './mobile/admin-http.ts';
 
 export interface PushOptions {
   /** Messages per inbox read when a device catches up on coming online. */
@@ -57,6 +63,8 @@ export interface PushDeps {
   devices?: Devices;
   /** Where stored messages go to be considered for mobile pushes (push/mobile/notifier.ts); absent: none. */
   mobile?: (jobs: PushJob[]) => Promise<void>;
+  /** The mobile pushes given up on, and how to send them again (the process that runs the notifier). */
+  deadLetters?: { store: DeadLetterStore; replay: (ids: readonly string[]) => Promise<number> };
 }
 
 /** How long a catch-up waits for a client that does not read before leaving the rest to its sync. */
@@ -159,6 +167,32 @@ export class Push implements PushApi {
 
   async listDevices({ user }: ListDevicesRequest): Promise<ListDevicesResponse> {
     return { devices: await this.devicesOrRefuse().list(user) };
+  }
+
+  async listDeadLetters({ after, limit }: ListDeadLettersRequest): Promise<DeadLetterList> {
+    const page = await this.deadLettersOrRefuse().store.list(after, Math.min(Math.max(limit || 50, 1), 500));
+    const letters = page.items.map(({ id, user, device, push, reason, attempts, atMs }) => ({
+      id,
+      user,
+      device,
+      platform: push.target.platform,
+      reason,
+      attempts,
+      atMs,
+    }));
+    return { letters, next: page.next ?? '' };
+  }
+
+  async replayDeadLetters({ ids }: ReplayDeadLettersRequest): Promise<ReplayDeadLettersResponse> {
+    if (ids.length > 500)
+      throw new ImError('INVALID_ARGUMENT', 'at most 500 dead letters per replay', { field: 'ids' });
+    return { replayed: await this.deadLettersOrRefuse().replay(ids) };
+  }
+
+  private deadLettersOrRefuse(): NonNullable<PushDeps['deadLetters']> {
+    if (!this.deps.deadLetters)
+      throw new ImError('UNAVAILABLE', 'mobile push dead letters are not kept by this process');
+    return this.deps.deadLetters;
   }
 
   private devicesOrRefuse(): Devices {

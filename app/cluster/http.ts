@@ -2,14 +2,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Closeable } from '../../lib/lifecycle.ts';
 
-/** An HTTP server on host:port for `handle` (anything it does not take is a 404 that echoes nothing). */
+/** An HTTP server on host:port for `handlers`, in turn (what none takes is a 404 that echoes nothing). */
 export async function serveHttp(
-  handle: (req: IncomingMessage, res: ServerResponse) => boolean,
+  handlers: ((req: IncomingMessage, res: ServerResponse) => boolean)[],
   host: string,
   port: number,
 ): Promise<Closeable & { port: number }> {
   const server = createServer((req, res) => {
-    if (handle(req, res)) return;
+    for (const handle of handlers) if (handle(req, res)) return;
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ code: 'NOT_FOUND', message: 'no such endpoint' }));
   });

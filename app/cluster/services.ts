@@ -18,7 +18,7 @@ import {
 import { coalescedLogic } from '../../logic/coalesced.ts';
 import { OfflineServiceService } from '../../offline/index.ts';
 import { allGroupIdsOf } from '../../logic/groups-of.ts';
-import { Push, PushServiceService, startPush } from '../../push/index.ts';
+import { Push, pushAdminHttpHandler, PushServiceService, startPush } from '../../push/index.ts';
 import { RegistryGatewayDirectory } from '../../push/gateway-directory.ts';
 import { RedisGatewayRegistry } from '../../push/gateway-registry.redis.ts';
 import { RedisRouteTable } from '../../push/route-table.redis.ts';
@@ -149,7 +149,11 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         addApi(s, NoticeServiceService, notices.api);
       });
       // The notice API has a port of its own: business systems and operators reach it, never the public (decision 0024).
-      started.push(await serveHttp(notices.httpOver(notices.api), config.host, config.noticePort));
+      const operatorApis = [
+        notices.httpOver(notices.api),
+        pushAdminHttpHandler(client(PushServiceService, config.pushAddress), clusterOperatorToken(config)),
+      ];
+      started.push(await serveHttp(operatorApis, config.host, config.noticePort));
       return { started, ready: async () => void (await r.ping()) };
     }
     case 'push': {
@@ -175,6 +179,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         log,
         options: pushOptions(config),
         devices: new Devices(stores.tokens),
+        deadLetters: { store: stores.deadLetters, replay: (ids) => notifier.replay(ids) },
       });
       started.push(push);
       const afterPushJob = killAfter('IM_FAULT_KILL_AFTER_PUSH_JOBS', log, 'handling push jobs');

@@ -1,8 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Router from 'find-my-way';
 import { ImError } from '../../lib/errors.ts';
 import { readBody, sendError, sendJson } from '../../lib/http.ts';
+import { checkOperator } from '../../lib/operator-auth.ts';
 import type { Apps } from './apps.ts';
 import { newAppRequest, sendNoticeRequest, snakeJson, tagUsersRequest } from './notice-json.ts';
 import type { NonceStore } from './nonce-store.ts';
@@ -158,15 +158,6 @@ async function verifyApp(req: IncomingMessage, body: Buffer, deps: NoticeHttpDep
       },
     },
   );
-}
-
-function checkOperator(req: IncomingMessage, token: string): void {
-  const auth = req.headers.authorization ?? '';
-  if (!auth.startsWith('Bearer ')) throw new ImError('UNAUTHORIZED', 'missing Authorization: Bearer <operator token>');
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  if (!timingSafeEqual(digest(auth.slice('Bearer '.length).trim()), digest(token))) {
-    throw new ImError('UNAUTHORIZED', 'not the operator token');
-  }
 }
 
 /** Any route at this path, whatever its method (to answer 405 rather than 404). */

@@ -10,5 +10,7 @@ mobilePushSuite('cluster: push jobs through Kafka to the push process', async (s
     ...clusterTarget(cluster),
     metrics: async () =>
       (await Promise.all(cluster.metricsUrls().map(async (m) => (await fetch(m)).text()))).join('\n'),
+    adminUrl: cluster.noticeUrl,
+    operatorToken: cluster.operatorToken,
   };
 });

@@ -28,7 +28,12 @@ export interface MobileSettings {
 }
 
 /** A server under test, and its /metrics text (summed over processes in cluster mode). */
-export type MobileTarget = Target & { metrics(): Promise<string> };
+export type MobileTarget = Target & {
+  metrics(): Promise<string>;
+  /** The operator API (dead letters, devices) and its credential. */
+  adminUrl: string;
+  operatorToken: string;
+};
 
 /**
  * Mobile pushes from the embedded server through the real APNs client library to a fake APNs on 127.0.0.1: who gets
@@ -186,11 +191,40 @@ export function mobilePushSuite(label: string, setup: (settings: MobileSettings)
       assert.equal(apns.requests.get(retried), 3);
 
       const dead = await pocketPhone(u('bob7'));
-      apns.answer(dead, ...Array.from({ length: 10 }, () => ({ status: 503, reason: 'ServiceUnavailable' })));
+      apns.answer(dead, ...Array.from({ length: 5 }, () => ({ status: 503, reason: 'ServiceUnavailable' })));
       await send(u('alice7'), u('bob7'), ['never']);
       await eventually(() => apns.requests.get(dead) === 5, 'five tries', 15_000);
       await sleep(500);
       assert.equal(pushesTo(dead).length, 0);
+      const admin = async (path: string, init: RequestInit = {}) => {
+        const headers = { authorization: `Bearer ${server.operatorToken}`, 'content-type': 'application/json' };
+        const res = await fetch(`${server.adminUrl}${path}`, { ...init, headers });
+        assert.equal(res.status, 200, await res.clone().text());
+        return res.json() as Promise<Record<string, unknown>>;
+      };
+      const listed = (await admin('/v1/admin/push/dead-letters')).dead_letters as {
+        id: string;
+        user: string;
+        reason: string;
+      }[];
+      const letter = listed.find((l) => l.user === u('bob7'));
+      assert.ok(letter, 'listed for the operator');
+      assert.match(letter.reason, /ServiceUnavailable|503|gave up/);
+      const replay = await admin('/v1/admin/push/dead-letters/replay', {
+        method: 'POST',
+        body: JSON.stringify({ ids: [letter.id] }),
+      });
+      assert.equal(replay.replayed, 1);
+      await eventually(() => pushesTo(dead).length === 1, 'the replayed push accepted');
+      const after = (await admin('/v1/admin/push/dead-letters')).dead_letters as { id: string }[];
+      assert.ok(!after.some((l) => l.id === letter.id), 'a replayed letter leaves the list');
+      const devices = (await admin(`/v1/admin/push/devices?user=${u('bob7')}`)).devices as { platform: string }[];
+      assert.deepEqual(
+        devices.map((d) => d.platform),
+        ['apns'],
+      );
+      const refused = await fetch(`${server.adminUrl}/v1/admin/push/dead-letters`);
+      assert.equal(refused.status, 401);
       const metrics = await server.metrics();
       assert.match(metrics, /im_mobile_pushes_total\{provider="apns",outcome="dead-letter"\} 1/);
       assert.match(metrics, /im_mobile_pushes_total\{provider="apns",outcome="dead-token"\} 1/);

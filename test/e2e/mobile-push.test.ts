@@ -4,5 +4,9 @@ import { startServer } from './harness.ts';
 mobilePushSuite('embedded', async (settings) => {
   const server = await startServer({ ...settings });
   const url = server.gateway.url.replace(/^ws/, 'http');
-  return Object.assign(server, { metrics: async () => (await fetch(`${url}/metrics`)).text() });
+  return Object.assign(server, {
+    metrics: async () => (await fetch(`${url}/metrics`)).text(),
+    adminUrl: url,
+    operatorToken: server.operator.token,
+  });
 });
