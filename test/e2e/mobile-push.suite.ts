@@ -33,6 +33,8 @@ export type MobileTarget = Target & {
   /** The operator API (dead letters, devices) and its credential. */
   adminUrl: string;
   operatorToken: string;
+  /** Cluster mode: restarts the push process so that it kill -9s itself after handling `n` push jobs, and starts it again once it did. */
+  crashPushAfter?: (n: number) => Promise<{ died: Promise<void>; restart: () => Promise<void> }>;
 };
 
 /**
@@ -40,7 +42,12 @@ export type MobileTarget = Target & {
  * one (offline and behind), who does not (connected, caught up), coalescing, the badge, dead tokens, retries and
  * dead letters.
  */
-export function mobilePushSuite(label: string, setup: (settings: MobileSettings) => Promise<MobileTarget>): void {
+export function mobilePushSuite(
+  label: string,
+  setup: (settings: MobileSettings) => Promise<MobileTarget>,
+  /** Whether the target has a push process of its own to kill (cluster mode). */
+  options: { crashPush?: boolean } = {},
+): void {
   describe(`mobile push through APNs (${label}, fake APNs)`, () => {
     let apns: FakeApns;
     let fcm: FakeFcm;
@@ -229,5 +236,19 @@ export function mobilePushSuite(label: string, setup: (settings: MobileSettings)
       assert.match(metrics, /im_mobile_pushes_total\{provider="apns",outcome="dead-letter"\} 1/);
       assert.match(metrics, /im_mobile_pushes_total\{provider="apns",outcome="dead-token"\} 1/);
     });
+
+    // Only where there is a push process of its own (embedded mode has none to kill).
+    if (options.crashPush)
+      it('a push process killed -9 mid-stream loses no push job, and a repeat goes out under the same apns-id', async () => {
+        const phones = await Promise.all([1, 2, 3, 4, 5].map((i) => pocketPhone(u(`crash${i}`))));
+        const crash = await server.crashPushAfter!(2);
+        for (const i of [1, 2, 3, 4, 5]) await send(u('alice9'), u(`crash${i}`), [`crash ${i}`]);
+        await crash.died;
+        await crash.restart();
+        await eventually(() => phones.every((t) => pushesTo(t).length >= 1), 'every phone pushed', 30_000);
+        for (const t of phones) {
+          assert.equal(new Set(pushesTo(t).map((p) => p.headers['apns-id'])).size, 1, 'one push, or its repeat');
+        }
+      });
   });
 }
