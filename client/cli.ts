@@ -1,6 +1,12 @@
-import { InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { OperatorClient } from './notice-api.ts';
 
-/** What imctl's commands share: where the server is, printing, and parsing option values. */
+/**
+ * What imctl's commands share: where the server is, printing, parsing option values, the options of commands run
+ * as a device, and the operator's credential.
+ */
 
 export const DEFAULT_SERVER = process.env.IM_SERVER ?? 'ws://127.0.0.1:7400';
 
@@ -34,3 +40,67 @@ export const memberList = (value: string) => {
   if (members.length === 0) throw new InvalidArgumentError('must name at least one user');
   return members;
 };
+
+/** `value` when it is one of `allowed`; checked in actions (not as a Commander argParser), so refusals print as JSON. */
+export function oneOf<T extends string>(option: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`${option} must be ${allowed.join(' or ')}, not ${JSON.stringify(value)}`);
+  return value as T;
+}
+
+/** The options of a command run as one device of a user (deviceCommand). */
+export interface DeviceOptions {
+  user: string;
+  device: string;
+  server: string;
+  token?: string;
+  state: boolean;
+}
+
+export function deviceCommand(program: Command, name: string, description: string): Command {
+  return program
+    .command(name)
+    .description(description)
+    .requiredOption('--user <id>', 'user id')
+    .option('--device <id>', 'device id', 'cli')
+    .option('--server <url>', 'gateway address', DEFAULT_SERVER)
+    .option('--token <token>', 'access token (default: signed with the local dev key)')
+    .option('--no-state', 'do not load or save this device’s sync state');
+}
+
+export interface OperatorOptions {
+  api: string;
+  operatorToken?: string;
+}
+
+const httpUrl = (value: string) => {
+  if (!/^https?:\/\/[^/]/.test(value)) throw new InvalidArgumentError('must be an http:// or https:// address');
+  return value;
+};
+
+/** --api and --operator-token, for a command of the operator API (served where the notice API is). */
+export const asOperator = (command: Command) =>
+  command
+    .addOption(
+      new Option('--api <url>', 'operator API address (cluster mode: the logic process’s)')
+        .argParser(httpUrl)
+        .default(DEFAULT_API),
+    )
+    .option(
+      '--operator-token <token>',
+      'default: IM_OPERATOR_TOKEN, else the file operator-token in the data directory (IM_DATA_DIR, default .data)',
+    );
+
+export function operatorClient(o: OperatorOptions): OperatorClient {
+  let token = o.operatorToken ?? process.env.IM_OPERATOR_TOKEN;
+  // The server writes the token into its data directory; run from where it started, this finds it.
+  const file = resolve(process.env.IM_DATA_DIR ?? '.data', 'operator-token');
+  try {
+    token ||= readFileSync(file, 'utf8').trim();
+  } catch {
+    // No file: told below.
+  }
+  if (!token)
+    throw new InvalidArgumentError(`no operator token: give --operator-token or IM_OPERATOR_TOKEN (${file} not found)`);
+  return new OperatorClient({ baseUrl: o.api, token });
+}

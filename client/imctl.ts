@@ -16,21 +16,22 @@ import {
   type Message,
   type SyncState,
 } from './sdk.ts';
-import { DEFAULT_SERVER, memberList, nonNegativeInt, positiveInt, positiveNumber, print } from './cli.ts';
+import {
+  deviceCommand,
+  memberList,
+  nonNegativeInt,
+  positiveInt,
+  positiveNumber,
+  print,
+  type DeviceOptions,
+} from './cli.ts';
 import { addNoticeCommands, noticeJson } from './imctl-notices.ts';
+import { addPushCommands } from './imctl-push.ts';
 
 /**
  * imctl: the command line on top of the SDK. Every command prints JSON on stdout (one object, or one line per
  * message or notice for `listen`); failures print {"error": {code, message}} on stderr and exit with status 1.
  */
-
-interface DeviceOptions {
-  user: string;
-  device: string;
-  server: string;
-  token?: string;
-  state: boolean;
-}
 
 const ROLE_NAMES: readonly GroupRoleName[] = ['owner', 'admin', 'member'];
 /** Checked in the action (not as a Commander argParser), so a bad role is reported as JSON like other refusals. */
@@ -97,17 +98,6 @@ async function withClient<T>(
     await client.close();
     saveState(o, client.state);
   }
-}
-
-function deviceCommand(program: Command, name: string, description: string): Command {
-  return program
-    .command(name)
-    .description(description)
-    .requiredOption('--user <id>', 'user id')
-    .option('--device <id>', 'device id', 'cli')
-    .option('--server <url>', 'gateway address', DEFAULT_SERVER)
-    .option('--token <token>', 'access token (default: signed with the local dev key)')
-    .option('--no-state', 'do not load or save this device’s sync state');
 }
 
 export function buildProgram(): Command {
@@ -315,6 +305,7 @@ export function buildProgram(): Command {
   );
 
   addNoticeCommands(program);
+  addPushCommands(program, withClient);
   return program;
 }
 

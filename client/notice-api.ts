@@ -3,8 +3,9 @@ import { signRequest } from '../logic/notices/request-signature.ts';
 
 /**
  * Clients of the notice API over HTTP: `NoticeApiClient` signs each request as an app (the reference for the
- * signing scheme, logic/notices/request-signature.ts); `OperatorClient` manages apps with the operator's token.
- * Bodies are JSON exactly as on the wire (snake_case, as in proto/im/v1/notices.proto).
+ * signing scheme, logic/notices/request-signature.ts); `OperatorClient` manages apps, and looks at mobile push, with
+ * the operator's token. Bodies are JSON exactly as on the wire (snake_case, as in proto/im/v1/notices.proto and
+ * push/mobile/admin-http.ts).
  */
 
 export type Priority = 'high' | 'normal' | 'low';
@@ -86,6 +87,35 @@ export interface NewApp {
   rate_limits?: Partial<RateLimits>;
 }
 
+/** A device's push registration as the operator sees it (never its token). */
+export interface PushDeviceInfo {
+  device: string;
+  platform: string;
+  environment: string;
+  previews: boolean;
+  updated_at_ms: number;
+}
+
+/** A push that was refused until the last try. */
+export interface DeadLetter {
+  id: string;
+  user: string;
+  device: string;
+  platform: string;
+  reason: string;
+  attempts: number;
+  at_ms: number;
+}
+
+export interface DeadLetterList {
+  dead_letters: DeadLetter[];
+  /** Set ('' or absent otherwise) when more follow: pass it as `after`. */
+  next?: string;
+}
+
+/** The most dead letters one replay (and one page of the list) takes. */
+export const MAX_DEAD_LETTERS_PER_CALL = 500;
+
 const TIMEOUT_MS = 30_000;
 
 /** Sends the notice calls signed as app `appId`. */
@@ -133,7 +163,7 @@ export class NoticeApiClient {
   }
 }
 
-/** Manages apps with the operator's token. */
+/** Manages apps, and looks at mobile push, with the operator's token. */
 export class OperatorClient {
   constructor(private readonly options: { baseUrl: string; token: string; timeoutMs?: number }) {}
 
@@ -149,6 +179,21 @@ export class OperatorClient {
 
   revokeApp(id: string): Promise<AppInfo> {
     return this.call('DELETE', `/v1/admin/apps/${encodeURIComponent(id)}`);
+  }
+
+  /** The devices of `user` registered for mobile push. */
+  listDevices(user: string): Promise<{ devices: PushDeviceInfo[] }> {
+    return this.call('GET', `/v1/admin/push/devices${query({ user })}`);
+  }
+
+  /** One page of the push dead letters in id order (limit: the server's default 50, at most 500). */
+  listDeadLetters(page: { after?: string; limit?: number } = {}): Promise<DeadLetterList> {
+    return this.call('GET', `/v1/admin/push/dead-letters${query(page)}`);
+  }
+
+  /** Sends these dead letters' pushes again (1 to 500 ids); `replayed` counts the ids that were still listed. */
+  replayDeadLetters(ids: string[]): Promise<{ replayed: number }> {
+    return this.call('POST', '/v1/admin/push/dead-letters/replay', { ids });
   }
 
   private call<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -220,4 +220,88 @@ describe('imctl drives the embedded server and prints JSON', () => {
     const [revoked] = await imctlWith(asOperator, 'app', 'revoke', String(app!.id));
     assert.ok(Number(revoked!.revoked_at_ms) > 0);
   });
+
+  it('registers, lists and unregisters devices for mobile push, and lists and replays dead letters', async () => {
+    const asOperator = { IM_OPERATOR_TOKEN: server.operator.token };
+    const apnsToken = 'ab'.repeat(32);
+    const [phone] = await imctl(
+      'push',
+      'register',
+      '--user',
+      'pia',
+      '--device',
+      'phone',
+      '--platform',
+      'apns',
+      '--push-token',
+      apnsToken,
+      '--topic',
+      'com.example.chat',
+      '--environment',
+      'sandbox',
+      '--locale',
+      'en-US',
+    );
+    assert.ok(Number(phone!.updated_at_ms) > 0);
+    assert.deepEqual(
+      { ...phone, updated_at_ms: 0 },
+      { device: 'phone', platform: 'apns', registered: true, environment: 'sandbox', previews: true, updated_at_ms: 0 },
+    );
+    assert.ok(!JSON.stringify(phone).includes(apnsToken), 'the push token is never printed');
+    const [tablet] = await imctl(
+      'push',
+      'register',
+      '--user',
+      'pia',
+      '--device',
+      'tablet',
+      '--platform',
+      'fcm',
+      '--push-token',
+      'fcm-token:1',
+      '--no-previews',
+    );
+    assert.deepEqual([tablet!.platform, tablet!.environment, tablet!.previews], ['fcm', 'production', false]);
+
+    type Devices = { devices: { device: string; platform: string; environment: string; previews: boolean }[] };
+    const devicesOf = async (user: string) => {
+      const [listed] = (await imctlWith(asOperator, 'push', 'list', '--user', user)) as unknown as Devices[];
+      return listed!.devices
+        .map(({ device, platform, environment, previews }) => ({ device, platform, environment, previews }))
+        .sort((a, b) => a.device.localeCompare(b.device));
+    };
+    assert.deepEqual(await devicesOf('pia'), [
+      { device: 'phone', platform: 'apns', environment: 'sandbox', previews: true },
+      { device: 'tablet', platform: 'fcm', environment: 'production', previews: false },
+    ]);
+    const [gone] = await imctl('push', 'unregister', '--user', 'pia', '--device', 'phone');
+    assert.deepEqual([gone!.device, gone!.registered], ['phone', false]);
+    assert.deepEqual(
+      (await devicesOf('pia')).map((d) => d.device),
+      ['tablet'],
+    );
+    assert.deepEqual(await devicesOf('nobody'), []);
+
+    // No provider is configured: nothing is refused by one, so nothing is dead-lettered.
+    const [letters] = await imctlWith(asOperator, 'push', 'dlq', 'list', '--limit', '10');
+    assert.deepEqual(letters!.dead_letters, []);
+    assert.ok(!letters!.next);
+    assert.deepEqual(await imctlWith(asOperator, 'push', 'dlq', 'replay', 'no-such-letter'), [{ replayed: 0 }]);
+    assert.deepEqual(await imctlWith(asOperator, 'push', 'dlq', 'replay', '--all'), [{ replayed: 0 }]);
+  });
+
+  it('explains bad push input and refusals', async () => {
+    const register = ['push', 'register', '--user', 'pia', '--device', 'watch', '--push-token', 'ab'.repeat(32)];
+    const unknown = await imctlFails(...register, '--platform', 'mpns');
+    assert.equal(unknown.code, 'INVALID_ARGUMENT');
+    assert.match(unknown.message, /--platform must be apns or fcm/);
+    assert.equal((await imctlFails(...register, '--platform', 'apns')).code, 'INVALID_ARGUMENT'); // no --topic
+    const environment = ['--platform', 'fcm', '--environment', 'staging'];
+    assert.equal((await imctlFails(...register, ...environment)).code, 'INVALID_ARGUMENT');
+    assert.equal((await imctlFails('push', 'dlq', 'replay')).code, 'INVALID_ARGUMENT');
+    assert.equal((await imctlFails('push', 'dlq', 'replay', 'x', '--all')).code, 'INVALID_ARGUMENT');
+    const wrongToken = ['--operator-token', 'not-the-token'];
+    assert.equal((await imctlFails('push', 'list', '--user', 'pia', ...wrongToken)).code, 'UNAUTHORIZED');
+    assert.equal((await imctlFails('push', 'dlq', 'list', ...wrongToken)).code, 'UNAUTHORIZED');
+  });
 });
