@@ -148,22 +148,30 @@ export function mobilePushSuite(
       await phone.close();
     });
 
-    it('a burst gives one alert, then one silent update with the badge of every unread message', async () => {
+    it('a burst gives one alert per window, then one silent update with the badge of every unread message', async () => {
       const t = await pocketPhone(u('bob3'));
+      const started = Date.now();
       await send(
         u('alice3'),
         u('bob3'),
         Array.from({ length: 20 }, (_, i) => `burst ${i}`),
       );
-      await eventually(() => pushesTo(t).length === 2, 'the alert and the update', 10_000);
+      const took = Date.now() - started;
+      const last = () => pushesTo(t).at(-1);
+      await eventually(() => last()?.payload.aps.badge === 20 && !last()?.payload.aps.alert, 'the last update', 10_000);
       await sleep(WINDOW_MS * 2);
-      const [alert, update] = pushesTo(t);
-      assert.equal(pushesTo(t).length, 2);
-      assert.ok(alert!.payload.aps.alert);
-      assert.equal(update!.payload.aps.alert, undefined);
-      assert.equal(update!.headers['apns-push-type'], 'background');
-      assert.equal(update!.payload.aps.badge, 20, 'the badge is the unread count');
-      assert.equal(update!.headers['apns-collapse-id'], alert!.headers['apns-collapse-id']);
+      const pushes = pushesTo(t);
+      const alerts = pushes.filter((p) => p.payload.aps.alert);
+      // The sends took `took` ms (about 0.2 s embedded, longer on a loaded cluster): one alert per window they span.
+      assert.ok(
+        alerts.length >= 1 && alerts.length <= 1 + Math.floor(took / WINDOW_MS),
+        `${alerts.length} alerts in ${took} ms`,
+      );
+      assert.ok(pushes.length <= 2 * alerts.length, 'at most one update after each alert');
+      const update = last()!;
+      assert.equal(update.headers['apns-push-type'], 'background');
+      assert.equal(update.payload.aps.badge, 20, 'the badge is the unread count');
+      assert.ok(pushes.every((p) => p.headers['apns-collapse-id'] === alerts[0]!.headers['apns-collapse-id']));
     });
 
     it('a device that comes back and catches up within the window gets no update', async () => {
