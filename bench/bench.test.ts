@@ -106,6 +106,27 @@ describe('bench at tiny size', () => {
     assert.equal(get(ran.find((x) => x.scenario === 'sync')!.result.figures, 'storm.embedded.allWhole'), true);
     fig('sync', 'storm.embedded.allWholeSec');
     fig('sync', 'storm.bare ws.allWholeSec');
+    const notices = ran.find((x) => x.scenario === 'notices')!.result.figures;
+    assert.equal(get(notices, 'broadcast.complete'), true, 'every online device got every broadcast');
+    assert.ok(fig('notices', 'broadcast.worst.p99FromRequestMs') > 0);
+    fig('notices', 'broadcast.broadcasts.0.fromAnswer.p99');
+    // A broadcast is one row in the system timeline whatever the audience: exact, whatever the timing.
+    assert.equal(fig('notices', 'broadcast.worst.storedPerBroadcast'), 1);
+    assert.equal(get(notices, 'broadcast.offlineFirstSync.everyBroadcastOnce'), true, 'offline users read them');
+    assert.equal(fig('notices', 'broadcast.offlineFirstSync.seqsPerBroadcast'), 1);
+    fig('notices', 'broadcast.offlineFirstSync.firstPageMs.p50');
+    for (const run of ['baseline', 'duringMulticast']) {
+      assert.equal(
+        fig('notices', `priorityLane.${run}.received`),
+        fig('notices', `priorityLane.${run}.unicasts`),
+        `${run}: every unicast received`,
+      );
+      fig('notices', `priorityLane.${run}.fromRequest.p99`);
+    }
+    assert.equal(fig('notices', 'priorityLane.multicast.rows'), fig('notices', 'priorityLane.multicast.users'));
+    assert.ok(fig('notices', 'throughput.0.acceptedPerSec') > 0, 'notice API throughput measured');
+    fig('notices', 'throughput.0.requestMs.p99');
+    fig('notices', 'throughput.0.serverCpuMsPerNotice');
     for (const mode of ['embedded', 'cluster']) {
       assert.equal(get(ran.find((x) => x.scenario === 'group')!.result.figures, `${mode}.complete`), true);
       assert.ok(fig('group', `${mode}.lastMember.p50`) > 0, `${mode}: time to the last member measured`);

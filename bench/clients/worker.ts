@@ -3,6 +3,7 @@
 // storms. Raw `ws` sockets rather than ImClient, so one process holds thousands with little memory and each can
 // be bound to a chosen 127.0.0.x source address. Every loop here is bounded in count and in time.
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import WebSocket from 'ws';
 import { ClientFrame, ServerFrame } from '../../proto/gen/im/v1/client.pb.ts';
 import type { Message } from '../../proto/gen/im/v1/message.pb.ts';
@@ -10,6 +11,7 @@ import { bufferView } from '../../lib/buffer-view.ts';
 import { partitionFor } from '../../lib/bus.ts';
 import { loadOrCreateDevKey } from '../../lib/dev-key.ts';
 import { tokenSigner } from '../../lib/token.ts';
+import { signRequest } from '../../logic/notices/request-signature.ts';
 import { expectReply, type ReplyBody } from '../../client/reply.ts';
 import { Histogram, type HistogramData } from '../lib/histogram.ts';
 import { ProcessCpu } from '../lib/machine.ts';
@@ -127,9 +129,41 @@ function tagOf(m: Message): number {
   return bufferView(m.body).readUInt32LE(8);
 }
 
+/**
+ * Notices: the wall time each socket first got each notice whose app message_id starts with the watched prefix
+ * (live deliveries only; at-least-once, so a repeat on one socket counts once). Bounded: at most NOTICE_RECEIPTS_MAX
+ * receipts are kept, the rest counted as dropped.
+ */
+let noticePrefix: string | undefined;
+const noticeReceipts = new Map<string, { at: number[]; socks: Set<Sock> }>();
+let noticeReceiptsKept = 0;
+let noticeReceiptsDropped = 0;
+const NOTICE_RECEIPTS_MAX = 2_000_000;
+
+function onNotice(sock: Sock, m: Message, now: number): void {
+  if (noticePrefix === undefined || m.op || !m.clientMsgId.startsWith(noticePrefix)) return;
+  let r = noticeReceipts.get(m.clientMsgId);
+  if (!r) noticeReceipts.set(m.clientMsgId, (r = { at: [], socks: new Set() }));
+  if (r.socks.has(sock)) {
+    counters.duplicates++;
+    return;
+  }
+  if (noticeReceiptsKept >= NOTICE_RECEIPTS_MAX) {
+    noticeReceiptsDropped++;
+    return;
+  }
+  r.socks.add(sock);
+  r.at.push(now);
+  noticeReceiptsKept++;
+}
+
 function onDeliver(sock: Sock, messages: Message[]): void {
   const now = wallMs();
   for (const m of messages) {
+    if (m.notice) {
+      onNotice(sock, m, now);
+      continue;
+    }
     // A sender's own devices get its messages too: only the recipient's copy counts.
     if (m.contentType !== BENCH_CONTENT_TYPE || m.body.length < 16 || m.fromUser === sock.user) continue;
     if (sock.seen) {
@@ -744,6 +778,203 @@ const handlers = {
       lastWholeAt,
       clients: away.length,
       errors,
+    };
+  },
+
+  /** Notices: from now on, record when each socket gets a notice whose message_id starts with `prefix`. */
+  watchNotices(p: { prefix: string }) {
+    noticePrefix = p.prefix;
+    noticeReceipts.clear();
+    noticeReceiptsKept = 0;
+    noticeReceiptsDropped = 0;
+    return {};
+  },
+
+  /** How many sockets have each of `ids` so far. */
+  noticeCounts(p: { ids: string[] }) {
+    return p.ids.map((id) => noticeReceipts.get(id)?.at.length ?? 0);
+  },
+
+  /** The receipt times (wall ms) of each of `ids`, one per socket that got it; forgets them. */
+  takeNoticeReceipts(p: { ids: string[] }) {
+    const out: Record<string, number[]> = {};
+    for (const id of p.ids) {
+      const r = noticeReceipts.get(id);
+      out[id] = r?.at ?? [];
+      if (r) noticeReceiptsKept -= r.at.length;
+      noticeReceipts.delete(id);
+    }
+    return { receipts: out, dropped: noticeReceiptsDropped };
+  },
+
+  /**
+   * A new device's first sync on each of `socks` (freshly opened): GetDiff from the empty key until nothing more,
+   * each page timed; and which notices (app message_id, stream, seq) it brought.
+   */
+  async firstSync(p: { socks: number[]; limit: number; timeoutMs: number }) {
+    const deadline = wallMs() + p.timeoutMs;
+    const samples: {
+      firstPageMs: number;
+      wholeMs: number;
+      pages: number;
+      messages: number;
+      notices: { messageId: string; stream: string; seq: number }[];
+    }[] = [];
+    for (const index of p.socks) {
+      if (wallMs() > deadline) break;
+      const sock = socks[index]!;
+      let key = '';
+      let pages = 0;
+      let messages = 0;
+      let firstPageMs = 0;
+      const notices: { messageId: string; stream: string; seq: number }[] = [];
+      const t0 = performance.now();
+      for (let page = 0; page < 1000 && wallMs() < deadline; page++) {
+        const t = performance.now();
+        const res = await getDiff(sock, key, p.limit);
+        if (page === 0) firstPageMs = performance.now() - t;
+        pages++;
+        messages += res.messages.length;
+        for (const m of res.messages) {
+          if (m.notice && !m.op) notices.push({ messageId: m.clientMsgId, stream: m.stream, seq: m.seq });
+        }
+        key = res.syncKey;
+        if (!res.hasMore) break;
+      }
+      samples.push({ firstPageMs, wholeMs: performance.now() - t0, pages, messages, notices });
+    }
+    return samples;
+  },
+
+  /**
+   * Notice API load, open loop: `rate` signed unicasts per second for `durationMs`, the k-th due at t0 + k/rate
+   * whatever the answers do, at most `maxInFlight` at once (a request due while that many wait is sent late, and its
+   * lateness counts in `fromSchedule`). Request k goes to user `${userPrefix}${(firstUser + k * userStride) % users}`.
+   * Each request is signed as NoticeApiClient signs it (signRequest) and sent with node:http over keep-alive
+   * connections: about a third of the CPU per request of NoticeApiClient's fetch, CPU these 2 cores share with the
+   * server being measured.
+   */
+  async noticeLoad(p: {
+    baseUrl: string;
+    appId: string;
+    secret: string;
+    rate: number;
+    durationMs: number;
+    startAt: number;
+    userPrefix: string;
+    users: number;
+    firstUser: number;
+    userStride: number;
+    messagePrefix: string;
+    priority: 'high' | 'normal' | 'low';
+    maxInFlight: number;
+    timeoutMs: number;
+  }) {
+    const url = new URL('/v1/notices', p.baseUrl);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: p.maxInFlight });
+    const total = Math.floor((p.rate * p.durationMs) / 1000);
+    const gap = 1000 / p.rate;
+    while (wallMs() < p.startAt) await sleep(1);
+    const t0 = wallMs();
+    const deadline = t0 + p.durationMs + p.timeoutMs;
+    const latency = new Histogram();
+    const fromSchedule = new Histogram();
+    const errors: Record<string, number> = {};
+    let k = 0;
+    let inFlight = 0;
+    let accepted = 0;
+    let answered = 0;
+    let lastAnswerAt = 0;
+    let maxLateMs = 0;
+    cpu.sample();
+    const post = (body: string) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const headers = signRequest({ appId: p.appId, secret: p.secret, method: 'POST', path: url.pathname, body });
+        const req = http.request(
+          url,
+          {
+            method: 'POST',
+            agent,
+            headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+            timeout: p.timeoutMs,
+          },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (text += c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+            res.on('error', reject);
+          },
+        );
+        req.on('timeout', () => req.destroy(new Error('timeout')));
+        req.on('error', reject);
+        req.end(body);
+      });
+    const one = async (i: number, intended: number) => {
+      const sentAt = wallMs();
+      try {
+        const body = JSON.stringify({
+          message_id: `${p.messagePrefix}${i}`,
+          target: { users: [`${p.userPrefix}${(p.firstUser + i * p.userStride) % p.users}`] },
+          content: { title: 'bench', body: `unicast ${i}` },
+          priority: p.priority,
+        });
+        const { status, text } = await post(body);
+        const at = wallMs();
+        if (status === 201) {
+          accepted++;
+          latency.record(at - sentAt);
+          fromSchedule.record(at - intended);
+        } else if (status === 200) bump(errors, 'duplicate');
+        else {
+          let code = `HTTP ${status}`;
+          try {
+            code = (JSON.parse(text) as { code?: string }).code ?? code;
+          } catch {
+            // not JSON
+          }
+          bump(errors, code);
+        }
+      } catch (err) {
+        bump(errors, err instanceof Error ? err.message : String(err));
+      } finally {
+        answered++;
+        lastAnswerAt = wallMs();
+        inFlight--;
+      }
+    };
+    const running = new Set<Promise<void>>();
+    while (k < total && wallMs() < deadline) {
+      const now = wallMs();
+      const due = Math.min(total, Math.floor((now - t0) / gap) + 1);
+      for (; k < due && inFlight < p.maxInFlight; k++) {
+        const intended = t0 + k * gap;
+        maxLateMs = Math.max(maxLateMs, now - intended);
+        inFlight++;
+        const r = one(k, intended);
+        running.add(r);
+        void r.finally(() => running.delete(r));
+      }
+      await sleep(1);
+    }
+    const sendEndAt = wallMs();
+    // The answers still on their way, within the deadline.
+    while (running.size > 0 && wallMs() < deadline) await sleep(5);
+    const usage = cpu.sample();
+    agent.destroy();
+    return {
+      planned: total,
+      sent: k,
+      answered,
+      accepted,
+      errors,
+      latency: latency.toData(),
+      fromSchedule: fromSchedule.toData(),
+      maxLateMs,
+      startAt: t0,
+      sendEndAt,
+      lastAnswerAt,
+      cpu: usage,
     };
   },
 

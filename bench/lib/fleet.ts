@@ -44,6 +44,8 @@ export interface Flags {
   pairs?: number;
   stormClients?: number;
   backlog?: number;
+  /** notices: registered users (each with state in the server; --clients of them online). */
+  users?: number;
   mode?: 'embedded' | 'cluster' | 'both';
 }
 
