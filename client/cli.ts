@@ -73,23 +73,25 @@ export interface OperatorOptions {
   operatorToken?: string;
 }
 
-const httpUrl = (value: string) => {
+export const httpUrl = (value: string) => {
   if (!/^https?:\/\/[^/]/.test(value)) throw new InvalidArgumentError('must be an http:// or https:// address');
   return value;
 };
 
+/** --api: the notice and operator API's address (embedded: the server's; cluster mode: a logic process's). */
+export const withApi = (command: Command) =>
+  command.addOption(
+    new Option('--api <url>', 'notice and operator API address (cluster mode: the logic process’s)')
+      .argParser(httpUrl)
+      .default(DEFAULT_API),
+  );
+
 /** --api and --operator-token, for a command of the operator API (served where the notice API is). */
 export const asOperator = (command: Command) =>
-  command
-    .addOption(
-      new Option('--api <url>', 'operator API address (cluster mode: the logic process’s)')
-        .argParser(httpUrl)
-        .default(DEFAULT_API),
-    )
-    .option(
-      '--operator-token <token>',
-      'default: IM_OPERATOR_TOKEN, else the file operator-token in the data directory (IM_DATA_DIR, default .data)',
-    );
+  withApi(command).option(
+    '--operator-token <token>',
+    'default: IM_OPERATOR_TOKEN, else the file operator-token in the data directory (IM_DATA_DIR, default .data)',
+  );
 
 export function operatorClient(o: OperatorOptions): OperatorClient {
   let token = o.operatorToken ?? process.env.IM_OPERATOR_TOKEN;

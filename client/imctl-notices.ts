@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_API, memberList, positiveInt, print } from './cli.ts';
+import { asOperator, memberList, operatorClient, positiveInt, print, withApi, type OperatorOptions } from './cli.ts';
 import {
   NoticeApiClient,
-  OperatorClient,
   type NoticeTarget,
   type Priority,
   type Scope,
@@ -25,14 +22,7 @@ interface AppOptions extends ApiOptions {
   app?: string;
   secret?: string;
 }
-interface OperatorOptions extends ApiOptions {
-  operatorToken?: string;
-}
 
-const httpUrl = (value: string) => {
-  if (!/^https?:\/\/[^/]/.test(value)) throw new InvalidArgumentError('must be an http:// or https:// address');
-  return value;
-};
 const scopeList = (value: string) => {
   const scopes = memberList(value);
   const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
@@ -58,21 +48,10 @@ export function parseTime(value: string, now = Date.now()): number {
   return ms;
 }
 
-const withApi = (command: Command) =>
-  command.addOption(
-    new Option('--api <url>', 'notice API address (cluster mode: the logic process’s)')
-      .argParser(httpUrl)
-      .default(DEFAULT_API),
-  );
 const asApp = (command: Command) =>
   withApi(command)
     .option('--app <id>', 'app id (default: IM_APP_ID)')
     .option('--secret <secret>', 'the app’s secret (default: IM_APP_SECRET)');
-const asOperator = (command: Command) =>
-  withApi(command).option(
-    '--operator-token <token>',
-    'default: IM_OPERATOR_TOKEN, else the file operator-token in the data directory (IM_DATA_DIR, default .data)',
-  );
 
 function appClient(o: AppOptions): NoticeApiClient {
   const appId = o.app ?? process.env.IM_APP_ID;
@@ -80,20 +59,6 @@ function appClient(o: AppOptions): NoticeApiClient {
   if (!appId || !secret)
     throw new InvalidArgumentError('give the app’s credential: --app and --secret, or IM_APP_ID and IM_APP_SECRET');
   return new NoticeApiClient({ baseUrl: o.api, appId, secret });
-}
-
-function operatorClient(o: OperatorOptions): OperatorClient {
-  let token = o.operatorToken ?? process.env.IM_OPERATOR_TOKEN;
-  // The server writes the token into its data directory; run from where it started, this finds it.
-  const file = resolve(process.env.IM_DATA_DIR ?? '.data', 'operator-token');
-  try {
-    token ||= readFileSync(file, 'utf8').trim();
-  } catch {
-    // No file: told below.
-  }
-  if (!token)
-    throw new InvalidArgumentError(`no operator token: give --operator-token or IM_OPERATOR_TOKEN (${file} not found)`);
-  return new OperatorClient({ baseUrl: o.api, token });
 }
 
 export function addNoticeCommands(program: Command): void {
