@@ -76,7 +76,12 @@ export interface RunningNotices extends Closeable {
 export function startNotices(deps: NoticeDeps): RunningNotices {
   const now = deps.now ?? Date.now;
   const { stores, log } = deps;
-  const lanes = new Lanes(deps.concurrency ?? 4, (err) => log.warn({ err }, 'notice task failed'));
+  // Many small tasks at once (a unicast is one small task; each waits for a commit), but few chunks of big low
+  // notices: each writes its rows in one synchronous stretch that everything else waits behind.
+  const lanes = new Lanes(deps.concurrency ?? 32, (err) => log.warn({ err }, 'notice task failed'), {
+    normal: 16,
+    low: 1,
+  });
   const scheduler: NoticeScheduler = new NoticeScheduler({
     store: stores.notices,
     firing: () => firing,
@@ -92,7 +97,7 @@ export function startNotices(deps: NoticeDeps): RunningNotices {
     lanes,
     log,
     now,
-    chunkSize: deps.chunkSize ?? 500,
+    chunkSize: deps.chunkSize ?? 200,
     renew: (record) => scheduler.renew(record),
     ...(deps.afterChunk ? { afterChunk: deps.afterChunk } : {}),
     ...(deps.durable ? { durable: deps.durable } : {}),

@@ -214,7 +214,7 @@ describe('the embedded server keeps its data on disk (IM_DATA_DIR)', () => {
       return page.messages.flatMap((m) => (m.notice ? [m.notice.noticeId] : []));
     };
     assert.deepEqual(await noticesOf('bob'), [scheduled.id], 'fired once');
-    // The first and last user of each chunk of 500: the chunk written before the kill, and the two after it.
+    // Users from the chunk written before the kill, the ones after it, and the last.
     for (const i of [0, 499, 500, 999, 1000, 1499]) {
       assert.deepEqual(await noticesOf(`user${i}`), [multicast.id], `user${i} has it once`);
     }
