@@ -26,7 +26,9 @@ import { CassandraTagStore } from '../logic/notices/tag-store.cassandra.ts';
 import { MemoryTagStore } from '../logic/notices/tag-store.memory.ts';
 import { SqliteTagStore } from '../logic/notices/tag-store.sqlite.ts';
 import { Offline } from '../offline/index.ts';
+import { CassandraDeadLetterStore } from '../push/mobile/dead-letter-store.cassandra.ts';
 import { MemoryDeadLetterStore } from '../push/mobile/dead-letter-store.memory.ts';
+import { SqliteDeadLetterStore } from '../push/mobile/dead-letter-store.sqlite.ts';
 import type { DeadLetterStore } from '../push/mobile/dead-letter-store.ts';
 import { CassandraDeviceTokenStore } from '../push/mobile/device-token-store.cassandra.ts';
 import { MemoryDeviceTokenStore } from '../push/mobile/device-token-store.memory.ts';
@@ -57,7 +59,7 @@ export interface Stores extends Closeable {
   outcomes: OutcomeStore;
   /** Apps, nonces of signed requests, notices and tags. */
   notices: NoticeStores;
-  /** Devices' push tokens, and mobile pushes the providers would not take (bounded, in memory for now). */
+  /** Devices' push tokens, and mobile pushes the providers would not take (kept with the rest; bounded, oldest out). */
   mobile: { tokens: DeviceTokenStore; deadLetters: DeadLetterStore };
   /** Where the data is kept: a directory, or a description of where it lives. */
   where: string;
@@ -111,7 +113,7 @@ export function diskStores(config: Config): Stores {
       notices: new SqliteNoticeStore(db),
       tags: new SqliteTagStore(db),
     },
-    mobile: { tokens: new SqliteDeviceTokenStore(db), deadLetters: new MemoryDeadLetterStore() },
+    mobile: { tokens: new SqliteDeviceTokenStore(db), deadLetters: new SqliteDeadLetterStore(db) },
     where: dir.path,
     durable: () => groupCommit(db).durable(),
     // What the last turn wrote is committed before the file is let go.
@@ -135,7 +137,7 @@ export function engineStores(config: Config, redis: Redis, cassandra: Client): S
       notices: new CassandraNoticeStore(cassandra),
       tags: new CassandraTagStore(cassandra),
     },
-    mobile: { tokens: new CassandraDeviceTokenStore(cassandra), deadLetters: new MemoryDeadLetterStore() },
+    mobile: { tokens: new CassandraDeviceTokenStore(cassandra), deadLetters: new CassandraDeadLetterStore(cassandra) },
     where: `Redis ${config.redisUrl} and Cassandra ${config.cassandraContactPoints.join(',')}`,
     close: () => Promise.resolve(),
   };
