@@ -34,6 +34,10 @@ import { CassandraDeviceTokenStore } from '../push/mobile/device-token-store.cas
 import { MemoryDeviceTokenStore } from '../push/mobile/device-token-store.memory.ts';
 import { SqliteDeviceTokenStore } from '../push/mobile/device-token-store.sqlite.ts';
 import type { DeviceTokenStore } from '../push/mobile/device-token-store.ts';
+import { CassandraMuteStore } from '../push/mobile/mute-store.cassandra.ts';
+import { MemoryMuteStore } from '../push/mobile/mute-store.memory.ts';
+import { SqliteMuteStore } from '../push/mobile/mute-store.sqlite.ts';
+import type { MuteStore } from '../push/mobile/mute-store.ts';
 import { CassandraInboxStore } from '../offline/inbox-store.cassandra.ts';
 import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
 import { SqliteInboxStore } from '../offline/inbox-store.sqlite.ts';
@@ -60,7 +64,7 @@ export interface Stores extends Closeable {
   /** Apps, nonces of signed requests, notices and tags. */
   notices: NoticeStores;
   /** Devices' push tokens, and mobile pushes the providers would not take (kept with the rest; bounded, oldest out). */
-  mobile: { tokens: DeviceTokenStore; deadLetters: DeadLetterStore };
+  mobile: { tokens: DeviceTokenStore; deadLetters: DeadLetterStore; mutes: MuteStore };
   /** Where the data is kept: a directory, or a description of where it lives. */
   where: string;
   /** Resolves once every write so far is durable, where writes are committed in groups (the data directory). */
@@ -88,7 +92,11 @@ export function memoryStores(config: Config): Stores {
       notices: new MemoryNoticeStore(),
       tags: new MemoryTagStore(),
     },
-    mobile: { tokens: new MemoryDeviceTokenStore(), deadLetters: new MemoryDeadLetterStore() },
+    mobile: {
+      tokens: new MemoryDeviceTokenStore(),
+      deadLetters: new MemoryDeadLetterStore(),
+      mutes: new MemoryMuteStore(),
+    },
     where: 'memory (nothing is kept when the process ends)',
     close: () => Promise.resolve(),
   };
@@ -113,7 +121,11 @@ export function diskStores(config: Config): Stores {
       notices: new SqliteNoticeStore(db),
       tags: new SqliteTagStore(db),
     },
-    mobile: { tokens: new SqliteDeviceTokenStore(db), deadLetters: new SqliteDeadLetterStore(db) },
+    mobile: {
+      tokens: new SqliteDeviceTokenStore(db),
+      deadLetters: new SqliteDeadLetterStore(db),
+      mutes: new SqliteMuteStore(db),
+    },
     where: dir.path,
     durable: () => groupCommit(db).durable(),
     // What the last turn wrote is committed before the file is let go.
@@ -137,7 +149,11 @@ export function engineStores(config: Config, redis: Redis, cassandra: Client): S
       notices: new CassandraNoticeStore(cassandra),
       tags: new CassandraTagStore(cassandra),
     },
-    mobile: { tokens: new CassandraDeviceTokenStore(cassandra), deadLetters: new CassandraDeadLetterStore(cassandra) },
+    mobile: {
+      tokens: new CassandraDeviceTokenStore(cassandra),
+      deadLetters: new CassandraDeadLetterStore(cassandra),
+      mutes: new CassandraMuteStore(cassandra),
+    },
     where: `Redis ${config.redisUrl} and Cassandra ${config.cassandraContactPoints.join(',')}`,
     close: () => Promise.resolve(),
   };
