@@ -39,7 +39,13 @@ export class AppRates {
       await limiter.consume(appId, points);
     } catch (err) {
       if (!(err instanceof RateLimiterRes))
-        throw new ImError('UNAVAILABLE', 'rate limiter unavailable', { cause: err });
+        throw new ImError(
+          'UNAVAILABLE',
+          `rate limiter unavailable: ${err instanceof Error ? err.message : String(err)}`,
+          {
+            cause: err,
+          },
+        );
       // The limiter counted the refused points: a refused request uses none of the budget.
       await limiter.reward(appId, points).catch(() => undefined);
       throw new ImError('RATE_LIMITED', `app ${appId} is over its ${what} budget`, {
@@ -62,6 +68,8 @@ export class AppRates {
               points,
               duration,
               keyPrefix: `${this.store.prefix}${keyPrefix}`,
+              // While Redis fails a call, this process counts alone rather than refusing every request.
+              insuranceLimiter: new RateLimiterMemory({ points, duration, keyPrefix }),
             });
       this.limiters.set(key, limiter);
     }

@@ -44,8 +44,12 @@ export interface FiringDeps {
 export class Firing {
   constructor(private readonly deps: FiringDeps) {}
 
-  /** Fires a claimed notice in its priority's lane; resolves when it is sent (or found cancelled and taken back). */
-  async fire(record: NoticeRecord): Promise<void> {
+  /**
+   * Fires a claimed notice in its priority's lane; resolves when it is sent (or found cancelled and taken back).
+   * `fresh`: this process created it already claimed, just now, so it has no chunks yet and its claim needs no
+   * renewal before the first one (three store round trips fewer for a unicast).
+   */
+  async fire(record: NoticeRecord, fresh = false): Promise<void> {
     const { store, now } = this.deps;
     if (record.expireAtMs <= now()) {
       if (await store.markExpired(record.id))
@@ -54,8 +58,8 @@ export class Firing {
     }
     const timelineSeq =
       record.target.kind === 'users'
-        ? await this.fireToUsers(record, record.target.users)
-        : await this.fireShared(record);
+        ? await this.fireToUsers(record, record.target.users, fresh)
+        : await this.fireShared(record, fresh);
     if (timelineSeq === undefined) return; // cancelled while firing: taken back already
     // A tag's users are counted as it fires, before it is marked sent, so a status that says sent has the count (a
     // firing repeated after a crash between the two counts them again: tags change meanwhile anyway). Listed users
@@ -71,13 +75,17 @@ export class Firing {
   }
 
   /** Each chunk of listed users in its own lane task; undefined if the notice was cancelled meanwhile. */
-  private async fireToUsers(record: NoticeRecord, users: readonly string[]): Promise<number | undefined> {
-    const known = await this.deps.store.chunks(record.id);
+  private async fireToUsers(
+    record: NoticeRecord,
+    users: readonly string[],
+    fresh: boolean,
+  ): Promise<number | undefined> {
+    const known = fresh ? [] : await this.deps.store.chunks(record.id);
     const template = noticeMessage(record, 'inbox');
     for (let i = 0, start = 0; start < users.length; i++, start += this.deps.chunkSize) {
       const chunk = users.slice(start, start + this.deps.chunkSize);
       const goOn = await this.deps.lanes.run(record.priority, async () => {
-        if (!(await this.deps.renew(record))) return false;
+        if ((i > 0 || !fresh) && !(await this.deps.renew(record))) return false;
         const recipients = known[i] ?? (await this.recordSeqs(record.id, i, chunk));
         await this.writeAndDeliver(record, template, recipients);
         this.deps.afterChunk?.();
@@ -89,10 +97,10 @@ export class Firing {
   }
 
   /** One entry in the system timeline for a tag or everyone, and one delivery to the audience's room. */
-  private async fireShared(record: NoticeRecord): Promise<number | undefined> {
+  private async fireShared(record: NoticeRecord, fresh: boolean): Promise<number | undefined> {
     const seq = await this.deps.lanes.run(record.priority, async () => {
-      if (!(await this.deps.renew(record))) return undefined;
-      const entry = await this.writeTimeline(record.id, noticeMessage(record, 'system'));
+      if (!fresh && !(await this.deps.renew(record))) return undefined;
+      const entry = await this.writeTimeline(record.id, noticeMessage(record, 'system'), fresh);
       await this.deps.durable?.();
       const { delivered } = await this.deps.push.deliverToRoom({
         room: roomOfAudience(record.appId, audienceOf(record)),
@@ -141,9 +149,9 @@ export class Firing {
    * Writes `message` to the system timeline at a seq recorded as chunk 0 of `chunksId` (allocated once: a repeat
    * writes the same row), after the timeline's head.
    */
-  private async writeTimeline(chunksId: string, message: Message): Promise<Message> {
+  private async writeTimeline(chunksId: string, message: Message, fresh = false): Promise<Message> {
     const { offline, store } = this.deps;
-    let seq = (await store.chunks(chunksId))[0]?.[0]?.seq;
+    let seq = fresh ? undefined : (await store.chunks(chunksId))[0]?.[0]?.seq;
     if (seq === undefined) {
       const { seqs } = await offline.allocateSeqs({ users: [SYSTEM_STREAM] });
       seq = (await store.putChunk(chunksId, 0, [{ user: SYSTEM_STREAM, seq: seqs[0]! }]))[0]!.seq;

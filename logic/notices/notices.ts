@@ -68,22 +68,24 @@ export class Notices implements NoticeApi {
       noticesTotal.inc({ app: app.id, priority: req.priority || 'normal', outcome: 'refused' });
       throw err;
     }
+    // A notice for now is created already firing, claimed by this process, which fires it at once; should this
+    // process die first, another takes it over when the claim lapses. A later one waits for the scheduler.
+    const forNow = checked.deliverAtMs <= now;
     const record: NoticeRecord = {
       id: `ntc_${newServerMsgId().toLowerCase()}`,
       appId: app.id,
       ...checked,
       createdAtMs: now,
-      state: 'scheduled',
+      state: forNow ? 'firing' : 'scheduled',
       serverMsgId: newServerMsgId(),
       firedAtMs: 0,
       cancelledAtMs: 0,
-      claimOwner: '',
-      claimUntilMs: 0,
+      ...(forNow ? deps.scheduler.claimForNew(now) : { claimOwner: '', claimUntilMs: 0 }),
       timelineSeq: 0,
     };
     const { record: stored, created } = await deps.store.create(record);
     noticesTotal.inc({ app: app.id, priority: stored.priority, outcome: created ? 'accepted' : 'duplicate' });
-    if (created && stored.deliverAtMs <= now) deps.scheduler.fireNow(stored);
+    if (created && forNow) deps.scheduler.fireClaimed(stored);
     return noticeStatus(stored, created, deps);
   }
 

@@ -50,6 +50,22 @@ export class NoticeScheduler {
     this.running.set(record.id, run);
   }
 
+  /** The claim of a notice this process creates already firing (one sent for now): owner and until when. */
+  claimForNew(nowMs: number): { claimOwner: string; claimUntilMs: number } {
+    return { claimOwner: this.owner, claimUntilMs: nowMs + this.deps.options.leaseMs };
+  }
+
+  /** Fires a notice this process created already claimed (claimForNew): no claim to make, no chunks to look up. */
+  fireClaimed(record: NoticeRecord): void {
+    if (this.running.has(record.id)) return;
+    const run = this.deps
+      .firing()
+      .fire(record, true)
+      .catch((err: unknown) => this.deps.log.warn({ err, notice: record.id }, 'notice firing failed; retried later'))
+      .finally(() => this.running.delete(record.id));
+    this.running.set(record.id, run);
+  }
+
   /** Keeps this process's claim on a firing alive; false if the notice is no longer this process's to fire. */
   async renew(record: NoticeRecord): Promise<boolean> {
     const now = this.deps.now();
