@@ -118,6 +118,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       coalesceCalls: config.transport !== 'direct',
       noticeRooms: (user) => notices.roomsOf(user),
       systemReads: notices.reads,
+      setMute: (user, conversation, untilMs) => kept.mobile.mutes.set(user, conversation, untilMs),
       log: log.child({ svc: 'logic' }),
     });
     started.push(logic);

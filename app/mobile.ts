@@ -5,6 +5,7 @@ import type { OfflineApi } from '../offline/index.ts';
 import type { RouteTable } from '../push/index.ts';
 import type { DeadLetterStore } from '../push/mobile/dead-letter-store.ts';
 import type { DeviceTokenStore } from '../push/mobile/device-token-store.ts';
+import type { MuteStore } from '../push/mobile/mute-store.ts';
 import { PushJobQueue } from '../push/mobile/job-queue.ts';
 import { DEFAULT_NOTIFIER, Notifier } from '../push/mobile/notifier.ts';
 import { mobileSenders } from './mobile-senders.ts';
@@ -14,6 +15,7 @@ export interface MobileDeps {
   config: Config;
   tokens: DeviceTokenStore;
   deadLetters: DeadLetterStore;
+  mutes: MuteStore;
   routes: Pick<RouteTable, 'lookup'>;
   offline: Pick<OfflineApi, 'getCursor'>;
   badges: (users: string[]) => Promise<number[]>;

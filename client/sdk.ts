@@ -238,11 +238,29 @@ export class ImClient extends EventEmitter<ClientEvents> {
   private count(m: Message): boolean {
     const op = m.op?.kind;
     if (op?.$case === 'read') this.unread.set(op.value.conversation, op.value.unread);
+    else if (op?.$case === 'mute') return (void this.applyMute(op.value.conversation, op.value.untilMs), false);
     else if (op) return false;
     // The server counts a user's own message as reading the conversation up to it (entries come in order).
     else if (m.fromUser === this.auth?.user) this.unread.set(m.conversation, 0);
     else this.unread.set(m.conversation, (this.unread.get(m.conversation) ?? 0) + 1);
     return true;
+  }
+
+  /** Conversations this user muted (on any device), with until when. */
+  readonly muted = new Map<string, number>();
+
+  private applyMute(conversation: string, untilMs: number): void {
+    if (untilMs > 0) this.muted.set(conversation, untilMs);
+    else this.muted.delete(conversation);
+  }
+
+  /** No visible mobile push alerts for `conversation` on any device of this user, until `untilMs` (default: until unmuted). */
+  mute(conversation: string, untilMs = Number.MAX_SAFE_INTEGER): Promise<SendResult> {
+    return this.sendOp(conversation, { kind: { $case: 'mute', value: { conversation, untilMs } } });
+  }
+
+  unmute(conversation: string): Promise<SendResult> {
+    return this.mute(conversation, 0);
   }
 
   get totalUnread(): number {

@@ -30,6 +30,7 @@ function opJson(m: Message): Record<string, unknown> {
   if (op.$case === 'read') {
     return { op: 'read', read_seq: op.value.seq, read_stream: op.value.stream || 'inbox', unread: op.value.unread };
   }
+  if (op.$case === 'mute') return { op: 'mute', muted_until_ms: op.value.untilMs };
   return {
     op: op.$case,
     target: {

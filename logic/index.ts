@@ -64,6 +64,8 @@ export interface LogicDeps {
   noticeRooms?: (user: string) => Promise<string[]>;
   /** The notice service's side of read markers of "system" (send.ts SystemReads). */
   systemReads?: SystemReads;
+  /** Keeps a user's mute of a conversation where mobile push reads it (push/mobile/mute-store.ts). */
+  setMute?: (user: string, conversation: string, untilMs: number) => Promise<void>;
   /** Fault injection for crash tests: runs after a send is stored and answered, before its offset is committed. */
   afterStored?: () => void;
 }

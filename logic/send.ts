@@ -71,6 +71,8 @@ export class SendProcessor {
       log: Logger;
       now?: () => number;
       systemReads?: SystemReads;
+      /** Keeps a user's mute of a conversation where mobile push reads it (LogicDeps.setMute). */
+      setMute?: (user: string, conversation: string, untilMs: number) => Promise<void>;
     },
   ) {
     checkSendLimits(deps.limits);
@@ -125,7 +127,7 @@ export class SendProcessor {
     const op = send.op?.kind;
     if (!CONTENT_TYPE.test(contentType))
       throw new ImError('INVALID_ARGUMENT', 'content_type must be 1-64 printable ASCII characters');
-    if (op?.$case !== 'read' && op?.$case !== 'recall') {
+    if (op?.$case !== 'read' && op?.$case !== 'recall' && op?.$case !== 'mute') {
       if (send.body.length === 0) throw new ImError('INVALID_ARGUMENT', 'message body is empty');
     }
     if (send.body.length > limits.maxBodyBytes) {
@@ -183,6 +185,19 @@ export class SendProcessor {
           conversation,
           recipients: [input.user],
           messageOp: { kind: { $case: 'read', value: { conversation, seq, stream, unread: 0 } } },
+        };
+      }
+      case 'mute': {
+        // Like a read marker: the user's own devices learn it through their inbox.
+        const { conversation } = await this.resolve(input);
+        const untilMs = op.value.untilMs;
+        if (!Number.isSafeInteger(untilMs) || untilMs < 0) {
+          throw new ImError('INVALID_ARGUMENT', 'a mute lasts until a time in ms since the epoch, or 0 to unmute');
+        }
+        return {
+          conversation,
+          recipients: [input.user],
+          messageOp: { kind: { $case: 'mute', value: { conversation, untilMs } } },
         };
       }
       case 'recall':
@@ -265,7 +280,7 @@ export class SendProcessor {
         return { conversation: dmConversation(input.user, peer), recipients: [...new Set([input.user, peer])] };
       }
       case 'system':
-        if (input.send?.op?.kind?.$case !== 'read') {
+        if (input.send?.op?.kind?.$case !== 'read' && input.send?.op?.kind?.$case !== 'mute') {
           throw new ImError('FORBIDDEN', 'system notices come from apps: only read markers go to "system"');
         }
         return { conversation: SYSTEM_CONVERSATION, recipients: [input.user] };
@@ -297,6 +312,7 @@ export class SendProcessor {
       // The marker first, so the entry every device gets carries the count it left.
       op.value.unread = await this.markRead(template.fromUser, op.value);
     }
+    if (op?.$case === 'mute') await this.deps.setMute?.(template.fromUser, op.value.conversation, op.value.untilMs);
     let unread: UpdateUnreadRequest | undefined;
     if (!op) {
       // Counted before the row is visible (offline applies it first), so a sync that sees the message also sees

@@ -107,7 +107,13 @@ export async function startService(name: ServiceName, config: Config, log: Logge
     }
     case 'logic': {
       const r = redis();
-      const { offline, groups, outcomes, notices: noticeStores } = engineStores(config, r, await cassandra());
+      const {
+        offline,
+        groups,
+        outcomes,
+        notices: noticeStores,
+        mobile: mobileStores,
+      } = engineStores(config, r, await cassandra());
       const kafka = bus();
       // Push jobs go through Kafka to the push process (push_jobs, keyed by user): a crash loses none.
       const push = new Push({
@@ -140,6 +146,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         coalesceCalls: true,
         noticeRooms: (user) => notices.roomsOf(user),
         systemReads: notices.reads,
+        setMute: (user, conversation, untilMs) => mobileStores.mutes.set(user, conversation, untilMs),
         log,
         afterStored: killAfter('IM_FAULT_KILL_AFTER_STORED', log, 'storing, before the offset commit'),
       });

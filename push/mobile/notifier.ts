@@ -8,6 +8,7 @@ import type { RouteTable } from '../route-table.ts';
 import { Coalescer } from './coalescer.ts';
 import type { DeadLetterStore } from './dead-letter-store.ts';
 import type { DeviceToken, DeviceTokenStore } from './device-token-store.ts';
+import type { MuteStore } from './mute-store.ts';
 import { mobilePushDelaySeconds, mobilePushes, mobilePushRetries } from './metrics.ts';
 import type { MobilePush, Platform, PushSender, SendOutcome } from './push-sender.ts';
 import { pushText } from './push-text.ts';
@@ -31,6 +32,8 @@ export interface NotifierDeps {
   /** The providers configured; a platform without one gets no pushes (counted as no-provider). */
   senders: Partial<Record<Platform, PushSender>>;
   deadLetters: DeadLetterStore;
+  /** Conversations users muted: no visible alert for them, only the badge. */
+  mutes?: MuteStore;
   log: Logger;
   options: NotifierOptions;
   now?: () => number;
@@ -80,8 +83,18 @@ export class Notifier {
       (tokens.get(j.user) ?? []).map((device) => ({ device, message: j.message!, storedAtMs: j.storedAtMs })),
     );
     const behind = await this.stillBehind(candidates);
-    const alerts = behind.filter((c) => this.coalescer.take(keyOf(c), c) === 'alert');
-    await this.send(alerts, true);
+    const opened = behind.filter((c) => this.coalescer.take(keyOf(c), c) === 'alert');
+    const muted = await this.mutedOf(opened);
+    await Promise.all([
+      this.send(
+        opened.filter((_, i) => !muted[i]),
+        true,
+      ),
+      this.send(
+        opened.filter((_, i) => muted[i]),
+        false,
+      ),
+    ]);
   }
 
   /** Silent updates for the windows that ended with messages not alerted. */
@@ -110,6 +123,12 @@ export class Notifier {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+  }
+
+  private async mutedOf(candidates: readonly Candidate[]): Promise<boolean[]> {
+    if (!this.deps.mutes || candidates.length === 0) return candidates.map(() => false);
+    const pairs = candidates.map((c) => ({ user: c.device.user, conversation: c.message.conversation }));
+    return this.deps.mutes.mutedOf(pairs, this.now());
   }
 
   private wanted(user: string, m: Message): boolean {

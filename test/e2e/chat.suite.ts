@@ -579,7 +579,7 @@ async function syncFromScratch(client: ImClient): Promise<Message[]> {
 function subjectOf(m: Message): string | undefined {
   const op = m.op?.kind;
   if (!op) return m.clientMsgId;
-  return op.$case === 'read' ? undefined : op.value.clientMsgId;
+  return op.$case === 'read' || op.$case === 'mute' ? undefined : op.value.clientMsgId;
 }
 
 /** What a chat screen shows after applying edits and recalls in stream order. */
