@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { asOperator, memberList, operatorClient, positiveInt, print, withApi, type OperatorOptions } from './cli.ts';
-import {
-  NoticeApiClient,
-  type NoticeTarget,
-  type Priority,
-  type Scope,
-  type SendNoticeRequest,
-} from './notice-api.ts';
+import { NoticeApiClient, type NoticeTarget, type Priority, type Scope, type SendNoticeRequest } from './notice-api.ts';
 import type { NoticeEntry } from './notices.ts';
 
 /** imctl's commands of the notice API: apps (operator), notices and tags (signed as an app). */
