@@ -1,5 +1,6 @@
 // Shared cassandra-driver plumbing for the Cassandra adapters: one way to connect (keyspace im, prepared statements,
 // LOCAL_QUORUM, timeouts sized for a small local node), Long conversion, and bounded concurrency.
+import pRetry from 'p-retry';
 import cassandra from 'cassandra-driver';
 import type { Client, DseClientOptions, QueryOptions, types } from 'cassandra-driver';
 import { migrate } from '../infra/cassandra-migrate.ts';
@@ -160,6 +161,26 @@ export function coalescedWrites(
 export function isWriteTimeout(err: unknown): boolean {
   const writeTimeout: number = cassandra.types.responseErrorCodes.writeTimeout;
   return err instanceof cassandra.errors.ResponseError && err.code === writeTimeout;
+}
+
+/**
+ * Runs a conditional write (a lightweight transaction) and runs it again, after a short random wait, when it timed
+ * out: one that did apply makes the repeat find its work done and answer not applied, which a caller tells by the
+ * values it gets back. Any other error, or the last timeout, is thrown.
+ */
+export function executeAgainOnTimeout(
+  client: Client,
+  query: string,
+  params: unknown[],
+  attempts = 6,
+): Promise<types.ResultSet> {
+  return pRetry(() => client.execute(query, params), {
+    retries: attempts - 1,
+    minTimeout: 20,
+    factor: 2,
+    randomize: true,
+    shouldRetry: ({ error }) => isWriteTimeout(error),
+  });
 }
 
 export type { Client };

@@ -12,11 +12,11 @@
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import cassandra from 'cassandra-driver';
-import type { types } from 'cassandra-driver';
 import {
   DEFAULT_CONCURRENCY,
   forEachLimit,
   isWriteTimeout,
+  executeAgainOnTimeout,
   long,
   toNumber,
   writeTogether,
@@ -111,11 +111,11 @@ export class CassandraNoticeStore implements NoticeStore {
   }
 
   async create(record: NoticeRecord): Promise<{ record: NoticeRecord; created: boolean }> {
-    const inserted = await this.insertOnce(CQL.insert, toParams(record));
+    const inserted = await executeAgainOnTimeout(this.client, CQL.insert, toParams(record));
     // Not applied with this record's own serverMsgId: an earlier attempt of this insert that timed out.
     if (!inserted.wasApplied() && inserted.first()?.get('server_msg_id') !== record.serverMsgId)
       throw new Error(`notice ${record.id} exists`);
-    const reserved = await this.insertOnce(CQL.reserve, [record.appId, record.messageId, record.id]);
+    const reserved = await executeAgainOnTimeout(this.client, CQL.reserve, [record.appId, record.messageId, record.id]);
     const id = reserved.wasApplied() ? record.id : (reserved.first()?.get('id') as string);
     if (id === record.id) {
       await this.index(record);
@@ -218,7 +218,7 @@ export class CassandraNoticeStore implements NoticeStore {
 
   async putChunk(id: string, index: number, recipients: readonly NoticeRecipient[]): Promise<NoticeRecipient[]> {
     const json = JSON.stringify(recipients.map(({ user, seq }) => ({ user, seq })));
-    const result = await this.insertOnce(CQL.putChunk, [id, index, json]);
+    const result = await executeAgainOnTimeout(this.client, CQL.putChunk, [id, index, json]);
     const stored = result.wasApplied() ? json : (result.first()?.get('recipients') as string);
     return JSON.parse(stored) as NoticeRecipient[];
   }
@@ -251,7 +251,7 @@ export class CassandraNoticeStore implements NoticeStore {
   async noteFirstDelivery(id: string, ms: number): Promise<void> {
     // Every delivery of a notice notes it: a plain read spares all but the first a transaction.
     if ((await this.client.execute(CQL.firstDelivery, [id])).rowLength > 0) return;
-    await this.insertOnce(CQL.noteFirstDelivery, [id, long(ms)]);
+    await executeAgainOnTimeout(this.client, CQL.noteFirstDelivery, [id, long(ms)]);
   }
 
   async firstDelivery(id: string): Promise<number> {
@@ -351,21 +351,6 @@ export class CassandraNoticeStore implements NoticeStore {
       } catch (err) {
         if (!isWriteTimeout(err) || attempt >= MAX_ATTEMPTS) throw err;
         if (landed(await this.read(id, serialRead))) return true;
-        await sleep(randomInt(20, 50 * attempt));
-      }
-    }
-  }
-
-  /**
-   * Runs an INSERT ... IF NOT EXISTS. One that timed out runs again: if the first did apply, the second finds its
-   * row and returns it as not applied, which the caller tells by its values.
-   */
-  private async insertOnce(query: string, params: unknown[]): Promise<types.ResultSet> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.client.execute(query, params);
-      } catch (err) {
-        if (!isWriteTimeout(err) || attempt >= MAX_ATTEMPTS) throw err;
         await sleep(randomInt(20, 50 * attempt));
       }
     }

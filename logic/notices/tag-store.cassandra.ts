@@ -7,10 +7,14 @@
 // follows with a plain write after each transaction, applied or not (which repairs what a crash between the two
 // left); a tag and an untag of the same user racing can leave it out of step until that user is tagged or untagged
 // again.
-import { randomInt } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { types } from 'cassandra-driver';
-import { DEFAULT_CONCURRENCY, forEachLimit, isWriteTimeout, long, toNumber, type Client } from '../../lib/cassandra.ts';
+import {
+  DEFAULT_CONCURRENCY,
+  executeAgainOnTimeout,
+  forEachLimit,
+  long,
+  toNumber,
+  type Client,
+} from '../../lib/cassandra.ts';
 import type { TagStore, UserTag } from './tag-store.ts';
 
 const CQL = {
@@ -25,9 +29,6 @@ const CQL = {
 
 /** Values per `IN (...)` when reading which users carry a tag. */
 const IN_CHUNK = 100;
-
-/** Attempts of one LWT that keeps timing out before the error goes to the caller. */
-const MAX_ATTEMPTS = 6;
 
 export interface CassandraTagStoreOptions {
   /** In-flight requests per call. Default DEFAULT_CONCURRENCY. */
@@ -48,7 +49,7 @@ export class CassandraTagStore implements TagStore {
     const carriers = await this.carriers(appId, tag, users);
     let added = 0;
     await forEachLimit(new Set(users.filter((user) => !carriers.has(user))), this.concurrency, async (user) => {
-      const result = await this.lwt(CQL.tag, [appId, tag, user, long(atMs)]);
+      const result = await executeAgainOnTimeout(this.client, CQL.tag, [appId, tag, user, long(atMs)]);
       // Not applied: tagged meanwhile, and its row (with the first since_ms) came back with the answer.
       const since = result.wasApplied() ? atMs : toNumber(result.first()?.get('since_ms'));
       if (result.wasApplied()) added++;
@@ -60,7 +61,7 @@ export class CassandraTagStore implements TagStore {
   async untag(appId: string, tag: string, users: readonly string[]): Promise<number> {
     let removed = 0;
     await forEachLimit(await this.carriers(appId, tag, users), this.concurrency, async (user) => {
-      if ((await this.lwt(CQL.untag, [appId, tag, user])).wasApplied()) removed++;
+      if ((await executeAgainOnTimeout(this.client, CQL.untag, [appId, tag, user])).wasApplied()) removed++;
       await this.client.execute(CQL.removeByUser, [user, appId, tag]);
     });
     return removed;
@@ -94,20 +95,5 @@ export class CassandraTagStore implements TagStore {
         carriers.add(row.get('user') as string);
     });
     return carriers;
-  }
-
-  /**
-   * Runs a lightweight transaction, again when it timed out. A timed-out one that did apply makes the second find
-   * its work done (not applied): that user goes uncounted, the rows are right.
-   */
-  private async lwt(query: string, params: unknown[]): Promise<types.ResultSet> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.client.execute(query, params);
-      } catch (err) {
-        if (!isWriteTimeout(err) || attempt >= MAX_ATTEMPTS) throw err;
-        await sleep(randomInt(20, 50 * attempt));
-      }
-    }
   }
 }

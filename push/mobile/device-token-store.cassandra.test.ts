@@ -4,8 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { connectCassandra, type Client } from '../../lib/cassandra.ts';
 import { engines } from '../../test/engines.ts';
 import { CassandraDeviceTokenStore } from './device-token-store.cassandra.ts';
-import { deviceTokenStoreContract } from './device-token-store.contract.ts';
-import type { DeviceToken } from './device-token-store.ts';
+import { deviceTokenStoreContract, registration } from './device-token-store.contract.ts';
 
 // Real Cassandra, never skipped: an unreachable node fails these tests. Users and tokens are fresh per run.
 const connect = async () => connectCassandra((await engines('cassandra')).cassandra, { migrate: true });
@@ -24,17 +23,6 @@ describe('CassandraDeviceTokenStore', () => {
   });
   after(() => client.shutdown());
   const run = randomUUID().slice(0, 8);
-  const reg = (user: string, device: string, token: string): DeviceToken => ({
-    user,
-    device,
-    platform: 'apns',
-    token,
-    topic: 'com.example.im',
-    environment: 'production',
-    locale: '',
-    previews: true,
-    updatedAtMs: 1_000,
-  });
   /** The device the token's index row names, if there is one. */
   const indexed = async (token: string) => {
     const row = (
@@ -49,14 +37,14 @@ describe('CassandraDeviceTokenStore', () => {
   it('leaves no index row behind a new token, a move, a logout or a dead token', async () => {
     const [ann, bob] = [`ann-${run}`, `bob-${run}`];
     const [a, b, c] = ['a', 'b', 'c'].map((t) => `tok-${t}-${run}`) as [string, string, string];
-    await store.put(reg(ann, 'phone', a));
+    await store.put(registration(ann, 'phone', a));
     assert.equal(await indexed(a), `${ann}/phone`);
-    await store.put(reg(ann, 'phone', b));
+    await store.put(registration(ann, 'phone', b));
     assert.equal(await indexed(a), undefined);
     assert.equal(await indexed(b), `${ann}/phone`);
-    await store.put(reg(bob, 'phone', b));
+    await store.put(registration(bob, 'phone', b));
     assert.equal(await indexed(b), `${bob}/phone`);
-    await store.put(reg(ann, 'phone', c));
+    await store.put(registration(ann, 'phone', c));
     // Ann's phone had no registration left to replace: Bob's index row for b stays.
     assert.equal(await indexed(b), `${bob}/phone`);
     assert.equal(await store.remove(bob, 'phone'), true);
@@ -68,15 +56,15 @@ describe('CassandraDeviceTokenStore', () => {
   it('drops an index row whose device holds the token no longer, removing nothing', async () => {
     const ann = `ann2-${run}`;
     const [a, b] = [`tok-a2-${run}`, `tok-b2-${run}`];
-    await store.put(reg(ann, 'phone', a));
+    await store.put(registration(ann, 'phone', a));
     // What a race of two registrations of one device can leave: an index row for a token the device replaced.
-    await store.put(reg(ann, 'phone', b));
+    await store.put(registration(ann, 'phone', b));
     await client.execute(
       'INSERT INTO device_tokens_by_token (platform, "token", user_id, device, updated_at_ms) VALUES (?, ?, ?, ?, ?)',
       ['apns', a, ann, 'phone', 1_000],
     );
     assert.equal(await store.removeToken('apns', a), 0);
     assert.equal(await indexed(a), undefined);
-    assert.deepEqual((await store.ofUsers([ann])).get(ann), [reg(ann, 'phone', b)]);
+    assert.deepEqual((await store.ofUsers([ann])).get(ann), [registration(ann, 'phone', b)]);
   });
 });

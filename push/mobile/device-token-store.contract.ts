@@ -7,6 +7,27 @@ import { MAX_TOKEN_LENGTH, type DeviceToken, type DeviceTokenStore } from './dev
  * The DeviceTokenStore contract. Users and tokens are fresh per test, because Cassandra keeps its rows and is shared
  * with whoever else runs tests (a token belongs to one device across every user).
  */
+/** A registration with every field set, `fields` overriding (for this suite and the adapters' own tests). */
+export function registration(
+  user: string,
+  device: string,
+  token: string,
+  fields: Partial<DeviceToken> = {},
+): DeviceToken {
+  return {
+    user,
+    device,
+    platform: 'apns',
+    token,
+    topic: 'com.example.im',
+    environment: 'production',
+    locale: 'en-US',
+    previews: true,
+    updatedAtMs: 1_000,
+    ...fields,
+  };
+}
+
 export function deviceTokenStoreContract(
   adapter: string,
   setup: () => Promise<{ store: DeviceTokenStore; close: () => Promise<void> }>,
@@ -23,19 +44,6 @@ export function deviceTokenStoreContract(
       const n = ++made;
       return { user: (name: string) => `${name}-${run}-${n}`, token: (name: string) => `tok-${name}-${run}-${n}` };
     };
-    /** A registration with every field set, `fields` overriding. */
-    const reg = (user: string, device: string, token: string, fields: Partial<DeviceToken> = {}): DeviceToken => ({
-      user,
-      device,
-      platform: 'apns',
-      token,
-      topic: 'com.example.im',
-      environment: 'production',
-      locale: 'en-US',
-      previews: true,
-      updatedAtMs: 1_000,
-      ...fields,
-    });
     /** Puts many, a few at a time (as many clients registering would). */
     const putAll = async (tokens: readonly DeviceToken[]) => {
       for (let i = 0; i < tokens.length; i += 32) await Promise.all(tokens.slice(i, i + 32).map((t) => store.put(t)));
@@ -45,12 +53,12 @@ export function deviceTokenStoreContract(
     it("stores a device's registration; a put replaces it, every field, and a new token replaces the old", async () => {
       const { user, token } = fresh();
       const ann = user('ann');
-      const first = reg(ann, 'phone', token('a'));
+      const first = registration(ann, 'phone', token('a'));
       await store.put(first);
       assert.deepEqual(await of(ann), [first]);
 
       // The same token again, other fields changed (every one of them).
-      const refreshed = reg(ann, 'phone', token('a'), {
+      const refreshed = registration(ann, 'phone', token('a'), {
         topic: 'com.example.im.beta',
         environment: 'sandbox',
         locale: 'de-DE',
@@ -61,7 +69,12 @@ export function deviceTokenStoreContract(
       assert.deepEqual(await of(ann), [refreshed]);
 
       // A new token, and another platform: the old token is no longer the device's.
-      const renewed = reg(ann, 'phone', token('b'), { platform: 'fcm', topic: '', locale: '', updatedAtMs: 3_000 });
+      const renewed = registration(ann, 'phone', token('b'), {
+        platform: 'fcm',
+        topic: '',
+        locale: '',
+        updatedAtMs: 3_000,
+      });
       await store.put(renewed);
       assert.deepEqual(await of(ann), [renewed]);
       assert.equal(await store.removeToken('apns', token('a')), 0);
@@ -71,37 +84,37 @@ export function deviceTokenStoreContract(
     it("lists a user's devices sorted by device, each with its own token and platform", async () => {
       const { user, token } = fresh();
       const ann = user('ann');
-      const tablet = reg(ann, 'tablet', token('t'), { platform: 'fcm', topic: '1:123:android:abc' });
-      const phone = reg(ann, 'phone', token('p'));
-      const Phone = reg(ann, 'Phone', token('P'), { environment: 'sandbox' });
-      const phone2 = reg(ann, 'phone2', token('p2'), { previews: false });
+      const tablet = registration(ann, 'tablet', token('t'), { platform: 'fcm', topic: '1:123:android:abc' });
+      const phone = registration(ann, 'phone', token('p'));
+      const Phone = registration(ann, 'Phone', token('P'), { environment: 'sandbox' });
+      const phone2 = registration(ann, 'phone2', token('p2'), { previews: false });
       await putAll([tablet, phone, Phone, phone2]);
-      await store.put(reg(user('bob'), 'phone', token('bob')));
+      await store.put(registration(user('bob'), 'phone', token('bob')));
       assert.deepEqual(await of(ann), [Phone, phone, phone2, tablet]);
     });
 
     it('moves a token registered by another device of the same user: one token, one device', async () => {
       const { user, token } = fresh();
       const ann = user('ann');
-      await store.put(reg(ann, 'phone', token('a'), { updatedAtMs: 1_000 }));
-      await store.put(reg(ann, 'watch', token('w'), { updatedAtMs: 1_000 }));
-      const moved = reg(ann, 'phone-new-id', token('a'), { updatedAtMs: 2_000 });
+      await store.put(registration(ann, 'phone', token('a'), { updatedAtMs: 1_000 }));
+      await store.put(registration(ann, 'watch', token('w'), { updatedAtMs: 1_000 }));
+      const moved = registration(ann, 'phone-new-id', token('a'), { updatedAtMs: 2_000 });
       await store.put(moved);
-      assert.deepEqual(await of(ann), [moved, reg(ann, 'watch', token('w'), { updatedAtMs: 1_000 })]);
+      assert.deepEqual(await of(ann), [moved, registration(ann, 'watch', token('w'), { updatedAtMs: 1_000 })]);
     });
 
     it("moves a token to another user: the phone changed hands and gets none of the previous owner's pushes", async () => {
       const { user, token } = fresh();
       const [ann, bob] = [user('ann'), user('bob')];
-      await store.put(reg(ann, 'phone', token('a')));
-      const bobs = reg(bob, 'phone', token('a'), { locale: 'fr-FR', updatedAtMs: 2_000 });
+      await store.put(registration(ann, 'phone', token('a')));
+      const bobs = registration(bob, 'phone', token('a'), { locale: 'fr-FR', updatedAtMs: 2_000 });
       await store.put(bobs);
       const found = await store.ofUsers([ann, bob]);
       assert.deepEqual([...found.keys()], [bob]);
       assert.deepEqual(found.get(bob), [bobs]);
 
       // Ann's phone id registers again with a token of its own; the moved token stays Bob's alone.
-      const annNew = reg(ann, 'phone', token('n'), { updatedAtMs: 3_000 });
+      const annNew = registration(ann, 'phone', token('n'), { updatedAtMs: 3_000 });
       await store.put(annNew);
       assert.deepEqual(await of(ann), [annNew]);
       assert.deepEqual(await of(bob), [bobs]);
@@ -112,19 +125,19 @@ export function deviceTokenStoreContract(
 
       // And back to Ann: Bob's registration goes again.
       await store.put(bobs);
-      await store.put(reg(ann, 'tablet', token('a'), { updatedAtMs: 4_000 }));
+      await store.put(registration(ann, 'tablet', token('a'), { updatedAtMs: 4_000 }));
       assert.equal(await of(bob), undefined);
-      assert.deepEqual(await of(ann), [annNew, reg(ann, 'tablet', token('a'), { updatedAtMs: 4_000 })]);
+      assert.deepEqual(await of(ann), [annNew, registration(ann, 'tablet', token('a'), { updatedAtMs: 4_000 })]);
     });
 
     it('keeps a token a device had and then replaced out of a later move of that token', async () => {
       const { user, token } = fresh();
       const [ann, bob] = [user('ann'), user('bob')];
-      await store.put(reg(ann, 'phone', token('a')));
-      const annB = reg(ann, 'phone', token('b'), { updatedAtMs: 2_000 });
+      await store.put(registration(ann, 'phone', token('a')));
+      const annB = registration(ann, 'phone', token('b'), { updatedAtMs: 2_000 });
       await store.put(annB);
       // Token a, no longer Ann's, goes to Bob: Ann keeps token b.
-      const bobA = reg(bob, 'phone', token('a'), { updatedAtMs: 3_000 });
+      const bobA = registration(bob, 'phone', token('a'), { updatedAtMs: 3_000 });
       await store.put(bobA);
       assert.deepEqual(await of(ann), [annB]);
       assert.deepEqual(await of(bob), [bobA]);
@@ -136,8 +149,8 @@ export function deviceTokenStoreContract(
     it('tells tokens of the two platforms apart', async () => {
       const { user, token } = fresh();
       const [ann, bob] = [user('ann'), user('bob')];
-      const annFcm = reg(ann, 'phone', token('same'), { platform: 'fcm' });
-      const bobApns = reg(bob, 'phone', token('same'), { platform: 'apns' });
+      const annFcm = registration(ann, 'phone', token('same'), { platform: 'fcm' });
+      const bobApns = registration(bob, 'phone', token('same'), { platform: 'apns' });
       await store.put(annFcm);
       await store.put(bobApns);
       assert.deepEqual(await of(ann), [annFcm]);
@@ -150,8 +163,8 @@ export function deviceTokenStoreContract(
     it("removes a device's registration (logout), true only if there was one", async () => {
       const { user, token } = fresh();
       const ann = user('ann');
-      await store.put(reg(ann, 'phone', token('p')));
-      const tablet = reg(ann, 'tablet', token('t'));
+      await store.put(registration(ann, 'phone', token('p')));
+      const tablet = registration(ann, 'tablet', token('t'));
       await store.put(tablet);
       assert.equal(await store.remove(ann, 'phone'), true);
       assert.equal(await store.remove(ann, 'phone'), false);
@@ -164,7 +177,7 @@ export function deviceTokenStoreContract(
       assert.equal(await of(ann), undefined);
 
       // Logged in again: registered afresh, and its token can be found again.
-      const again = reg(ann, 'phone', token('p'), { updatedAtMs: 5_000 });
+      const again = registration(ann, 'phone', token('p'), { updatedAtMs: 5_000 });
       await store.put(again);
       assert.deepEqual(await of(ann), [again]);
       assert.equal(await store.removeToken('apns', token('p')), 1);
@@ -173,10 +186,10 @@ export function deviceTokenStoreContract(
     it('removes a dead token wherever it is, counting what it removed', async () => {
       const { user, token } = fresh();
       const [ann, bob] = [user('ann'), user('bob')];
-      await store.put(reg(ann, 'phone', token('a')));
-      const tablet = reg(ann, 'tablet', token('t'));
+      await store.put(registration(ann, 'phone', token('a')));
+      const tablet = registration(ann, 'tablet', token('t'));
       await store.put(tablet);
-      const bobs = reg(bob, 'phone', token('b'), { platform: 'fcm', updatedAtMs: 9_000 });
+      const bobs = registration(bob, 'phone', token('b'), { platform: 'fcm', updatedAtMs: 9_000 });
       await store.put(bobs);
       assert.equal(await store.removeToken('apns', token('a')), 1);
       assert.equal(await store.removeToken('apns', token('a')), 0);
@@ -193,9 +206,9 @@ export function deviceTokenStoreContract(
     it('keeps a registration updated after unlessUpdatedAfterMs: a device that registered again since', async () => {
       const { user, token } = fresh();
       const ann = user('ann');
-      await store.put(reg(ann, 'phone', token('a'), { updatedAtMs: 1_000 }));
+      await store.put(registration(ann, 'phone', token('a'), { updatedAtMs: 1_000 }));
       // The provider reports the token dead as of 1,500, but the device registered it again at 2,000.
-      const again = reg(ann, 'phone', token('a'), { updatedAtMs: 2_000 });
+      const again = registration(ann, 'phone', token('a'), { updatedAtMs: 2_000 });
       await store.put(again);
       assert.equal(await store.removeToken('apns', token('a'), 1_500), 0);
       assert.equal(await store.removeToken('apns', token('a'), 1_999), 0);
@@ -204,7 +217,7 @@ export function deviceTokenStoreContract(
       assert.equal(await store.removeToken('apns', token('a'), 2_000), 1);
       assert.equal(await of(ann), undefined);
 
-      await store.put(reg(ann, 'tablet', token('t'), { updatedAtMs: 3_000 }));
+      await store.put(registration(ann, 'tablet', token('t'), { updatedAtMs: 3_000 }));
       assert.equal(await store.removeToken('apns', token('t'), 10_000), 1);
       assert.equal(await store.removeToken('apns', token('t'), 10_000), 0);
       assert.equal(await of(ann), undefined);
@@ -218,8 +231,8 @@ export function deviceTokenStoreContract(
         i % 2 !== 0
           ? []
           : [
-              reg(u, 'phone', token(`p${i}`), { updatedAtMs: i }),
-              ...(i % 4 === 0 ? [reg(u, 'tablet', token(`t${i}`), { platform: 'fcm', updatedAtMs: i })] : []),
+              registration(u, 'phone', token(`p${i}`), { updatedAtMs: i }),
+              ...(i % 4 === 0 ? [registration(u, 'tablet', token(`t${i}`), { platform: 'fcm', updatedAtMs: i })] : []),
             ],
       );
       await putAll(registered);
@@ -243,14 +256,14 @@ export function deviceTokenStoreContract(
     it('hands out copies, and keeps none of the object it was given', async () => {
       const { user, token } = fresh();
       const ann = user('ann');
-      const given = reg(ann, 'phone', token('a'));
+      const given = registration(ann, 'phone', token('a'));
       await store.put(given);
       given.token = 'changed';
       given.previews = false;
-      const expected = reg(ann, 'phone', token('a'));
+      const expected = registration(ann, 'phone', token('a'));
       const listed = (await of(ann))!;
       listed[0]!.locale = 'xx';
-      listed.push(reg(ann, 'extra', token('x')));
+      listed.push(registration(ann, 'extra', token('x')));
       assert.deepEqual(await of(ann), [expected]);
       assert.equal(await store.removeToken('apns', 'changed'), 0);
     });
@@ -260,12 +273,12 @@ export function deviceTokenStoreContract(
       const [ann, bob] = [user('ann'), user('bob')];
       const long = token('long').padEnd(MAX_TOKEN_LENGTH, 'x').slice(0, MAX_TOKEN_LENGTH);
       assert.equal(long.length, MAX_TOKEN_LENGTH);
-      const anns = reg(ann, 'phone', long, { platform: 'fcm' });
+      const anns = registration(ann, 'phone', long, { platform: 'fcm' });
       await store.put(anns);
       assert.deepEqual(await of(ann), [anns]);
       // One character less is another token.
       assert.equal(await store.removeToken('fcm', long.slice(0, -1)), 0);
-      const bobs = reg(bob, 'phone', long, { platform: 'fcm', updatedAtMs: 2_000 });
+      const bobs = registration(bob, 'phone', long, { platform: 'fcm', updatedAtMs: 2_000 });
       await store.put(bobs);
       assert.equal(await of(ann), undefined);
       assert.deepEqual(await of(bob), [bobs]);
@@ -276,7 +289,9 @@ export function deviceTokenStoreContract(
     it("keeps every device's registration when they register at once", async () => {
       const { user, token } = fresh();
       const ann = user('ann');
-      const devices = Array.from({ length: 20 }, (_, i) => reg(ann, `d${String(i).padStart(2, '0')}`, token(`${i}`)));
+      const devices = Array.from({ length: 20 }, (_, i) =>
+        registration(ann, `d${String(i).padStart(2, '0')}`, token(`${i}`)),
+      );
       await Promise.all(devices.map((d) => store.put(d)));
       assert.deepEqual(await of(ann), devices);
     });

@@ -3,9 +3,8 @@ import { describe, it } from 'node:test';
 import { closeDatabase } from '../../lib/group-commit.ts';
 import { openSqlite } from '../../lib/sqlite.ts';
 import { databaseFiles, memoryDatabase } from '../../test/sqlite.ts';
-import { deviceTokenStoreContract } from './device-token-store.contract.ts';
+import { deviceTokenStoreContract, registration } from './device-token-store.contract.ts';
 import { SqliteDeviceTokenStore } from './device-token-store.sqlite.ts';
-import type { DeviceToken } from './device-token-store.ts';
 
 deviceTokenStoreContract('sqlite', () => {
   const { db, close } = memoryDatabase();
@@ -14,27 +13,17 @@ deviceTokenStoreContract('sqlite', () => {
 
 describe('SqliteDeviceTokenStore', () => {
   const files = databaseFiles('device-token-store-');
-  const reg = (user: string, device: string, token: string, fields: Partial<DeviceToken> = {}): DeviceToken => ({
-    user,
-    device,
-    platform: 'apns',
-    token,
-    topic: 'com.example.im',
-    environment: 'production',
-    locale: 'en-US',
-    previews: true,
-    updatedAtMs: 1_000,
-    ...fields,
-  });
 
   it('keeps registrations across a restart (the file reopened)', async () => {
     const path = files();
     const before = openSqlite(path);
     const store = new SqliteDeviceTokenStore(before);
-    await store.put(reg('ann', 'phone', 'a'));
-    await store.put(reg('ann', 'tablet', 'f', { platform: 'fcm', topic: '', previews: false, updatedAtMs: 2_000 }));
-    await store.put(reg('bob', 'phone', 'b', { environment: 'sandbox', locale: '' }));
-    await store.put(reg('cat', 'phone', 'c'));
+    await store.put(registration('ann', 'phone', 'a'));
+    await store.put(
+      registration('ann', 'tablet', 'f', { platform: 'fcm', topic: '', previews: false, updatedAtMs: 2_000 }),
+    );
+    await store.put(registration('bob', 'phone', 'b', { environment: 'sandbox', locale: '' }));
+    await store.put(registration('cat', 'phone', 'c'));
     await store.remove('cat', 'phone');
     closeDatabase(before);
 
@@ -47,17 +36,17 @@ describe('SqliteDeviceTokenStore', () => {
         [
           'ann',
           [
-            reg('ann', 'phone', 'a'),
-            reg('ann', 'tablet', 'f', { platform: 'fcm', topic: '', previews: false, updatedAtMs: 2_000 }),
+            registration('ann', 'phone', 'a'),
+            registration('ann', 'tablet', 'f', { platform: 'fcm', topic: '', previews: false, updatedAtMs: 2_000 }),
           ],
         ],
-        ['bob', [reg('bob', 'phone', 'b', { environment: 'sandbox', locale: '' })]],
+        ['bob', [registration('bob', 'phone', 'b', { environment: 'sandbox', locale: '' })]],
       ]),
     );
     // The index by token came back too: a move and a dead token still find their device.
-    await reopened.put(reg('cat', 'phone', 'a', { updatedAtMs: 3_000 }));
+    await reopened.put(registration('cat', 'phone', 'a', { updatedAtMs: 3_000 }));
     assert.deepEqual((await reopened.ofUsers(['ann'])).get('ann'), [
-      reg('ann', 'tablet', 'f', { platform: 'fcm', topic: '', previews: false, updatedAtMs: 2_000 }),
+      registration('ann', 'tablet', 'f', { platform: 'fcm', topic: '', previews: false, updatedAtMs: 2_000 }),
     ]);
     assert.equal(await reopened.removeToken('apns', 'b', 1_000), 1);
     assert.equal(await reopened.removeToken('apns', 'c'), 0);
