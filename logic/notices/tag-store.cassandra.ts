@@ -22,6 +22,7 @@ const CQL = {
   untag: 'DELETE FROM notice_tag_users WHERE app_id = ? AND tag = ? AND user = ? IF EXISTS',
   carriers: 'SELECT user FROM notice_tag_users WHERE app_id = ? AND tag = ? AND user IN ?',
   count: 'SELECT COUNT(*) AS n FROM notice_tag_users WHERE app_id = ? AND tag = ?',
+  usersOf: 'SELECT user FROM notice_tag_users WHERE app_id = ? AND tag = ? AND user > ? LIMIT ?',
   addByUser: 'INSERT INTO notice_tags_by_user (user, app_id, tag, since_ms) VALUES (?, ?, ?, ?)',
   removeByUser: 'DELETE FROM notice_tags_by_user WHERE user = ? AND app_id = ? AND tag = ?',
   tagsOf: 'SELECT app_id, tag, since_ms FROM notice_tags_by_user WHERE user = ?',
@@ -81,6 +82,19 @@ export class CassandraTagStore implements TagStore {
 
   async count(appId: string, tag: string): Promise<number> {
     return toNumber((await this.client.execute(CQL.count, [appId, tag])).first()?.get('n'));
+  }
+
+  async usersOf(
+    appId: string,
+    tag: string,
+    { after, limit }: { after: string; limit: number },
+  ): Promise<{ items: string[]; next?: string }> {
+    // Clustered by user in UTF-8 byte order, JS order for ASCII ids; one row more than asked tells whether more follow.
+    const users = (await this.client.execute(CQL.usersOf, [appId, tag, after, limit + 1])).rows.map(
+      (row) => row.get('user') as string,
+    );
+    const items = users.slice(0, limit);
+    return users.length > limit ? { items, next: items.at(-1)! } : { items };
   }
 
   /** Which of `users` carry the tag now. */

@@ -104,6 +104,72 @@ export function tagStoreContract(
       for (const u of users) assert.deepEqual(await store.tagsOf(u), []);
     });
 
+    /** Every user carrying the tag, in pages of `limit`, checked as it goes: only the last page lacks `next`. */
+    const usersOfAll = async (appId: string, tag: string, limit: number) => {
+      const users: string[] = [];
+      let after = '';
+      for (let pages = 1; ; pages++) {
+        assert.ok(pages <= 10_000, 'a listing that does not end');
+        const page = await store.usersOf(appId, tag, { after, limit });
+        assert.ok(page.items.length <= limit, `${page.items.length} users on a page of ${limit}`);
+        users.push(...page.items);
+        if (page.next === undefined) return users;
+        assert.ok(page.items.length > 0, 'an empty page before the last');
+        assert.equal(page.next, page.items.at(-1), '`next` is the last user shown');
+        after = page.next;
+      }
+    };
+
+    it('pages through the users carrying a tag, in JS string order, each once', async () => {
+      const { app, user } = fresh();
+      assert.deepEqual(await store.usersOf(app('a'), 'vip', { after: '', limit: 10 }), { items: [] });
+      // Upper case, digits and '_' sort as JS sorts ('Bob' before 'ann', 'u10' before 'u9').
+      const names = ['ann', 'Bob', 'u10', 'u9', 'u1', '_x', 'zed', ...Array.from({ length: 20 }, (_, i) => `m${i}`)];
+      const users = names.map(user);
+      await store.tag(app('a'), 'vip', users.slice(0, 15), 1);
+      await store.tag(app('a'), 'vip', users.slice(10), 2);
+      // Other tags, of this app and another, are not listed.
+      await store.tag(app('a'), 'beta', [user('other')], 1);
+      await store.tag(app('b'), 'vip', [user('other2')], 1);
+      const expected = [...users].sort();
+      for (const limit of [1, 2, 3, 7, 26, 27, 28, 100])
+        assert.deepEqual(await usersOfAll(app('a'), 'vip', limit), expected, `pages of ${limit}`);
+      // A page that ends with the last user says so: no `next`.
+      assert.deepEqual(await store.usersOf(app('a'), 'vip', { after: '', limit: 27 }), { items: expected });
+      assert.deepEqual(await store.usersOf(app('a'), 'vip', { after: expected[23]!, limit: 3 }), {
+        items: expected.slice(24),
+      });
+      assert.deepEqual(await store.usersOf(app('a'), 'vip', { after: expected[4]!, limit: 3 }), {
+        items: expected.slice(5, 8),
+        next: expected[7],
+      });
+      // After a user who carries no tag: from the first user after it.
+      const between = `${expected[9]!}-`;
+      assert.deepEqual(await store.usersOf(app('a'), 'vip', { after: between, limit: 2 }), {
+        items: expected.slice(10, 12),
+        next: expected[11],
+      });
+      assert.deepEqual(await store.usersOf(app('a'), 'vip', { after: expected.at(-1)!, limit: 5 }), { items: [] });
+      assert.deepEqual(await usersOfAll(app('b'), 'vip', 1), [user('other2')]);
+      assert.deepEqual(await usersOfAll(app('a'), 'none', 1), []);
+
+      // Untagged users are no longer listed; tagged again, they are.
+      await store.untag(
+        app('a'),
+        'vip',
+        expected.filter((_, i) => i % 2 === 0),
+      );
+      assert.deepEqual(
+        await usersOfAll(app('a'), 'vip', 2),
+        expected.filter((_, i) => i % 2 !== 0),
+      );
+      await store.tag(app('a'), 'vip', [expected[0]!], 3);
+      assert.deepEqual(
+        await usersOfAll(app('a'), 'vip', 4),
+        expected.filter((_, i) => i === 0 || i % 2 !== 0),
+      );
+    });
+
     it('hands out copies', async () => {
       const { app, user } = fresh();
       await store.tag(app('a'), 'vip', [user('ann')], 1);

@@ -47,6 +47,17 @@ export class MemoryTagStore implements TagStore {
   count(appId: string, tag: string): Promise<number> {
     return Promise.resolve(this.carriers.get(`${appId}:${tag}`)?.size ?? 0);
   }
+
+  usersOf(
+    appId: string,
+    tag: string,
+    { after, limit }: { after: string; limit: number },
+  ): Promise<{ items: string[]; next?: string }> {
+    const users = [...(this.carriers.get(`${appId}:${tag}`)?.keys() ?? [])].filter((user) => user > after);
+    users.sort(compare);
+    const items = users.slice(0, limit);
+    return Promise.resolve(users.length > limit ? { items, next: items.at(-1)! } : { items });
+  }
 }
 
 /** App ids and tags are ASCII, so JS order is byte order: the order every adapter sorts by. */

@@ -31,6 +31,12 @@ function prepare(db: Sqlite) {
       `SELECT app_id AS appId, tag, since_ms AS sinceMs FROM logic_notice_tags WHERE user = ?
        ORDER BY app_id, tag`,
     ),
+    // One more than asked tells whether another page follows.
+    usersOf: db
+      .prepare<[string, string, string, number], string>(
+        'SELECT user FROM logic_notice_tags WHERE app_id = ? AND tag = ? AND user > ? ORDER BY user LIMIT ?',
+      )
+      .pluck(),
     count: db
       .prepare<[string, string], number>('SELECT count(*) FROM logic_notice_tags WHERE app_id = ? AND tag = ?')
       .pluck(),
@@ -72,6 +78,18 @@ export class SqliteTagStore implements TagStore {
 
   count(appId: string, tag: string): Promise<number> {
     return run(() => this.sql.count.get(appId, tag)!);
+  }
+
+  usersOf(
+    appId: string,
+    tag: string,
+    { after, limit }: { after: string; limit: number },
+  ): Promise<{ items: string[]; next?: string }> {
+    return run(() => {
+      const users = this.sql.usersOf.all(appId, tag, after, limit + 1);
+      const items = users.slice(0, limit);
+      return users.length > limit ? { items, next: items.at(-1)! } : { items };
+    });
   }
 }
 

@@ -20,4 +20,14 @@ export interface TagStore {
   untag(appId: string, tag: string, users: readonly string[]): Promise<number>;
   tagsOf(user: string): Promise<UserTag[]>;
   count(appId: string, tag: string): Promise<number>;
+  /**
+   * The users carrying the tag, a page at a time (a tag's notice pushed to their devices): at most `limit` (at least
+   * 1) users strictly after `after` ('' for the first page) in JS string order (user ids are ASCII, so that is byte
+   * order too); `next` is the last user shown, absent when no user follows.
+   */
+  usersOf(
+    appId: string,
+    tag: string,
+    page: { after: string; limit: number },
+  ): Promise<{ items: string[]; next?: string }>;
 }

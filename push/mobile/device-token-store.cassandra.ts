@@ -30,6 +30,8 @@ const CQL = {
   deleteDevice: 'DELETE FROM device_tokens USING TIMESTAMP ? WHERE user_id = ? AND device = ?',
   deleteByToken: 'DELETE FROM device_tokens_by_token USING TIMESTAMP ? WHERE platform = ? AND "token" = ?',
   ofUsers: `SELECT ${COLUMNS} FROM device_tokens WHERE user_id IN ?`,
+  scanFirst: `SELECT ${COLUMNS}, token(user_id) AS position FROM device_tokens`,
+  scanFrom: `SELECT ${COLUMNS}, token(user_id) AS position FROM device_tokens WHERE token(user_id) >= token(?)`,
 } as const;
 
 /** Users per `IN (...)` when reading registrations. */
@@ -136,6 +138,49 @@ export class CassandraDeviceTokenStore implements DeviceTokenStore {
     // Clustered by device in UTF-8 byte order; sort as JS does so every adapter agrees.
     for (const tokens of found.values()) tokens.sort(byDevice);
     return found;
+  }
+
+  /**
+   * Users in the order Cassandra keeps partitions: by token(user_id), then (two users of one token) by the user's
+   * bytes. The cursor is the last user shown; the next page reads from its token on, leaving out the users of that
+   * token up to and including it, so a token shared by two users neither repeats nor skips one. Rows come a request
+   * at a time (the driver's paging), a user's devices one after the other, until a user beyond `limit` shows.
+   */
+  async scan({ after, limit }: { after: string; limit: number }): Promise<{ items: DeviceToken[]; next?: string }> {
+    const from = after === '' ? undefined : String(this.client.metadata.newToken([Buffer.from(after)]).getValue());
+    const rows = await this.client.execute(after === '' ? CQL.scanFirst : CQL.scanFrom, after === '' ? [] : [after], {
+      fetchSize: Math.min(5_000, 2 * limit + 2),
+    });
+    const items: DeviceToken[] = [];
+    let devices: DeviceToken[] = [];
+    const flush = () => {
+      items.push(...devices.sort(byDevice));
+      devices = [];
+    };
+    let users = 0;
+    let last: string | undefined;
+    for await (const row of rows) {
+      const user = row.get('user_id') as string;
+      if (
+        from !== undefined &&
+        String(row.get('position')) === from &&
+        Buffer.compare(Buffer.from(user), Buffer.from(after)) <= 0
+      )
+        continue;
+      if (user !== last) {
+        // A user beyond the page: there is more, and the page ends with the user before.
+        if (users === limit) {
+          flush();
+          return { items, next: last! };
+        }
+        flush();
+        last = user;
+        users++;
+      }
+      devices.push(toToken(row));
+    }
+    flush();
+    return { items };
   }
 }
 

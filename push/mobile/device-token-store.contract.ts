@@ -49,6 +49,126 @@ export function deviceTokenStoreContract(
       for (let i = 0; i < tokens.length; i += 32) await Promise.all(tokens.slice(i, i + 32).map((t) => store.put(t)));
     };
     const of = async (user: string) => (await store.ofUsers([user])).get(user);
+    // Cassandra's tables outlive the suite (and every earlier run's users stay in them); the other adapters' stores
+    // start empty here, and hold only what this suite's earlier tests put.
+    const shared = adapter === 'cassandra';
+    /**
+     * A whole scan in pages of `limit` users, checked as it goes: no page has more users, only the last lacks `next`,
+     * no user shows twice (within a page or on two), a user's devices come together and sorted. `afterPage` runs
+     * after each page is read. Returns the users in scan order and their registrations.
+     */
+    const scanAll = async (limit: number, afterPage: (items: DeviceToken[]) => Promise<void> = async () => {}) => {
+      const order: string[] = [];
+      const found = new Map<string, DeviceToken[]>();
+      let after = '';
+      for (let pages = 1; ; pages++) {
+        assert.ok(pages <= 100_000, 'a scan that does not end');
+        const page = await store.scan({ after, limit });
+        const users = new Set(page.items.map((t) => t.user));
+        assert.ok(users.size <= limit, `${users.size} users on a page of ${limit}`);
+        for (const u of users) assert.equal(found.has(u), false, `${u} on two pages`);
+        for (const t of page.items) {
+          const devices = found.get(t.user);
+          if (devices === undefined) found.set(t.user, [t]);
+          else {
+            assert.equal(order.at(-1), t.user, `${t.user}'s devices split, or the user shown twice`);
+            assert.ok(devices.at(-1)!.device < t.device, `${t.user}'s devices unsorted or repeated`);
+            devices.push(t);
+          }
+          if (order.at(-1) !== t.user) order.push(t.user);
+        }
+        await afterPage(page.items);
+        if (page.next === undefined) return { order, found };
+        assert.ok(users.size > 0, 'an empty page before the last');
+        after = page.next;
+      }
+    };
+    /** Page sizes for a scan of `users` users: small, but at most about 200 pages (Cassandra holds every run's). */
+    const pageSizes = (users: number) => [1, 2, 3].map((n) => n * Math.max(1, Math.ceil(users / 200)));
+
+    it(
+      'scans an empty store to one empty page; `next` is absent at the end',
+      { skip: shared && "Cassandra keeps every run's registrations" },
+      async () => {
+        assert.deepEqual(await store.scan({ after: '', limit: 10 }), { items: [] });
+        const { user, token } = fresh();
+        const regs = [
+          registration(user('ann'), 'phone', token('ap')),
+          registration(user('ann'), 'tablet', token('at')),
+          registration(user('bob'), 'phone', token('bp')),
+        ];
+        await putAll(regs);
+        const whole = await store.scan({ after: '', limit: 2 });
+        assert.equal('next' in whole, false);
+        assert.equal(whole.items.length, 3);
+        const first = await store.scan({ after: '', limit: 1 });
+        assert.equal(new Set(first.items.map((t) => t.user)).size, 1);
+        assert.ok(first.next !== undefined);
+        const last = await store.scan({ after: first.next, limit: 1 });
+        assert.equal('next' in last, false);
+        assert.deepEqual(
+          [...first.items, ...last.items].sort((a, b) => (a.token < b.token ? -1 : 1)),
+          regs,
+        );
+        for (const r of regs) assert.equal(await store.remove(r.user, r.device), true);
+        assert.deepEqual(await store.scan({ after: '', limit: 10 }), { items: [] });
+      },
+    );
+
+    it('scans every registration once, in pages of whole users, in a stable order', async () => {
+      const { user, token } = fresh();
+      // 30 users of 1 to 3 devices, and one of 12 devices (never split, even on pages of one user).
+      const regs = Array.from({ length: 30 }, (_, i) =>
+        ['phone', 'Tablet', 'watch']
+          .slice(0, (i % 3) + 1)
+          .map((d, j) =>
+            registration(user(`u${i}`), d, token(`${i}-${j}`), { platform: j === 1 ? 'fcm' : 'apns', updatedAtMs: i }),
+          ),
+      ).flat();
+      regs.push(
+        ...Array.from({ length: 12 }, (_, j) =>
+          registration(user('many'), `d${String(j).padStart(2, '0')}`, token(`m${j}`)),
+        ),
+      );
+      await putAll(regs);
+      const expected = new Map<string, DeviceToken[]>();
+      for (const r of regs) expected.set(r.user, [...(expected.get(r.user) ?? []), r]);
+      for (const devices of expected.values()) devices.sort((a, b) => (a.device < b.device ? -1 : 1));
+      const ours = (found: Map<string, DeviceToken[]>) =>
+        new Map([...found].filter(([u]) => expected.has(u)).sort(([a], [b]) => (a < b ? -1 : 1)));
+      const whole = await scanAll(1_000);
+      assert.deepEqual(ours(whole.found), new Map([...expected].sort(([a], [b]) => (a < b ? -1 : 1))));
+      const order = whole.order.filter((u) => expected.has(u));
+      for (const limit of pageSizes(whole.order.length)) {
+        const paged = await scanAll(limit);
+        assert.deepEqual(ours(paged.found), ours(whole.found), `pages of ${limit}`);
+        assert.deepEqual(
+          paged.order.filter((u) => expected.has(u)),
+          order,
+          `pages of ${limit}: the order changed`,
+        );
+      }
+    });
+
+    it('goes on scanning past users removed since their page was read', async () => {
+      const { user, token } = fresh();
+      const users = Array.from({ length: 10 }, (_, i) => user(`u${i}`));
+      await putAll(
+        users.flatMap((u, i) => [registration(u, 'phone', token(`p${i}`)), registration(u, 'pad', token(`t${i}`))]),
+      );
+      const [limit] = pageSizes((await scanAll(1_000)).order.length);
+      const seen: string[] = [];
+      // Each of ours is logged out right after its page: the cursor may name a user who has no device any more.
+      await scanAll(limit!, async (items) => {
+        for (const t of items)
+          if (users.includes(t.user)) {
+            seen.push(`${t.user}/${t.device}`);
+            await store.remove(t.user, t.device);
+          }
+      });
+      assert.deepEqual(seen.sort(), users.flatMap((u) => [`${u}/pad`, `${u}/phone`]).sort());
+      assert.equal((await store.ofUsers(users)).size, 0);
+    });
 
     it("stores a device's registration; a put replaces it, every field, and a new token replaces the old", async () => {
       const { user, token } = fresh();

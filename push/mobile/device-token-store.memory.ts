@@ -49,6 +49,14 @@ export class MemoryDeviceTokenStore implements DeviceTokenStore {
     return Promise.resolve(found);
   }
 
+  /** Users in JS string order; the cursor is the last user shown. */
+  scan({ after, limit }: { after: string; limit: number }): Promise<{ items: DeviceToken[]; next?: string }> {
+    const users = [...this.byUser.keys()].filter((user) => user > after).sort(byString);
+    const shown = users.slice(0, limit);
+    const items = shown.flatMap((user) => [...this.byUser.get(user)!.values()].map(copyToken).sort(byDevice));
+    return Promise.resolve(users.length > limit ? { items, next: shown.at(-1)! } : { items });
+  }
+
   /** Removes a stored registration from both indexes. */
   private drop(registration: DeviceToken): void {
     const devices = this.byUser.get(registration.user)!;
@@ -56,6 +64,10 @@ export class MemoryDeviceTokenStore implements DeviceTokenStore {
     if (devices.size === 0) this.byUser.delete(registration.user);
     this.byToken.delete(tokenKey(registration.platform, registration.token));
   }
+}
+
+function byString(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Platforms hold no ':', so the platform before it tells every (platform, token) apart. */

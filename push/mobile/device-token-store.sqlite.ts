@@ -56,6 +56,16 @@ function prepare(db: Sqlite) {
     removeTokenUnless: db.prepare<[string, string, number]>(
       'DELETE FROM push_device_tokens WHERE platform = ? AND token = ? AND updated_at_ms <= ?',
     ),
+    // A page of users: one more than asked tells whether another follows.
+    scanUsers: db
+      .prepare<[string, number], string>(
+        'SELECT DISTINCT user FROM push_device_tokens WHERE user > ? ORDER BY user LIMIT ?',
+      )
+      .pluck(),
+    scanRows: db.prepare<[string, string], Row>(
+      `SELECT user, device, platform, token, topic, environment, locale, previews, updated_at_ms AS updatedAtMs
+       FROM push_device_tokens WHERE user > ? AND user <= ? ORDER BY user, device`,
+    ),
     ofUser: db.prepare<[string], Row>(
       `SELECT user, device, platform, token, topic, environment, locale, previews, updated_at_ms AS updatedAtMs
        FROM push_device_tokens WHERE user = ?`,
@@ -117,6 +127,32 @@ export class SqliteDeviceTokenStore implements DeviceTokenStore {
         if (rows.length > 0) found.set(user, rows.map(toToken).sort(byDevice));
       }
       return Promise.resolve(found);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /**
+   * Users in key order (UTF-8 byte order, which is JS order for ASCII ids); the cursor is the last user shown. Both
+   * reads run in one synchronous call, so no write comes between them.
+   */
+  scan({ after, limit }: { after: string; limit: number }): Promise<{ items: DeviceToken[]; next?: string }> {
+    try {
+      const users = this.sql.scanUsers.all(after, limit + 1);
+      if (users.length === 0) return Promise.resolve({ items: [] });
+      const last = users[Math.min(limit, users.length) - 1]!;
+      const items: DeviceToken[] = [];
+      let devices: DeviceToken[] = [];
+      const flush = () => {
+        items.push(...devices.sort(byDevice));
+        devices = [];
+      };
+      for (const row of this.sql.scanRows.all(after, last)) {
+        if (devices.length > 0 && devices[0]!.user !== row.user) flush();
+        devices.push(toToken(row));
+      }
+      flush();
+      return Promise.resolve(users.length > limit ? { items, next: last } : { items });
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }

@@ -46,6 +46,16 @@ export interface DeviceTokenStore {
    */
   removeToken(platform: Platform, token: string, unlessUpdatedAfterMs?: number): Promise<number>;
   ofUsers(users: readonly string[]): Promise<Map<string, DeviceToken[]>>;
+  /**
+   * Every registration, a page at a time (a notice to everyone): the registrations of at most `limit` users (at
+   * least 1), each user's sorted by device, a user's devices never split across pages. Users come in the adapter's
+   * own order, which is stable (the same in every scan) but not necessarily JS string order: Cassandra's is its
+   * partitioner's token order. `after` is '' for the first page, then the previous page's `next`, an opaque cursor;
+   * `next` is absent when no user follows. A scan walked to its end returns every user registered throughout it
+   * exactly once (with their registrations as of when their page was read); users registering or removed meanwhile
+   * may be returned or not.
+   */
+  scan(page: { after: string; limit: number }): Promise<{ items: DeviceToken[]; next?: string }>;
 }
 
 /** The longest token a caller may register (characters); FCM's are about 160, APNs's 64 hex digits today. */
