@@ -78,6 +78,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       routes,
       offline: stores,
       badges: async (users) => (await syncImpl.getUnreadTotals({ users })).totals,
+      audiences: { groups: groupStore, tags: kept.notices.tags },
       log: log.child({ svc: 'push' }),
     });
     started.push(mobile);

@@ -32,6 +32,7 @@ import { SendProcessor, type SendLimits, type SystemReads } from './send.ts';
 export type LogicApi = ApiOf<typeof LogicServiceService>;
 export { LogicServiceService };
 export type { GroupStore } from './group-store.ts';
+export type { TagStore } from './notices/tag-store.ts';
 export type { OutcomeStore } from './outcome-store.ts';
 export {
   startNotices,

@@ -104,14 +104,22 @@ export class Push implements PushApi {
     const storedAtMs = Date.now();
     const jobs = deliveries
       .filter(({ user, message }) => message && !message.op && message.fromUser !== user)
-      .map(({ user, message }) => ({ user, message, storedAtMs }));
+      .map(({ user, message }) => ({ user, message, storedAtMs, audience: '' }));
     if (jobs.length === 0) return;
     await this.deps.mobile(jobs).catch((err: unknown) => this.deps.log.warn({ err }, 'mobile push jobs not queued'));
+  }
+
+  /** A message stored once for a room's audience: one job, the notifier pages through the audience itself. */
+  private async toMobileAudience(audience: string, message: Message): Promise<void> {
+    if (!this.deps.mobile || message.op) return;
+    const job = { user: '', audience, message, storedAtMs: Date.now() };
+    await this.deps.mobile([job]).catch((err: unknown) => this.deps.log.warn({ err }, 'mobile push job not queued'));
   }
 
   /** One encoding, one Deliver call per gateway node: each node writes it to its connections in the room. */
   async deliverToRoom({ room, message }: DeliverToRoomRequest): Promise<DeliverToRoomResponse> {
     if (!message) return { delivered: 0, gatewayCalls: 0 };
+    await this.toMobileAudience(room, message);
     const rooms = [{ room, frame: encodeDeliver([message]) }];
     const nodes = await this.deps.gateways.nodes();
     const delivered = await Promise.all(

@@ -1,4 +1,5 @@
 import { BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import pLimit from 'p-limit';
 import { SyncResponse, type AckResult } from '../proto/gen/im/v1/client.pb.ts';
 import type { Message, StreamPosition } from '../proto/gen/im/v1/message.pb.ts';
 import type {
@@ -53,6 +54,9 @@ export interface SyncOptions {
   tagsOf?: TagsOf;
   now?: () => number;
 }
+
+/** Users whose unread totals are computed at once (GetUnreadTotals). */
+const UNREAD_TOTALS_CONCURRENCY = 16;
 
 /** The most system-timeline entries one unread count reads past the user's marker. */
 const SYSTEM_UNREAD_SCAN = 1000;
@@ -281,14 +285,18 @@ export class Sync implements SyncApi {
 
   /** Each user's total unread count as a device that is caught up shows it (a mobile push's badge). */
   async getUnreadTotals({ users }: GetUnreadTotalsRequest): Promise<GetUnreadTotalsResponse> {
+    // A few users at a time: each is a handful of store reads, and a page of 500 at once overruns a connection.
+    const limit = pLimit(UNREAD_TOTALS_CONCURRENCY);
     const totals = await Promise.all(
-      users.map(async (user) => {
-        const { ids, heads, system } = await this.sharedHeads(user);
-        const through = new Map(ids.map((id, i) => [id, heads[i]?.index ?? 0]));
-        const atHeads: SyncKey = { ...initialKey(user, 0), systemSeq: system };
-        const unread = await this.unread(user, atHeads, through, () => this.tagsOf(user));
-        return unread.reduce((sum, c) => sum + c.unread, 0);
-      }),
+      users.map((user) =>
+        limit(async () => {
+          const { ids, heads, system } = await this.sharedHeads(user);
+          const through = new Map(ids.map((id, i) => [id, heads[i]?.index ?? 0]));
+          const atHeads: SyncKey = { ...initialKey(user, 0), systemSeq: system };
+          const unread = await this.unread(user, atHeads, through, () => this.tagsOf(user));
+          return unread.reduce((sum, c) => sum + c.unread, 0);
+        }),
+      ),
     );
     return { totals };
   }

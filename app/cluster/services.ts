@@ -166,7 +166,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
     case 'push': {
       const r = redis();
       const kafka = bus();
-      const { mobile: stores } = engineStores(config, r, await cassandra());
+      const { mobile: stores, groups, notices: noticeStores } = engineStores(config, r, await cassandra());
       const offline = client(OfflineServiceService, config.offlineAddress);
       const sync = client(SyncServiceService, config.syncAddress);
       const routes = gatewaysOver(r);
@@ -176,6 +176,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         routes: routes.routes,
         offline,
         badges: async (users) => (await sync.getUnreadTotals({ users })).totals,
+        audiences: { groups, tags: noticeStores.tags },
         log,
       });
       started.push(notifier);
@@ -245,7 +246,12 @@ export async function startService(name: ServiceName, config: Config, log: Logge
   }
 }
 
-/** Each job on `push_jobs`, keyed by its user (the notifier's coalescing holds per user: one partition each). */
+/**
+ * Each job on `push_jobs`, keyed by its user (the notifier's coalescing holds per user: one partition each), or by
+ * its audience.
+ */
 async function publishPushJobs(bus: Bus, jobs: readonly PushJob[]): Promise<void> {
-  await Promise.all(jobs.map((job) => bus.publish(topics.pushJobs.name, job.user, PushJob.encode(job).finish())));
+  await Promise.all(
+    jobs.map((job) => bus.publish(topics.pushJobs.name, job.user || job.audience, PushJob.encode(job).finish())),
+  );
 }

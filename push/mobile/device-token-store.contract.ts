@@ -86,10 +86,9 @@ export function deviceTokenStoreContract(
     /** Page sizes for a scan of `users` users: small, but at most about 200 pages (Cassandra holds every run's). */
     const pageSizes = (users: number) => [1, 2, 3].map((n) => n * Math.max(1, Math.ceil(users / 200)));
 
-    it(
-      'scans an empty store to one empty page; `next` is absent at the end',
-      { skip: shared && "Cassandra keeps every run's registrations" },
-      async () => {
+    // Only where the store starts empty: Cassandra keeps every run's registrations (its walks below check the end).
+    if (!shared)
+      it('scans an empty store to one empty page; `next` is absent at the end', async () => {
         assert.deepEqual(await store.scan({ after: '', limit: 10 }), { items: [] });
         const { user, token } = fresh();
         const regs = [
@@ -112,8 +111,7 @@ export function deviceTokenStoreContract(
         );
         for (const r of regs) assert.equal(await store.remove(r.user, r.device), true);
         assert.deepEqual(await store.scan({ after: '', limit: 10 }), { items: [] });
-      },
-    );
+      });
 
     it('scans every registration once, in pages of whole users, in a stable order', async () => {
       const { user, token } = fresh();

@@ -83,7 +83,7 @@ async function setup(cursor = 0) {
     options: { coalesceWindowMs: 1000, maxAttempts: 2, retryBaseMs: 1 },
     now: () => now,
   });
-  const job = (m: Message): PushJob => ({ user: 'bob', message: m, storedAtMs: now });
+  const job = (m: Message): PushJob => ({ user: 'bob', message: m, storedAtMs: now, audience: '' });
   return { notifier, sender, routes, job, advance: (ms: number) => (now += ms), now: () => now };
 }
 

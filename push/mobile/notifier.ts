@@ -23,6 +23,13 @@ export interface NotifierOptions {
 
 export const DEFAULT_NOTIFIER: Readonly<NotifierOptions> = { coalesceWindowMs: 1000, maxAttempts: 5, retryBaseMs: 100 };
 
+/** The room of everyone (a notice to all): its audience is every registered device. */
+const EVERYONE = 'system';
+/** Users (or, for everyone, users' registrations) per page of an audience. */
+const AUDIENCE_PAGE = 500;
+/** An audience is paged through at most this far (1,000,000 users at the page size above). */
+const MAX_AUDIENCE_PAGES = 2_000;
+
 export interface NotifierDeps {
   tokens: DeviceTokenStore;
   routes: Pick<RouteTable, 'lookup'>;
@@ -34,6 +41,11 @@ export interface NotifierDeps {
   deadLetters: DeadLetterStore;
   /** Conversations users muted: no visible alert for them, only the badge. */
   mutes?: MuteStore;
+  /** The users of an audience other than "system" (everyone): "group:<id>" members, "tag:<app>:<tag>" holders. */
+  audienceUsers?: (
+    audience: string,
+    page: { after: string; limit: number },
+  ) => Promise<{ items: string[]; next?: string }>;
   log: Logger;
   options: NotifierOptions;
   now?: () => number;
@@ -75,24 +87,63 @@ export class Notifier {
   }
 
   async handle(jobs: readonly PushJob[]): Promise<void> {
-    const relevant = jobs.filter((j) => j.message && this.wanted(j.user, j.message));
+    for (const job of jobs) if (job.audience && job.message) await this.handleAudience(job, job.message);
+    const relevant = jobs.filter((j) => !j.audience && j.message && this.wanted(j.user, j.message));
     if (relevant.length === 0) return;
     const users = [...new Set(relevant.map((j) => j.user))];
     const tokens = await this.deps.tokens.ofUsers(users);
     const candidates = relevant.flatMap((j) =>
       (tokens.get(j.user) ?? []).map((device) => ({ device, message: j.message!, storedAtMs: j.storedAtMs })),
     );
+    await this.decide(candidates);
+  }
+
+  /**
+   * A message stored once for many (a large group's, a notice to everyone or to a tag): its audience's devices a page
+   * at a time, each page decided like any recipients' (its sender's own devices left out).
+   */
+  private async handleAudience(job: PushJob, message: Message): Promise<void> {
+    if (!this.wanted('', message)) return;
+    let after = '';
+    for (let pages = 0; pages < MAX_AUDIENCE_PAGES; pages++) {
+      const page = await this.audiencePage(job.audience, after);
+      const devices = page.tokens.filter((t) => t.user !== message.fromUser);
+      await this.decide(devices.map((device) => ({ device, message, storedAtMs: job.storedAtMs })));
+      if (page.next === undefined) return;
+      after = page.next;
+    }
+    this.deps.log.warn({ audience: job.audience }, `mobile push: audience past ${MAX_AUDIENCE_PAGES} pages, cut`);
+  }
+
+  private async audiencePage(audience: string, after: string): Promise<{ tokens: DeviceToken[]; next?: string }> {
+    if (audience === EVERYONE) {
+      const page = await this.deps.tokens.scan({ after, limit: AUDIENCE_PAGE });
+      return page.next === undefined ? { tokens: page.items } : { tokens: page.items, next: page.next };
+    }
+    if (!this.deps.audienceUsers) return { tokens: [] };
+    const users = await this.deps.audienceUsers(audience, { after, limit: AUDIENCE_PAGE });
+    const tokens = [...(await this.deps.tokens.ofUsers(users.items)).values()].flat();
+    return users.next === undefined ? { tokens } : { tokens, next: users.next };
+  }
+
+  /** Which of these devices get an alert now, a silent update now (muted), or one when their window ends. */
+  private async decide(candidates: readonly Candidate[]): Promise<void> {
+    if (candidates.length === 0) return;
     const behind = await this.stillBehind(candidates);
+    // Everything that can fail before the coalescer notes an alert: a job tried again must still alert.
+    const badges = await this.badgesOf(behind);
     const opened = behind.filter((c) => this.coalescer.take(keyOf(c), c) === 'alert');
     const muted = await this.mutedOf(opened);
     await Promise.all([
       this.send(
         opened.filter((_, i) => !muted[i]),
         true,
+        badges,
       ),
       this.send(
         opened.filter((_, i) => muted[i]),
         false,
+        badges,
       ),
     ]);
   }
@@ -102,7 +153,8 @@ export class Notifier {
     const due = this.coalescer.due();
     if (due.length === 0) return;
     try {
-      await this.send(await this.stillBehind(due), false);
+      const behind = await this.stillBehind(due);
+      await this.send(behind, false, await this.badgesOf(behind));
     } catch (err) {
       this.deps.log.warn({ err }, 'mobile push updates not sent');
     }
@@ -153,11 +205,16 @@ export class Notifier {
     return offline.filter((c, i) => c.message.stream !== 'inbox' || cursors[i]! < c.message.seq);
   }
 
-  private async send(candidates: readonly Candidate[], alert: boolean): Promise<void> {
-    if (candidates.length === 0) return;
+  /** Each user's total unread, the badge of their pushes. */
+  private async badgesOf(candidates: readonly Candidate[]): Promise<Map<string, number>> {
+    if (candidates.length === 0) return new Map();
     const users = [...new Set(candidates.map((c) => c.device.user))];
     const totals = await this.deps.badges(users);
-    const badge = new Map(users.map((u, i) => [u, totals[i] ?? 0]));
+    return new Map(users.map((u, i) => [u, totals[i] ?? 0]));
+  }
+
+  private async send(candidates: readonly Candidate[], alert: boolean, badge: Map<string, number>): Promise<void> {
+    if (candidates.length === 0) return;
     await this.deliver(
       candidates.map((c) => ({
         push: this.pushFor(c, alert, badge.get(c.device.user) ?? 0),

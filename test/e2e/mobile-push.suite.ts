@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { NoticeApiClient, OperatorClient } from '../../client/notice-api.ts';
 import { ImClient } from '../../client/sdk.ts';
 import { FakeApns } from '../fakes/apns.ts';
 import { FakeFcm } from '../fakes/fcm.ts';
@@ -25,6 +26,7 @@ export interface MobileSettings {
   fcmAddress: string;
   fcmCaFile: string;
   pushCoalesceWindowMs: number;
+  smallGroupMaxMembers: number;
 }
 
 /** A server under test, and its /metrics text (summed over processes in cluster mode). */
@@ -62,7 +64,13 @@ export function mobilePushSuite(
       const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       writeFileSync(join(dir, 'key.p8'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
       writeFileSync(join(dir, 'ca.pem'), (await testTls()).ca);
-      apns = await FakeApns.start({ publicKey, keyId: 'KEY1234567', teamId: 'TEAM123456' });
+      // Cluster mode keeps earlier runs' registrations: only this run's tokens exist (the others get 410 and go).
+      apns = await FakeApns.start({
+        publicKey,
+        keyId: 'KEY1234567',
+        teamId: 'TEAM123456',
+        isKnown: (t) => t.includes(run),
+      });
       const google = generateKeyPairSync('rsa', { modulusLength: 2048 });
       const account = { project_id: 'im-test', client_email: 'push@im-test.iam.gserviceaccount.com' };
       const privateKeyPem = google.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -82,6 +90,7 @@ export function mobilePushSuite(
         fcmAddress: `127.0.0.1:${fcm.port}`,
         fcmCaFile: join(dir, 'ca.pem'),
         pushCoalesceWindowMs: WINDOW_MS,
+        smallGroupMaxMembers: 2,
       });
     });
     after(async () => {
@@ -259,6 +268,43 @@ export function mobilePushSuite(
       const metrics = await server.metrics();
       assert.match(metrics, /im_mobile_pushes_total\{provider="apns",outcome="dead-letter"\} 1/);
       assert.match(metrics, /im_mobile_pushes_total\{provider="apns",outcome="dead-token"\} 1/);
+    });
+
+    // Last: the notice to everyone counts as unread for every user after it.
+    it('a large group’s message and a notice to everyone reach offline members’ devices (stored once, pushed to each)', async () => {
+      const [owner, member] = [u('big-owner'), u('big-member')];
+      const t = await pocketPhone(member);
+      const c = client(owner, 'laptop');
+      await c.connect();
+      // Above IM_SMALL_GROUP_MAX_MEMBERS (2 here): one timeline entry, delivered through the group's room.
+      const group = await c.createGroup('big', [member, u('big-3'), u('big-4')]);
+      await c.send({ group: group.groupId }, { text: 'to the large group' });
+      await c.close();
+      await eventually(
+        () =>
+          pushesTo(t).some(
+            (p) => (p.payload.aps.alert as { body?: string } | undefined)?.body === 'to the large group',
+          ),
+        'the group push',
+      );
+
+      const operator = new OperatorClient({ baseUrl: server.adminUrl, token: server.operatorToken });
+      const app = await operator.createApp({ name: `push ${run}`, scopes: ['broadcast'] });
+      const notices = new NoticeApiClient({ baseUrl: server.adminUrl, appId: app.id, secret: app.secret });
+      await notices.send({
+        message_id: `all-${run}`,
+        target: { all: true },
+        ttl_sec: 600,
+        content: { title: `Maintenance ${run}`, body: 'tonight' },
+      });
+      await eventually(
+        () =>
+          pushesTo(t).some(
+            (p) => (p.payload.aps.alert as { title?: string } | undefined)?.title === `Maintenance ${run}`,
+          ),
+        'the broadcast push',
+        30_000,
+      );
     });
 
     // Only where there is a push process of its own (embedded mode has none to kill).

@@ -25,6 +25,12 @@ export interface AcceptedApnsPush {
 }
 
 export interface FakeApnsOptions {
+  /**
+   * Which device tokens exist: a push to any other is answered 410 Unregistered, as Apple answers for an app that
+   * was deleted (default: every token exists). A test whose engines keep earlier runs' registrations says which are
+   * its own, so a notice to everyone does not push (and then removes) the earlier runs' devices.
+   */
+  isKnown?: (token: string) => boolean;
   /** The key the provider tokens must be signed with (the public half of the .p8), its key id and team id. */
   publicKey: KeyObject;
   keyId: string;
@@ -120,6 +126,7 @@ export class FakeApns {
     if (!payload || typeof aps !== 'object' || aps === null) return { status: 400, reason: 'BadPayload' };
     const scripted = this.scripted.get(token)?.shift();
     if (scripted) return scripted;
+    if (this.options.isKnown && !this.options.isKnown(token)) return { status: 410, reason: 'Unregistered' };
     this.accepted.push({
       token,
       headers: apnsHeaders(headers),
