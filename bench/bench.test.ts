@@ -127,6 +127,19 @@ describe('bench at tiny size', () => {
     assert.ok(fig('notices', 'throughput.0.acceptedPerSec') > 0, 'notice API throughput measured');
     fig('notices', 'throughput.0.requestMs.p99');
     fig('notices', 'throughput.0.serverCpuMsPerNotice');
+    for (const platform of ['apns', 'fcm']) {
+      assert.ok(fig('push', `senders.${platform}.0.acceptedPerSec`) > 0, `${platform} sender throughput measured`);
+      fig('push', `senders.${platform}.0.latencyMs.p99`);
+      fig('push', `senders.${platform}.0.senderCpuMsPerPush`);
+      fig('push', `senders.${platform}.0.fakeCpuMsPerPush`);
+    }
+    const push = ran.find((x) => x.scenario === 'push')!.result.figures;
+    // Coalescing: exactly one alert per device for a notice to everyone, whatever the timing.
+    assert.equal(get(push, 'broadcast.oneAlertEach'), true, 'one alert per seeded device');
+    assert.equal(fig('push', 'broadcast.pushesAtFake'), fig('push', 'broadcast.devices'));
+    assert.ok(fig('push', 'broadcast.lastPushMs') > 0);
+    assert.ok(fig('push', 'storeToProvider.steps.0.matched') > 0, 'store-to-provider receipts matched');
+    fig('push', 'storeToProvider.steps.0.fromSendMs.p99');
     for (const mode of ['embedded', 'cluster']) {
       assert.equal(get(ran.find((x) => x.scenario === 'group')!.result.figures, `${mode}.complete`), true);
       assert.ok(fig('group', `${mode}.lastMember.p50`) > 0, `${mode}: time to the last member measured`);

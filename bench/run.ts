@@ -13,11 +13,21 @@ import { group } from './scenarios/group.ts';
 import { idle } from './scenarios/idle.ts';
 import { latency } from './scenarios/latency.ts';
 import { notices } from './scenarios/notices.ts';
+import { push } from './scenarios/push.ts';
 import { sync } from './scenarios/sync.ts';
 
-export const SCENARIOS = { idle, fanout, latency, group, sync, notices, ceilings } as const;
+export const SCENARIOS = { idle, fanout, latency, group, sync, notices, push, ceilings } as const;
 export type ScenarioName = keyof typeof SCENARIOS;
-export const STANDARD_SET: ScenarioName[] = ['idle', 'fanout', 'latency', 'group', 'sync', 'notices', 'ceilings'];
+export const STANDARD_SET: ScenarioName[] = [
+  'idle',
+  'fanout',
+  'latency',
+  'group',
+  'sync',
+  'notices',
+  'push',
+  'ceilings',
+];
 
 export interface RunOptions {
   size: Size;
@@ -104,9 +114,17 @@ async function main(): Promise<void> {
     .option('--out <dir>', 'where result files go', DEFAULT_OUT)
     .option('--connections <n>', 'idle: connections on the one gateway process', int('connections'))
     .option('--clients <n>', 'fanout: connected clients; notices: online users', int('clients'))
-    .option('--users <n>', 'notices: registered users (default 100000)', int('users'))
+    .option(
+      '--users <n>',
+      'notices: registered users (default 100000); push: devices the notice to everyone reaches',
+      int('users'),
+    )
     .option('--workers <n>', 'client processes', int('workers'))
-    .option('--rates <list>', 'latency: offered msg/s steps, e.g. 1000,5000,10000; notices: notices/s steps', list)
+    .option(
+      '--rates <list>',
+      'latency: offered msg/s steps, e.g. 1000,5000,10000; notices: notices/s steps; push: sender pushes/s steps',
+      list,
+    )
     .option('--step-sec <n>', 'latency, notices: seconds per rate step', int('step-sec'))
     .option('--hold-sec <n>', 'idle: hold the connections this long once open (a soak, e.g. 600)', int('hold-sec'))
     .option(

@@ -525,7 +525,37 @@ const handlers = {
       }
       await sleep(1);
     }
-    return { sent: k - skipped, skipped, planned: total, maxLateMs, sendOk: counters.sendOk - okBefore };
+    return { sent: k - skipped, skipped, planned: total, maxLateMs, sendOk: counters.sendOk - okBefore, t0, gap };
+  },
+
+  /** Push registrations over the WebSocket (as the SDK's registerPush): socket `socks[i]` registers `tokens[i]`. */
+  async registerPush(p: {
+    socks: number[];
+    tokens: string[];
+    platform: 'apns' | 'fcm';
+    topic: string;
+    concurrency: number;
+    timeoutMs: number;
+  }) {
+    const deadline = wallMs() + p.timeoutMs;
+    let ok = 0;
+    const errors: Record<string, number> = {};
+    await pool(
+      p.socks.map((sock, i) => ({ sock, token: p.tokens[i]! })),
+      p.concurrency,
+      deadline,
+      async ({ sock, token }) => {
+        try {
+          const value = { platform: p.platform, token, topic: p.topic, environment: '', locale: '', previews: true };
+          const reply = await request(socks[sock]!, { $case: 'pushRegister', value });
+          if (reply.$case === 'pushDevice') ok++;
+          else bump(errors, reply.$case ?? 'no reply');
+        } catch (err) {
+          bump(errors, err instanceof Error ? err.message.split(':')[0]! : 'error');
+        }
+      },
+    );
+    return { ok, errors };
   },
 
   /** Backlog: each of `from` sends `count` messages to `to` (user or group), `window` in flight, awaiting results. */

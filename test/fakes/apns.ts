@@ -35,6 +35,8 @@ export interface FakeApnsOptions {
   publicKey: KeyObject;
   keyId: string;
   teamId: string;
+  /** Called with each push accepted, and when, instead of keeping it in `accepted` (benchmarks: no growing list). */
+  onAccepted?: (push: AcceptedApnsPush, atMs: number) => void;
 }
 
 const PUSH_TYPES = new Set(['alert', 'background', 'voip', 'complication', 'fileprovider', 'mdm', 'liveactivity']);
@@ -57,6 +59,8 @@ export class FakeApns {
   connections = 0;
   private readonly scripted = new Map<string, ApnsAnswer[]>();
   private readonly sessions = new Set<Http2Session>();
+  /** The last provider token verified, and its claims: a provider sends the same one for up to an hour. */
+  private lastJws: { authorization: string; jws: ReturnType<typeof verifyJws> } | undefined;
 
   private constructor(
     private readonly server: Http2Server,
@@ -127,17 +131,19 @@ export class FakeApns {
     const scripted = this.scripted.get(token)?.shift();
     if (scripted) return scripted;
     if (this.options.isKnown && !this.options.isKnown(token)) return { status: 410, reason: 'Unregistered' };
-    this.accepted.push({
-      token,
-      headers: apnsHeaders(headers),
-      payload: { ...payload, aps: aps as Record<string, unknown> },
-    });
+    const push = { token, headers: apnsHeaders(headers), payload: { ...payload, aps: aps as Record<string, unknown> } };
+    if (this.options.onAccepted) this.options.onAccepted(push, performance.timeOrigin + performance.now());
+    else this.accepted.push(push);
     return { status: 200, reason: '' };
   }
 
   private checkProviderToken(authorization: string | undefined): ApnsAnswer | undefined {
     if (!authorization?.startsWith('bearer ')) return { status: 403, reason: 'MissingProviderToken' };
-    const jws = verifyJws(authorization.slice('bearer '.length), this.options.publicKey, 'ES256');
+    if (this.lastJws?.authorization !== authorization) {
+      const jws = verifyJws(authorization.slice('bearer '.length), this.options.publicKey, 'ES256');
+      this.lastJws = { authorization, jws };
+    }
+    const { jws } = this.lastJws;
     const iat = jws?.claims.iat;
     const now = Date.now() / 1000;
     const valid =

@@ -38,6 +38,8 @@ export interface FakeFcmOptions {
   /** The service account: its email and the public half of its key, which signs the token grants. */
   clientEmail: string;
   publicKey: KeyObject;
+  /** Called with each message accepted, and when, instead of keeping it in `accepted` (benchmarks: no growing list). */
+  onAccepted?: (message: AcceptedFcmMessage, atMs: number) => void;
 }
 
 const TOKEN_URL = 'https://oauth2.googleapis.com/token';
@@ -149,7 +151,9 @@ export class FakeFcm {
       }
       return reply(http, error, retryAfter);
     }
-    this.accepted.push({ token: token as string, message: message!, httpVersion: req.httpVersion });
+    const accepted = { token: token as string, message: message!, httpVersion: req.httpVersion };
+    if (this.options.onAccepted) this.options.onAccepted(accepted, performance.timeOrigin + performance.now());
+    else this.accepted.push(accepted);
     return reply(200, { name: `projects/${project}/messages/${randomUUID()}` });
   }
 
