@@ -3,6 +3,7 @@
  *   chat_input      upstream sends, keyed by conversation (one conversation keeps its order)
  *   user_state      device online/offline, keyed by user
  *   push_jobs       messages stored for a user whose unconnected devices may need a mobile push, keyed by user
+ *   push_dlq        mobile pushes the providers would not take after every try (JSON), for whoever watches them
  *   <topic>.dead    records a handler gave up on, with the reason in the value
  */
 export const topics = {
@@ -11,6 +12,7 @@ export const topics = {
   pushJobs: { name: 'push_jobs', partitions: 8 },
   chatInputDead: { name: 'chat_input.dead', partitions: 1 },
   pushJobsDead: { name: 'push_jobs.dead', partitions: 1 },
+  pushDlq: { name: 'push_dlq', partitions: 1 },
   userStateDead: { name: 'user_state.dead', partitions: 1 },
 } as const;
 

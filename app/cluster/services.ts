@@ -35,6 +35,7 @@ import { PushJob } from '../../proto/gen/im/v1/bus.pb.ts';
 import { consume } from '../../lib/bus-consumer.ts';
 import { topics } from '../../lib/topics.ts';
 import type { Bus } from '../../lib/bus.ts';
+import type { DeadLetterStore } from '../../push/mobile/dead-letter-store.ts';
 import { killAfter } from '../fault-injection.ts';
 
 export const SERVICES = Object.keys(CLUSTER_PROCESSES) as ClusterProcess[];
@@ -166,7 +167,10 @@ export async function startService(name: ServiceName, config: Config, log: Logge
     case 'push': {
       const r = redis();
       const kafka = bus();
-      const { mobile: stores, groups, notices: noticeStores } = engineStores(config, r, await cassandra());
+      const engine = engineStores(config, r, await cassandra());
+      const { groups, notices: noticeStores } = engine;
+      // Dead letters are kept for the operator (Cassandra) and announced on push_dlq for anything that watches.
+      const stores = { ...engine.mobile, deadLetters: announcedOn(kafka, engine.mobile.deadLetters) };
       const offline = client(OfflineServiceService, config.offlineAddress);
       const sync = client(SyncServiceService, config.syncAddress);
       const routes = gatewaysOver(r);
@@ -254,4 +258,16 @@ async function publishPushJobs(bus: Bus, jobs: readonly PushJob[]): Promise<void
   await Promise.all(
     jobs.map((job) => bus.publish(topics.pushJobs.name, job.user || job.audience, PushJob.encode(job).finish())),
   );
+}
+
+/** A dead-letter store that also publishes each letter it keeps to `push_dlq` (keyed by user). */
+function announcedOn(bus: Bus, store: DeadLetterStore): DeadLetterStore {
+  return {
+    add: async (letter) => {
+      await store.add(letter);
+      await bus.publish(topics.pushDlq.name, letter.user, Buffer.from(JSON.stringify(letter)));
+    },
+    list: (after, limit) => store.list(after, limit),
+    take: (ids) => store.take(ids),
+  };
 }

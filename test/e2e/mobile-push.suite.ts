@@ -121,7 +121,9 @@ export function mobilePushSuite(
     it('an offline device gets one alert with the text, the conversation as collapse id and the badge', async () => {
       const t = await pocketPhone(u('bob1'));
       await send(u('alice1'), u('bob1'), ['hello bob']);
-      await eventually(() => pushesTo(t).length === 1, 'the push');
+      // The first job waits for the push process to join its consumer group (a group a killed process of an earlier
+      // run was in rebalances after that member's session times out).
+      await eventually(() => pushesTo(t).length === 1, 'the push', 30_000);
       const [push] = pushesTo(t);
       assert.deepEqual(push!.payload.aps.alert, { title: u('alice1'), body: 'hello bob' });
       assert.equal(push!.payload.aps.badge, 1);
@@ -138,7 +140,7 @@ export function mobilePushSuite(
       await phone.registerPush({ platform: 'fcm', token: t, previews: false });
       await phone.close();
       await send(u('alice8'), u('droid'), ['secret text']);
-      await eventually(() => fcm.accepted.some((m) => m.token === t), 'the FCM message');
+      await eventually(() => fcm.accepted.some((m) => m.token === t), 'the FCM message', 30_000);
       const { message } = fcm.accepted.find((m) => m.token === t)!;
       const android = message.android as { priority: string; collapse_key: string; notification: { body: string } };
       assert.equal(android.priority, 'high');
