@@ -10,6 +10,7 @@ import type { TokenVerifier } from '../lib/token.ts';
 import type { LogicApi } from '../logic/index.ts';
 import type { RouteTable } from '../push/index.ts';
 import { syncHttpHandler, type SyncApi } from '../sync/index.ts';
+import { deviceHttpHandler } from '../push/index.ts';
 import { CloseCode } from './connection.ts';
 import { ConnectionRegistry } from './connections.ts';
 import { DeliverApi } from './deliver-api.ts';
@@ -143,11 +144,12 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     { getDiff: (r) => userLimits.httpSync(r.user, () => syncs.admit(() => deps.sync.getDiff(r))) },
     deps.verifyToken,
   );
+  const deviceHttp = deviceHttpHandler(deps.push, deps.verifyToken);
   const server = createServer(
     httpRoutes({
       health: () => ({ node: options.node, ...stats() }),
       draining: () => draining,
-      api: [syncHttp, ...(deps.httpApis ?? [])],
+      api: [syncHttp, deviceHttp, ...(deps.httpApis ?? [])],
     }),
   );
   server.on('upgrade', (req, socket, head) => sessions.upgrade(req, socket, head));

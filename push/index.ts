@@ -43,6 +43,7 @@ export type { Route, RouteRef, RouteTable } from './route-table.ts';
 export type { GatewayDirectory } from './gateway-directory.ts';
 export { coalescedPush } from './coalesced.ts';
 export { pushAdminHttpHandler } from './mobile/admin-http.ts';
+export { deviceHttpHandler } from './mobile/device-http.ts';
 
 export interface PushOptions {
   /** Messages per inbox read when a device catches up on coming online. */

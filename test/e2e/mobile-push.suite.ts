@@ -165,6 +165,41 @@ export function mobilePushSuite(
       assert.deepEqual(pushesTo(t)[1]!.payload.aps.alert, { title: u('mute-carol'), body: 'not muted' });
     });
 
+    it('a device registers over HTTP with its own token (PUT, DELETE at logout); bad requests are refused', async () => {
+      const user = u('http-bob');
+      const url = `${server.urlFor(user, 'phone').replace(/^ws/, 'http')}/v1/push/device`;
+      const call = (method: string, body?: unknown, auth = `Bearer ${server.token(user, 'phone')}`) =>
+        fetch(url, { method, headers: { authorization: auth }, ...(body ? { body: JSON.stringify(body) } : {}) });
+      const t = token();
+      const registered = await call('PUT', { platform: 'apns', token: t, topic: TOPIC, previews: true });
+      assert.equal(registered.status, 200);
+      const shown = (await registered.json()) as Record<string, unknown>;
+      assert.deepEqual(
+        { ...shown, updated_at_ms: typeof shown.updated_at_ms },
+        {
+          device: 'phone',
+          platform: 'apns',
+          registered: true,
+          environment: 'production',
+          previews: true,
+          updated_at_ms: 'number',
+        },
+      );
+      await send(u('http-alice'), user, ['over http']);
+      await eventually(() => pushesTo(t).length === 1, 'the push');
+      assert.equal((await call('PUT', { platform: 'apns', token: t })).status, 400, 'APNs needs a topic');
+      const bad = await call('PUT', { platform: 'pager', token: t, topic: TOPIC });
+      assert.equal(bad.status, 400);
+      assert.equal(((await bad.json()) as { field: string }).field, 'platform');
+      assert.equal((await call('PUT', { platform: 'apns', token: t, topic: TOPIC }, 'Bearer nope')).status, 401);
+      assert.equal((await call('POST', {})).status, 405);
+      assert.equal((await call('DELETE')).status, 200);
+      await sleep(WINDOW_MS * 2);
+      await send(u('http-alice'), user, ['after logout']);
+      await sleep(WINDOW_MS);
+      assert.equal(pushesTo(t).length, 1, 'nothing after logout');
+    });
+
     it('a connected device gets none', async () => {
       const t = await pocketPhone(u('bob2'));
       const phone = client(u('bob2'), 'phone');
