@@ -1,3 +1,4 @@
+import pRetry from 'p-retry';
 import { ImError, isErrorCode, type ErrorCode } from '../lib/errors.ts';
 import { signRequest } from '../logic/notices/request-signature.ts';
 
@@ -152,15 +153,31 @@ export class NoticeApiClient {
     const url = new URL(path, baseUrl);
     const text = body === undefined ? '' : JSON.stringify(body);
     // Signed as the URL will put it on the request line (new URL may have percent-encoded parts of `path`).
-    let headers: Record<string, string>;
-    try {
-      headers = signRequest({ appId, secret, method, path: url.pathname + url.search, body: text });
-    } catch (err) {
-      // An app id (or path) the server would refuse: said before anything is sent.
-      throw new ImError('INVALID_ARGUMENT', (err as Error).message, { cause: err });
-    }
-    return request<T>(method, url, text, headers, timeoutMs);
+    const signed = () => {
+      try {
+        return signRequest({ appId, secret, method, path: url.pathname + url.search, body: text });
+      } catch (err) {
+        // An app id (or path) the server would refuse: said before anything is sent.
+        throw new ImError('INVALID_ARGUMENT', (err as Error).message, { cause: err });
+      }
+    };
+    // Every request of this API may be sent again (a notice by its message_id), signed anew (a new nonce).
+    return whenReachable(() => request<T>(method, url, text, signed(), timeoutMs));
   }
+}
+
+/**
+ * `send` tried again a few times, with backoff, while the server cannot be reached or is overloaded (UNAVAILABLE:
+ * a connection refused or closed under the request, a 503). The requests of this API are safe to repeat.
+ */
+function whenReachable<T>(send: () => Promise<T>): Promise<T> {
+  return pRetry(send, {
+    retries: 2,
+    minTimeout: 200,
+    factor: 3,
+    randomize: true,
+    shouldRetry: ({ error }) => error instanceof ImError && error.code === 'UNAVAILABLE',
+  });
 }
 
 /** Manages apps, and looks at mobile push, with the operator's token. */
@@ -199,7 +216,10 @@ export class OperatorClient {
   private call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const { baseUrl, token, timeoutMs } = this.options;
     const text = body === undefined ? '' : JSON.stringify(body);
-    return request<T>(method, new URL(path, baseUrl), text, { authorization: `Bearer ${token}` }, timeoutMs);
+    const headers = { authorization: `Bearer ${token}` };
+    const send = () => request<T>(method, new URL(path, baseUrl), text, headers, timeoutMs);
+    // Creating an app is the one request that is not safe to repeat: a second try could make a second app.
+    return method === 'POST' && path === '/v1/admin/apps' ? send() : whenReachable(send);
   }
 }
 

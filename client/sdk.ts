@@ -356,7 +356,13 @@ export class ImClient extends EventEmitter<ClientEvents> {
     previews?: boolean;
   }): Promise<PushDevice> {
     const value = { topic: '', environment: '', locale: '', previews: false, ...registration };
-    return expectReply(await this.request({ $case: 'pushRegister', value }), 'pushDevice');
+    // A registration may be sent again: tried a few times while the server has a passing failure.
+    return pRetry(async () => expectReply(await this.request({ $case: 'pushRegister', value }), 'pushDevice'), {
+      retries: 2,
+      minTimeout: 200,
+      randomize: true,
+      shouldRetry: ({ error }) => error instanceof ImError && RETRYABLE.has(error.code),
+    });
   }
   /** No more mobile pushes to this device (at logout). */
   async unregisterPush(): Promise<PushDevice> {
