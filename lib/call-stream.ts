@@ -9,7 +9,18 @@ import {
 import { CallFrame, CallStreamServiceService } from '../proto/gen/im/v1/calls.pb.ts';
 import { bufferView } from './buffer-view.ts';
 import { echo } from './echo.ts';
+import { createLogger, type Logger } from './logger.ts';
 import { ImError, isErrorCode, toImError } from './errors.ts';
+
+let internalLog: Logger | undefined;
+
+/**
+ * A call that failed with an unexpected error, logged where it happened: its caller hears only "internal error"
+ * (the logger is made on the first one).
+ */
+export function logInternal(err: unknown, method: string): void {
+  (internalLog ??= createLogger().child({ svc: 'grpc' })).error({ err, method }, 'a call failed');
+}
 
 /** The error fields of a frame that carries none. */
 const NO_ERROR = { errorCode: '', errorMessage: '', retryAfterMs: 0, errorField: '' } as const;
@@ -99,6 +110,7 @@ export class CallStreamServer {
       return { id, method: '', body: bufferView(response), ...NO_ERROR };
     } catch (err) {
       const e = toImError(err);
+      if (e.code === 'INTERNAL') logInternal(err, method);
       return {
         id,
         method: '',

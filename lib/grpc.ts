@@ -9,7 +9,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { bufferView } from './buffer-view.ts';
-import { CallStreamClient, CallStreamServer, type RawMethod } from './call-stream.ts';
+import { CallStreamClient, CallStreamServer, logInternal, type RawMethod } from './call-stream.ts';
 import { toImError } from './errors.ts';
 import type { Closeable } from './lifecycle.ts';
 
@@ -78,6 +78,7 @@ export function addApi<D extends object>(
         (res) => callback(null, res),
         (err: unknown) => {
           const e = toImError(err);
+          if (e.code === 'INTERNAL') logInternal(err, m.path);
           const metadata = new Metadata();
           metadata.set(ERROR_CODE_KEY, e.code);
           callback({ code: e.grpcStatus, details: e.message, metadata });
