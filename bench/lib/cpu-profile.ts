@@ -1,7 +1,8 @@
 // Where a process spent its CPU: the top self-time functions (and files) of a V8 CPU profile, as taken in-process
 // by a bench child (node:inspector, bench/servers/gateway.ts `profileStop`) or written by --cpu-prof
 // (IM_CPU_PROF_DIR). Self time is the samples whose top frame was the function, times the sampling interval.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 
 /** The parts of a V8 CPU profile (the .cpuprofile JSON, or Profiler.stop's `profile`) read here. */
 export interface V8Profile {
@@ -182,4 +183,33 @@ export function nativeLines(s: ProfileSummary, n = 5): string[] {
 /** One line per function of the repository, by inclusive time. */
 export function inclusiveLines(s: ProfileSummary, n = 8): string[] {
   return s.inclusive.slice(0, n).map((t) => `${pct(t.share)} ${t.totalMs} ms ${t.fn} ${t.where}`);
+}
+
+/**
+ * This process's CPU profiler, for a server driven over IPC: `start` samples every `intervalUs`; `stop` answers the
+ * top `top` self-time functions and files, and writes the whole profile to `saveTo` when given (a .cpuprofile: open
+ * it in Chrome DevTools or VS Code).
+ */
+export function selfProfiler() {
+  let session: Session | undefined;
+  return {
+    async start(p: { intervalUs: number }) {
+      if (session) throw new Error('a profile is already running');
+      session = new Session();
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: p.intervalUs });
+      await session.post('Profiler.start');
+      return {};
+    },
+    async stop(p: { top: number; saveTo?: string }) {
+      const running = session;
+      if (!running) throw new Error('no profile is running');
+      session = undefined;
+      const { profile } = await running.post('Profiler.stop');
+      running.disconnect();
+      if (p.saveTo) writeFileSync(p.saveTo, JSON.stringify(profile));
+      return summarizeProfile(profile, p.top);
+    },
+  };
 }

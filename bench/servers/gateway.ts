@@ -3,14 +3,12 @@
 // with --expose-gc) and CPU, and a fan-out driver that hands one pre-encoded Deliver frame to the gateway's
 // Deliver API for many connections, as push does; a CPU profile of a stretch of the run (node:inspector),
 // summarized; the notice service's counters.
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import { startEmbedded } from '../../app/embedded.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { noticesTotal } from '../../logic/notices/metrics.ts';
 import { encodeDeliver } from '../../push/index.ts';
-import { summarizeProfile } from '../lib/cpu-profile.ts';
+import { selfProfiler } from '../lib/cpu-profile.ts';
 import { LoopDelay, ProcessCpu } from '../lib/machine.ts';
 import { wallMs } from '../lib/progress.ts';
 import { serve } from '../lib/rpc.ts';
@@ -19,7 +17,7 @@ import { benchMessage, gcAndMeasure } from './common.ts';
 const im = await startEmbedded(loadConfig(), createLogger(process.env.IM_LOG_LEVEL ?? 'warn'));
 const cpu = new ProcessCpu();
 const loopDelay = new LoopDelay();
-let profiler: Session | undefined;
+const profiler = selfProfiler();
 
 const handlers = {
   loopDelay() {
@@ -51,29 +49,9 @@ const handlers = {
     }
     return byOutcome;
   },
-  /** Starts sampling this process's CPU (every `intervalUs`), until profileStop. */
-  async profileStart(p: { intervalUs: number }) {
-    if (profiler) throw new Error('a profile is already running');
-    profiler = new Session();
-    profiler.connect();
-    await profiler.post('Profiler.enable');
-    await profiler.post('Profiler.setSamplingInterval', { interval: p.intervalUs });
-    await profiler.post('Profiler.start');
-    return {};
-  },
-  /**
-   * Stops the profile and answers its top `top` self-time functions and files; the whole profile is written to
-   * `saveTo` when given (a .cpuprofile: open it in Chrome DevTools or VS Code).
-   */
-  async profileStop(p: { top: number; saveTo?: string }) {
-    const session = profiler;
-    if (!session) throw new Error('no profile is running');
-    profiler = undefined;
-    const { profile } = await session.post('Profiler.stop');
-    session.disconnect();
-    if (p.saveTo) writeFileSync(p.saveTo, JSON.stringify(profile));
-    return summarizeProfile(profile, p.top);
-  },
+  /** This process's CPU profile (bench/lib/cpu-profile.ts). */
+  profileStart: (p: { intervalUs: number }) => profiler.start(p),
+  profileStop: (p: { top: number; saveTo?: string }) => profiler.stop(p),
   /** `rounds` Deliver calls, each handing the same pre-encoded frame to every connection; `burst` rounds per tick. */
   async fanout(p: { connIds: string[]; rounds: number; bytes: number; burst: number }) {
     const frame = encodeDeliver([benchMessage(p.bytes)]);

@@ -2,20 +2,18 @@
 // the fake provider (bench/servers/push-fakes.ts, another process) open loop at a rate: what it was offered, what
 // the provider accepted and when, and this process's CPU. A CPU profile of a stretch (node:inspector) on request.
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import { ApnsSender } from '../../push/mobile/apns-sender.ts';
 import { FcmSender } from '../../push/mobile/fcm-sender.ts';
 import type { MobilePush, Platform, PushSender } from '../../push/mobile/push-sender.ts';
 import { RedirectAgent } from '../../push/mobile/redirect-agent.ts';
-import { summarizeProfile } from '../lib/cpu-profile.ts';
+import { selfProfiler } from '../lib/cpu-profile.ts';
 import { Histogram } from '../lib/histogram.ts';
 import { sleep, wallMs } from '../lib/progress.ts';
 import { serve } from '../lib/rpc.ts';
 
 let sender: PushSender | undefined;
 let platform: Platform = 'apns';
-let profiler: Session | undefined;
+const profiler = selfProfiler();
 /** Device tokens pushed to, round robin. */
 const TOKENS = 1_000;
 
@@ -131,24 +129,9 @@ const handlers = {
       cpuMs: (cpu.user + cpu.system) / 1000,
     };
   },
-  async profileStart(p: { intervalUs: number }) {
-    if (profiler) throw new Error('a profile is already running');
-    profiler = new Session();
-    profiler.connect();
-    await profiler.post('Profiler.enable');
-    await profiler.post('Profiler.setSamplingInterval', { interval: p.intervalUs });
-    await profiler.post('Profiler.start');
-    return {};
-  },
-  async profileStop(p: { top: number; saveTo?: string }) {
-    const session = profiler;
-    if (!session) throw new Error('no profile is running');
-    profiler = undefined;
-    const { profile } = await session.post('Profiler.stop');
-    session.disconnect();
-    if (p.saveTo) writeFileSync(p.saveTo, JSON.stringify(profile));
-    return summarizeProfile(profile, p.top);
-  },
+  /** This process's CPU profile (bench/lib/cpu-profile.ts). */
+  profileStart: (p: { intervalUs: number }) => profiler.start(p),
+  profileStop: (p: { top: number; saveTo?: string }) => profiler.stop(p),
   async close() {
     await sender?.close();
     sender = undefined;
