@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { NoticeContent, SendNoticeRequest, TagUsersRequest } from '../../proto/gen/im/v1/notices.pb.ts';
-import { ImError } from '../../lib/errors.ts';
+import { parseJsonBody } from '../../lib/json-body.ts';
 import type { NewApp } from './apps.ts';
 
 /**
@@ -61,7 +61,7 @@ const appBody = z
   .strict();
 
 export function sendNoticeRequest(appId: string, body: Buffer): SendNoticeRequest {
-  const v = parse(sendBody, body);
+  const v = parseJsonBody(sendBody, body);
   const c = v.content;
   const noticeContent: NoticeContent = {
     title: c.title,
@@ -93,12 +93,12 @@ export function sendNoticeRequest(appId: string, body: Buffer): SendNoticeReques
 }
 
 export function tagUsersRequest(appId: string, tag: string, body: Buffer): TagUsersRequest {
-  const v = parse(tagBody, body);
+  const v = parseJsonBody(tagBody, body);
   return { appId, tag, add: v.add, remove: v.remove };
 }
 
 export function newAppRequest(body: Buffer): NewApp {
-  const v = parse(appBody, body);
+  const v = parseJsonBody(appBody, body);
   const limits = v.rate_limits;
   return {
     name: v.name,
@@ -125,20 +125,4 @@ export function snakeJson(value: unknown): unknown {
 
 function snake(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
-function parse<T>(schema: z.ZodType<T>, body: Buffer): T {
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new ImError('INVALID_ARGUMENT', 'body is not JSON');
-  }
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  // An unknown key is reported at the object that holds it: the field at fault is the key.
-  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
-  const field = path.join('.');
-  throw new ImError('INVALID_ARGUMENT', `${field || 'body'}: ${issue.message}`, field ? { field } : {});
 }

@@ -3,6 +3,7 @@ import Router from 'find-my-way';
 import { z } from 'zod';
 import { ImError } from '../../lib/errors.ts';
 import { readBody, sendError, sendJson } from '../../lib/http.ts';
+import { parseJsonBody } from '../../lib/json-body.ts';
 import { checkOperator } from '../../lib/operator-auth.ts';
 import type { PushApi } from '../api.ts';
 
@@ -59,16 +60,8 @@ export function pushAdminHttpHandler(
     };
   });
   on('POST', '/v1/admin/push/dead-letters/replay', async ({ body }) => {
-    let value: unknown;
-    try {
-      value = JSON.parse(body.toString('utf8'));
-    } catch {
-      throw new ImError('INVALID_ARGUMENT', 'body is not JSON');
-    }
-    const parsed = replayBody.safeParse(value);
-    if (!parsed.success)
-      throw new ImError('INVALID_ARGUMENT', `ids: ${parsed.error.issues[0]!.message}`, { field: 'ids' });
-    return { replayed: (await push.replayDeadLetters({ ids: parsed.data.ids })).replayed };
+    const { ids } = parseJsonBody(replayBody, body);
+    return { replayed: (await push.replayDeadLetters({ ids })).replayed };
   });
 
   return (req: IncomingMessage, res: ServerResponse): boolean => {

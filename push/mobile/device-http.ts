@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { PushDevice } from '../../proto/gen/im/v1/client.pb.ts';
 import { ImError } from '../../lib/errors.ts';
 import { readBody, sendError, sendJson } from '../../lib/http.ts';
+import { parseJsonBody } from '../../lib/json-body.ts';
 import type { TokenVerifier } from '../../lib/token.ts';
 import type { PushApi } from '../api.ts';
 
@@ -48,19 +49,8 @@ async function serve(
   const { sub: user, dev: device } = verify(auth.slice('Bearer '.length).trim());
   const body = await readBody(req, 16 * 1024);
   if (req.method === 'DELETE') return sendJson(res, 200, json(await push.unregisterDevice({ user, device })));
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new ImError('INVALID_ARGUMENT', 'body is not JSON');
-  }
-  const parsed = registration.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
-    throw new ImError('INVALID_ARGUMENT', `${path.join('.') || 'body'}: ${issue.message}`, { field: path.join('.') });
-  }
-  sendJson(res, 200, json(await push.registerDevice({ user, device, registration: parsed.data })));
+  const parsed = parseJsonBody(registration, body);
+  sendJson(res, 200, json(await push.registerDevice({ user, device, registration: parsed })));
 }
 
 function json(d: PushDevice) {
