@@ -241,8 +241,11 @@ export class Notifier {
   /** One batch per provider; what it asks to retry is tried again one by one, then dead-lettered. */
   private async deliver(outgoing: readonly Outgoing[]): Promise<void> {
     const byPlatform = new Map<Platform, Outgoing[]>();
-    for (const o of outgoing)
-      byPlatform.set(o.push.target.platform, [...(byPlatform.get(o.push.target.platform) ?? []), o]);
+    for (const o of outgoing) {
+      const items = byPlatform.get(o.push.target.platform);
+      if (items) items.push(o);
+      else byPlatform.set(o.push.target.platform, [o]);
+    }
     await Promise.all(
       [...byPlatform].map(async ([platform, items]) => {
         const sender = this.deps.senders[platform];
