@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Router from 'find-my-way';
 import { ImError } from '../../lib/errors.ts';
 import { readBody, sendError, sendJson } from '../../lib/http.ts';
+import { HttpRoutes, type HttpMethod, type Matched } from '../../lib/http-routes.ts';
 import { checkOperator } from '../../lib/operator-auth.ts';
 import type { Apps } from './apps.ts';
 import { newAppRequest, sendNoticeRequest, snakeJson, tagUsersRequest } from './notice-json.ts';
@@ -35,22 +35,14 @@ interface Route {
   handle: (call: Call) => Promise<[status: number, value: unknown]>;
 }
 
-type Method = 'GET' | 'POST' | 'DELETE';
-
 /**
  * The notice API over HTTP with JSON, for business systems in any language (every request signed by its app), and
  * the operator's app registry. Returns a handler for the gateway's HTTP server list (embedded mode) or a server of
  * its own (cluster mode): true if the path is one of its own.
  */
 export function noticeHttpHandler(deps: NoticeHttpDeps) {
-  const router = Router();
-  const routes = new Map<string, Partial<Record<Method, Route>>>();
-  const on = (method: Method, path: string, route: Route) => {
-    const byMethod = routes.get(path) ?? {};
-    byMethod[method] = route;
-    routes.set(path, byMethod);
-    router.on(method, path, () => undefined, { path });
-  };
+  const routes = new HttpRoutes<Route>();
+  const on = (method: HttpMethod, path: string, route: Route) => routes.on(method, path, route);
   const { notices, apps } = deps;
   const status = (s: number) => (value: unknown) => [s, snakeJson(value)] as [number, unknown];
 
@@ -107,18 +99,9 @@ export function noticeHttpHandler(deps: NoticeHttpDeps) {
   });
 
   return (req: IncomingMessage, res: ServerResponse): boolean => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const method = (req.method ?? 'GET').toUpperCase();
-    const found = router.find(method as Method, url.pathname) ?? firstOf(router, url.pathname);
-    if (!found) return false;
-    const byMethod = routes.get((found.store as { path: string }).path)!;
-    const route = byMethod[method as Method];
-    if (!route) {
-      const allow = Object.keys(byMethod).join(', ');
-      sendError(res, new ImError('METHOD_NOT_ALLOWED', `${url.pathname} takes ${allow}`), { allow });
-      return true;
-    }
-    serve(req, res, route, found.params, url, deps).catch((err: unknown) => sendError(res, err));
+    const matched = routes.match(req, res);
+    if (matched === undefined) return false;
+    if (matched !== 'answered') serve(req, res, matched, deps).catch((err: unknown) => sendError(res, err));
     return true;
   };
 }
@@ -126,9 +109,7 @@ export function noticeHttpHandler(deps: NoticeHttpDeps) {
 async function serve(
   req: IncomingMessage,
   res: ServerResponse,
-  route: Route,
-  params: Record<string, string | undefined>,
-  url: URL,
+  { route, params, url }: Matched<Route>,
   deps: NoticeHttpDeps,
 ): Promise<void> {
   const body = await readBody(req, MAX_BODY_BYTES);
@@ -137,7 +118,7 @@ async function serve(
   else appId = await verifyApp(req, body, deps);
   const [status, value] = await route.handle({
     appId,
-    params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, v ?? ''])),
+    params,
     query: url.searchParams,
     body,
   });
@@ -158,15 +139,6 @@ async function verifyApp(req: IncomingMessage, body: Buffer, deps: NoticeHttpDep
       },
     },
   );
-}
-
-/** Any route at this path, whatever its method (to answer 405 rather than 404). */
-function firstOf(router: ReturnType<typeof Router>, path: string) {
-  for (const method of ['GET', 'POST', 'DELETE'] as const) {
-    const found = router.find(method, path);
-    if (found) return found;
-  }
-  return null;
 }
 
 function queryInt(query: URLSearchParams, name: string): number {

@@ -1,13 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import Router from 'find-my-way';
 import { z } from 'zod';
 import { ImError } from '../../lib/errors.ts';
 import { readBody, sendError, sendJson } from '../../lib/http.ts';
+import { HttpRoutes, type HttpMethod } from '../../lib/http-routes.ts';
 import { parseJsonBody } from '../../lib/json-body.ts';
 import { checkOperator } from '../../lib/operator-auth.ts';
 import type { PushApi } from '../api.ts';
 
-type Method = 'GET' | 'POST';
 type Handle = (call: { query: URLSearchParams; body: Buffer }) => Promise<unknown>;
 
 const replayBody = z.object({ ids: z.array(z.string().max(64)).min(1).max(500) }).strict();
@@ -21,12 +20,8 @@ export function pushAdminHttpHandler(
   push: Pick<PushApi, 'listDevices' | 'listDeadLetters' | 'replayDeadLetters'>,
   operatorToken: string,
 ) {
-  const router = Router();
-  const routes = new Map<string, Partial<Record<Method, Handle>>>();
-  const on = (method: Method, path: string, handle: Handle) => {
-    routes.set(path, { ...routes.get(path), [method]: handle });
-    router.on(method, path, () => undefined, { path });
-  };
+  const routes = new HttpRoutes<Handle>();
+  const on = (method: HttpMethod, path: string, handle: Handle) => routes.on(method, path, handle);
   on('GET', '/v1/admin/push/devices', async ({ query }) => {
     const user = query.get('user') ?? '';
     if (user === '') throw new ImError('INVALID_ARGUMENT', 'user missing', { field: 'user' });
@@ -65,20 +60,13 @@ export function pushAdminHttpHandler(
   });
 
   return (req: IncomingMessage, res: ServerResponse): boolean => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const found = router.find('GET', url.pathname) ?? router.find('POST', url.pathname);
-    if (!found) return false;
-    const byMethod = routes.get((found.store as { path: string }).path)!;
-    const handle = byMethod[(req.method ?? 'GET').toUpperCase() as Method];
-    if (!handle) {
-      const allow = Object.keys(byMethod).join(', ');
-      sendError(res, new ImError('METHOD_NOT_ALLOWED', `${url.pathname} takes ${allow}`), { allow });
-      return true;
-    }
+    const matched = routes.match(req, res);
+    if (matched === undefined) return false;
+    if (matched === 'answered') return true;
     (async () => {
       const body = await readBody(req, 64 * 1024);
       checkOperator(req, operatorToken);
-      sendJson(res, 200, await handle({ query: url.searchParams, body }));
+      sendJson(res, 200, await matched.route({ query: matched.url.searchParams, body }));
     })().catch((err: unknown) => sendError(res, err));
     return true;
   };
