@@ -4,22 +4,29 @@
  * update (the badge, no sound, no text). A burst of 100 messages in a second gives one alert and one update.
  */
 export class Coalescer<T> {
-  private readonly windows = new Map<string, { endsAt: number; pending?: T }>();
+  private readonly windows = new Map<string, { endsAt: number; openedBy: string; pending?: T }>();
 
   constructor(
     private readonly windowMs: number,
     private readonly now: () => number = Date.now,
+    /** What makes two updates the same one (a job handed over again), which must not count twice. */
+    private readonly idOf: (update: T) => string = () => '',
   ) {}
 
-  /** 'alert' when `key` has no open window (one opens); 'later' when it has one (`update` waits for its end). */
-  take(key: string, update: T): 'alert' | 'later' {
+  /**
+   * 'alert' when `key` has no open window (one opens); 'later' when it has one (`update` waits for its end);
+   * 'repeat' when `update` is the one that opened the window, handed over again (nothing more to send).
+   */
+  take(key: string, update: T): 'alert' | 'later' | 'repeat' {
     const now = this.now();
     const open = this.windows.get(key);
+    const id = this.idOf(update);
     if (open && open.endsAt > now) {
+      if (id !== '' && id === open.openedBy) return 'repeat';
       open.pending = update;
       return 'later';
     }
-    this.windows.set(key, { endsAt: now + this.windowMs });
+    this.windows.set(key, { endsAt: now + this.windowMs, openedBy: id });
     return 'alert';
   }
 

@@ -152,4 +152,16 @@ describe('Notifier', () => {
     assert.equal(update.collapseId, sender.sent[0]!.collapseId);
     assert.equal(sender.sent.length, 3);
   });
+
+  it('takes a job handed over again (a redelivery) as the same one: no second alert, no update for it', async () => {
+    const { notifier, sender, job, advance } = await setup();
+    await notifier.handle([job(message(1))]);
+    await notifier.handle([job(message(1))]);
+    advance(1000);
+    await notifier.flush();
+    assert.deepEqual(
+      sender.sent.map((p) => p.alert?.body),
+      ['text 1'],
+    );
+  });
 });

@@ -78,7 +78,7 @@ export class Notifier {
 
   constructor(private readonly deps: NotifierDeps) {
     this.now = deps.now ?? Date.now;
-    this.coalescer = new Coalescer(deps.options.coalesceWindowMs, this.now);
+    this.coalescer = new Coalescer(deps.options.coalesceWindowMs, this.now, (c) => c.message.serverMsgId);
   }
 
   start(): void {
