@@ -135,6 +135,15 @@ describe('Notifier', () => {
     assert.equal(caughtUp.sender.sent.length, 0);
   });
 
+  it('skips a device that registered its token after the message was stored (it was connected then)', async () => {
+    const { notifier, sender, job } = await setup();
+    const stale = { ...job(message(1)), storedAtMs: 0.5 };
+    await notifier.handle([stale]);
+    assert.equal(sender.sent.length, 0);
+    await notifier.handle([job(message(2))]);
+    assert.equal(sender.sent.length, 1);
+  });
+
   it('coalesces a burst per conversation: one alert, then one silent update when the window ends', async () => {
     const { notifier, sender, job, advance } = await setup();
     await notifier.handle(Array.from({ length: 50 }, (_, i) => job(message(i + 1))));

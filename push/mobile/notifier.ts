@@ -127,7 +127,8 @@ export class Notifier {
   }
 
   /** Which of these devices get an alert now, a silent update now (muted), or one when their window ends. */
-  private async decide(candidates: readonly Candidate[]): Promise<void> {
+  private async decide(all: readonly Candidate[]): Promise<void> {
+    const candidates = all.filter(registeredBefore);
     if (candidates.length === 0) return;
     const behind = await this.stillBehind(candidates);
     // Everything that can fail before the coalescer notes an alert: a job tried again must still alert.
@@ -321,6 +322,15 @@ export class Notifier {
       };
     }
   }
+}
+
+/**
+ * A device whose token was registered after the message was stored was connected then (it registers over its
+ * connection or the API at sign-in) and had the message with its sync: no push. This is also what keeps a job handed
+ * over late (a redelivery after a crash, a broadcast's long audience scan) from alerting devices that came later.
+ */
+function registeredBefore(c: Candidate): boolean {
+  return c.storedAtMs === 0 || c.device.updatedAtMs <= c.storedAtMs;
 }
 
 function keyOf(c: Candidate): string {

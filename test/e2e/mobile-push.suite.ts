@@ -354,7 +354,8 @@ export function mobilePushSuite(
         await crash.restart();
         await eventually(() => phones.every((t) => pushesTo(t).length >= 1), 'every phone pushed', 30_000);
         for (const t of phones) {
-          assert.equal(new Set(pushesTo(t).map((p) => p.headers['apns-id'])).size, 1, 'one push, or its repeat');
+          const pushes = pushesTo(t).map((p) => ({ id: p.headers['apns-id'], alert: p.payload.aps.alert }));
+          assert.equal(new Set(pushes.map((p) => p.id)).size, 1, `one push, or its repeat: ${JSON.stringify(pushes)}`);
         }
       });
   });
