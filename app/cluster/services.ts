@@ -54,8 +54,9 @@ export interface RunningService {
  */
 export async function startService(name: ServiceName, config: Config, log: Logger): Promise<RunningService> {
   const started: Closeable[] = [];
-  const redis = () => {
-    const client = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
+  /** Auto-pipelined unless a caller's library cannot take it (rate-limiter-flexible's own commands). */
+  const redis = (enableAutoPipelining = true) => {
+    const client = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, enableAutoPipelining });
     client.on('error', (err) => log.warn({ err: err.message }, 'redis'));
     started.push({ close: () => client.quit().then(() => undefined) });
     return client;
@@ -128,7 +129,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         stores: noticeStores,
         offline,
         push,
-        rates: { kind: 'redis', client: r, prefix: config.redisPrefix },
+        rates: { kind: 'redis', client: redis(false), prefix: config.redisPrefix },
         operatorToken: clusterOperatorToken(config),
         log: log.child({ svc: 'notices' }),
         scheduler: { leaseMs: config.noticeLeaseMs },

@@ -16,7 +16,13 @@ const RECIPIENT_WINDOW_SEC = 60;
 export class AppRates {
   private readonly limiters = new Map<string, RateLimiterAbstract>();
 
-  constructor(private readonly store: RateStore) {}
+  constructor(private readonly store: RateStore) {
+    // rate-limiter-flexible defines its own Lua command; an auto-pipelined ioredis client queues it on a pipeline that
+    // lacks it and then throws from a callback, killing the process (ioredis#1931).
+    if (store.kind === 'redis' && store.client.options.enableAutoPipelining) {
+      throw new Error('AppRates needs a Redis client without enableAutoPipelining');
+    }
+  }
 
   async charge(app: AppInfo, recipients: number): Promise<void> {
     const { requestsPerSecond, recipientsPerSecond } = app.rateLimits;
