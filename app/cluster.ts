@@ -29,6 +29,8 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   /** Every line the services print, prefixed with the process name. */
   onLine?: (line: string) => void;
+  /** A process that died without being told to (not kill(), close() or a fault injected), with its last lines. */
+  onDeath?: (report: string) => void;
 }
 
 interface ProcessSpec {
@@ -115,6 +117,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     ),
   ];
   const children = new Map<string, ChildProcess>();
+  /** Processes being stopped on purpose: their exit is no death to report. */
+  const stopping = new Set<ChildProcess>();
+  const onDeath = options.onDeath ?? onLine;
   /** The last lines each process printed, for the error when one dies while starting (tests print none of them). */
   const lastLines = new Map<string, string[]>();
 
@@ -138,7 +143,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     }
     child.once('exit', (code, signal) => {
       if (children.get(s.name) === child) children.delete(s.name);
-      onLine(`[${s.name}] exited (${signal ?? `code ${code}`})`);
+      const how = signal ?? `code ${code}`;
+      onLine(`[${s.name}] exited (${how})`);
+      const injected = Object.keys(extra).some((k) => k.startsWith('IM_FAULT_'));
+      if (!stopping.delete(child) && !injected) {
+        onDeath(`[${s.name}] died (${how}); its last lines:\n${lines.join('\n') || '(none)'}`);
+      }
     });
     children.set(s.name, child);
     return child;
@@ -167,6 +177,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       (child) =>
         new Promise<void>((resolve) => {
           if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          stopping.add(child);
           child.once('exit', () => resolve());
           child.kill('SIGTERM');
           setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
@@ -205,6 +216,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       bySpec(name);
       const child = children.get(name);
       if (!child) return;
+      stopping.add(child);
       await new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
         child.kill(signal);

@@ -20,6 +20,8 @@ export async function startTestCluster(
     onLine: (line) => {
       if (process.env.IM_LOG_LEVEL) process.stderr.write(`${line}\n`);
     },
+    // Always told: a service that dies under a test is the first thing to know when it fails.
+    onDeath: (report) => process.stderr.write(`${report}\n`),
   });
 }
 
