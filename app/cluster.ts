@@ -11,8 +11,8 @@ import cassandra from 'cassandra-driver';
 import { migrate } from '../infra/cassandra-migrate.ts';
 import { endpoints, up } from '../infra/engines.ts';
 import { ensureTopics } from '../infra/kafka-topics.ts';
-import { loadOrCreateDevKey } from '../lib/dev-key.ts';
-import { tokenSigner } from '../lib/token.ts';
+import { join } from 'node:path';
+import { localAuth, localAuthEnv, localSigner, type LocalAuth } from '../lib/local-auth.ts';
 import { topics } from '../lib/topics.ts';
 import type { ServiceName } from './cluster/services.ts';
 import { profileArgs } from './profile-args.ts';
@@ -25,6 +25,8 @@ export interface ClusterOptions {
   gateways?: number;
   /** Logic processes (default 1): more share chat_input's partitions and race for each notice's firing. */
   logics?: number;
+  /** What signs user tokens, standing in for the deployment's auth server (default: the key in .data/cluster/auth). */
+  auth?: LocalAuth;
   /** Extra IM_* variables for every service (e.g. short heartbeats in tests). */
   env?: Record<string, string>;
   /** Every line the services print, prefixed with the process name. */
@@ -46,7 +48,9 @@ export interface Cluster {
   noticeUrl: string;
   noticeUrls: string[];
   operatorToken: string;
+  /** A user token from the cluster's auth (its key set is what the gateways verify with). */
   token(user: string, device: string, ttlSec?: number): string;
+  auth: LocalAuth;
   /** Process names: offline, sync, logic, push, gateway-1, gateway-2, … */
   names(): string[];
   /** GET /metrics of every process (Prometheus text): the per-hop breakdown. */
@@ -69,19 +73,29 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const gatewayCount = options.gateways ?? 2;
   const logicCount = options.logics ?? 1;
   const onLine = options.onLine ?? ((line) => process.stdout.write(`${line}\n`));
-  const engines = await up(undefined, { onProgress: (line) => onLine(`[engines] ${line}`) });
+  const engines = await up(undefined, {
+    onProgress: (line) => onLine(`[engines] ${line}`),
+  });
   await ensureTopics(engines.kafka.brokers, Object.values(topics));
   const cql = new cassandra.Client({
     contactPoints: engines.cassandra.contactPoints,
     localDataCenter: engines.cassandra.localDataCenter,
   });
   try {
-    await migrate(cql, undefined, { log: (line) => onLine(`[migrate] ${line}`) });
+    await migrate(cql, undefined, {
+      log: (line) => onLine(`[migrate] ${line}`),
+    });
   } finally {
     await cql.shutdown();
   }
 
-  const grpcPort = { offline: base + 11, sync: base + 12, logic: base + 13, push: base + 14 };
+  const auth = options.auth ?? localAuth(join(ROOT, '.data', 'cluster', 'auth'));
+  const grpcPort = {
+    offline: base + 11,
+    sync: base + 12,
+    logic: base + 13,
+    push: base + 14,
+  };
   const noticePort = base + 31;
   const operatorToken =
     options.env?.IM_OPERATOR_TOKEN ?? process.env.IM_OPERATOR_TOKEN ?? randomBytes(32).toString('base64url');
@@ -96,24 +110,37 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     IM_CASSANDRA_CONTACT_POINTS: engines.cassandra.contactPoints.join(','),
     IM_CASSANDRA_DATA_CENTER: engines.cassandra.localDataCenter,
     IM_OPERATOR_TOKEN: operatorToken,
+    ...localAuthEnv(auth),
     ...options.env,
   };
   const spec = (name: string, service: ServiceName, port: number, extra: Record<string, string> = {}): ProcessSpec => ({
     name,
     service,
-    env: { ...shared, IM_NODE: name, IM_GRPC_PORT: String(port), IM_HEALTH_PORT: String(port + 100), ...extra },
+    env: {
+      ...shared,
+      IM_NODE: name,
+      IM_GRPC_PORT: String(port),
+      IM_HEALTH_PORT: String(port + 100),
+      ...extra,
+    },
     healthUrl: `http://127.0.0.1:${port + 100}/healthz`,
   });
   const specs: ProcessSpec[] = [
     spec('offline', 'offline', grpcPort.offline),
     spec('sync', 'sync', grpcPort.sync),
     spec('push', 'push', grpcPort.push),
-    spec('logic', 'logic', grpcPort.logic, { IM_NOTICE_PORT: String(noticePort) }),
+    spec('logic', 'logic', grpcPort.logic, {
+      IM_NOTICE_PORT: String(noticePort),
+    }),
     ...Array.from({ length: logicCount - 1 }, (_, i) =>
-      spec(`logic-${i + 2}`, 'logic', base + 41 + i, { IM_NOTICE_PORT: String(noticePort + 1 + i) }),
+      spec(`logic-${i + 2}`, 'logic', base + 41 + i, {
+        IM_NOTICE_PORT: String(noticePort + 1 + i),
+      }),
     ),
     ...Array.from({ length: gatewayCount }, (_, i) =>
-      spec(`gateway-${i + 1}`, 'gateway', base + 21 + i, { IM_PORT: String(base + 1 + i) }),
+      spec(`gateway-${i + 1}`, 'gateway', base + 21 + i, {
+        IM_PORT: String(base + 1 + i),
+      }),
     ),
   ];
   const children = new Map<string, ChildProcess>();
@@ -162,7 +189,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         throw new Error(`${s.name} exited while starting; its last lines:\n${tail || '(none)'}`);
       }
       try {
-        const res = await fetch(s.healthUrl, { signal: AbortSignal.timeout(2_000) });
+        const res = await fetch(s.healthUrl, {
+          signal: AbortSignal.timeout(2_000),
+        });
         if (res.ok) return;
       } catch {
         // not listening yet
@@ -199,7 +228,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await stopAll();
     throw err;
   }
-  const signer = await tokenSigner((await loadOrCreateDevKey()).seed);
+  const signer = localSigner(auth);
   return {
     gateways: specs
       .filter((s) => s.service === 'gateway')
@@ -208,6 +237,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     noticeUrls: specs.filter((s) => s.service === 'logic').map((s) => `http://127.0.0.1:${s.env.IM_NOTICE_PORT}`),
     operatorToken,
     token: (user, device, ttlSec = 3600) => signer.sign(user, device, ttlSec),
+    auth,
     names: () => specs.map((s) => s.name),
     metricsUrls: () => specs.map((s) => s.healthUrl.replace(/\/healthz$/, '/metrics')),
     isRunning: (name) => children.has(bySpec(name).name),
@@ -242,7 +272,8 @@ async function main(): Promise<void> {
       ...cluster.gateways.map((g) => `  ${g.node}: ${g.url}/v1/ws`),
       `notice API: ${cluster.noticeUrl}/v1/notices (operator token: IM_OPERATOR_TOKEN=${cluster.operatorToken})`,
       `engines: Kafka ${endpoints.kafka.brokers.join(',')}, Redis ${endpoints.redis.port}, Cassandra ${endpoints.cassandra.port}`,
-      `Try: npx imctl send --user alice --to bob --text hi --server ${cluster.gateways[0]!.url}`,
+      `user tokens: signed with ${cluster.auth.signingKeyFile} (the stand-in for your auth server), verified with ${cluster.auth.jwksFile}`,
+      `Try: IM_AUTH_SIGNING_KEY_FILE=${cluster.auth.signingKeyFile} npx imctl send --user alice --to bob --text hi --server ${cluster.gateways[0]!.url}`,
       'Ctrl-C stops every service (the engines keep running: npm run engines -- down).',
       '',
     ].join('\n'),

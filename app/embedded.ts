@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { MemoryBus } from '../lib/bus.memory.ts';
 import { loadConfig, type Config } from '../lib/config.ts';
-import { devKeyPath, loadOrCreateDevKey } from '../lib/dev-key.ts';
+import { devSigningKey, loadOrCreateDevKey } from '../lib/dev-key.ts';
 import { addApi, grpcClient, serveGrpc, type ApiOf, type EncodedApiOf } from '../lib/grpc.ts';
 import { closeAll, type Closeable } from '../lib/lifecycle.ts';
 import { gatewayOptions, logicLimits, pushOptions } from './options.ts';
@@ -11,7 +11,8 @@ import { embeddedStores } from './stores.ts';
 import { embeddedMobile } from './mobile.ts';
 import { Devices } from '../push/mobile/devices.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
-import { tokenSigner, tokenVerifier } from '../lib/token.ts';
+import { tokenSigner } from '../lib/token.ts';
+import { userAuth } from './user-auth.ts';
 import { topics } from '../lib/topics.ts';
 import { GatewayServiceService, startGateway, type Gateway } from '../gateway/index.ts';
 import { coalescedLogic } from '../logic/coalesced.ts';
@@ -31,15 +32,17 @@ export interface Embedded extends Closeable {
   dataWhere: string;
   /** The operator credential of the notice API's app registry, and where it is kept. */
   operator: { token: string; where: string };
-  /** Signs a token with the dev key (what `imctl token` prints). */
+  /** Where the public keys of user tokens come from (the dev key unless IM_AUTH_JWKS_* say otherwise). */
+  tokenKeys: string;
+  /** Signs a token with the dev key (what `imctl token` prints; verified only when no key set is configured). */
   token(user: string, device: string, ttlSec?: number): string;
 }
 
 /** Every service in one process on the in-process adapters: the composition root of embedded mode. */
 export async function startEmbedded(config: Config = loadConfig(), log: Logger = createLogger()): Promise<Embedded> {
-  const key = await loadOrCreateDevKey();
-  const signer = await tokenSigner(key.seed);
-  const verifyToken = await tokenVerifier(key.publicKey);
+  const auth = await userAuth(config, 'embedded', log);
+  const signer = tokenSigner(devSigningKey(await loadOrCreateDevKey()), auth.policy);
+  const verifyToken = auth.verify;
   const partitions = new Map<string, number>(Object.values(topics).map((t) => [t.name, t.partitions]));
   const bus = new MemoryBus({ partitionsOf: (t) => partitions.get(t) ?? 1 });
   const routes = new MemoryRouteTable();
@@ -71,7 +74,9 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       maxPageBytes: config.syncPageMaxBytes,
       tagsOf: (user) => kept.notices.tags.tagsOf(user),
     });
-    const sync = await link(SyncServiceService, syncImpl, { getDiff: (r) => syncImpl.getDiffEncoded(r) });
+    const sync = await link(SyncServiceService, syncImpl, {
+      getDiff: (r) => syncImpl.getDiffEncoded(r),
+    });
     const mobile = embeddedMobile({
       config,
       ...kept.mobile,
@@ -91,7 +96,10 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       options: pushOptions(config),
       devices: new Devices(kept.mobile.tokens),
       mobile: (jobs) => mobile.queue.add(jobs),
-      deadLetters: { store: kept.mobile.deadLetters, replay: (ids) => mobile.notifier.replay(ids) },
+      deadLetters: {
+        store: kept.mobile.deadLetters,
+        replay: (ids) => mobile.notifier.replay(ids),
+      },
     });
     started.push(push);
     const operator = embeddedOperatorToken(config);
@@ -126,7 +134,9 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
     const gateway = await startGateway({
       bus,
       sync: config.transport === 'direct' ? sync : coalescedSync(sync),
-      syncEncoded: sync.encoded ?? { getDiff: (r) => syncImpl.getDiffEncoded(r) },
+      syncEncoded: sync.encoded ?? {
+        getDiff: (r) => syncImpl.getDiffEncoded(r),
+      },
       logic: config.transport === 'direct' ? logic.api : coalescedLogic(await link(LogicServiceService, logic.api)),
       push: pushApi,
       routes,
@@ -145,6 +155,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       gateway,
       config,
       dataWhere: kept.where,
+      tokenKeys: auth.keys,
       operator,
       token: (user, device, ttlSec = config.tokenTtlSec) => signer.sign(user, device, ttlSec),
       close: () => closeAll(started),
@@ -165,7 +176,7 @@ async function main(): Promise<void> {
       '',
       `IM backend (embedded) on ${im.gateway.url}  WebSocket ${im.gateway.url}/v1/ws  HTTP sync POST http://${im.config.host}:${im.gateway.port}/v1/sync`,
       `data: ${im.dataWhere} (IM_DATA_DIR; copy it while stopped to back it up)`,
-      `dev signing key: ${devKeyPath()}`,
+      `user tokens verified with: ${im.tokenKeys}`,
       `notice API http://${im.config.host}:${im.gateway.port}/v1/notices; operator token: ${im.operator.where}`,
       'Try it from another terminal:',
       `  npx imctl listen --user bob --device phone ${defaultServer ? '' : server}`,

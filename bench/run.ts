@@ -3,7 +3,7 @@
 // writes bench/results/<scenario>-<date>.json plus an SVG chart. See bench/README.md.
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { useRunKey, type Ctx, type Flags, type Size } from './lib/fleet.ts';
+import { useRunAuth, type Ctx, type Flags, type Size } from './lib/fleet.ts';
 import { machine } from './lib/machine.ts';
 import { progress } from './lib/progress.ts';
 import { codeVersion, markStart, placementNote, DEFAULT_OUT, PROCESS_LIMIT_NOTE, type Result } from './lib/result.ts';
@@ -48,7 +48,7 @@ export interface Ran {
 
 /** Runs scenarios one after another; each writes its result file. */
 export async function runScenarios(names: ScenarioName[], o: RunOptions): Promise<Ran[]> {
-  const keyFile = useRunKey();
+  const auth = useRunAuth();
   const write = o.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const ran: Ran[] = [];
   for (const name of names) {
@@ -58,7 +58,7 @@ export async function runScenarios(names: ScenarioName[], o: RunOptions): Promis
       size: o.size,
       out: o.out,
       log,
-      keyFile,
+      auth,
       runId: `b${Date.now().toString(36)}`,
       command: o.command ?? `npm run bench -- ${names.join(' ')} --size ${o.size}`,
       flags: o.flags,

@@ -2,7 +2,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { loadOrCreateDevKey } from '../lib/dev-key.ts';
+import { devSigningKey, loadOrCreateDevKey } from '../lib/dev-key.ts';
+import { LOCAL_ISSUER } from '../lib/local-auth.ts';
+import { readSigningKey } from '../lib/token-keys.ts';
 import { ImError, toImError } from '../lib/errors.ts';
 import { messageJson } from '../lib/message-json.ts';
 import { tokenSigner } from '../lib/token.ts';
@@ -41,8 +43,19 @@ const roleName = (value: string): GroupRoleName => {
   return value as GroupRoleName;
 };
 
+/**
+ * A token signed with the dev key (embedded mode), or with the key in IM_AUTH_SIGNING_KEY_FILE under IM_AUTH_ISSUER
+ * (the local cluster's stand-in for an auth server: `npm run cluster` prints both). A real deployment's tokens come
+ * from its auth server: pass them with --token.
+ */
 async function devToken(user: string, device: string, ttlSec: number): Promise<string> {
-  const signer = await tokenSigner((await loadOrCreateDevKey()).seed);
+  const keyFile = process.env.IM_AUTH_SIGNING_KEY_FILE;
+  const signer = keyFile
+    ? tokenSigner(readSigningKey(keyFile), {
+        issuer: process.env.IM_AUTH_ISSUER ?? LOCAL_ISSUER,
+        audience: process.env.IM_AUTH_AUDIENCE ?? 'im',
+      })
+    : tokenSigner(devSigningKey(await loadOrCreateDevKey()));
   return signer.sign(user, device, ttlSec);
 }
 
@@ -105,7 +118,9 @@ export function buildProgram(): Command {
 
   program
     .command('token')
-    .description('print a token signed with the local dev key (embedded mode)')
+    .description(
+      'print a token signed with the local dev key (embedded mode) or IM_AUTH_SIGNING_KEY_FILE (local cluster)',
+    )
     .requiredOption('--user <id>', 'user id')
     .option('--device <id>', 'device id', 'cli')
     .addOption(new Option('--ttl <seconds>', 'lifetime').argParser(positiveInt).default(3600))

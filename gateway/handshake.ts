@@ -41,7 +41,11 @@ export interface Upgrade {
 }
 
 /** Checks an upgrade request: path, Origin, options, then the token. Throws an ImError with the reason. */
-export function authenticateUpgrade(req: IncomingMessage, verify: TokenVerifier, policy: HandshakePolicy): Upgrade {
+export async function authenticateUpgrade(
+  req: IncomingMessage,
+  verify: TokenVerifier,
+  policy: HandshakePolicy,
+): Promise<Upgrade> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname !== WS_PATH) throw new ImError('NOT_FOUND', `WebSocket endpoint is ${WS_PATH}`);
   const catchUp = url.searchParams.get('catch_up') ?? '1';
@@ -55,7 +59,7 @@ export function authenticateUpgrade(req: IncomingMessage, verify: TokenVerifier,
     const how = `send Authorization: Bearer <token>, or offer the subprotocols ${WS_PROTOCOL} and ${BEARER_PROTOCOL_PREFIX}<token>`;
     throw new ImError('UNAUTHORIZED', `missing token: ${how}`);
   }
-  return { claims: verify(token), catchUp: catchUp === '1' };
+  return { claims: await verify(token), catchUp: catchUp === '1' };
 }
 
 /** ws's handleProtocols: answer im.v1 when offered, never the token's subprotocol. */

@@ -9,6 +9,32 @@ const schema = z.object({
   port: z.coerce.number().int().min(0).max(65535).default(7400),
   node: z.string().min(1).default('gw-1'),
   tokenTtlSec: z.coerce.number().int().positive().default(3600),
+  /**
+   * User tokens (decision 0027): the public keys that verify them, as a JWKS file (read again when it changes) or an
+   * identity provider's JWKS URL; the issuer and audience they must name; their longest lifetime; the clock skew
+   * tolerated. With neither key source, embedded mode verifies dev tokens (the dev key) and cluster mode refuses to
+   * start unless IM_DEV_CLUSTER=1.
+   */
+  authJwksFile: z.string().default(''),
+  authJwksUrl: z.string().default(''),
+  authIssuer: z.string().default(''),
+  authAudience: z.string().min(1).default('im'),
+  authMaxLifetimeSec: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(24 * 3600),
+  authClockSkewSec: z.coerce.number().int().min(0).max(300).default(30),
+  authAlgorithms: z
+    .string()
+    .default('EdDSA,ES256,RS256')
+    .transform((s) => s.split(',').map((a) => a.trim()))
+    .pipe(z.array(z.enum(['EdDSA', 'ES256', 'RS256'])).min(1)),
+  /** A cluster for development: its gateways may verify dev tokens (the dev key) when no key set is configured. */
+  devCluster: z
+    .enum(['0', '1', 'true', 'false', ''])
+    .default('')
+    .transform((v) => v === '1' || v === 'true'),
   maxFrameBytes: z.coerce
     .number()
     .int()

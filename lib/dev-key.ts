@@ -3,6 +3,7 @@ import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'no
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import sodium from 'libsodium-wrappers';
+import { keysOf, ed25519KeyFromSeed, publicJwk, type SigningKey, type VerificationKeys } from './token-keys.ts';
 
 /**
  * The local development signing key shared by the embedded server and `imctl token`, so a person can try the
@@ -44,4 +45,15 @@ export async function loadOrCreateDevKey(path = devKeyPath()): Promise<DevKey> {
     }
   }
   return { seed, publicKey: sodium.crypto_sign_seed_keypair(seed).publicKey };
+}
+
+/** The dev key as a token signing key (EdDSA), its key id marking it as the dev key in every token it signs. */
+export function devSigningKey(key: DevKey): SigningKey {
+  const k = ed25519KeyFromSeed(key.seed);
+  return { ...k, kid: `dev-${k.kid}` };
+}
+
+/** The dev key's public half as the only verification key (embedded mode without a configured key set). */
+export function devVerificationKeys(key: DevKey): VerificationKeys {
+  return keysOf({ keys: [publicJwk(devSigningKey(key))] });
 }

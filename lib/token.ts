@@ -1,13 +1,14 @@
-import sodium from 'libsodium-wrappers';
+import { randomBytes, sign as signBytes } from 'node:crypto';
+import { errors as joseErrors, jwtVerify } from 'jose';
 import { assertId, isId } from './conversation.ts';
 import { ImError } from './errors.ts';
+import { TOKEN_ALGORITHMS, type SigningKey, type TokenAlgorithm, type VerificationKeys } from './token-keys.ts';
 
 /**
- * Access tokens: `v1.<claims>.<signature>`, claims as base64url JSON, signed with Ed25519 over `v1.<claims>`.
- * Short-lived; the verifier checks signature, issuer, audience, not-before and expiry (RFC 8725's pitfalls:
- * no algorithm field to choose, one key type, every claim checked). `sub` and `dev` are ids by the rule of
- * lib/conversation.ts, checked on both sides: they become parts of conversation ids, keys and log fields, so a
- * token naming "a:b" or a megabyte of text must never be minted, nor accepted from a signer that skipped the check.
+ * User access tokens: standard JWTs (RFC 7519) signed by the deployment's auth server, verified here with public keys
+ * only. `sub` and `dev` are ids by the rule of lib/conversation.ts, checked on both sides: they become parts of
+ * conversation ids, keys and log fields, so a token naming "a:b" or a megabyte of text must never be minted, nor
+ * accepted from a signer that skipped the check.
  */
 export interface TokenClaims {
   iss: string;
@@ -20,6 +21,8 @@ export interface TokenClaims {
   iat: number;
   /** expiry, seconds */
   exp: number;
+  /** the token's id (a denylist names it) */
+  jti?: string;
 }
 
 export interface TokenPolicy {
@@ -27,16 +30,30 @@ export interface TokenPolicy {
   audience: string;
   /** Tolerated clock difference between signer and verifier. */
   clockSkewSec: number;
+  /** `exp - iat` at most: a token minted for ten years is refused, whoever signed it. */
+  maxLifetimeSec: number;
+  algorithms: readonly TokenAlgorithm[];
 }
 
-export const defaultTokenPolicy: TokenPolicy = { issuer: 'im-dev', audience: 'im', clockSkewSec: 30 };
+/** Embedded mode's dev tokens: the dev key, this issuer. A deployment configures its own (lib/config.ts IM_AUTH_*). */
+export const defaultTokenPolicy: TokenPolicy = {
+  issuer: 'im-dev',
+  audience: 'im',
+  clockSkewSec: 30,
+  maxLifetimeSec: 7 * 24 * 3600,
+  algorithms: TOKEN_ALGORITHMS,
+};
 
-const PREFIX = 'v1.';
+export type TokenSigner = ReturnType<typeof tokenSigner>;
 
-export async function tokenSigner(seed: Uint8Array, policy: TokenPolicy = defaultTokenPolicy) {
-  await sodium.ready;
-  const { privateKey } = sodium.crypto_sign_seed_keypair(seed);
+/**
+ * Mints tokens with a private key: embedded mode's dev sign-in, `imctl token`, the local cluster's stand-in for an
+ * auth server and the tests. Synchronous (node:crypto), so a test or a reconnecting client can mint one inline.
+ */
+export function tokenSigner(key: SigningKey, policy: Pick<TokenPolicy, 'issuer' | 'audience'> = defaultTokenPolicy) {
+  const header = Buffer.from(JSON.stringify({ alg: key.alg, kid: key.kid, typ: 'JWT' })).toString('base64url');
   return {
+    kid: key.kid,
     /** Throws INVALID_ARGUMENT for a user or device id that is not an id (see lib/conversation.ts). */
     sign(user: string, device: string, ttlSec: number, now = Date.now()): string {
       assertId('user', user);
@@ -49,63 +66,77 @@ export async function tokenSigner(seed: Uint8Array, policy: TokenPolicy = defaul
         dev: device,
         iat,
         exp: iat + ttlSec,
+        jti: randomBytes(12).toString('base64url'),
       };
-      const signed = PREFIX + Buffer.from(JSON.stringify(claims)).toString('base64url');
-      const sig = sodium.crypto_sign_detached(Buffer.from(signed), privateKey);
-      return `${signed}.${Buffer.from(sig).toString('base64url')}`;
+      const signed = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+      return `${signed}.${signature(key, Buffer.from(signed)).toString('base64url')}`;
     },
   };
 }
 
-export type TokenVerifier = (token: string, now?: number) => TokenClaims;
+function signature(key: SigningKey, data: Buffer): Buffer {
+  switch (key.alg) {
+    case 'EdDSA':
+      return signBytes(null, data, key.privateKey);
+    case 'ES256':
+      return signBytes('sha256', data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+    case 'RS256':
+      return signBytes('sha256', data, key.privateKey);
+  }
+}
 
-export async function tokenVerifier(
-  publicKey: Uint8Array,
-  policy: TokenPolicy = defaultTokenPolicy,
-): Promise<TokenVerifier> {
-  await sodium.ready;
-  return (token, now = Date.now()) => {
-    const dot = token.lastIndexOf('.');
-    if (!token.startsWith(PREFIX) || dot <= PREFIX.length) throw new ImError('UNAUTHORIZED', 'malformed token');
-    const signed = token.slice(0, dot);
-    const sig = Buffer.from(token.slice(dot + 1), 'base64url');
-    if (
-      sig.length !== sodium.crypto_sign_BYTES ||
-      !sodium.crypto_sign_verify_detached(sig, Buffer.from(signed), publicKey)
-    ) {
-      throw new ImError('UNAUTHORIZED', 'bad token signature');
+export type TokenVerifier = (token: string, now?: number) => Promise<TokenClaims>;
+
+/** Verifies a token's signature against `keys` by its `kid`, then every claim against the policy. */
+export function tokenVerifier(keys: VerificationKeys, policy: TokenPolicy = defaultTokenPolicy): TokenVerifier {
+  return async (token, now = Date.now()) => {
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, keys, {
+        issuer: policy.issuer,
+        audience: policy.audience,
+        algorithms: [...policy.algorithms],
+        clockTolerance: policy.clockSkewSec,
+        currentDate: new Date(now),
+        requiredClaims: ['sub', 'iat', 'exp'],
+      }));
+    } catch (err) {
+      throw refusal(err);
     }
-    const claims = parseClaims(signed.slice(PREFIX.length));
-    const nowSec = now / 1000;
-    if (claims.iss !== policy.issuer) throw new ImError('UNAUTHORIZED', 'token issuer not accepted');
-    if (claims.aud !== policy.audience) throw new ImError('UNAUTHORIZED', 'token audience not accepted');
-    if (claims.iat > nowSec + policy.clockSkewSec) throw new ImError('UNAUTHORIZED', 'token issued in the future');
-    if (claims.exp <= nowSec - policy.clockSkewSec) throw new ImError('TOKEN_EXPIRED', 'token expired');
-    return claims;
+    return checkedClaims(payload, now / 1000, policy);
   };
 }
 
-function parseClaims(encoded: string): TokenClaims {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
-  } catch (cause) {
-    throw new ImError('UNAUTHORIZED', 'malformed token claims', { cause });
-  }
-  const c = value as Partial<TokenClaims> | null;
-  if (
-    !c ||
-    typeof c.iss !== 'string' ||
-    typeof c.aud !== 'string' ||
-    typeof c.sub !== 'string' ||
-    typeof c.dev !== 'string' ||
-    typeof c.iat !== 'number' ||
-    typeof c.exp !== 'number'
-  ) {
+function checkedClaims(c: Record<string, unknown>, nowSec: number, policy: TokenPolicy): TokenClaims {
+  const { sub, dev, iat, exp, jti } = c;
+  if (typeof sub !== 'string' || typeof dev !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') {
     throw new ImError('UNAUTHORIZED', 'malformed token claims');
   }
+  if (jti !== undefined && typeof jti !== 'string') throw new ImError('UNAUTHORIZED', 'malformed token claims');
+  if (iat > nowSec + policy.clockSkewSec) throw new ImError('UNAUTHORIZED', 'token issued in the future');
+  if (exp - iat > policy.maxLifetimeSec) {
+    throw new ImError('UNAUTHORIZED', `token lifetime over the maximum of ${policy.maxLifetimeSec} s`);
+  }
   // No echo of the value: the message says which claim, and the token holder has the rest.
-  if (!isId(c.sub)) throw new ImError('UNAUTHORIZED', 'token subject is not a valid user id');
-  if (!isId(c.dev)) throw new ImError('UNAUTHORIZED', 'token device is not a valid device id');
-  return c as TokenClaims;
+  if (!isId(sub)) throw new ImError('UNAUTHORIZED', 'token subject is not a valid user id');
+  if (!isId(dev)) throw new ImError('UNAUTHORIZED', 'token device is not a valid device id');
+  return { iss: policy.issuer, aud: policy.audience, sub, dev, iat, exp, ...(jti === undefined ? {} : { jti }) };
+}
+
+/** jose's reasons as the API's stable codes, with a short message that echoes nothing of the token. */
+function refusal(err: unknown): ImError {
+  if (err instanceof joseErrors.JWTExpired) return new ImError('TOKEN_EXPIRED', 'token expired');
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    const what = err.claim === 'iss' ? 'issuer' : err.claim === 'aud' ? 'audience' : `claim ${err.claim}`;
+    return new ImError('UNAUTHORIZED', `token ${what} not accepted (${err.reason})`);
+  }
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return new ImError('UNAUTHORIZED', 'token signed by an unknown key');
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed)
+    return new ImError('UNAUTHORIZED', 'bad token signature');
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return new ImError('UNAUTHORIZED', 'token algorithm not accepted');
+  if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid) {
+    return new ImError('UNAVAILABLE', 'token keys unavailable', { cause: err });
+  }
+  if (err instanceof joseErrors.JOSEError) return new ImError('UNAUTHORIZED', 'malformed token', { cause: err });
+  return new ImError('UNAVAILABLE', 'token keys unavailable', { cause: err });
 }

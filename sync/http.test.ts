@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import sodium from 'libsodium-wrappers';
 import { SyncResponse } from '../proto/gen/im/v1/client.pb.ts';
 import { Message } from '../proto/gen/im/v1/message.pb.ts';
 import type { GetDiffRequest } from '../proto/gen/im/v1/services.pb.ts';
+import { generateSigningKey, keysOf, publicJwk } from '../lib/token-keys.ts';
 import { tokenSigner, tokenVerifier } from '../lib/token.ts';
 import { syncHttpHandler } from './http.ts';
 
@@ -37,10 +36,9 @@ describe('POST /v1/sync: what it answers, to good requests and bad', () => {
   const asked: GetDiffRequest[] = [];
 
   before(async () => {
-    const seed = randomBytes(32);
-    await sodium.ready;
-    const verify = await tokenVerifier(sodium.crypto_sign_seed_keypair(seed).publicKey);
-    token = (await tokenSigner(seed)).sign('alice', 'phone', 60);
+    const key = generateSigningKey();
+    const verify = tokenVerifier(keysOf({ keys: [publicJwk(key)] }));
+    token = tokenSigner(key).sign('alice', 'phone', 60);
     const getDiff = (r: GetDiffRequest) => {
       asked.push(r);
       return Promise.resolve(SyncResponse.fromPartial({ syncKey: 'next', messages: r.syncKey === 'ops' ? OPS : [] }));

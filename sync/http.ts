@@ -37,7 +37,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, sync: HttpSync, 
   }
   const auth = req.headers.authorization;
   if (!auth?.startsWith('Bearer ')) throw new ImError('UNAUTHORIZED', 'missing Authorization: Bearer <token>');
-  const claims = verify(auth.slice('Bearer '.length).trim());
+  const claims = await verify(auth.slice('Bearer '.length).trim());
   const body = await readBody(req, MAX_BODY_BYTES);
   const protobuf = req.headers['content-type']?.startsWith(PROTOBUF) ?? false;
   const { syncKey, limit } = protobuf ? decodeProtobuf(body) : decodeJson(body);

@@ -2,11 +2,9 @@ import { Redis } from 'ioredis';
 import { KafkaBus } from '../../lib/bus.kafka.ts';
 import { connectCassandra } from '../../lib/cassandra.ts';
 import type { Config } from '../../lib/config.ts';
-import { loadOrCreateDevKey } from '../../lib/dev-key.ts';
 import { addApi, grpcClient, serveGrpc } from '../../lib/grpc.ts';
 import type { Closeable } from '../../lib/lifecycle.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { tokenVerifier } from '../../lib/token.ts';
 import { GatewayServiceService, startGateway } from '../../gateway/index.ts';
 import {
   LogicServiceService,
@@ -36,6 +34,7 @@ import { consume } from '../../lib/bus-consumer.ts';
 import { topics } from '../../lib/topics.ts';
 import type { Bus } from '../../lib/bus.ts';
 import type { DeadLetterStore } from '../../push/mobile/dead-letter-store.ts';
+import { userAuth } from '../user-auth.ts';
 import { killAfter } from '../fault-injection.ts';
 
 export const SERVICES = Object.keys(CLUSTER_PROCESSES) as ClusterProcess[];
@@ -56,21 +55,31 @@ export async function startService(name: ServiceName, config: Config, log: Logge
   const started: Closeable[] = [];
   /** Auto-pipelined unless a caller's library cannot take it (rate-limiter-flexible's own commands). */
   const redis = (enableAutoPipelining = true) => {
-    const client = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, enableAutoPipelining });
+    const client = new Redis(config.redisUrl, {
+      maxRetriesPerRequest: 3,
+      enableAutoPipelining,
+    });
     client.on('error', (err) => log.warn({ err: err.message }, 'redis'));
     started.push({ close: () => client.quit().then(() => undefined) });
     return client;
   };
   const cassandra = async () => {
     const client = await connectCassandra(
-      { contactPoints: config.cassandraContactPoints, localDataCenter: config.cassandraDataCenter },
+      {
+        contactPoints: config.cassandraContactPoints,
+        localDataCenter: config.cassandraDataCenter,
+      },
       { keyspace: config.cassandraKeyspace },
     );
     started.push({ close: () => client.shutdown() });
     return client;
   };
   const bus = () => {
-    const kafka = new KafkaBus({ brokers: config.kafkaBrokers, clientId: `${name}-${config.node}`, log });
+    const kafka = new KafkaBus({
+      brokers: config.kafkaBrokers,
+      clientId: `${name}-${config.node}`,
+      log,
+    });
     started.push(kafka);
     return kafka;
   };
@@ -81,10 +90,15 @@ export async function startService(name: ServiceName, config: Config, log: Logge
   };
   /** Where a user's devices are connected, and a client per gateway node. */
   const gatewaysOver = (r: Redis) => {
-    const registry = new RedisGatewayRegistry(r, { prefix: config.redisPrefix });
+    const registry = new RedisGatewayRegistry(r, {
+      prefix: config.redisPrefix,
+    });
     const gateways = new RegistryGatewayDirectory(registry, (address) => grpcClient(GatewayServiceService, address));
     started.push(gateways);
-    return { routes: new RedisRouteTable(r, { prefix: config.redisPrefix }), gateways };
+    return {
+      routes: new RedisRouteTable(r, { prefix: config.redisPrefix }),
+      gateways,
+    };
   };
   const serve = async (register: Parameters<typeof serveGrpc>[0]) => {
     started.push(await serveGrpc(register, config.host, config.grpcPort));
@@ -104,7 +118,11 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         maxPageBytes: config.syncPageMaxBytes,
         tagsOf: (user) => notices.tags.tagsOf(user),
       });
-      await serve((s) => addApi(s, SyncServiceService, sync, { getDiff: (r) => sync.getDiffEncoded(r) }));
+      await serve((s) =>
+        addApi(s, SyncServiceService, sync, {
+          getDiff: (r) => sync.getDiffEncoded(r),
+        }),
+      );
       return { started, ready: async () => void (await offline.getEpoch()) };
     }
     case 'logic': {
@@ -129,7 +147,11 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         stores: noticeStores,
         offline,
         push,
-        rates: { kind: 'redis', client: redis(false), prefix: config.redisPrefix },
+        rates: {
+          kind: 'redis',
+          client: redis(false),
+          prefix: config.redisPrefix,
+        },
         operatorToken: clusterOperatorToken(config),
         log: log.child({ svc: 'notices' }),
         scheduler: { leaseMs: config.noticeLeaseMs },
@@ -171,7 +193,10 @@ export async function startService(name: ServiceName, config: Config, log: Logge
       const engine = engineStores(config, r, await cassandra());
       const { groups, notices: noticeStores } = engine;
       // Dead letters are kept for the operator (Cassandra) and announced on push_dlq for anything that watches.
-      const stores = { ...engine.mobile, deadLetters: announcedOn(kafka, engine.mobile.deadLetters) };
+      const stores = {
+        ...engine.mobile,
+        deadLetters: announcedOn(kafka, engine.mobile.deadLetters),
+      };
       const offline = client(OfflineServiceService, config.offlineAddress);
       const sync = client(SyncServiceService, config.syncAddress);
       const routes = gatewaysOver(r);
@@ -192,7 +217,10 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         log,
         options: pushOptions(config),
         devices: new Devices(stores.tokens),
-        deadLetters: { store: stores.deadLetters, replay: (ids) => notifier.replay(ids) },
+        deadLetters: {
+          store: stores.deadLetters,
+          replay: (ids) => notifier.replay(ids),
+        },
       });
       started.push(push);
       const afterPushJob = killAfter('IM_FAULT_KILL_AFTER_PUSH_JOBS', log, 'handling push jobs');
@@ -213,8 +241,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
     }
     case 'gateway': {
       const r = redis();
-      const key = await loadOrCreateDevKey();
-      const verifyToken = await tokenVerifier(key.publicKey);
+      const { verify: verifyToken } = await userAuth(config, 'cluster', log);
       const sync = client(SyncServiceService, config.syncAddress);
       const gateway = await startGateway({
         bus: bus(),
@@ -232,8 +259,14 @@ export async function startService(name: ServiceName, config: Config, log: Logge
       started.push(gateway);
       const grpc = await serveGrpc((s) => addApi(s, GatewayServiceService, gateway.api), config.host, config.grpcPort);
       started.push(grpc);
-      const registry = new RedisGatewayRegistry(r, { prefix: config.redisPrefix });
-      const entry = { node: config.node, grpcAddress: grpc.address, wsUrl: gateway.url };
+      const registry = new RedisGatewayRegistry(r, {
+        prefix: config.redisPrefix,
+      });
+      const entry = {
+        node: config.node,
+        grpcAddress: grpc.address,
+        wsUrl: gateway.url,
+      };
       const ttlMs = config.registryHeartbeatMs * 3;
       await registry.register(entry, ttlMs);
       const heartbeat = setInterval(() => {

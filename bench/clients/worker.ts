@@ -9,8 +9,8 @@ import { ClientFrame, ServerFrame } from '../../proto/gen/im/v1/client.pb.ts';
 import type { Message } from '../../proto/gen/im/v1/message.pb.ts';
 import { bufferView } from '../../lib/buffer-view.ts';
 import { partitionFor } from '../../lib/bus.ts';
-import { loadOrCreateDevKey } from '../../lib/dev-key.ts';
-import { tokenSigner } from '../../lib/token.ts';
+import { localSigner, type LocalAuth } from '../../lib/local-auth.ts';
+import type { TokenSigner } from '../../lib/token.ts';
 import { signRequest } from '../../logic/notices/request-signature.ts';
 import { expectReply, type ReplyBody } from '../../client/reply.ts';
 import { Histogram, type HistogramData } from '../lib/histogram.ts';
@@ -46,7 +46,7 @@ interface Sock {
 const socks: Sock[] = [];
 const pending = new Map<number, { resolve(b: ReplyBody): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
 let nextRequestId = 1;
-let signer: Awaited<ReturnType<typeof tokenSigner>> | undefined;
+let signer: TokenSigner | undefined;
 const cpu = new ProcessCpu();
 
 const counters = {
@@ -365,7 +365,7 @@ export interface OpenParams {
   /** Source addresses to spread sockets over (round robin); each 127.0.0.x has its own ephemeral ports. */
   localAddresses: string[];
   concurrency: number;
-  keyFile: string;
+  auth: LocalAuth;
   timeoutMs: number;
   /** Send a Ping this often per socket (0: none). */
   pingMs: number;
@@ -374,7 +374,7 @@ export interface OpenParams {
 
 const handlers = {
   async open(p: OpenParams) {
-    signer ??= await tokenSigner((await loadOrCreateDevKey(p.keyFile)).seed);
+    signer ??= localSigner(p.auth);
     const first = socks.length;
     const added: Sock[] = p.users.map((user, i) => ({
       user,

@@ -13,6 +13,7 @@ import { bunBinary } from './bun.ts';
 import type { GatewayServerApi } from '../servers/gateway.ts';
 import { Child } from './rpc.ts';
 import type { Progress } from './progress.ts';
+import { localAuth, localAuthEnv, type LocalAuth } from '../../lib/local-auth.ts';
 
 export type Size = 'tiny' | 'default' | 'large';
 
@@ -20,8 +21,8 @@ export interface Ctx {
   size: Size;
   out: string;
   log: Progress;
-  /** The dev key every process of the run signs and verifies with (IM_DEV_KEY_FILE). */
-  keyFile: string;
+  /** What signs the run's user tokens; every server of the run verifies with its key set (IM_AUTH_*). */
+  auth: LocalAuth;
   /** Unique per run: prefixes user ids (cluster mode shares Cassandra with everyone). */
   runId: string;
   command: string;
@@ -49,10 +50,9 @@ export interface Flags {
   mode?: 'embedded' | 'cluster' | 'both';
 }
 
-/** One dev key for the whole run, in a temp dir; children inherit IM_DEV_KEY_FILE. */
-export function useRunKey(): string {
-  process.env.IM_DEV_KEY_FILE ??= join(mkdtempSync(join(tmpdir(), 'im-bench-')), 'dev-key.json');
-  return process.env.IM_DEV_KEY_FILE;
+/** One signing key for the whole run, in a temp dir, standing in for an auth server. */
+export function useRunAuth(): LocalAuth {
+  return localAuth(mkdtempSync(join(tmpdir(), 'im-bench-')));
 }
 
 /** Sockets per source address: well under the ephemeral port range (28,232 here), leaving room for TIME_WAIT. */
@@ -113,7 +113,7 @@ export async function startGatewayServer(ctx: Ctx, env: Record<string, string> =
     IM_HOST: '127.0.0.1',
     IM_LOG_LEVEL: 'warn',
     IM_DRAIN_TIMEOUT_MS: '500',
-    IM_DEV_KEY_FILE: ctx.keyFile,
+    ...localAuthEnv(ctx.auth),
     // In memory unless a scenario measures the data directory (IM_DATA_DIR: a directory of its own).
     IM_DATA_DIR: ':memory:',
     ...env,
@@ -135,7 +135,7 @@ export interface BareServer {
 
 export async function startBareServer(ctx: Ctx): Promise<BareServer> {
   const child = new Child<BareServerApi>('bare-ws', 'bench/servers/bare-ws.ts', {
-    env: { IM_DEV_KEY_FILE: ctx.keyFile },
+    env: localAuthEnv(ctx.auth),
     nodeArgs: ['--expose-gc'],
     onLine: ctx.onLine,
   });
@@ -151,7 +151,7 @@ export async function startBunServer(ctx: Ctx) {
     return { available: false as const, reason: bun.reason };
   }
   const child = new Child<BunServerApi>('bun', 'bench/servers/bun-ws.ts', {
-    env: { IM_DEV_KEY_FILE: ctx.keyFile },
+    env: localAuthEnv(ctx.auth),
     bunPath: bun.path,
     onLine: ctx.onLine,
   });
@@ -214,7 +214,7 @@ export async function openSpread(
           device: o.device,
           localAddresses,
           concurrency: o.concurrency,
-          keyFile: ctx.keyFile,
+          auth: ctx.auth,
           timeoutMs: o.timeoutMs,
           pingMs: o.pingMs,
           wantConnIds: o.wantConnIds ?? false,
@@ -250,9 +250,9 @@ export async function startBenchCluster(ctx: Ctx, env: Record<string, string> = 
       IM_LOG_LEVEL: 'warn',
       IM_REDIS_PREFIX: `${ctx.runId}:`,
       IM_DRAIN_TIMEOUT_MS: '500',
-      IM_DEV_KEY_FILE: ctx.keyFile,
       ...env,
     },
+    auth: ctx.auth,
     onLine: ctx.onLine,
   });
 }

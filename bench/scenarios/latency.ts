@@ -93,7 +93,7 @@ async function ramp(ctx: Ctx, sys: System, workers: Worker[], pairs: number, rat
         device: 'd',
         localAddresses: sourceAddresses(w, 2 * per),
         concurrency: 100,
-        keyFile: ctx.keyFile,
+        auth: ctx.auth,
         timeoutMs: 60_000,
         pingMs: 10_000,
       };

@@ -324,7 +324,7 @@ async function broadcastReach(s: Setup, size: (typeof SIZES)['default'], users: 
       device: 'new',
       localAddresses: sourceAddresses(0, per + samples),
       concurrency: 1,
-      keyFile: ctx.keyFile,
+      auth: ctx.auth,
       timeoutMs: 30_000,
       pingMs: PING_MS,
       wantConnIds: false,

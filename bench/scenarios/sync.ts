@@ -49,7 +49,7 @@ async function getDiffPaging(ctx: Ctx, sys: System, workers: Worker[], size: (ty
   const readers = Array.from({ length: size.backlogUsers }, (_, i) => `${prefix}reader${i}`);
   const senders = Array.from({ length: size.senders }, (_, i) => `${prefix}sender${i}`);
   const [sendWorker, readWorker] = [workers[0]!, workers[1]!];
-  const common = { urls: sys.urls, concurrency: 50, keyFile: ctx.keyFile, timeoutMs: 60_000, pingMs: 10_000 };
+  const common = { urls: sys.urls, concurrency: 50, auth: ctx.auth, timeoutMs: 60_000, pingMs: 10_000 };
   const s = await sendWorker.call('open', {
     ...common,
     users: senders,
@@ -160,7 +160,7 @@ async function storm(ctx: Ctx, sys: System, workers: Worker[], clients: number, 
     device: 'd',
     localAddresses: ['127.0.0.9'],
     concurrency: 1,
-    keyFile: ctx.keyFile,
+    auth: ctx.auth,
     timeoutMs: 30_000,
     pingMs: 0,
   });

@@ -6,8 +6,10 @@
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { loadOrCreateDevKey } from '../../lib/dev-key.ts';
-import { tokenVerifier, type TokenClaims } from '../../lib/token.ts';
+import { userAuth } from '../../app/user-auth.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { createLogger } from '../../lib/logger.ts';
+import type { TokenClaims } from '../../lib/token.ts';
 import { encodeDeliver } from '../../push/index.ts';
 import { LoopDelay, ProcessCpu } from '../lib/machine.ts';
 import { wallMs } from '../lib/progress.ts';
@@ -15,7 +17,7 @@ import { serve } from '../lib/rpc.ts';
 import { benchMessage, gcAndMeasure } from './common.ts';
 import { Relay } from './relay.ts';
 
-const verify = await tokenVerifier((await loadOrCreateDevKey()).publicKey);
+const { verify } = await userAuth(loadConfig(), 'embedded', createLogger('warn'));
 const cpu = new ProcessCpu();
 const loopDelay = new LoopDelay();
 const relay = new Relay<WebSocket>();
@@ -31,12 +33,13 @@ const wss = new WebSocketServer({
   backlog: 511,
   verifyClient: (info, done) => {
     const header = info.req.headers.authorization ?? '';
-    try {
-      claimsOf.set(info.req, verify(header.replace(/^Bearer /, '')));
-      done(true);
-    } catch {
-      done(false, 401, 'Unauthorized');
-    }
+    verify(header.replace(/^Bearer /, '')).then(
+      (claims) => {
+        claimsOf.set(info.req, claims);
+        done(true);
+      },
+      () => done(false, 401, 'Unauthorized'),
+    );
   },
 });
 await new Promise<void>((resolve) => wss.once('listening', () => resolve()));

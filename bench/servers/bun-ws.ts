@@ -3,8 +3,9 @@
 // (bench/servers/relay.ts: pongs, chat, GetDiff), and for fan-out a loop of ws.send of the same bytes over every
 // socket (optionally corked per burst). Started by the runner with `bun` instead of node (bench/lib/bun.ts), over
 // JSON IPC.
-import { loadOrCreateDevKey } from '../../lib/dev-key.ts';
-import { tokenVerifier } from '../../lib/token.ts';
+import { userAuth } from '../../app/user-auth.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { createLogger } from '../../lib/logger.ts';
 import { encodeDeliver } from '../../push/index.ts';
 import { LoopDelay, ProcessCpu } from '../lib/machine.ts';
 import { wallMs } from '../lib/progress.ts';
@@ -28,7 +29,7 @@ interface BunApi {
   serve(options: {
     hostname: string;
     port: number;
-    fetch(req: Request, server: BunServer): Response | undefined;
+    fetch(req: Request, server: BunServer): Response | undefined | Promise<Response | undefined>;
     websocket: {
       maxPayloadLength: number;
       perMessageDeflate: boolean;
@@ -41,7 +42,7 @@ interface BunApi {
 const Bun = (globalThis as unknown as { Bun?: BunApi }).Bun;
 if (!Bun) throw new Error('bench/servers/bun-ws.ts runs under bun, not node');
 
-const verify = await tokenVerifier((await loadOrCreateDevKey()).publicKey);
+const { verify } = await userAuth(loadConfig(), 'embedded', createLogger('warn'));
 const cpu = new ProcessCpu();
 const loopDelay = new LoopDelay();
 const relay = new Relay<BunSocket>();
@@ -52,14 +53,13 @@ const server = Bun.serve({
   port: 0,
   fetch(req, srv) {
     if (new URL(req.url).pathname !== '/v1/ws') return new Response('not found', { status: 404 });
-    let claims;
-    try {
-      claims = verify((req.headers.get('authorization') ?? '').replace(/^Bearer /, ''));
-    } catch {
-      return new Response('Unauthorized', { status: 401 });
-    }
-    if (srv.upgrade(req, { data: { user: claims.sub, device: claims.dev } })) return undefined;
-    return new Response('expected a WebSocket upgrade', { status: 400 });
+    return verify((req.headers.get('authorization') ?? '').replace(/^Bearer /, '')).then(
+      (claims) =>
+        srv.upgrade(req, { data: { user: claims.sub, device: claims.dev } })
+          ? undefined
+          : new Response('expected a WebSocket upgrade', { status: 400 }),
+      () => new Response('Unauthorized', { status: 401 }),
+    );
   },
   websocket: {
     maxPayloadLength: 1024 * 1024,

@@ -46,7 +46,7 @@ async function serve(
   }
   const auth = req.headers.authorization;
   if (!auth?.startsWith('Bearer ')) throw new ImError('UNAUTHORIZED', 'missing Authorization: Bearer <token>');
-  const { sub: user, dev: device } = verify(auth.slice('Bearer '.length).trim());
+  const { sub: user, dev: device } = await verify(auth.slice('Bearer '.length).trim());
   const body = await readBody(req, 16 * 1024);
   if (req.method === 'DELETE') return sendJson(res, 200, json(await push.unregisterDevice({ user, device })));
   const parsed = parseJsonBody(registration, body);

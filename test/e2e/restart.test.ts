@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ImClient, type Message, type SendResult } from '../../client/sdk.ts';
 import { openSqlite } from '../../lib/sqlite.ts';
-import { loadOrCreateDevKey } from '../../lib/dev-key.ts';
+import { devSigningKey, loadOrCreateDevKey } from '../../lib/dev-key.ts';
 import { tokenSigner } from '../../lib/token.ts';
 import { NoticeApiClient, OperatorClient } from '../../client/notice-api.ts';
 import { eventually, eventuallyAsync, sleep, useTestDevKey } from './harness.ts';
@@ -96,7 +96,7 @@ describe('the embedded server keeps its data on disk (IM_DATA_DIR)', () => {
     const server = new EmbeddedProcess(dataDir, await freePort());
     started.push(server);
     await server.start();
-    const signer = await tokenSigner((await loadOrCreateDevKey()).seed);
+    const signer = tokenSigner(devSigningKey(await loadOrCreateDevKey()));
     const client = (user: string, device: string) =>
       new ImClient({
         url: server.url,
@@ -205,7 +205,7 @@ describe('the embedded server keeps its data on disk (IM_DATA_DIR)', () => {
     await server.start(env);
     await eventuallyAsync(async () => (await api.get(multicast.id)).state === 'sent', 'the multicast finished', 20_000);
 
-    const signer = await tokenSigner((await loadOrCreateDevKey()).seed);
+    const signer = tokenSigner(devSigningKey(await loadOrCreateDevKey()));
     const noticesOf = async (user: string) => {
       const client = new ImClient({ url: server.url, token: () => signer.sign(user, 'audit', 600), reconnect: false });
       await client.connect();

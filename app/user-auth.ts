@@ -1,0 +1,50 @@
+import { devVerificationKeys, loadOrCreateDevKey } from '../lib/dev-key.ts';
+import type { Config } from '../lib/config.ts';
+import type { Logger } from '../lib/logger.ts';
+import { keysFromFile, keysFromUrl, type VerificationKeys } from '../lib/token-keys.ts';
+import { defaultTokenPolicy, tokenVerifier, type TokenPolicy, type TokenVerifier } from '../lib/token.ts';
+
+/** What verifies user tokens in this process, and from where (printed at start so an operator sees it). */
+export interface UserAuth {
+  verify: TokenVerifier;
+  keys: string;
+  policy: TokenPolicy;
+}
+
+/**
+ * The verifier of user tokens from configuration: public keys only (a JWKS file or URL) with the configured issuer,
+ * audience and limits. Without a key set, embedded mode (and a cluster declared a dev cluster) verifies dev tokens;
+ * any other cluster process refuses to start rather than accept tokens anyone with the dev key could mint.
+ */
+export async function userAuth(config: Config, mode: 'embedded' | 'cluster', log: Logger): Promise<UserAuth> {
+  const configured = config.authJwksFile !== '' || config.authJwksUrl !== '';
+  if (config.authJwksFile !== '' && config.authJwksUrl !== '') {
+    throw new Error('config: set IM_AUTH_JWKS_FILE or IM_AUTH_JWKS_URL, not both');
+  }
+  const limits = {
+    audience: config.authAudience,
+    clockSkewSec: config.authClockSkewSec,
+    maxLifetimeSec: config.authMaxLifetimeSec,
+    algorithms: config.authAlgorithms,
+  };
+  if (configured) {
+    if (config.authIssuer === '') throw new Error('config: IM_AUTH_ISSUER is required with a key set');
+    const policy = { ...limits, issuer: config.authIssuer };
+    const [keys, where] = keySet(config, log);
+    return { verify: tokenVerifier(keys, policy), keys: where, policy };
+  }
+  if (mode === 'cluster' && !config.devCluster) {
+    throw new Error(
+      'config: cluster mode needs the public keys of your auth server (IM_AUTH_JWKS_FILE or IM_AUTH_JWKS_URL, with ' +
+        'IM_AUTH_ISSUER); the dev key is for embedded mode and dev clusters (IM_DEV_CLUSTER=1)',
+    );
+  }
+  const policy = { ...limits, issuer: config.authIssuer || defaultTokenPolicy.issuer };
+  return { verify: tokenVerifier(devVerificationKeys(await loadOrCreateDevKey()), policy), keys: 'dev key', policy };
+}
+
+function keySet(config: Config, log: Logger): [VerificationKeys, string] {
+  if (config.authJwksUrl !== '') return [keysFromUrl(config.authJwksUrl), config.authJwksUrl];
+  const onError = (err: Error) => log.error({ err: err.message }, 'user token keys: kept the last good key set');
+  return [keysFromFile(config.authJwksFile, { onError }), config.authJwksFile];
+}

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { SignJWT } from 'jose';
+import type { Embedded } from '../../app/embedded.ts';
+import { userAuth } from '../../app/user-auth.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { createLogger } from '../../lib/logger.ts';
+import { generateSigningKey, publicJwk, type SigningKey } from '../../lib/token-keys.ts';
+import { tokenSigner } from '../../lib/token.ts';
+import { ImClient } from '../../client/sdk.ts';
+import { startServer, type Target } from './harness.ts';
+import { RawSocket } from './raw-socket.ts';
+
+const ISSUER = 'https://auth.example.com';
+const AUDIENCE = 'chat.example.com';
+
+/**
+ * A deployment's own auth server signs user tokens; the server holds only its key set (a JWKS file here) and checks
+ * every claim at the handshake and on the HTTP APIs. Keys roll over by editing the file, with no restart.
+ */
+describe('user tokens from a deployment’s auth server (JWKS file)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'im-auth-'));
+  const jwks = join(dir, 'jwks.json');
+  const [oldKey, newKey] = [generateSigningKey('EdDSA', '2026-11'), generateSigningKey('ES256', '2026-12')];
+  const publish = (keys: SigningKey[]) => {
+    writeFileSync(`${jwks}.new`, JSON.stringify({ keys: keys.map(publicJwk) }));
+    renameSync(`${jwks}.new`, jwks);
+  };
+  let server: Embedded & Target;
+  before(async () => {
+    publish([oldKey]);
+    server = await startServer({
+      authJwksFile: jwks,
+      authIssuer: ISSUER,
+      authAudience: AUDIENCE,
+      authMaxLifetimeSec: 3600,
+    });
+  });
+  after(() => server.close());
+
+  const signed = (key: SigningKey, user: string, ttlSec = 600) =>
+    tokenSigner(key, { issuer: ISSUER, audience: AUDIENCE }).sign(user, 'phone', ttlSec);
+  const minted = (key: SigningKey, claims: Record<string, unknown>) => {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ iss: ISSUER, aud: AUDIENCE, sub: 'mallory', dev: 'phone', iat: now, exp: now + 60, ...claims })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid })
+      .sign(key.privateKey);
+  };
+  /** The handshake's answer to a token: accepted, or its HTTP status and stable code. */
+  const handshake = async (token: string) => {
+    try {
+      const socket = await RawSocket.open(server.gateway.url, token);
+      socket.ws.close();
+      return 'accepted';
+    } catch (err) {
+      const { status, body } = err as { status: number; body: string };
+      return `${status} ${(JSON.parse(body) as { code: string }).code}`;
+    }
+  };
+
+  it('lets a device in with its auth server’s token: it sends, and the other user’s device gets it', async () => {
+    const bob = new ImClient({ url: server.gateway.url, token: () => signed(oldKey, 'bob'), reconnect: false });
+    const got = new Promise<string>((resolve) => bob.on('message', (m) => resolve(Buffer.from(m.body).toString())));
+    await bob.connect();
+    const alice = new ImClient({ url: server.gateway.url, token: () => signed(oldKey, 'alice'), reconnect: false });
+    await alice.connect();
+    await alice.send({ user: 'bob' }, { text: 'signed by our auth server' });
+    assert.equal(await got, 'signed by our auth server');
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  it('refuses an unknown kid, a wrong issuer or audience, a lifetime over the maximum, and a dev token', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    assert.equal(await handshake(await minted(generateSigningKey('EdDSA', 'stolen'), {})), '401 UNAUTHORIZED');
+    assert.equal(await handshake(await minted(oldKey, { iss: 'https://evil.example' })), '401 UNAUTHORIZED');
+    assert.equal(await handshake(await minted(oldKey, { aud: 'im' })), '401 UNAUTHORIZED');
+    assert.equal(await handshake(await minted(oldKey, { exp: now + 10 * 365 * 86400 })), '401 UNAUTHORIZED');
+    assert.equal(await handshake(await minted(oldKey, { iat: now - 120, exp: now - 60 })), '401 TOKEN_EXPIRED');
+    assert.equal(await handshake(server.token('mallory', 'phone')), '401 UNAUTHORIZED', 'the dev key is not trusted');
+    const sync = await fetch(server.gateway.url.replace('ws', 'http') + '/v1/sync', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await minted(oldKey, { iss: 'x' })}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    assert.equal(sync.status, 401, 'the HTTP sync API checks the same way');
+  });
+
+  it('rolls keys over without a restart: both verify during the rollover, the removed one stops', async () => {
+    const [before, after] = [signed(oldKey, 'rollover'), signed(newKey, 'rollover')];
+    assert.equal(await handshake(before), 'accepted');
+    assert.equal(await handshake(after), '401 UNAUTHORIZED');
+    publish([oldKey, newKey]);
+    await new Promise((r) => setTimeout(r, 1100)); // the file is looked at once a second at most
+    assert.equal(await handshake(before), 'accepted');
+    assert.equal(await handshake(after), 'accepted');
+    publish([newKey]);
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal(await handshake(before), '401 UNAUTHORIZED');
+    assert.equal(await handshake(after), 'accepted');
+  });
+});
+
+describe('where a process gets its token keys', () => {
+  const log = createLogger('silent');
+  const dir = mkdtempSync(join(tmpdir(), 'im-auth-'));
+  const jwks = join(dir, 'jwks.json');
+  writeFileSync(jwks, JSON.stringify({ keys: [publicJwk(generateSigningKey())] }));
+
+  it('refuses to start a cluster process on the dev key unless it is declared a dev cluster', async () => {
+    await assert.rejects(userAuth(loadConfig({}, {}), 'cluster', log), /cluster mode needs the public keys/);
+    assert.equal((await userAuth(loadConfig({ devCluster: '1' }, {}), 'cluster', log)).keys, 'dev key');
+    assert.equal((await userAuth(loadConfig({}, {}), 'embedded', log)).keys, 'dev key');
+  });
+
+  it('takes a key set with its issuer, and refuses a key set without one or two key sources', async () => {
+    const auth = await userAuth(loadConfig({ authJwksFile: jwks, authIssuer: ISSUER }, {}), 'cluster', log);
+    assert.equal(auth.keys, jwks);
+    await assert.rejects(userAuth(loadConfig({ authJwksFile: jwks }, {}), 'cluster', log), /IM_AUTH_ISSUER/);
+    await assert.rejects(
+      userAuth(loadConfig({ authJwksFile: jwks, authJwksUrl: 'https://x', authIssuer: ISSUER }, {}), 'cluster', log),
+      /not both/,
+    );
+  });
+});
