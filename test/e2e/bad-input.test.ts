@@ -375,9 +375,12 @@ describe('one user cannot take what others need', () => {
     });
 
   it('answers HTTP syncs over the user’s rate with 429 and Retry-After, while a bystander syncs', async () => {
+    const t0 = Date.now();
     const answers = await Promise.all(Array.from({ length: 400 }, () => httpSync('hog')));
+    // 5 a second: a burst that a loaded machine spreads over more seconds gets 5 more for each second it spans.
+    const allowed = 5 * (Math.ceil((Date.now() - t0) / 1000) + 1);
     const limited = answers.filter((r) => r.status === 429);
-    assert.ok(limited.length >= 390, `${limited.length} of 400 refused`);
+    assert.ok(limited.length >= Math.max(200, 400 - allowed), `${limited.length} of 400 refused (${allowed} allowed)`);
     assert.ok(answers.some((r) => r.status === 200));
     const first = limited[0]!;
     assert.ok(Number(first.headers.get('retry-after')) >= 1);
