@@ -14,6 +14,8 @@ import { ensureTopics } from '../infra/kafka-topics.ts';
 import { join } from 'node:path';
 import { localAuth, localAuthEnv, localSigner, type LocalAuth } from '../lib/local-auth.ts';
 import { topics } from '../lib/topics.ts';
+import { ensureServiceCerts, identityEnv } from '../lib/service-certs.ts';
+import { CLUSTER_PROCESSES } from './processes.ts';
 import type { ServiceName } from './cluster/services.ts';
 import { profileArgs } from './profile-args.ts';
 
@@ -90,6 +92,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   }
 
   const auth = options.auth ?? localAuth(join(ROOT, '.data', 'cluster', 'auth'));
+  // The local cluster CA and each role's certificate: services call each other over mTLS only (decision 0028).
+  const certs = await ensureServiceCerts(join(ROOT, '.data', 'cluster', 'tls'), Object.keys(CLUSTER_PROCESSES));
   const grpcPort = {
     offline: base + 11,
     sync: base + 12,
@@ -118,6 +122,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     service,
     env: {
       ...shared,
+      ...identityEnv(certs[service]!),
       IM_NODE: name,
       IM_GRPC_PORT: String(port),
       IM_HEALTH_PORT: String(port + 100),

@@ -4,6 +4,7 @@ import { loadConfig, type Config } from '../lib/config.ts';
 import { devSigningKey, loadOrCreateDevKey } from '../lib/dev-key.ts';
 import { addApi, grpcClient, serveGrpc, type ApiOf, type EncodedApiOf } from '../lib/grpc.ts';
 import { closeAll, type Closeable } from '../lib/lifecycle.ts';
+import type { ServiceIdentity } from '../lib/service-identity.ts';
 import { gatewayOptions, logicLimits, pushOptions } from './options.ts';
 import { killAfter } from './fault-injection.ts';
 import { embeddedOperatorToken } from './operator-token.ts';
@@ -38,6 +39,16 @@ export interface Embedded extends Closeable {
   token(user: string, device: string, ttlSec?: number): string;
 }
 
+/**
+ * Loopback gRPC (IM_TRANSPORT=grpc) is mTLS as in cluster mode, under a CA made for this process and never written:
+ * one identity, since one process is every caller (decision 0028). The X.509 library is imported only then: it
+ * takes a while.
+ */
+async function oneProcessIdentity(): Promise<ServiceIdentity> {
+  const { newServiceCa } = await import('../lib/service-certs.ts');
+  return (await newServiceCa('im embedded CA')).issue('embedded');
+}
+
 /** Every service in one process on the in-process adapters: the composition root of embedded mode. */
 export async function startEmbedded(config: Config = loadConfig(), log: Logger = createLogger()): Promise<Embedded> {
   const auth = await userAuth(config, 'embedded', log);
@@ -48,6 +59,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
   const routes = new MemoryRouteTable();
   const gateways = new StaticGatewayDirectory();
   const started: Closeable[] = [bus];
+  const identity = config.transport === 'grpc' ? await oneProcessIdentity() : undefined;
   /**
    * What a caller holds for a service: the object itself, or a gRPC client of it served on loopback (methods in
    * `encodedImpl` answer the client's `encoded` twin with bytes as they are).
@@ -57,9 +69,12 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
     impl: ApiOf<D>,
     encodedImpl: Partial<EncodedApiOf<D>> = {},
   ): Promise<ApiOf<D> & { encoded?: EncodedApiOf<D> }> => {
-    if (config.transport === 'direct') return impl;
-    const server = await serveGrpc((s) => addApi(s, definition, impl, encodedImpl));
-    const client = grpcClient(definition, server.address);
+    if (!identity) return impl;
+    const server = await serveGrpc((s) => addApi(s, definition, impl, encodedImpl), {
+      identity,
+      callers: (role) => role === identity.role,
+    });
+    const client = grpcClient(definition, server.address, { identity, serverRole: identity.role });
     started.push(server, client);
     return client;
   };

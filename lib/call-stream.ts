@@ -1,5 +1,6 @@
 import {
   Metadata,
+  status as GrpcStatus,
   type Client,
   type ClientDuplexStream,
   type Server,
@@ -10,7 +11,8 @@ import { CallFrame, CallStreamServiceService } from '../proto/gen/im/v1/calls.pb
 import { bufferView } from './buffer-view.ts';
 import { echo } from './echo.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { ImError, isErrorCode, toImError } from './errors.ts';
+import { ImError, isErrorCode, toImError, type ErrorCode } from './errors.ts';
+import { authorize, callerRole, type CallerPolicy } from './grpc-access.ts';
 
 let internalLog: Logger | undefined;
 
@@ -28,6 +30,11 @@ const NO_ERROR = { errorCode: '', errorMessage: '', retryAfterMs: 0, errorField:
 export type RawMethod = (request: Buffer) => Promise<Uint8Array>;
 
 const EMPTY = Buffer.alloc(0);
+/** A stream the server refused (decision 0028) fails its calls with these codes; any other break is UNAVAILABLE. */
+const REFUSALS = new Map<number, ErrorCode>([
+  [GrpcStatus.UNAUTHENTICATED, 'UNAUTHORIZED'],
+  [GrpcStatus.PERMISSION_DENIED, 'FORBIDDEN'],
+]);
 const CALLS = CallStreamServiceService.calls;
 
 type ServerStream = ServerDuplexStream<CallFrame, CallFrame>;
@@ -35,14 +42,19 @@ type ServerStream = ServerDuplexStream<CallFrame, CallFrame>;
 /**
  * The server side of CallStreamService (decision 0018): the unary methods of a server, each frame on a stream one
  * call, answered on that stream when its method settles. Calls on one stream run concurrently, as unary calls do.
+ * The caller's role is read from its certificate once, when its stream opens; each frame's method is checked
+ * against `callers` (decision 0028).
  */
 export class CallStreamServer {
   private readonly methods = new Map<string, RawMethod>();
-  /** Open streams and their calls not yet answered. */
-  private readonly open = new Map<ServerStream, { inFlight: number; ended: boolean }>();
+  /** Open streams, their caller's role and their calls not yet answered. */
+  private readonly open = new Map<ServerStream, { role: string; inFlight: number; ended: boolean }>();
   private draining: (() => void) | undefined;
   /** One drain for every caller (a second close must not replace the first one's resolver). */
   private drained: Promise<void> | undefined;
+
+  /** Who may call what (decision 0028): this checks each frame, addApi's unary handlers each call. */
+  constructor(readonly callers: CallerPolicy) {}
 
   add(path: string, method: RawMethod): void {
     this.methods.set(path, method);
@@ -67,12 +79,14 @@ export class CallStreamServer {
   }
 
   private serve(call: ServerStream): void {
-    this.open.set(call, { inFlight: 0, ended: false });
+    const role = this.admit(call);
+    if (role === undefined) return;
+    this.open.set(call, { role, inFlight: 0, ended: false });
     call.on('data', (frame: CallFrame) => {
       const state = this.open.get(call);
       if (!state) return;
       state.inFlight++;
-      void this.answer(frame).then((answer) => {
+      void this.answer(frame, state.role).then((answer) => {
         state.inFlight--;
         if (this.open.has(call)) call.write(answer);
         this.endIfIdle(call);
@@ -89,6 +103,24 @@ export class CallStreamServer {
     call.on('close', gone);
   }
 
+  /**
+   * The role of the stream's caller, or undefined after refusing the stream: a caller without a role, or whose role
+   * may call none of this server's methods, hears UNAUTHENTICATED or PERMISSION_DENIED as the stream's status.
+   */
+  private admit(call: ServerStream): string | undefined {
+    try {
+      const role = callerRole(call.getAuthContext());
+      if (![...this.methods.keys()].some((path) => this.callers(role, path))) {
+        throw new ImError('FORBIDDEN', `the ${role} role may call no method of this server`);
+      }
+      return role;
+    } catch (err) {
+      const e = toImError(err);
+      call.emit('error', { code: e.grpcStatus, details: e.message });
+      return undefined;
+    }
+  }
+
   private endIfIdle(call: ServerStream): void {
     const state = this.open.get(call);
     if (!state || state.inFlight > 0 || !(state.ended || this.draining)) return;
@@ -101,11 +133,12 @@ export class CallStreamServer {
     if (this.draining && this.open.size === 0) this.draining();
   }
 
-  private async answer({ id, method, body }: CallFrame): Promise<CallFrame> {
+  private async answer({ id, method, body }: CallFrame, role: string): Promise<CallFrame> {
     try {
       if (this.draining) throw new ImError('UNAVAILABLE', 'the service is shutting down');
       const run = this.methods.get(method);
       if (!run) throw new ImError('NOT_FOUND', `no method ${echo(method)} on this server`);
+      authorize(this.callers, role, method);
       const response = await run(body);
       return { id, method: '', body: bufferView(response), ...NO_ERROR };
     } catch (err) {
@@ -179,16 +212,18 @@ export class CallStreamClient {
       {},
     );
     stream.on('data', (frame: CallFrame) => this.settle(frame));
-    const broken = (why: string) => {
+    const broken = (why: string, code: ErrorCode = 'UNAVAILABLE') => {
       if (this.stream !== stream) return;
       this.stream = undefined;
       for (const [id, p] of this.pending) {
         clearTimeout(p.timer);
         this.pending.delete(id);
-        p.reject(new ImError('UNAVAILABLE', `${p.method}: ${why}`));
+        p.reject(new ImError(code, `${p.method}: ${why}`));
       }
     };
-    stream.on('error', (err: Error & { details?: string }) => broken(err.details || err.message));
+    stream.on('error', (err: Error & { details?: string; code?: number }) =>
+      broken(err.details || err.message, REFUSALS.get(err.code ?? -1)),
+    );
     stream.on('status', () => broken('the call stream ended'));
     stream.on('end', () => broken('the call stream ended'));
     this.stream = stream;

@@ -125,6 +125,15 @@ const schema = z.object({
   inboxRetainedPerUser: z.coerce.number().int().positive().default(20_000),
   busPartitions: z.coerce.number().int().positive().default(8),
   // Cluster mode: where this service listens and where the others and the engines are.
+  /** The interface of gRPC, /healthz, /metrics and the notice API: the cluster's network, not the public gateway's. */
+  internalHost: z.string().default('127.0.0.1'),
+  /**
+   * mTLS between services (decision 0028): the cluster CA's certificate, and this service's certificate (naming its
+   * role, `urn:im:service:<role>`) and key, PEM. Cluster services refuse to start without them.
+   */
+  tlsCaFile: z.string().default(''),
+  tlsCertFile: z.string().default(''),
+  tlsKeyFile: z.string().default(''),
   grpcPort: z.coerce.number().int().min(0).max(65535).default(0),
   healthPort: z.coerce.number().int().min(0).max(65535).default(0),
   /** Cluster mode: the port of a logic process's notice API (HTTP; embedded mode serves it on IM_PORT). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { SyncResponse } from '../proto/gen/im/v1/client.pb.ts';
 import { SyncServiceClient } from '../proto/gen/im/v1/services.pb.ts';
 import { OfflineServiceService } from '../offline/index.ts';
@@ -8,10 +8,18 @@ import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
 import { MemorySequencer } from '../offline/sequencer.memory.ts';
 import { Sync, SyncServiceService, type SyncApi } from '../sync/index.ts';
 import { ImError } from './errors.ts';
-import { addApi, grpcClient, serveGrpc } from './grpc.ts';
+import { addApi, clientCredentials, grpcClient, secureChannelOptions, serveGrpc } from './grpc.ts';
 import type { Closeable } from './lifecycle.ts';
 import { closeAll } from './lifecycle.ts';
 import { memoryOffline } from '../test/offline.ts';
+import { anyCaller, testIdentities } from '../test/service-identities.ts';
+import type { ServiceIdentity } from './service-identity.ts';
+
+let identity: ServiceIdentity;
+before(async () => {
+  identity = (await testIdentities('test')).test;
+});
+const serving = () => ({ identity, callers: anyCaller });
 
 const sample = {
   prevSeq: 0,
@@ -41,9 +49,9 @@ describe('a service API called directly and through loopback gRPC behaves the sa
     const server = await serveGrpc((s) => {
       addApi(s, SyncServiceService, direct);
       addApi(s, OfflineServiceService, offline);
-    });
+    }, serving());
     address = server.address;
-    const client = grpcClient(SyncServiceService, server.address);
+    const client = grpcClient(SyncServiceService, server.address, { identity, serverRole: 'test' });
     started.push(server, client);
     remote = client;
   });
@@ -77,7 +85,7 @@ describe('a service API called directly and through loopback gRPC behaves the sa
   });
 
   it('still serves every method as a plain unary call, error codes in the metadata', async () => {
-    const unary = new SyncServiceClient(address, credentials.createInsecure());
+    const unary = new SyncServiceClient(address, clientCredentials(identity, 'test'), secureChannelOptions('test'));
     try {
       const page = await new Promise<SyncResponse>((resolve, reject) =>
         unary.getDiff({ user: 'u1', device: 'd2', syncKey: '', limit: 10 }, (err, res) =>
@@ -112,7 +120,7 @@ describe('a service API called directly and through loopback gRPC behaves the sa
   });
 
   it('turns an unreachable service into UNAVAILABLE, not a hang', async () => {
-    const dead = grpcClient(SyncServiceService, '127.0.0.1:1', { timeoutMs: 2_000 });
+    const dead = grpcClient(SyncServiceService, '127.0.0.1:1', { identity, serverRole: 'test', timeoutMs: 2_000 });
     await assert.rejects(dead.getDiff({ user: 'u1', device: 'd1', syncKey: '', limit: 1 }), { code: 'UNAVAILABLE' });
     await dead.close();
   });
@@ -136,8 +144,8 @@ describe('the call stream under a server that stops', () => {
 
   it('answers the calls in flight before the server closes, and fails later calls UNAVAILABLE', async () => {
     const { impl, release } = held();
-    const server = await serveGrpc((s) => addApi(s, SyncServiceService, impl));
-    const client = grpcClient(SyncServiceService, server.address, { timeoutMs: 5_000 });
+    const server = await serveGrpc((s) => addApi(s, SyncServiceService, impl), serving());
+    const client = grpcClient(SyncServiceService, server.address, { identity, serverRole: 'test', timeoutMs: 5_000 });
     try {
       const inFlight = client.getDiff({ user: 'u', device: 'd', syncKey: '', limit: 1 });
       await client.ack({ user: 'u', device: 'd', syncKey: '', inboxSeq: 0, streams: [] }); // the stream is open
@@ -157,8 +165,8 @@ describe('the call stream under a server that stops', () => {
 
   it('fails a call with no answer within the deadline as UNAVAILABLE', async () => {
     const { impl, release } = held();
-    const server = await serveGrpc((s) => addApi(s, SyncServiceService, impl));
-    const client = grpcClient(SyncServiceService, server.address, { timeoutMs: 300 });
+    const server = await serveGrpc((s) => addApi(s, SyncServiceService, impl), serving());
+    const client = grpcClient(SyncServiceService, server.address, { identity, serverRole: 'test', timeoutMs: 300 });
     try {
       await assert.rejects(client.getDiff({ user: 'u', device: 'd', syncKey: '', limit: 1 }), {
         code: 'UNAVAILABLE',
@@ -173,15 +181,15 @@ describe('the call stream under a server that stops', () => {
 
   it('opens a new stream to a server restarted on the same port', async () => {
     const offline = memoryOffline({ sequencer: new MemorySequencer(), inbox: new MemoryInboxStore(10) });
-    const first = await serveGrpc((s) => addApi(s, OfflineServiceService, offline));
+    const first = await serveGrpc((s) => addApi(s, OfflineServiceService, offline), serving());
     const port = Number(first.address.split(':')[1]);
-    const client = grpcClient(OfflineServiceService, first.address, { timeoutMs: 5_000 });
+    const client = grpcClient(OfflineServiceService, first.address, { identity, serverRole: 'test', timeoutMs: 5_000 });
     let second: Closeable | undefined;
     try {
       assert.equal((await client.getCursor({ user: 'u', device: 'd' })).seq, 0);
       await first.close();
       await assert.rejects(client.getCursor({ user: 'u', device: 'd' }), { code: 'UNAVAILABLE' });
-      second = await serveGrpc((s) => addApi(s, OfflineServiceService, offline), '127.0.0.1', port);
+      second = await serveGrpc((s) => addApi(s, OfflineServiceService, offline), { ...serving(), port });
       // The channel reconnects with backoff: the first calls may still find it down.
       let answered = false;
       for (let i = 0; i < 50 && !answered; i++) {

@@ -4,14 +4,20 @@ import {
   Server,
   ServerCredentials,
   credentials,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type ServerUnaryCall,
   type ServiceDefinition,
   type ServiceError,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import type { PeerCertificate } from 'node:tls';
 import { bufferView } from './buffer-view.ts';
 import { CallStreamClient, CallStreamServer, logInternal, type RawMethod } from './call-stream.ts';
-import { toImError } from './errors.ts';
+import { ImError, toImError } from './errors.ts';
+import { authorize, callerRole, type CallerPolicy } from './grpc-access.ts';
 import type { Closeable } from './lifecycle.ts';
+import { roleOfCertificate, type ServiceIdentity } from './service-identity.ts';
 
 /** The shape ts-proto generates for a unary method of a grpc-js service definition. */
 interface UnaryMethod<Req, Res> {
@@ -57,8 +63,8 @@ export function addApi<D extends object>(
 ): void {
   const handlers: UntypedServiceImplementation = {};
   const service = { ...definition } as Record<string, unknown>;
-  let calls = callStreams.get(server);
-  if (!calls) callStreams.set(server, (calls = new CallStreamServer()));
+  const calls = callStreams.get(server);
+  if (!calls) throw new Error('addApi: a server made by serveGrpc only (it knows who may call what)');
   for (const name of Object.keys(definition)) {
     const m = service[name] as UnaryMethod<unknown, unknown>;
     const raw = (encoded as Record<string, ((req: unknown) => Promise<Uint8Array>) | undefined>)[name];
@@ -71,10 +77,13 @@ export function addApi<D extends object>(
       : async (bytes) => m.responseSerialize(await method(m.requestDeserialize(bytes)));
     calls.add(m.path, streamed);
     handlers[name] = (
-      call: { request: unknown },
+      call: { request: unknown; getAuthContext: ServerUnaryCall<unknown, unknown>['getAuthContext'] },
       callback: (err: Partial<ServiceError> | null, res?: unknown) => void,
     ) => {
-      method(call.request).then(
+      new Promise((resolve) => {
+        authorize(calls.callers, callerRole(call.getAuthContext()), m.path);
+        resolve(method(call.request));
+      }).then(
         (res) => callback(null, res),
         (err: unknown) => {
           const e = toImError(err);
@@ -90,6 +99,10 @@ export function addApi<D extends object>(
 }
 
 export interface GrpcClientOptions {
+  /** What this side presents (its certificate) and verifies the server by (the CA). */
+  identity: ServiceIdentity;
+  /** The role the server's certificate must name (e.g. `offline`): another service's certificate is refused. */
+  serverRole: string;
   /** Per-call deadline. */
   timeoutMs?: number;
 }
@@ -119,9 +132,10 @@ export const CHANNEL_OPTIONS = {
 export function grpcClient<D extends object>(
   definition: D,
   address: string,
-  options: GrpcClientOptions = {},
+  options: GrpcClientOptions,
 ): ApiOf<D> & Closeable & { encoded: EncodedApiOf<D> } {
-  const client = new Client(address, credentials.createInsecure(), CHANNEL_OPTIONS);
+  const { identity, serverRole } = options;
+  const client = new Client(address, clientCredentials(identity, serverRole), secureChannelOptions(serverRole));
   const timeoutMs = options.timeoutMs ?? 10_000;
   const stream = new CallStreamClient(client);
   const encoded: Record<string, unknown> = {};
@@ -140,20 +154,63 @@ export function grpcClient<D extends object>(
   return api as ApiOf<D> & Closeable & { encoded: EncodedApiOf<D> };
 }
 
-/** Starts a gRPC server on host:port (port 0 picks a free one) and returns its bound address. */
+/**
+ * Channel credentials for mTLS (decision 0028): this side's certificate, and the server verified against the CA and
+ * by the role its certificate names, not by its address (a service is known by its role, as a SPIFFE ID would know
+ * it; addresses are IPs from the configuration and the gateway registry, which a certificate per role need not list).
+ */
+export function clientCredentials(identity: ServiceIdentity, serverRole: string): ChannelCredentials {
+  return credentials.createSsl(Buffer.from(identity.ca), Buffer.from(identity.key), Buffer.from(identity.cert), {
+    checkServerIdentity: (_name: string, cert: PeerCertificate) => {
+      const role = roleOfCertificate(cert);
+      if (role === serverRole) return undefined;
+      return new ImError(
+        'UNAVAILABLE',
+        `the server presented the certificate of ${role ?? 'no role'}, not ${serverRole}`,
+      );
+    },
+  });
+}
+
+/**
+ * CHANNEL_OPTIONS for a channel with clientCredentials: the TLS server name is the role (an IP address may not be
+ * one, RFC 6066, and Node warns), which the server's certificate is checked against anyway.
+ */
+export function secureChannelOptions(serverRole: string): ChannelOptions {
+  return { ...CHANNEL_OPTIONS, 'grpc.ssl_target_name_override': serverRole };
+}
+
+export interface ServeGrpcOptions {
+  /** What the server presents, and the CA its callers' certificates must be signed by. */
+  identity: ServiceIdentity;
+  /** Which caller roles may call which methods (app/cluster/callers.ts in cluster mode). */
+  callers: CallerPolicy;
+  /** Default 127.0.0.1; a cluster service binds its internal interface (IM_INTERNAL_HOST). */
+  host?: string;
+  /** Default 0: a free port. */
+  port?: number;
+}
+
+/**
+ * Starts a gRPC server on host:port that takes only callers with a certificate from the identity's CA, and answers
+ * a call its caller's role may not make with PERMISSION_DENIED; returns its bound address.
+ */
 export async function serveGrpc(
   register: (server: Server) => void,
-  host = '127.0.0.1',
-  port = 0,
+  { identity, callers, host = '127.0.0.1', port = 0 }: ServeGrpcOptions,
 ): Promise<{ address: string } & Closeable> {
   const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024, ...LEAN_CALLS });
+  const calls = new CallStreamServer(callers);
+  callStreams.set(server, calls);
   register(server);
-  const calls = callStreams.get(server);
-  calls?.register(server);
+  calls.register(server);
+  const tls = ServerCredentials.createSsl(
+    Buffer.from(identity.ca),
+    [{ private_key: Buffer.from(identity.key), cert_chain: Buffer.from(identity.cert) }],
+    true,
+  );
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    ),
+    server.bindAsync(`${host}:${port}`, tls, (err, p) => (err ? reject(err) : resolve(p))),
   );
   return {
     address: `${host}:${bound}`,
@@ -166,7 +223,7 @@ export async function serveGrpc(
           resolve();
         }, 2_000);
         void (async () => {
-          await calls?.drain();
+          await calls.drain();
           server.tryShutdown(() => {
             clearTimeout(force);
             resolve();

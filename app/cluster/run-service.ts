@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger().child({ svc: name, node: config.node });
   const service = await startService(name, config, log);
-  const health = await serveHealth(name, config.host, config.healthPort, service.ready);
+  const health = await serveHealth(name, config.internalHost, config.healthPort, service.ready);
   const { inProcess, calls } = CLUSTER_PROCESSES[name];
   log.info({ grpcPort: config.grpcPort, healthPort: config.healthPort, inProcess, calls }, 'service started');
   let stopping = false;

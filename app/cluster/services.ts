@@ -36,6 +36,8 @@ import type { Bus } from '../../lib/bus.ts';
 import type { DeadLetterStore } from '../../push/mobile/dead-letter-store.ts';
 import { userAuth } from '../user-auth.ts';
 import { killAfter } from '../fault-injection.ts';
+import { loadServiceIdentity } from '../../lib/service-identity.ts';
+import { clusterCallers, roleServing } from './callers.ts';
 
 export const SERVICES = Object.keys(CLUSTER_PROCESSES) as ClusterProcess[];
 export type ServiceName = ClusterProcess;
@@ -53,6 +55,8 @@ export interface RunningService {
  */
 export async function startService(name: ServiceName, config: Config, log: Logger): Promise<RunningService> {
   const started: Closeable[] = [];
+  // mTLS between services, always (decision 0028): the launcher gives each process its role's certificate.
+  const identity = loadServiceIdentity(config, name);
   /** Auto-pipelined unless a caller's library cannot take it (rate-limiter-flexible's own commands). */
   const redis = (enableAutoPipelining = true) => {
     const client = new Redis(config.redisUrl, {
@@ -84,7 +88,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
     return kafka;
   };
   const client = <D extends object>(definition: D, address: string) => {
-    const c = grpcClient(definition, address);
+    const c = grpcClient(definition, address, { identity, serverRole: roleServing(definition) });
     started.push(c);
     return c;
   };
@@ -93,15 +97,18 @@ export async function startService(name: ServiceName, config: Config, log: Logge
     const registry = new RedisGatewayRegistry(r, {
       prefix: config.redisPrefix,
     });
-    const gateways = new RegistryGatewayDirectory(registry, (address) => grpcClient(GatewayServiceService, address));
+    const gateways = new RegistryGatewayDirectory(registry, (address) =>
+      grpcClient(GatewayServiceService, address, { identity, serverRole: 'gateway' }),
+    );
     started.push(gateways);
     return {
       routes: new RedisRouteTable(r, { prefix: config.redisPrefix }),
       gateways,
     };
   };
+  const grpcServing = { identity, callers: clusterCallers, host: config.internalHost, port: config.grpcPort };
   const serve = async (register: Parameters<typeof serveGrpc>[0]) => {
-    started.push(await serveGrpc(register, config.host, config.grpcPort));
+    started.push(await serveGrpc(register, grpcServing));
   };
 
   switch (name) {
@@ -184,7 +191,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         notices.httpOver(notices.api),
         pushAdminHttpHandler(client(PushServiceService, config.pushAddress), clusterOperatorToken(config)),
       ];
-      started.push(await serveHttp(operatorApis, config.host, config.noticePort));
+      started.push(await serveHttp(operatorApis, config.internalHost, config.noticePort));
       return { started, ready: async () => void (await r.ping()) };
     }
     case 'push': {
@@ -257,7 +264,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         options: gatewayOptions(config),
       });
       started.push(gateway);
-      const grpc = await serveGrpc((s) => addApi(s, GatewayServiceService, gateway.api), config.host, config.grpcPort);
+      const grpc = await serveGrpc((s) => addApi(s, GatewayServiceService, gateway.api), grpcServing);
       started.push(grpc);
       const registry = new RedisGatewayRegistry(r, {
         prefix: config.redisPrefix,

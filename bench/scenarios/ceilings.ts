@@ -6,13 +6,13 @@
 // and to two: every hop between processes pays it, and the other scenarios pin nothing.
 import { execFileSync } from 'node:child_process';
 import http2 from 'node:http2';
-import { credentials } from '@grpc/grpc-js';
 import { OfflineServiceClient } from '../../proto/gen/im/v1/services.pb.ts';
 import { memoryStores } from '../../app/stores.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { OfflineServiceService } from '../../offline/index.ts';
 import { connectCassandra } from '../../lib/cassandra.ts';
-import { CHANNEL_OPTIONS, grpcClient, serveGrpc, addApi } from '../../lib/grpc.ts';
+import { clientCredentials, grpcClient, secureChannelOptions, serveGrpc, addApi } from '../../lib/grpc.ts';
+import { newServiceCa } from '../../lib/service-certs.ts';
 import { describe as describeEngines, endpoints } from '../../infra/engines.ts';
 import type { EchoPeerApi } from '../clients/echo-peer.ts';
 import { Histogram } from '../lib/histogram.ts';
@@ -64,9 +64,19 @@ async function load(sec: number, concurrency: number, op: () => Promise<number>)
 /** The same method called as the services call each other (the call stream) and as a plain unary call. */
 async function grpcCalls(sec: number): Promise<Measured[]> {
   const { offline } = memoryStores(loadConfig({ inboxRetainedPerUser: 10 }));
-  const server = await serveGrpc((s) => addApi(s, OfflineServiceService, offline));
-  const streamed = grpcClient(OfflineServiceService, server.address);
-  const unary = new OfflineServiceClient(server.address, credentials.createInsecure(), CHANNEL_OPTIONS);
+  // mTLS, as the services call each other (decision 0028).
+  const ca = await newServiceCa('im bench CA');
+  const [offlineId, pushId] = await Promise.all([ca.issue('offline'), ca.issue('push')]);
+  const server = await serveGrpc((s) => addApi(s, OfflineServiceService, offline), {
+    identity: offlineId,
+    callers: (role) => role === 'push',
+  });
+  const streamed = grpcClient(OfflineServiceService, server.address, { identity: pushId, serverRole: 'offline' });
+  const unary = new OfflineServiceClient(
+    server.address,
+    clientCredentials(pushId, 'offline'),
+    secureChannelOptions('offline'),
+  );
   const request = { user: 'u', device: 'd' };
   const ways: [string, () => Promise<unknown>][] = [
     ['gRPC call on the call stream (lib/grpc.ts)', () => streamed.getCursor(request)],
