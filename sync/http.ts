@@ -59,6 +59,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, sync: HttpSync, 
 }
 
 const JSON_FIELDS: readonly string[] = ['sync_key', 'limit'];
+const MAX_UINT32 = 0xffff_ffff;
 
 function decodeJson(body: Buffer): { syncKey: string; limit: number } {
   let value: unknown;
@@ -80,7 +81,9 @@ function decodeJson(body: Buffer): { syncKey: string; limit: number } {
   if (v.limit !== undefined && (!Number.isInteger(v.limit) || (v.limit as number) < 0)) {
     throw new ImError('INVALID_ARGUMENT', 'limit must be a non-negative integer');
   }
-  return { syncKey: v.sync_key ?? '', limit: (v.limit as number | undefined) ?? 0 };
+  // Sync caps the limit anyway; capped here already so it fits GetDiffRequest's uint32 on the way to sync (gRPC in
+  // cluster mode refused to encode {"limit": 4294967296} and the client got a 500).
+  return { syncKey: v.sync_key ?? '', limit: Math.min((v.limit as number | undefined) ?? 0, MAX_UINT32) };
 }
 
 function decodeProtobuf(body: Buffer): { syncKey: string; limit: number } {
