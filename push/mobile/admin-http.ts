@@ -39,7 +39,7 @@ export function pushAdminHttpHandler(
   on('GET', '/v1/admin/push/dead-letters', async ({ query }) => {
     const page = await push.listDeadLetters({
       after: query.get('after') ?? '',
-      limit: Number(query.get('limit') ?? 0) || 0,
+      limit: limitOf(query),
     });
     return {
       dead_letters: page.letters.map((l) => ({
@@ -70,4 +70,16 @@ export function pushAdminHttpHandler(
     })().catch((err: unknown) => sendError(res, err));
     return true;
   };
+}
+
+/**
+ * The `limit` query parameter: absent or empty for the default, else a whole number, as the notice API takes it.
+ * Anything else is refused: a negative or fractional one (`limit=-3`, `limit=1.5`) once went on to the push
+ * service, which cannot encode it as its uint32 in cluster mode, and the operator got a 500.
+ */
+function limitOf(query: URLSearchParams): number {
+  const raw = query.get('limit') ?? '';
+  if (raw === '') return 0;
+  if (!/^\d{1,9}$/.test(raw)) throw new ImError('INVALID_ARGUMENT', 'limit must be a whole number', { field: 'limit' });
+  return Number(raw);
 }
