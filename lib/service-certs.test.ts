@@ -32,6 +32,13 @@ describe('the local cluster CA and its service certificates', () => {
     assert.throws(() => readFileSync(join(dir, 'ca.key')), /ENOENT/, "the CA's key is never written");
   });
 
+  it('stops a cluster service configured without its certificate', () => {
+    assert.throws(
+      () => loadServiceIdentity({ tlsCaFile: '', tlsCertFile: '', tlsKeyFile: '' }, 'sync'),
+      /mTLS only: set IM_TLS_CA_FILE, IM_TLS_CERT_FILE and IM_TLS_KEY_FILE/,
+    );
+  });
+
   it('reuses a whole set, and makes the set anew when a file is missing', async () => {
     const dir = join(root, 'two');
     const first = await ensureServiceCerts(dir, ROLES);
