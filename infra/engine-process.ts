@@ -100,19 +100,28 @@ export function rssBytes(pid: number): number | undefined {
   }
 }
 
+/** Sends `sig` to the process group `pid` leads (detached children lead their own), or to `pid` alone. */
+export function signalGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/** kill -9 of the process group, no grace (a crash: no shutdown hook runs). Resolves once the process is gone. */
+export async function killProcess(pid: number): Promise<void> {
+  signalGroup(pid, 'SIGKILL');
+  while (isAlive(pid)) await sleep(50);
+}
+
 /** SIGTERM to the process group, then SIGKILL after graceMs. Resolves once the process is gone. */
 export async function stopProcess(pid: number, graceMs = 30_000): Promise<void> {
-  const signal = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(-pid, sig); // whole group: detached children lead their own group
-    } catch {
-      try {
-        process.kill(pid, sig);
-      } catch {
-        /* already gone */
-      }
-    }
-  };
+  const signal = (sig: NodeJS.Signals) => signalGroup(pid, sig);
   signal('SIGTERM');
   const deadline = Date.now() + graceMs;
   while (isAlive(pid)) {

@@ -4,6 +4,7 @@
 //   npm run engines -- restart <name ...>
 //   npm run engines -- status
 // The same operations are exported for the test suite and cluster mode.
+import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cassandra } from './cassandra.ts';
@@ -17,9 +18,11 @@ import {
 } from './engine-config.ts';
 import {
   EngineError,
+  killProcess,
   portAcceptsConnections,
   rssBytes,
   runningPid,
+  signalGroup,
   spawnDetached,
   stopProcess,
   waitUntilReady,
@@ -128,6 +131,29 @@ export async function down(names?: EngineName[]): Promise<void> {
       runningPid(paths.pid(engine.name), engine.marker); // clears the pid file
     }),
   );
+}
+
+/**
+ * A crash, for fault injection (test/chaos/): kill -9 of each named engine's process group, no grace. With `wipe`, its data
+ * directory is deleted too, so the next up() starts it empty. Resolves once the processes are gone.
+ */
+export async function crash(names: EngineName[], opts: { wipe?: boolean } = {}): Promise<void> {
+  await forEach(select(names), (engine) =>
+    withLock(paths.lock(engine.name), LOCK_TIMEOUT_MS, async () => {
+      const pid = runningPid(paths.pid(engine.name), engine.marker);
+      if (pid !== undefined) await killProcess(pid);
+      runningPid(paths.pid(engine.name), engine.marker); // clears the pid file
+      if (opts.wipe) rmSync(paths.data(engine.name), { recursive: true, force: true });
+    }),
+  );
+}
+
+/** Sends a signal to a running engine's process group (SIGSTOP / SIGCONT: a pause, for fault injection). */
+export function signalEngine(name: EngineName, signal: NodeJS.Signals): void {
+  const engine = engines[select([name])[0]!];
+  const pid = runningPid(paths.pid(engine.name), engine.marker);
+  if (pid === undefined) throw new EngineError(name, 'not running');
+  signalGroup(pid, signal);
 }
 
 /** Stops and starts one engine, keeping its data directory. */

@@ -18,6 +18,8 @@ export interface LineChart {
   logY?: boolean;
   /** A horizontal line (e.g. a target) with its label. */
   hLine?: { y: number; label: string };
+  /** Vertical markers (e.g. the moments faults were injected), each labelled at the top. */
+  vLines?: { x: number; label: string }[];
 }
 
 export interface BarChart {
@@ -92,6 +94,7 @@ function line(c: LineChart): string {
     out.push(`<text x="${M.left - 6}" y="${py(t) + 4}" text-anchor="end">${fmt(t)}</text>`);
   }
   if (c.hLine) out.push(...hLine(py(c.hLine.y), c.hLine.label));
+  for (const [i, v] of (c.vLines ?? []).entries()) out.push(...vLine(px(v.x), v.label, i));
   c.series.forEach((s, i) => {
     const color = s.color ?? COLORS[i % COLORS.length]!;
     const pts = s.points.filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]) && (!logY || p[1] > 0));
@@ -143,6 +146,16 @@ function hLine(y: number, label: string): string[] {
   return [
     `<line x1="${M.left}" x2="${M.left + pw}" y1="${y}" y2="${y}" stroke="#d62728" stroke-dasharray="2 3"/>`,
     `<text x="${M.left + pw - 4}" y="${y - 4}" text-anchor="end" fill="#d62728">${esc(label)}</text>`,
+  ];
+}
+
+/** A dashed vertical marker; labels alternate between two heights so that neighbours do not overlap. */
+function vLine(x: number, label: string, i: number): string[] {
+  const ph = H - M.top - M.bottom;
+  const y = M.top + 12 + (i % 2) * 12;
+  return [
+    `<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${M.top}" y2="${M.top + ph}" stroke="#888" stroke-dasharray="3 3"/>`,
+    `<text x="${(x + 2).toFixed(1)}" y="${y}" font-size="9" fill="#555">${esc(label)}</text>`,
   ];
 }
 
