@@ -1,0 +1,158 @@
+import MiniSearch from 'minisearch';
+import type { Sqlite } from '../lib/sqlite.ts';
+import { CursorSeal, isAfter, type SortKey } from './cursor.ts';
+import { matchesFilters, readAt, type ReadAt } from './readable.ts';
+import type { IndexOp, SearchDoc, SearchHit, SearchIndex, SearchPage, SearchRequest } from './search-index.ts';
+import { SqliteSearchDocs } from './search-docs.sqlite.ts';
+import { checkSearchRequest } from './search-request.ts';
+import { snippetOf, withoutMarks } from './snippet.ts';
+import { tokenize } from './words.ts';
+
+export interface MiniSearchIndexOptions {
+  /** The embedded data directory's database: documents kept there survive a restart. Absent: in memory only. */
+  db?: Sqlite;
+  /** 32 bytes; a random one when absent (cursors then last as long as the process). */
+  cursorKey?: Uint8Array;
+  now?: () => number;
+}
+
+interface Indexed {
+  id: string;
+  text: string;
+}
+
+/**
+ * The embedded mode's index: MiniSearch in process over the documents, which live in a Map and, with a data
+ * directory, in its search_docs table (rebuilt into MiniSearch at start, decision 0031). Words are segmented by
+ * `tokenize` (CJK by dictionary, Latin by spaces and punctuation, case-folded). A write is searchable as soon as
+ * `apply` is called; it resolves once the documents are committed.
+ */
+export class MiniSearchIndex implements SearchIndex {
+  private readonly docs = new Map<string, SearchDoc>();
+  private readonly deleted = new Set<string>();
+  private readonly mini = new MiniSearch<Indexed>({
+    fields: ['text'],
+    tokenize,
+    processTerm: (term) => term,
+    searchOptions: { tokenize, processTerm: (term) => term, combineWith: 'AND' },
+  });
+  private readonly store: SqliteSearchDocs | undefined;
+  private readonly seal: CursorSeal;
+  private readonly now: () => number;
+
+  constructor(options: MiniSearchIndexOptions = {}) {
+    this.seal = new CursorSeal(options.cursorKey);
+    this.now = options.now ?? Date.now;
+    this.store = options.db ? new SqliteSearchDocs(options.db) : undefined;
+    if (!this.store) return;
+    const { docs, deleted } = this.store.load();
+    for (const id of deleted) this.deleted.add(id);
+    for (const doc of docs) this.docs.set(doc.id, doc);
+    this.mini.addAll(docs.map((d) => ({ id: d.id, text: d.text })));
+  }
+
+  /** How many documents are searchable (tests and the start-up log). */
+  get size(): number {
+    return this.docs.size;
+  }
+
+  async apply(ops: readonly IndexOp[]): Promise<void> {
+    const changed = new Map<string, SearchDoc | undefined>();
+    for (const op of ops) {
+      switch (op.op) {
+        case 'upsert':
+          this.upsert(op.doc, changed);
+          break;
+        case 'edit':
+          this.edit(op, changed);
+          break;
+        case 'delete':
+          if (this.docs.delete(op.id)) this.mini.discard(op.id);
+          this.deleted.add(op.id);
+          changed.set(op.id, undefined);
+          break;
+        default:
+          op satisfies never;
+      }
+    }
+    await this.store?.save(changed);
+  }
+
+  private upsert(given: SearchDoc, changed: Map<string, SearchDoc | undefined>): void {
+    if (this.deleted.has(given.id)) return;
+    const existing = this.docs.get(given.id);
+    if (!existing) {
+      const doc = structuredClone({ ...given, text: withoutMarks(given.text) });
+      this.docs.set(doc.id, doc);
+      this.mini.add({ id: doc.id, text: doc.text });
+      changed.set(doc.id, doc);
+      return;
+    }
+    const known = new Set(existing.readers.map((r) => r.user));
+    const added = given.readers.filter((r) => !known.has(r.user));
+    if (added.length === 0) return;
+    const doc = { ...existing, readers: [...existing.readers, ...added.map((r) => ({ ...r }))] };
+    this.docs.set(doc.id, doc);
+    changed.set(doc.id, doc);
+  }
+
+  private edit(op: Extract<IndexOp, { op: 'edit' }>, changed: Map<string, SearchDoc | undefined>): void {
+    const existing = this.docs.get(op.id);
+    if (!existing) return;
+    const reached = op.readers && new Set(op.readers);
+    const readers = reached ? existing.readers.filter((r) => reached.has(r.user)) : existing.readers;
+    const doc = { ...existing, text: withoutMarks(op.text), readers };
+    this.docs.set(doc.id, doc);
+    this.mini.replace({ id: doc.id, text: doc.text });
+    changed.set(doc.id, doc);
+  }
+
+  search(request: SearchRequest): Promise<SearchPage> {
+    try {
+      return Promise.resolve(this.find(request));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private find(request: SearchRequest): SearchPage {
+    const query = checkSearchRequest(request);
+    const after = this.seal.open(request);
+    if (query.words.length === 0) return { hits: [] };
+    const nowMs = this.now();
+    const found: { doc: SearchDoc; at: ReadAt; key: SortKey }[] = [];
+    for (const result of this.mini.search({ queries: query.words, combineWith: 'AND' })) {
+      const doc = this.docs.get(result.id as string);
+      if (!doc || !matchesFilters(doc, request)) continue;
+      const at = readAt(doc, request, nowMs);
+      if (!at) continue;
+      const key: SortKey = request.order === 'newest' ? [doc.sentAtMs, doc.id] : [result.score, doc.id];
+      if (after && !isAfter(key, after)) continue;
+      found.push({ doc, at, key });
+    }
+    found.sort((a, b) => (isAfter(a.key, b.key) ? 1 : isAfter(b.key, a.key) ? -1 : 0));
+    const page = found.slice(0, request.limit);
+    const words = new Set(query.words);
+    const hits = page.map(({ doc, at }) => hitOf(doc, at, words));
+    const last = page.at(-1);
+    if (found.length <= request.limit || !last) return { hits };
+    return { hits, next: this.seal.seal(request, last.key) };
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function hitOf(doc: SearchDoc, at: ReadAt, words: ReadonlySet<string>): SearchHit {
+  return {
+    id: doc.id,
+    conversation: doc.conversation,
+    stream: at.stream,
+    seq: at.seq,
+    fromUser: doc.fromUser,
+    sentAtMs: doc.sentAtMs,
+    kind: doc.kind,
+    snippet: snippetOf(doc.text, words),
+  };
+}
