@@ -13,9 +13,9 @@ import { embeddedMobile } from './mobile.ts';
 import { Devices } from '../push/mobile/devices.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { tokenSigner } from '../lib/token.ts';
-import { userAuth } from './user-auth.ts';
+import { startRevocations, userAuth } from './user-auth.ts';
 import { topics } from '../lib/topics.ts';
-import { GatewayServiceService, startGateway, type Gateway } from '../gateway/index.ts';
+import { GatewayServiceService, revocationsHttpHandler, startGateway, type Gateway } from '../gateway/index.ts';
 import { coalescedLogic } from '../logic/coalesced.ts';
 import { LogicServiceService, NoticeServiceService, startLogic, startNotices } from '../logic/index.ts';
 import { allGroupIdsOf } from '../logic/groups-of.ts';
@@ -146,6 +146,8 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       log: log.child({ svc: 'logic' }),
     });
     started.push(logic);
+    const revocations = await startRevocations(config, kept.revocations, log);
+    started.push(revocations);
     const gateway = await startGateway({
       bus,
       sync: config.transport === 'direct' ? sync : coalescedSync(sync),
@@ -155,13 +157,14 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       logic: config.transport === 'direct' ? logic.api : coalescedLogic(await link(LogicServiceService, logic.api)),
       push: pushApi,
       routes,
-      verifyToken,
+      verifyToken: revocations.guard(verifyToken),
       log: log.child({ svc: 'gateway' }),
       options: gatewayOptions(config, { devOrigins: true }),
       // The notice API on the same port: one process, one address (cluster mode serves it from logic).
       httpApis: [
         notices.httpOver(await link(NoticeServiceService, notices.api)),
         pushAdminHttpHandler(pushApi, operator.token),
+        revocationsHttpHandler(revocations, kept.revocations, operator.token),
       ],
     });
     gateways.set(config.node, await link(GatewayServiceService, gateway.api));

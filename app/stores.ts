@@ -38,6 +38,10 @@ import { CassandraMuteStore } from '../push/mobile/mute-store.cassandra.ts';
 import { MemoryMuteStore } from '../push/mobile/mute-store.memory.ts';
 import { SqliteMuteStore } from '../push/mobile/mute-store.sqlite.ts';
 import type { MuteStore } from '../push/mobile/mute-store.ts';
+import { CassandraRevocationStore } from '../gateway/revocations/revocation-store.cassandra.ts';
+import { MemoryRevocationStore } from '../gateway/revocations/revocation-store.memory.ts';
+import { SqliteRevocationStore } from '../gateway/revocations/revocation-store.sqlite.ts';
+import type { RevocationStore } from '../gateway/revocations/revocation-store.ts';
 import { CassandraInboxStore } from '../offline/inbox-store.cassandra.ts';
 import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
 import { SqliteInboxStore } from '../offline/inbox-store.sqlite.ts';
@@ -65,6 +69,8 @@ export interface Stores extends Closeable {
   notices: NoticeStores;
   /** Devices' push tokens, and mobile pushes the providers would not take (kept with the rest; bounded, oldest out). */
   mobile: { tokens: DeviceTokenStore; deadLetters: DeadLetterStore; mutes: MuteStore };
+  /** Sign-ins the operator revoked (a lost phone): refused at connect until no token they name can be valid. */
+  revocations: RevocationStore;
   /** Where the data is kept: a directory, or a description of where it lives. */
   where: string;
   /** Resolves once every write so far is durable, where writes are committed in groups (the data directory). */
@@ -97,6 +103,7 @@ export function memoryStores(config: Config): Stores {
       deadLetters: new MemoryDeadLetterStore(),
       mutes: new MemoryMuteStore(),
     },
+    revocations: new MemoryRevocationStore(),
     where: 'memory (nothing is kept when the process ends)',
     close: () => Promise.resolve(),
   };
@@ -126,6 +133,7 @@ export function diskStores(config: Config): Stores {
       deadLetters: new SqliteDeadLetterStore(db),
       mutes: new SqliteMuteStore(db),
     },
+    revocations: new SqliteRevocationStore(db),
     where: dir.path,
     durable: () => groupCommit(db).durable(),
     // What the last turn wrote is committed before the file is let go.
@@ -154,6 +162,7 @@ export function engineStores(config: Config, redis: Redis, cassandra: Client): S
       deadLetters: new CassandraDeadLetterStore(cassandra),
       mutes: new CassandraMuteStore(cassandra),
     },
+    revocations: new CassandraRevocationStore(cassandra),
     where: `Redis ${config.redisUrl} and Cassandra ${config.cassandraContactPoints.join(',')}`,
     close: () => Promise.resolve(),
   };

@@ -1,3 +1,4 @@
+import { Revocations, type RevocationStore } from '../gateway/index.ts';
 import { devVerificationKeys, loadOrCreateDevKey } from '../lib/dev-key.ts';
 import type { Config } from '../lib/config.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -47,4 +48,13 @@ function keySet(config: Config, log: Logger): [VerificationKeys, string] {
   if (config.authJwksUrl !== '') return [keysFromUrl(config.authJwksUrl), config.authJwksUrl];
   const onError = (err: Error) => log.error({ err: err.message }, 'user token keys: kept the last good key set');
   return [keysFromFile(config.authJwksFile, { onError }), config.authJwksFile];
+}
+
+/**
+ * The revoked sign-ins this process checks (read again every IM_AUTH_REVOCATIONS_REFRESH_MS), each kept as long as a
+ * token it names could live.
+ */
+export function startRevocations(config: Config, store: RevocationStore, log: Logger): Promise<Revocations> {
+  const keepMs = (config.authMaxLifetimeSec + config.authClockSkewSec) * 1000;
+  return new Revocations(store, { keepMs, refreshMs: config.authRevocationsRefreshMs }, log).start();
 }

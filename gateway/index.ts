@@ -27,6 +27,9 @@ import { UserLimits, type UserLimitOptions } from './user-limits.ts';
 export { GatewayServiceService, type GatewayApi } from '../lib/gateway-api.ts';
 export { BEARER_PROTOCOL_PREFIX, WS_PATH, WS_PROTOCOL } from './handshake.ts';
 export { DEV_ORIGINS } from './origin.ts';
+export { Revocations } from './revocations/revocations.ts';
+export { revocationsHttpHandler } from './revocations/admin-http.ts';
+export type { RevocationStore } from './revocations/revocation-store.ts';
 
 export interface GatewayOptions {
   host: string;

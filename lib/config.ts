@@ -25,6 +25,8 @@ const schema = z.object({
     .positive()
     .default(24 * 3600),
   authClockSkewSec: z.coerce.number().int().min(0).max(300).default(30),
+  /** How often a gateway reads the revoked sign-ins again: one revoked elsewhere is refused within this. */
+  authRevocationsRefreshMs: z.coerce.number().int().positive().default(5_000),
   authAlgorithms: z
     .string()
     .default('EdDSA,ES256,RS256')

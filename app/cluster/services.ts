@@ -5,7 +5,7 @@ import type { Config } from '../../lib/config.ts';
 import { addApi, grpcClient, serveGrpc } from '../../lib/grpc.ts';
 import type { Closeable } from '../../lib/lifecycle.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { GatewayServiceService, startGateway } from '../../gateway/index.ts';
+import { GatewayServiceService, revocationsHttpHandler, startGateway } from '../../gateway/index.ts';
 import {
   LogicServiceService,
   NoticeServiceService,
@@ -34,7 +34,8 @@ import { consume } from '../../lib/bus-consumer.ts';
 import { topics } from '../../lib/topics.ts';
 import type { Bus } from '../../lib/bus.ts';
 import type { DeadLetterStore } from '../../push/mobile/dead-letter-store.ts';
-import { userAuth } from '../user-auth.ts';
+import { startRevocations, userAuth } from '../user-auth.ts';
+import { CassandraRevocationStore } from '../../gateway/revocations/revocation-store.cassandra.ts';
 import { killAfter } from '../fault-injection.ts';
 import { loadServiceIdentity } from '../../lib/service-identity.ts';
 import { clusterCallers, roleServing } from './callers.ts';
@@ -140,6 +141,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         outcomes,
         notices: noticeStores,
         mobile: mobileStores,
+        revocations: revocationStore,
       } = engineStores(config, r, await cassandra());
       const kafka = bus();
       // Push jobs go through Kafka to the push process (push_jobs, keyed by user): a crash loses none.
@@ -187,9 +189,12 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         addApi(s, NoticeServiceService, notices.api);
       });
       // The notice API has a port of its own: business systems and operators reach it, never the public (decision 0024).
+      const revocations = await startRevocations(config, revocationStore, log);
+      started.push(revocations);
       const operatorApis = [
         notices.httpOver(notices.api),
         pushAdminHttpHandler(client(PushServiceService, config.pushAddress), clusterOperatorToken(config)),
+        revocationsHttpHandler(revocations, revocationStore, clusterOperatorToken(config)),
       ];
       started.push(await serveHttp(operatorApis, config.internalHost, config.noticePort));
       return { started, ready: async () => void (await r.ping()) };
@@ -248,7 +253,11 @@ export async function startService(name: ServiceName, config: Config, log: Logge
     }
     case 'gateway': {
       const r = redis();
-      const { verify: verifyToken } = await userAuth(config, 'cluster', log);
+      const { verify } = await userAuth(config, 'cluster', log);
+      // Revoked sign-ins from Cassandra, the one durable list (a Redis restarted empty must not let a lost phone in).
+      const revocations = await startRevocations(config, new CassandraRevocationStore(await cassandra()), log);
+      started.push(revocations);
+      const verifyToken = revocations.guard(verify);
       const sync = client(SyncServiceService, config.syncAddress);
       const gateway = await startGateway({
         bus: bus(),

@@ -125,3 +125,55 @@ describe('where a process gets its token keys', () => {
     );
   });
 });
+
+describe('revoking a sign-in (a lost phone)', () => {
+  let server: Embedded & Target;
+  before(async () => (server = await startServer()));
+  after(() => server.close());
+
+  const admin = (method: string, body?: unknown, token = server.operator.token) =>
+    fetch(`${server.gateway.url.replace(/^ws/, 'http')}/v1/admin/auth/revocations`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  const connects = async (token: string) =>
+    RawSocket.open(server.gateway.url, token).then(
+      (s) => {
+        s.ws.close();
+        return 'accepted';
+      },
+      (err: { status: number; body: string }) =>
+        `${err.status} ${(JSON.parse(err.body) as { message: string }).message}`,
+    );
+  /** A token issued in a later second than every revocation so far (revocations count whole seconds of iat). */
+  const nextSecond = () => new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
+
+  it('refuses the lost device’s tokens issued until then, and lets its other devices and a new sign-in in', async () => {
+    const [lost, laptop] = [server.token('rev-ann', 'lost-phone'), server.token('rev-ann', 'laptop')];
+    assert.equal(await connects(lost), 'accepted');
+    const res = await admin('POST', { user: 'rev-ann', device: 'lost-phone' });
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { device: string }).device, 'lost-phone');
+    assert.equal(await connects(lost), '401 token revoked');
+    assert.equal(await connects(laptop), 'accepted');
+    await nextSecond();
+    assert.equal(await connects(server.token('rev-ann', 'lost-phone')), 'accepted', 'signed in again');
+  });
+
+  it('revokes every device of a user without a device, and lists what is in force', async () => {
+    const tokens = ['a', 'b'].map((d) => server.token('rev-bob', d));
+    assert.equal((await admin('POST', { user: 'rev-bob' })).status, 200);
+    for (const t of tokens) assert.equal(await connects(t), '401 token revoked');
+    const listed = (await (await admin('GET')).json()) as { revocations: { user: string; device: string | null }[] };
+    assert.ok(listed.revocations.some((r) => r.user === 'rev-bob' && r.device === null));
+  });
+
+  it('is for the operator only, and refuses a body that names no valid user', async () => {
+    assert.equal((await admin('POST', { user: 'rev-cy' }, 'not-the-token')).status, 401);
+    const bad = await admin('POST', { user: 'a:b' });
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { field: string }).field, 'user');
+    assert.equal((await admin('POST', { user: 'rev-cy', extra: 1 })).status, 400);
+  });
+});
