@@ -26,19 +26,23 @@ export class SqliteSearchDocs {
       put: db.prepare<[string, string | null]>(
         'INSERT INTO search_docs (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc',
       ),
-      all: db.prepare<[], { id: string; doc: string | null }>('SELECT id, doc FROM search_docs'),
+      page: db.prepare<[string, number], { id: string; doc: string | null }>(
+        'SELECT id, doc FROM search_docs WHERE id > ? ORDER BY id LIMIT ?',
+      ),
     };
   }
 
-  /** Every row: live documents, and the ids deleted. */
-  load(): { docs: SearchDoc[]; deleted: string[] } {
+  /** The rows after id `after` (by id), at most `limit`: live documents, and the ids deleted. */
+  page(after: string, limit: number): { docs: SearchDoc[]; deleted: string[]; last?: string } {
     const docs: SearchDoc[] = [];
     const deleted: string[] = [];
-    for (const row of this.sql.all.iterate()) {
+    const rows = this.sql.page.all(after, limit);
+    for (const row of rows) {
       if (row.doc === null) deleted.push(row.id);
       else docs.push(JSON.parse(row.doc) as SearchDoc);
     }
-    return { docs, deleted };
+    const last = rows.at(-1)?.id;
+    return last === undefined ? { docs, deleted } : { docs, deleted, last };
   }
 
   /** Writes each changed document (undefined: deleted) in one savepoint; resolves once committed. */

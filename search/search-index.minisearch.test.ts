@@ -53,6 +53,7 @@ describe('MiniSearchIndex', () => {
 
     const reopenedDb = openSqlite(path);
     const reopened = new MiniSearchIndex({ db: reopenedDb });
+    await reopened.ready;
     assert.equal(reopened.size, 3);
     assert.deepEqual(await ids(reopened, 'bob', '天气'), [kept.id]);
     assert.deepEqual(await ids(reopened, 'bob', 'after'), [edited.id]);

@@ -1,4 +1,6 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import MiniSearch from 'minisearch';
+import { ImError } from '../lib/errors.ts';
 import type { Sqlite } from '../lib/sqlite.ts';
 import { CursorSeal, isAfter, type SortKey } from './cursor.ts';
 import { matchesFilters, readAt, type ReadAt } from './readable.ts';
@@ -21,11 +23,15 @@ interface Indexed {
   text: string;
 }
 
+/** Rows read per turn of the event loop while the index is rebuilt at start. */
+const REBUILD_PAGE = 2_000;
+
 /**
  * The embedded mode's index: MiniSearch in process over the documents, which live in a Map and, with a data
- * directory, in its search_docs table (rebuilt into MiniSearch at start, decision 0031). Words are segmented by
- * `tokenize` (CJK by dictionary, Latin by spaces and punctuation, case-folded). A write is searchable as soon as
- * `apply` is called; it resolves once the documents are committed.
+ * directory, in its search_docs table. At start MiniSearch is rebuilt from that table a page per event-loop turn, so
+ * the server goes on serving meanwhile (decision 0031 measured it against a snapshot); searches are UNAVAILABLE and
+ * writes wait until it is done. Words are segmented by `tokenize` (CJK by dictionary, Latin by spaces and
+ * punctuation, case-folded). A write is searchable as soon as `apply` runs; it resolves once committed.
  */
 export class MiniSearchIndex implements SearchIndex {
   private readonly docs = new Map<string, SearchDoc>();
@@ -39,16 +45,29 @@ export class MiniSearchIndex implements SearchIndex {
   private readonly store: SqliteSearchDocs | undefined;
   private readonly seal: CursorSeal;
   private readonly now: () => number;
+  private built = false;
+  /** Settles when the documents kept in the data directory are all searchable again. */
+  readonly ready: Promise<void>;
 
   constructor(options: MiniSearchIndexOptions = {}) {
     this.seal = new CursorSeal(options.cursorKey);
     this.now = options.now ?? Date.now;
     this.store = options.db ? new SqliteSearchDocs(options.db) : undefined;
-    if (!this.store) return;
-    const { docs, deleted } = this.store.load();
-    for (const id of deleted) this.deleted.add(id);
-    for (const doc of docs) this.docs.set(doc.id, doc);
-    this.mini.addAll(docs.map((d) => ({ id: d.id, text: d.text })));
+    this.ready = this.rebuild();
+  }
+
+  private async rebuild(): Promise<void> {
+    const store = this.store;
+    for (let after = ''; store;) {
+      const page = store.page(after, REBUILD_PAGE);
+      for (const id of page.deleted) this.deleted.add(id);
+      for (const doc of page.docs) this.docs.set(doc.id, doc);
+      this.mini.addAll(page.docs.map((d) => ({ id: d.id, text: d.text })));
+      if (page.last === undefined) break;
+      after = page.last;
+      await nextTurn();
+    }
+    this.built = true;
   }
 
   /** How many documents are searchable (tests and the start-up log). */
@@ -57,6 +76,7 @@ export class MiniSearchIndex implements SearchIndex {
   }
 
   async apply(ops: readonly IndexOp[]): Promise<void> {
+    if (!this.built) await this.ready;
     const changed = new Map<string, SearchDoc | undefined>();
     for (const op of ops) {
       switch (op.op) {
@@ -118,6 +138,9 @@ export class MiniSearchIndex implements SearchIndex {
   private find(request: SearchRequest): SearchPage {
     const query = checkSearchRequest(request);
     const after = this.seal.open(request);
+    if (!this.built) {
+      throw new ImError('UNAVAILABLE', 'search index is being rebuilt after a restart', { retryAfterMs: 1_000 });
+    }
     if (query.words.length === 0) return { hits: [] };
     const nowMs = this.now();
     const found: { doc: SearchDoc; at: ReadAt; key: SortKey }[] = [];
