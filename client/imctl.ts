@@ -19,13 +19,16 @@ import {
   type SyncState,
 } from './sdk.ts';
 import {
+  asOperator,
   deviceCommand,
   memberList,
+  operatorClient,
   nonNegativeInt,
   positiveInt,
   positiveNumber,
   print,
   type DeviceOptions,
+  type OperatorOptions,
 } from './cli.ts';
 import { addNoticeCommands, noticeJson } from './imctl-notices.ts';
 import { addPushCommands } from './imctl-push.ts';
@@ -126,6 +129,19 @@ export function buildProgram(): Command {
     .addOption(new Option('--ttl <seconds>', 'lifetime').argParser(positiveInt).default(3600))
     .action(async (o: { user: string; device: string; ttl: number }) => {
       print({ token: await devToken(o.user, o.device, o.ttl), user: o.user, device: o.device, expires_in: o.ttl });
+    });
+
+  asOperator(program.command('revoke'))
+    .description('revoke a sign-in (a lost phone): the device’s tokens, or all the user’s, issued until now')
+    .requiredOption('--user <id>', 'user id')
+    .option('--device <id>', 'device id (default: every device of the user)')
+    .action(async (o: OperatorOptions & { user: string; device?: string }) => {
+      print(await operatorClient(o).revokeSignIn(o.user, o.device));
+    });
+  asOperator(program.command('revocations'))
+    .description('list the sign-in revocations in force')
+    .action(async (o: OperatorOptions) => {
+      print(await operatorClient(o).listRevocations());
     });
 
   deviceCommand(program, 'send', 'send a text message to a user or a group')

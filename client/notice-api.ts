@@ -181,6 +181,13 @@ function whenReachable<T>(send: () => Promise<T>): Promise<T> {
 }
 
 /** Manages apps, and looks at mobile push, with the operator's token. */
+/** A revoked sign-in: `device` null for every device of the user. */
+export interface SignInRevocation {
+  user: string;
+  device: string | null;
+  revoked_at_ms: number;
+}
+
 export class OperatorClient {
   constructor(private readonly options: { baseUrl: string; token: string; timeoutMs?: number }) {}
 
@@ -211,6 +218,16 @@ export class OperatorClient {
   /** Sends these dead letters' pushes again (1 to 500 ids); `replayed` counts the ids that were still listed. */
   replayDeadLetters(ids: string[]): Promise<{ replayed: number }> {
     return this.call('POST', '/v1/admin/push/dead-letters/replay', { ids });
+  }
+
+  /** Refuses every token of the user's device (or, without one, all their devices) issued until now. */
+  revokeSignIn(user: string, device?: string): Promise<SignInRevocation> {
+    return this.call('POST', '/v1/admin/auth/revocations', device === undefined ? { user } : { user, device });
+  }
+
+  /** The sign-in revocations in force. */
+  listRevocations(): Promise<{ revocations: SignInRevocation[] }> {
+    return this.call('GET', '/v1/admin/auth/revocations');
   }
 
   private call<T>(method: string, path: string, body?: unknown): Promise<T> {

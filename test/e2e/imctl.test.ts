@@ -221,6 +221,15 @@ describe('imctl drives the embedded server and prints JSON', () => {
     assert.ok(Number(revoked!.revoked_at_ms) > 0);
   });
 
+  it('revokes a lost phone’s sign-in and lists the revocations in force', async () => {
+    const asOperator = { IM_OPERATOR_TOKEN: server.operator.token };
+    const [revoked] = await imctlWith(asOperator, 'revoke', '--user', 'lou', '--device', 'lost-phone');
+    assert.deepEqual([revoked!.user, revoked!.device], ['lou', 'lost-phone']);
+    const [listed] = await imctlWith(asOperator, 'revocations');
+    assert.ok((listed!.revocations as { user: string }[]).some((r) => r.user === 'lou'));
+    await assert.rejects(imctlWith(asOperator, 'revoke', '--user', 'a:b'), /user/);
+  });
+
   it('registers, lists and unregisters devices for mobile push, and lists and replays dead letters', async () => {
     const asOperator = { IM_OPERATOR_TOKEN: server.operator.token };
     const apnsToken = 'ab'.repeat(32);
