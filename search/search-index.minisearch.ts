@@ -7,7 +7,8 @@ import { matchesFilters, readAt, type ReadAt } from './readable.ts';
 import type { IndexOp, SearchDoc, SearchHit, SearchIndex, SearchPage, SearchRequest } from './search-index.ts';
 import { SqliteSearchDocs } from './search-docs.sqlite.ts';
 import { checkSearchRequest } from './search-request.ts';
-import { snippetOf, withoutMarks } from './snippet.ts';
+import { snippetOf } from './snippet.ts';
+import { nextState } from './doc-state.ts';
 import { tokenize } from './words.ts';
 
 export interface MiniSearchIndexOptions {
@@ -79,52 +80,23 @@ export class MiniSearchIndex implements SearchIndex {
     if (!this.built) await this.ready;
     const changed = new Map<string, SearchDoc | undefined>();
     for (const op of ops) {
-      switch (op.op) {
-        case 'upsert':
-          this.upsert(op.doc, changed);
-          break;
-        case 'edit':
-          this.edit(op, changed);
-          break;
-        case 'delete':
-          if (this.docs.delete(op.id)) this.mini.discard(op.id);
-          this.deleted.add(op.id);
-          changed.set(op.id, undefined);
-          break;
-        default:
-          op satisfies never;
+      const id = op.op === 'upsert' ? op.doc.id : op.id;
+      const before = this.deleted.has(id) ? 'deleted' : this.docs.get(id);
+      const after = nextState(before, op);
+      if (after === before) continue;
+      if (after === 'deleted') {
+        if (before !== undefined) this.mini.discard(id);
+        this.docs.delete(id);
+        this.deleted.add(id);
+        changed.set(id, undefined);
+      } else if (after !== undefined) {
+        if (before === undefined) this.mini.add({ id, text: after.text });
+        else if (before !== 'deleted' && before.text !== after.text) this.mini.replace({ id, text: after.text });
+        this.docs.set(id, after);
+        changed.set(id, after);
       }
     }
     await this.store?.save(changed);
-  }
-
-  private upsert(given: SearchDoc, changed: Map<string, SearchDoc | undefined>): void {
-    if (this.deleted.has(given.id)) return;
-    const existing = this.docs.get(given.id);
-    if (!existing) {
-      const doc = structuredClone({ ...given, text: withoutMarks(given.text) });
-      this.docs.set(doc.id, doc);
-      this.mini.add({ id: doc.id, text: doc.text });
-      changed.set(doc.id, doc);
-      return;
-    }
-    const known = new Set(existing.readers.map((r) => r.user));
-    const added = given.readers.filter((r) => !known.has(r.user));
-    if (added.length === 0) return;
-    const doc = { ...existing, readers: [...existing.readers, ...added.map((r) => ({ ...r }))] };
-    this.docs.set(doc.id, doc);
-    changed.set(doc.id, doc);
-  }
-
-  private edit(op: Extract<IndexOp, { op: 'edit' }>, changed: Map<string, SearchDoc | undefined>): void {
-    const existing = this.docs.get(op.id);
-    if (!existing) return;
-    const reached = op.readers && new Set(op.readers);
-    const readers = reached ? existing.readers.filter((r) => reached.has(r.user)) : existing.readers;
-    const doc = { ...existing, text: withoutMarks(op.text), readers };
-    this.docs.set(doc.id, doc);
-    this.mini.replace({ id: doc.id, text: doc.text });
-    changed.set(doc.id, doc);
   }
 
   search(request: SearchRequest): Promise<SearchPage> {

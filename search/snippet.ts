@@ -18,21 +18,6 @@ export function snippetOf(text: string, words: ReadonlySet<string>): SearchHit['
   return { text: text.slice(start, end), highlights };
 }
 
-/** A fragment with MARK_START/MARK_END around highlighted words (Elasticsearch's highlighter) as text and ranges. */
-export function snippetOfMarked(marked: string): SearchHit['snippet'] {
-  const highlights: Highlight[] = [];
-  let text = '';
-  let open = -1;
-  for (const ch of marked) {
-    if (ch === MARK_START) open = text.length;
-    else if (ch === MARK_END) {
-      if (open >= 0 && text.length > open) highlights.push([open, text.length]);
-      open = -1;
-    } else text += ch;
-  }
-  return { text, highlights };
-}
-
 /** Indexed text never holds the marks itself, so a message cannot fake a highlight. */
 export function withoutMarks(text: string): string {
   return text.replaceAll(MARK_START, ' ').replaceAll(MARK_END, ' ');

@@ -1,0 +1,369 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client } from '@elastic/elasticsearch';
+import { ImError } from '../lib/errors.ts';
+import { CursorSeal, type SortKey } from './cursor.ts';
+import { nextState, type DocState } from './doc-state.ts';
+import { indexOfDoc, messagesAlias, WORDS_ANALYZER, type EsLayout } from './es-indices.ts';
+import type {
+  DocKind,
+  IndexOp,
+  InboxCopy,
+  SearchDoc,
+  SearchHit,
+  SearchIndex,
+  SearchPage,
+  SearchRequest,
+} from './search-index.ts';
+import { checkSearchRequest } from './search-request.ts';
+import { snippetOf } from './snippet.ts';
+import { tokenize } from './words.ts';
+import { WriteBatcher } from './write-batcher.ts';
+
+export interface EsSearchIndexOptions extends EsLayout {
+  es: Client;
+  /** Ops per bulk request (a request also goes at the end of each event-loop turn). Default 1,000. */
+  maxBatch?: number;
+  /** Bulk requests in flight at most; more writes wait (back-pressure). Default 4. */
+  maxInFlight?: number;
+  /** Tries of a request or item the cluster refuses for load (429) before the write fails. Default 8. */
+  maxTries?: number;
+  /** The first wait after a 429, doubled on each further try. Default 100 ms. */
+  backoffMs?: number;
+  cursorKey?: Uint8Array;
+  now?: () => number;
+}
+
+/** The most clauses a permission filter may have (Elasticsearch refuses more than 1,024 in one bool query). */
+const MAX_SCOPE_CLAUSES = 1_000;
+/** Rounds of read, fold and write for ids that keep meeting a concurrent write (409) before a write fails. */
+const MAX_ROUNDS = 10;
+
+interface Stored {
+  id: string;
+  conversation: string;
+  kind: DocKind;
+  fromUser: string;
+  sentAtMs: number;
+  text: string;
+  words: string;
+  readers: string[];
+  inbox: InboxCopy[];
+  timelineStream?: string;
+  timelineSeq?: number;
+  noticeAppId?: string;
+  noticeAudience?: string;
+  expireAtMs?: number;
+  deleted?: boolean;
+}
+
+/** A document as read, with the version a conditional write names. */
+interface Current {
+  state: DocState;
+  version?: { if_seq_no: number; if_primary_term: number };
+}
+
+/**
+ * The cluster mode's index: Elasticsearch 7.17, a document per message in monthly indices behind one alias
+ * (es-indices.ts). Writes of concurrent callers go out together (write-batcher.ts, bounded in flight): the batch's
+ * documents are read (mget, real time), the ops folded in order by the same rule as every adapter (doc-state.ts),
+ * and only what changed is written, each write conditional on the version read (a concurrent write makes it 409,
+ * and that id is read and folded again). No script: the engine infra/ runs has no lang-painless either. Items or
+ * requests refused for load (429) are sent again after a growing wait. A write is searchable after the index's
+ * refresh interval (1 s), never refreshed per write. The permission rule is a filter built here from the request's
+ * user and scopes, the rule readable.ts states; the user's words go into a `match` query (no syntax). No total is
+ * asked for or returned.
+ */
+export class EsSearchIndex implements SearchIndex {
+  private readonly es: Client;
+  private readonly layout: EsLayout;
+  private readonly batcher: WriteBatcher<IndexOp>;
+  private readonly seal: CursorSeal;
+  private readonly now: () => number;
+  private readonly maxTries: number;
+  private readonly backoffMs: number;
+
+  constructor(options: EsSearchIndexOptions) {
+    this.es = options.es;
+    this.layout = { prefix: options.prefix };
+    this.seal = new CursorSeal(options.cursorKey);
+    this.now = options.now ?? Date.now;
+    this.maxTries = options.maxTries ?? 8;
+    this.backoffMs = options.backoffMs ?? 100;
+    this.batcher = new WriteBatcher((ops) => this.write(ops), {
+      maxItems: options.maxBatch ?? 1_000,
+      maxInFlight: options.maxInFlight ?? 4,
+    });
+  }
+
+  apply(ops: readonly IndexOp[]): Promise<void> {
+    return this.batcher.write(ops);
+  }
+
+  private async write(ops: IndexOp[]): Promise<void> {
+    let pending = ops;
+    for (let round = 1; pending.length > 0; round++) {
+      if (round > MAX_ROUNDS) throw new Error(`search: documents kept changing under ${MAX_ROUNDS} writes`);
+      const byId = new Map<string, IndexOp[]>();
+      for (const op of pending) {
+        const id = idOf(op);
+        const list = byId.get(id);
+        if (list) list.push(op);
+        else byId.set(id, [op]);
+      }
+      const current = await this.read([...byId.keys()]);
+      const lines: object[] = [];
+      const written: string[] = [];
+      for (const [id, list] of byId) {
+        const before = current.get(id) ?? { state: undefined };
+        const after = list.reduce<DocState>((state, op) => nextState(state, op), before.state);
+        if (after === before.state || after === undefined) continue;
+        const target = { _index: indexOfDoc(this.layout, id), _id: id };
+        lines.push(before.version ? { index: { ...target, ...before.version } } : { create: target });
+        lines.push(after === 'deleted' ? { id, deleted: true } : stored(after));
+        written.push(id);
+      }
+      const conflicted = await this.sendBulk(lines, written);
+      pending = pending.filter((op) => conflicted.has(idOf(op)));
+    }
+  }
+
+  /** The documents under `ids` as they are now (mget reads in real time, refresh or not). */
+  private async read(ids: string[]): Promise<Map<string, Current>> {
+    const docs = ids.map((id) => ({ _index: indexOfDoc(this.layout, id), _id: id }));
+    const { body } = await this.es.mget<{ docs: MgetDoc[] }>({ body: { docs } });
+    const found = new Map<string, Current>();
+    for (const doc of body.docs) {
+      // Not found, or its month's index not created yet (an error item): nothing there.
+      if (!doc.found || !doc._source) continue;
+      const version = { if_seq_no: doc._seq_no!, if_primary_term: doc._primary_term! };
+      found.set(doc._id, { state: fromStored(doc._source), version });
+    }
+    return found;
+  }
+
+  /** Sends the bulk until nothing is refused for load; returns the ids that met a concurrent write (409). */
+  private async sendBulk(lines: object[], ids: string[]): Promise<Set<string>> {
+    const conflicted = new Set<string>();
+    let left = ids.map((id, i) => ({ id, lines: [lines[2 * i]!, lines[2 * i + 1]!] }));
+    for (let tries = 1; left.length > 0; tries++) {
+      if (tries > 1) await sleep(this.backoffMs * 2 ** (tries - 2));
+      let items: BulkItem[];
+      try {
+        const { body } = await this.es.bulk<{ items: Record<string, BulkItem>[] }>({
+          body: left.flatMap((l) => l.lines),
+        });
+        items = body.items.map((item) => Object.values(item)[0]!);
+      } catch (err) {
+        const status = (err as { statusCode?: number }).statusCode;
+        if (tries < this.maxTries && (status === undefined || status === 429 || status === 503)) continue;
+        throw err;
+      }
+      const again: typeof left = [];
+      items.forEach((item, i) => {
+        if (item.status < 300) return;
+        if (item.status === 409) conflicted.add(left[i]!.id);
+        else if (item.status === 429 && tries < this.maxTries) again.push(left[i]!);
+        else throw new Error(`search: bulk item failed: ${item.status} ${JSON.stringify(item.error).slice(0, 300)}`);
+      });
+      left = again;
+    }
+    return conflicted;
+  }
+
+  async search(request: SearchRequest): Promise<SearchPage> {
+    const query = checkSearchRequest(request);
+    const after = this.seal.open(request);
+    if (query.words.length === 0) return { hits: [] };
+    const sort =
+      request.order === 'newest' ? [{ sentAtMs: 'desc' }, { id: 'desc' }] : [{ _score: 'desc' }, { id: 'desc' }];
+    const { body } = await this.es
+      .search<EsAnswer>({
+        index: messagesAlias(this.layout),
+        body: {
+          size: request.limit + 1,
+          track_total_hits: false,
+          query: {
+            bool: {
+              must: [{ match: { words: { query: query.words.join(' '), operator: 'and', analyzer: WORDS_ANALYZER } } }],
+              filter: [permitted(request, this.now()), ...narrowing(request)],
+              must_not: [{ term: { deleted: true } }],
+            },
+          },
+          sort,
+          ...(after ? { search_after: after } : {}),
+          _source: [
+            'id',
+            'conversation',
+            'kind',
+            'fromUser',
+            'sentAtMs',
+            'text',
+            'inbox',
+            'timelineStream',
+            'timelineSeq',
+          ],
+        },
+      })
+      .catch((err: unknown) => {
+        // An alias that has no index yet (nothing indexed): no hits.
+        if ((err as { statusCode?: number }).statusCode === 404) return { body: { hits: { hits: [] } } };
+        throw new ImError('UNAVAILABLE', 'search is unavailable', { cause: err, retryAfterMs: 1_000 });
+      });
+    const found = body.hits.hits;
+    const page = found.slice(0, request.limit);
+    const words = new Set(query.words);
+    const hits = page.map((h) => hitOf(h._source, request.user, words));
+    const last = page.at(-1);
+    if (found.length <= request.limit || !last) return { hits };
+    return { hits, next: this.seal.seal(request, [Number(last.sort[0]), String(last.sort[1])] as SortKey) };
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+interface EsAnswer {
+  hits: { hits: { _source: Stored; sort: [number | string, string] }[] };
+}
+
+interface MgetDoc {
+  _id: string;
+  found?: boolean;
+  _source?: Stored;
+  _seq_no?: number;
+  _primary_term?: number;
+}
+
+interface BulkItem {
+  status: number;
+  error?: unknown;
+}
+
+function idOf(op: IndexOp): string {
+  return op.op === 'upsert' ? op.doc.id : op.id;
+}
+
+/** A document as stored: flat fields, its words segmented, readers searchable (`readers`) and with seqs (`inbox`). */
+function stored(doc: SearchDoc): Stored {
+  return {
+    id: doc.id,
+    conversation: doc.conversation,
+    kind: doc.kind,
+    fromUser: doc.fromUser,
+    sentAtMs: doc.sentAtMs,
+    text: doc.text,
+    words: tokenize(doc.text).join(' '),
+    readers: doc.readers.map((r) => r.user),
+    inbox: doc.readers.map((r) => ({ user: r.user, seq: r.seq })),
+    ...(doc.timeline ? { timelineStream: doc.timeline.stream, timelineSeq: doc.timeline.seq } : {}),
+    ...(doc.notice ? { noticeAppId: doc.notice.appId, noticeAudience: doc.notice.audience } : {}),
+    ...(doc.notice && doc.notice.expireAtMs > 0 ? { expireAtMs: doc.notice.expireAtMs } : {}),
+  };
+}
+
+/**
+ * The permission rule as a filter (readable.ts says it in code): the user's own inbox copy; a large group's
+ * timeline entry (never a notice) within a granted span; a notice of the system timeline to everyone or to a tag
+ * the user carried when it was sent. Never an expired notice.
+ */
+function permitted(request: SearchRequest, nowMs: number): object {
+  const { user, scopes } = request;
+  const notNotice = { bool: { must_not: [{ exists: { field: 'noticeAudience' } }] } };
+  const should: object[] = [{ term: { readers: user } }];
+  const open = scopes.timelines.filter((t) => t.spans.some((s) => Object.values(s).every((v) => v === undefined)));
+  if (open.length > 0) {
+    should.push({ bool: { filter: [{ terms: { timelineStream: open.map((t) => t.conversation) } }, notNotice] } });
+  }
+  for (const { conversation, spans } of scopes.timelines) {
+    for (const span of spans) {
+      const seq = {
+        ...(span.fromSeq !== undefined && { gte: span.fromSeq }),
+        ...(span.toSeq !== undefined && { lte: span.toSeq }),
+      };
+      const time = {
+        ...(span.fromMs !== undefined && { gte: span.fromMs }),
+        ...(span.toMs !== undefined && { lte: span.toMs }),
+      };
+      if (Object.keys(seq).length === 0 && Object.keys(time).length === 0) continue;
+      const filter: object[] = [{ term: { timelineStream: conversation } }, notNotice];
+      if (Object.keys(seq).length > 0) filter.push({ range: { timelineSeq: seq } });
+      if (Object.keys(time).length > 0) filter.push({ range: { sentAtMs: time } });
+      should.push({ bool: { filter } });
+    }
+  }
+  if (scopes.noticesToAll) {
+    should.push({ bool: { filter: [{ term: { timelineStream: 'system' } }, { term: { noticeAudience: 'all' } }] } });
+  }
+  for (const t of scopes.noticeTags) {
+    should.push({
+      bool: {
+        filter: [
+          { term: { timelineStream: 'system' } },
+          { term: { noticeAppId: t.appId } },
+          { term: { noticeAudience: `tag:${t.tag}` } },
+          { range: { sentAtMs: { gte: t.sinceMs } } },
+        ],
+      },
+    });
+  }
+  if (should.length > MAX_SCOPE_CLAUSES) {
+    throw new ImError('INTERNAL', `search: ${should.length} scopes for ${user}, more than one query holds`);
+  }
+  const notExpired = {
+    bool: {
+      should: [{ bool: { must_not: [{ exists: { field: 'expireAtMs' } }] } }, { range: { expireAtMs: { gt: nowMs } } }],
+      minimum_should_match: 1,
+    },
+  };
+  return { bool: { filter: [{ bool: { should, minimum_should_match: 1 } }, notExpired] } };
+}
+
+/** The request's own filters: they narrow what `permitted` allows, never widen it. */
+function narrowing(request: SearchRequest): object[] {
+  const filters: object[] = [];
+  if (request.conversation !== undefined) filters.push({ term: { conversation: request.conversation } });
+  if (request.fromUser !== undefined) filters.push({ term: { fromUser: request.fromUser } });
+  if (request.kind !== undefined) filters.push({ term: { kind: request.kind } });
+  if (request.fromMs !== undefined || request.toMs !== undefined) {
+    filters.push({ range: { sentAtMs: { gte: request.fromMs, lte: request.toMs } } });
+  }
+  return filters;
+}
+
+function fromStored(source: Stored): DocState {
+  if (source.deleted) return 'deleted';
+  const doc: SearchDoc = {
+    id: source.id,
+    conversation: source.conversation,
+    kind: source.kind,
+    fromUser: source.fromUser,
+    sentAtMs: source.sentAtMs,
+    text: source.text,
+    readers: source.inbox,
+  };
+  if (source.timelineStream !== undefined)
+    doc.timeline = { stream: source.timelineStream, seq: source.timelineSeq ?? 0 };
+  if (source.noticeAudience !== undefined) {
+    doc.notice = {
+      appId: source.noticeAppId ?? '',
+      audience: source.noticeAudience,
+      expireAtMs: source.expireAtMs ?? 0,
+    };
+  }
+  return doc;
+}
+
+function hitOf(source: Stored, user: string, words: ReadonlySet<string>): SearchHit {
+  const own = source.inbox.find((c) => c.user === user);
+  return {
+    id: source.id,
+    conversation: source.conversation,
+    stream: own ? 'inbox' : (source.timelineStream ?? ''),
+    seq: own ? own.seq : (source.timelineSeq ?? 0),
+    fromUser: source.fromUser,
+    sentAtMs: source.sentAtMs,
+    kind: source.kind,
+    snippet: snippetOf(source.text, words),
+  };
+}
