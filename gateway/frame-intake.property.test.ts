@@ -82,11 +82,11 @@ describe('client frames at the gateway’s door, properties', () => {
   });
 
   it('hands on or refuses with BAD_FRAME or TOO_LARGE any bytes at all, never throwing', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), assertHandedOnOrRefused), { numRuns: 1000 });
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), assertHandedOnOrRefused), { numRuns: 500 });
   });
 
   it('hands on or refuses mutated valid frames: bit flips, truncations, extensions, duplicated fields', () => {
-    fc.assert(fc.property(mutatedAny(clientFrameBytes()), assertHandedOnOrRefused), { numRuns: 1000 });
+    fc.assert(fc.property(mutatedAny(clientFrameBytes()), assertHandedOnOrRefused), { numRuns: 500 });
   });
 
   it('refuses a text frame with BAD_FRAME', () => {
@@ -123,7 +123,7 @@ describe('the request id read off a frame’s first bytes (for refusals before d
         const id = leadingRequestId(bytes);
         assert.ok(Number.isInteger(id) && id >= 0 && id <= 0xffff_ffff, `${id}`);
       }),
-      { numRuns: 1000 },
+      { numRuns: 500 },
     );
   });
 });

@@ -67,7 +67,7 @@ describe('POST /v1/sync bodies, properties', () => {
       fc.asyncProperty(fc.oneof(anyBody, mutatedJsonAny(valid)), async (body) => {
         assertAnswered(await post(body), CODES);
       }),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
   });
 
@@ -77,7 +77,7 @@ describe('POST /v1/sync bodies, properties', () => {
       fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 200 }), mutatedAny(valid)), async (body) => {
         assertAnswered(await post(body, true), CODES);
       }),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
   });
 });

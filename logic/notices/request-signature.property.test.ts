@@ -71,7 +71,7 @@ describe('notice request signatures, properties', () => {
         fc.pre(!same(request, other));
         await assert.rejects(verifySignature(other, deps()), { code: 'UNAUTHORIZED' });
       }),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
   });
 

@@ -66,7 +66,7 @@ describe('PUT /v1/push/device bodies, properties', () => {
       fc.asyncProperty(fc.oneof(anyBody, mutatedJsonAny(validRegistration)), async (body) => {
         assertAnswered(await put(body), ['INVALID_ARGUMENT']);
       }),
-      { numRuns: 800 },
+      { numRuns: 400 },
     );
   });
 });
