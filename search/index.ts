@@ -1,0 +1,27 @@
+// The search service's public surface: the port, its adapters, the indexing core and the scope rule. What composes
+// them into a running service (which bus topic, which stores) lives in app/.
+export type {
+  DocKind,
+  IndexOp,
+  ReadableScopes,
+  SearchDoc,
+  SearchHit,
+  SearchIndex,
+  SearchOrder,
+  SearchPage,
+  SearchRequest,
+  Span,
+} from './search-index.ts';
+export { MAX_SEARCH_LIMIT } from './search-index.ts';
+export { MAX_QUERY_CHARS, MAX_QUERY_WORDS } from './query-text.ts';
+export { MiniSearchIndex, type MiniSearchIndexOptions } from './search-index.minisearch.ts';
+export { EsSearchIndex, type EsSearchIndexOptions } from './search-index.elasticsearch.ts';
+export {
+  dropMonthsBefore,
+  messagesAlias,
+  putMessagesTemplate,
+  type EsLayout,
+  type TemplateOptions,
+} from './es-indices.ts';
+export { indexOpsOf, isEndToEndEncrypted, SearchIndexer, type IndexingOptions, type StoredEntry } from './indexing.ts';
+export { readableScopes, type ScopeSources, type UserTag } from './readable-scopes.ts';
