@@ -25,6 +25,7 @@ const program = new Command('chaos')
   .option('--duration <time>', 'how long the load and the faults run', duration, duration('4m'))
   .option('--gap <time>', 'quiet time before each fault', duration, duration('15s'))
   .option('--tail <time>', 'no fault starts in the last part of the run', duration, duration('20s'))
+  .option('--cycles <n>', 'run the fault cycle n times, then stop after the tail (0: until the duration)', int, 0)
   .option('--faults <list>', `fault specs in order, repeated (or "short"): default ${FULL_CYCLE.join(',')}`)
   .option('--users <n>', 'users', int, 48)
   .option('--devices <n>', 'devices per user (1-4)', int, 2)
@@ -54,6 +55,7 @@ async function main(): Promise<number> {
     durationMs: num('duration'),
     gapMs: num('gap'),
     tailMs: num('tail'),
+    cycles: num('cycles'),
     faults,
     users: num('users'),
     devicesPerUser: Math.min(4, Math.max(1, num('devices'))),
@@ -85,7 +87,8 @@ async function main(): Promise<number> {
 function summary(r: CheckReport): string {
   const lines = [
     `\nchecker: ${r.ok ? 'OK' : 'FOUND PROBLEMS'}`,
-    `  ${r.acknowledged} sends acknowledged, ${r.unacknowledged} given up, ${r.observations} entries seen, ${r.resets} resets`,
+    `  ${r.acknowledged} sends acknowledged, ${r.unacknowledged} given up ${JSON.stringify(r.unacknowledgedBy)}, ` +
+      `${r.observations} entries seen, ${r.resets} resets`,
     `  acknowledged messages lost: ${r.lost.count} (${r.lost.deliveries} device views)`,
     `  visible duplicates: ${r.duplicates.count}`,
     `  seqs reused: ${r.seqsReused.count}`,

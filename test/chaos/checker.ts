@@ -57,6 +57,8 @@ export interface CheckReport {
   acknowledged: number;
   /** Given up by the client: may or may not have been stored; never counted lost. */
   unacknowledged: number;
+  /** The unacknowledged by the error the client was given. */
+  unacknowledgedBy: Record<string, number>;
   observations: number;
   resets: number;
   /** Acknowledged messages missing on a device that must have them: counted once per message. */
@@ -84,6 +86,7 @@ export function check(history: History, options: CheckOptions = {}): CheckReport
     sends: history.sends.length,
     acknowledged,
     unacknowledged: history.sends.length - acknowledged,
+    unacknowledgedBy: countBy(history.sends.filter((s) => !s.ack).map((s) => s.failure?.code ?? 'none')),
     observations: history.observations.length,
     resets: history.resets.length,
     lost,
@@ -94,6 +97,12 @@ export function check(history: History, options: CheckOptions = {}): CheckReport
     recovery: recoveries(history, options.stallMs ?? 5_000),
     ok: [lost, duplicates, seqsReused, inversions, acksWhileStoreDown].every((f) => f.count === 0),
   };
+}
+
+function countBy(values: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const v of values) counts[v] = (counts[v] ?? 0) + 1;
+  return counts;
 }
 
 function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {

@@ -92,6 +92,8 @@ async function pauseEngine(engine: EngineName, pauseMs: number) {
 }
 
 export interface ScheduleHooks {
+  /** How many times to run the cycle (0: until `stop`). */
+  cycles: number;
   /** True once no fault should start any more. */
   stop(): boolean;
   /** The target a fault is being injected into, and undefined once it is undone. */
@@ -101,12 +103,13 @@ export interface ScheduleHooks {
 }
 
 /**
- * Runs `cycle` over and over until `stop`, a gap before each fault; each fault is recorded with its times. A fault
+ * Runs `cycle` over and over (or `cycles` times) until `stop`, a gap before each fault; each fault is recorded with its times. A fault
  * that fails to undo itself (a restart that never became healthy) ends the run: what follows would measure a broken
  * cluster, not the next fault.
  */
 export async function runSchedule(cluster: Cluster, cycle: readonly Fault[], gapMs: number, h: ScheduleHooks) {
-  for (let i = 0; cycle.length > 0; i++) {
+  const faults = h.cycles > 0 ? h.cycles * cycle.length : Number.POSITIVE_INFINITY;
+  for (let i = 0; i < faults && cycle.length > 0; i++) {
     await sleep(gapMs);
     if (h.stop()) return;
     const fault = cycle[i % cycle.length]!;

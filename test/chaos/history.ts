@@ -12,6 +12,8 @@ export interface SendRecord {
   startedAtMs: number;
   /** The server's acknowledgement; absent if the send was given up (it may still have been stored). */
   ack?: SendAck;
+  /** Why it was given up: the error's code (e.g. UNAVAILABLE after the send timeout) and when. */
+  failure?: { code: string; atMs: number };
   /** A notice's recipients; a chat message goes to every member of its conversation (History.members). */
   audience?: string[];
 }

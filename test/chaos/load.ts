@@ -2,6 +2,7 @@
 // user's conversations, and an app sending notices through the notice API. Everything they are told is recorded.
 import { NoticeApiClient, OperatorClient } from '../../client/notice-api.ts';
 import { ImClient } from '../../client/sdk.ts';
+import { ImError } from '../../lib/errors.ts';
 import { messageKey, noticeKey } from './history.ts';
 import type { Conversation, Population } from './population.ts';
 import type { Recorder } from './recorder.ts';
@@ -92,8 +93,9 @@ export async function sendLoop(d: Device, pop: Population, o: LoadOptions, rec: 
       const result = await d.client.send(peerOf(c, d.user), { text: `${d.user}/${d.device} #${n}` }, clientMsgId);
       const stream = c.kind === 'large group' ? c.id : 'inbox';
       record.ack = { id: result.serverMsgId, seq: result.seq, stream, atMs: Date.now() };
-    } catch {
+    } catch (err) {
       // Given up or refused: recorded without an acknowledgement (it may still have been stored).
+      record.failure = { code: err instanceof ImError ? err.code : String(err), atMs: Date.now() };
     }
     await sleep(jitter(o.thinkMs));
   }
@@ -140,8 +142,10 @@ export async function noticeLoop(
         });
         record.key = noticeKey(status.id);
         record.ack = { id: status.id, seq: 0, stream: 'inbox', atMs: Date.now() };
+        delete record.failure;
         break;
-      } catch {
+      } catch (err) {
+        record.failure = { code: err instanceof ImError ? err.code : String(err), atMs: Date.now() };
         await sleep(1_000);
       }
     }

@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cluster } from '../../app/cluster.ts';
+import { CLUSTER_PROCESSES } from '../../app/processes.ts';
 import { markStart } from '../../bench/lib/result.ts';
 import { down, endpoints } from '../../infra/engines.ts';
 import { withLock } from '../../infra/engine-process.ts';
@@ -22,8 +23,10 @@ export interface ChaosOptions extends Omit<PopulationOptions, 'runId'>, LoadOpti
   durationMs: number;
   /** Quiet time before each fault. */
   gapMs: number;
-  /** No fault starts in the run's last tailMs. */
+  /** No fault starts in the run's last tailMs; after the last cycle, the load runs this much longer. */
   tailMs: number;
+  /** Run the fault cycle this many times, then stop tailMs later (0: faults until the duration is up). */
+  cycles: number;
   faults: string[];
   timings: FaultTimings;
   smallGroupMax: number;
@@ -72,8 +75,9 @@ async function runLocked(o: ChaosOptions): Promise<ChaosResult> {
     },
     { gateways: 2 },
   );
-  // Cluster mode starts every engine; nothing it runs uses Elasticsearch, so its memory and cores go back to the run.
-  await down(['elasticsearch']);
+  // Cluster mode starts every engine; while no process of it uses Elasticsearch, its memory and cores go to the run.
+  const engines = Object.values(CLUSTER_PROCESSES).flatMap((p): readonly string[] => p.engines);
+  if (!engines.includes('elasticsearch')) await down(['elasticsearch']);
   try {
     return await drive(cluster, o, log);
   } finally {
@@ -99,7 +103,7 @@ async function drive(cluster: Cluster, o: ChaosOptions, log: (line: string) => v
   const api = await noticeApp(target, runId);
   log(`${devices.length} devices of ${pop.users.length} users connected; ${pop.conversations.length} conversations`);
 
-  const until = Date.now() + o.durationMs;
+  let until = Date.now() + o.durationMs;
   let aborted = false;
   const stop = () => aborted || Date.now() >= until;
   const supervisor = supervise(cluster, log);
@@ -109,15 +113,20 @@ async function drive(cluster: Cluster, o: ChaosOptions, log: (line: string) => v
       ...devices.map((d) => sendLoop(d, pop, o, rec, stop)),
       noticeLoop(api, pop, o, rec, stop),
       runSchedule(cluster, faults, o.gapMs, {
+        cycles: o.cycles,
         // No fault starts so late that the load would stop before it is undone and measured.
         stop: () => Date.now() >= until - o.tailMs,
         busy: supervisor.busy,
         record: (f) => rec.faults.push(f),
         log,
-      }).catch((err: unknown) => {
-        aborted = true;
-        throw err;
-      }),
+      }).then(
+        // Every cycle ran: the load goes on for the tail, to measure the last fault's recovery.
+        () => void (until = Math.min(until, Date.now() + o.tailMs)),
+        (err: unknown) => {
+          aborted = true;
+          throw err;
+        },
+      ),
     ]);
   } finally {
     clearInterval(progress);
@@ -163,6 +172,7 @@ function loadOf(o: ChaosOptions, pop: ReturnType<typeof population>, devices: nu
     sendTimeoutMs: o.sendTimeoutMs,
     gapMs: o.gapMs,
     faultCycle: o.faults,
+    cycles: o.cycles || 'until the duration is up',
     timings: o.timings,
   };
 }
