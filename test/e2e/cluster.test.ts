@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Cluster } from '../../app/cluster.ts';
 import { CHAT_SUITE_ENV, chatSuite } from './chat.suite.ts';
 import { clusterTarget, startTestCluster } from './cluster-harness.ts';
-import { connect, eventually, type Target } from './harness.ts';
+import { connect, eventually, eventuallyAsync, type Target } from './harness.ts';
+import { RawSocket } from './raw-socket.ts';
 
 chatSuite('cluster: a process per service, devices over 2 gateways', async () =>
   clusterTarget(await startTestCluster(CHAT_SUITE_ENV)),
@@ -13,11 +14,35 @@ describe('cluster mode specifics', () => {
   let cluster: Cluster;
   const run = Date.now().toString(36);
   before(async () => {
-    cluster = await startTestCluster({ IM_ROUTE_TTL_MS: '3000', IM_REGISTRY_HEARTBEAT_MS: '1000' });
+    cluster = await startTestCluster({
+      IM_ROUTE_TTL_MS: '3000',
+      IM_REGISTRY_HEARTBEAT_MS: '1000',
+      IM_AUTH_REVOCATIONS_REFRESH_MS: '300',
+    });
   });
   after(() => cluster.close());
 
   const on = (gateway: number): Target => ({ ...clusterTarget(cluster), urlFor: () => cluster.gateways[gateway]!.url });
+
+  it('refuses a revoked device on every gateway soon after the operator revokes it through logic', async () => {
+    const token = cluster.token(`lost-${run}`, 'phone');
+    const connects = (gateway: number) =>
+      RawSocket.open(cluster.gateways[gateway]!.url, token).then(
+        (s) => (s.ws.close(), 'accepted'),
+        (err: { status: number }) => String(err.status),
+      );
+    assert.deepEqual([await connects(0), await connects(1)], ['accepted', 'accepted']);
+    const res = await fetch(`${cluster.noticeUrl}/v1/admin/auth/revocations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cluster.operatorToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ user: `lost-${run}`, device: 'phone' }),
+    });
+    assert.equal(res.status, 200);
+    await eventuallyAsync(
+      async () => (await connects(0)) === '401' && (await connects(1)) === '401',
+      'refused on both gateways',
+    );
+  });
 
   it('delivers to one user’s two devices on different gateways, and to the sender’s device on the other', async () => {
     const [alice, bob] = [`alice-${run}`, `bob-${run}`];
