@@ -14,6 +14,10 @@ searchIndexContract('minisearch in memory', () =>
   Promise.resolve({ index: new MiniSearchIndex(), settle, close: () => Promise.resolve() }),
 );
 
+searchIndexContract('minisearch, every search through MiniSearch (no direct scan)', () =>
+  Promise.resolve({ index: new MiniSearchIndex({ scanLimit: 0 }), settle, close: () => Promise.resolve() }),
+);
+
 searchIndexContract('minisearch in the data directory', () => {
   const { db, close } = memoryDatabase();
   return Promise.resolve({ index: new MiniSearchIndex({ db }), settle, close });
