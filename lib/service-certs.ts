@@ -1,7 +1,7 @@
 import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-// @peculiar/x509 needs a Reflect polyfill loaded first (its README); reflect-metadata comes with selfsigned today.
+// @peculiar/x509 needs a Reflect polyfill loaded first (its README).
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { roleOfCertificate, roleUri, type ServiceIdentity } from './service-identity.ts';

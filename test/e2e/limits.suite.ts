@@ -57,7 +57,10 @@ export function limitsSuite(label: string, setup: () => Promise<Target>): void {
       const imctlSeen: number[] = [];
       let key = '';
       for (let pages = 0, more = true; more && pages < 60; pages++) {
-        const page = await imctl(server.urlFor(bob, 'cli'), ['sync', '--user', bob, '--device', 'cli', '--key', key]);
+        // The server's own token: a cluster trusts its auth's key, not imctl's dev key.
+        const token = server.token(bob, 'cli');
+        const args = ['sync', '--user', bob, '--device', 'cli', '--key', key, '--token', token];
+        const page = await imctl(server.urlFor(bob, 'cli'), args);
         for (const m of page.messages) {
           assert.equal(m.text.length, MAX_BODY_BYTES);
           imctlSeen.push(Number(m.text.slice(0, 4)));
