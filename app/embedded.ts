@@ -25,6 +25,7 @@ import { StaticGatewayDirectory } from '../push/gateway-directory.ts';
 import { MemoryRouteTable } from '../push/route-table.memory.ts';
 import { coalescedSync } from '../sync/coalesced.ts';
 import { Sync, SyncServiceService } from '../sync/index.ts';
+import { indexInboxWrites, Search, SearchIndexer } from '../search/index.ts';
 
 export interface Embedded extends Closeable {
   gateway: Gateway;
@@ -82,8 +83,16 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
     const kept = embeddedStores(config);
     started.push(kept);
     const stores = kept.offline;
-    const offline = await link(OfflineServiceService, stores);
     const groupStore = kept.groups;
+    // Indexed as stored, before any caller holds the offline service (decision 0031).
+    if (kept.search) indexInboxWrites(stores, new SearchIndexer(kept.search), log.child({ svc: 'search' }));
+    const search =
+      kept.search &&
+      new Search(kept.search, {
+        groupsOf: (user) => allGroupIdsOf(groupStore, user),
+        tagsOf: (user) => kept.notices.tags.tagsOf(user),
+      });
+    const offline = await link(OfflineServiceService, stores);
     // As in cluster mode, sync and logic use offline's stores in-process (decisions 0015, 0016); push calls it.
     const syncImpl = new Sync(stores, (user) => allGroupIdsOf(groupStore, user), {
       maxPageBytes: config.syncPageMaxBytes,
@@ -158,6 +167,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       push: pushApi,
       routes,
       verifyToken: revocations.guard(verifyToken),
+      ...(search ? { search } : {}),
       log: log.child({ svc: 'gateway' }),
       options: gatewayOptions(config, { devOrigins: true }),
       // The notice API on the same port: one process, one address (cluster mode serves it from logic).

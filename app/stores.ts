@@ -55,6 +55,7 @@ import { SqliteStreamHeads } from '../offline/stream-heads.sqlite.ts';
 import { MemoryUnreadStore } from '../offline/unread-store.memory.ts';
 import { RedisUnreadStore } from '../offline/unread-store.redis.ts';
 import { SqliteUnreadStore } from '../offline/unread-store.sqlite.ts';
+import { MiniSearchIndex } from '../search/index.ts';
 
 /**
  * The durable state a process works on: offline's stores (behind the Offline service), groups and send outcomes.
@@ -71,6 +72,8 @@ export interface Stores extends Closeable {
   mobile: { tokens: DeviceTokenStore; deadLetters: DeadLetterStore; mutes: MuteStore };
   /** Sign-ins the operator revoked (a lost phone): refused at connect until no token they name can be valid. */
   revocations: RevocationStore;
+  /** Embedded mode's index of messages, kept with the rest (cluster mode's is the search service's own). */
+  search?: MiniSearchIndex;
   /** Where the data is kept: a directory, or a description of where it lives. */
   where: string;
   /** Resolves once every write so far is durable, where writes are committed in groups (the data directory). */
@@ -104,6 +107,7 @@ export function memoryStores(config: Config): Stores {
       mutes: new MemoryMuteStore(),
     },
     revocations: new MemoryRevocationStore(),
+    search: new MiniSearchIndex(),
     where: 'memory (nothing is kept when the process ends)',
     close: () => Promise.resolve(),
   };
@@ -134,6 +138,7 @@ export function diskStores(config: Config): Stores {
       mutes: new SqliteMuteStore(db),
     },
     revocations: new SqliteRevocationStore(db),
+    search: new MiniSearchIndex({ db }),
     where: dir.path,
     durable: () => groupCommit(db).durable(),
     // What the last turn wrote is committed before the file is let go.

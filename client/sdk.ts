@@ -13,6 +13,8 @@ import {
   type GroupMembers,
   type GroupSummary,
   type PushDevice,
+  type SearchHit,
+  type SearchResponse,
   type SendRequest,
   type SyncResponse,
 } from '../proto/gen/im/v1/client.pb.ts';
@@ -34,6 +36,8 @@ export type {
   GroupSummary,
   NoticeEntry,
   PushDevice,
+  SearchHit,
+  SearchResponse,
 };
 export { GroupRole };
 
@@ -55,6 +59,23 @@ export function groupRoleName(role: GroupRole): GroupRoleName | undefined {
 export interface PageOptions {
   cursor?: string;
   limit?: number;
+}
+
+/**
+ * A search of the messages this user may read: every word of `text` must be found. Filters left out are unset;
+ * `cursor` is the previous page's `nextCursor`; `limit` 1-50 (default 20); `order` newest first (default) or by
+ * relevance; `kind` "dm", "group" or "notice"; times are inclusive bounds on sent_at_ms.
+ */
+export interface SearchOptions {
+  text: string;
+  conversation?: string;
+  fromUser?: string;
+  fromMs?: number;
+  toMs?: number;
+  kind?: 'dm' | 'group' | 'notice';
+  order?: 'newest' | 'relevance';
+  limit?: number;
+  cursor?: string;
 }
 
 /** What a client saves to resume later without gaps or duplicates. */
@@ -372,6 +393,26 @@ export class ImClient extends EventEmitter<ClientEvents> {
   async listGroups(page: PageOptions = {}): Promise<GroupList> {
     const value = { cursor: page.cursor ?? '', limit: page.limit ?? 0 };
     return expectReply(await this.request({ $case: 'groupList', value }), 'groupList');
+  }
+
+  /**
+   * One page of hits for `options.text` among the messages this user may read (the server decides which), with
+   * highlights in UTF-16 units of each snippet; continue with `nextCursor` while it is not empty. While the server
+   * rebuilds its index after a restart it answers UNAVAILABLE with a hint, which this waits out like a rate limit.
+   */
+  async search(options: SearchOptions): Promise<SearchResponse> {
+    const value = {
+      text: options.text,
+      conversation: options.conversation ?? '',
+      fromUser: options.fromUser ?? '',
+      fromMs: options.fromMs ?? 0,
+      toMs: options.toMs ?? 0,
+      kind: options.kind ?? '',
+      order: options.order ?? '',
+      limit: options.limit ?? 0,
+      cursor: options.cursor ?? '',
+    };
+    return expectReply(await this.request({ $case: 'search', value }), 'searchResult');
   }
 
   /** Sends a request frame and waits for the frame that echoes its id. */

@@ -12,6 +12,7 @@ import { topics } from '../lib/topics.ts';
 import type { LogicApi } from '../logic/index.ts';
 import type { PushApi } from '../push/index.ts';
 import type { SyncApi, SyncServiceService } from '../sync/index.ts';
+import { frameOfPage, queryOfFrame, type SearchApi } from '../search/index.ts';
 import type { Connection } from './connection.ts';
 import { encodedReply, ServerFrameBody } from './encoded-reply.ts';
 import type { UserLimits } from './user-limits.ts';
@@ -31,6 +32,8 @@ export interface FrameHandlerDeps {
   logic: LogicApi;
   /** Devices' mobile push registrations. */
   push: DevicePush;
+  /** Message search; absent where this gateway serves none (UNAVAILABLE). */
+  search?: SearchApi;
   log: Logger;
 }
 
@@ -116,6 +119,11 @@ export class FrameHandler {
           $case: 'pushDevice',
           value: await this.deps.push.unregisterDevice({ user: conn.user, device: conn.device }),
         };
+      case 'search': {
+        if (!this.deps.search) throw new ImError('UNAVAILABLE', 'search is not served here');
+        const page = await this.deps.search.search(conn.user, queryOfFrame(body.value));
+        return { $case: 'searchResult', value: frameOfPage(page) };
+      }
       case undefined:
         throw new ImError('BAD_FRAME', 'frame has no body');
       default:

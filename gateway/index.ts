@@ -10,6 +10,7 @@ import type { TokenVerifier } from '../lib/token.ts';
 import type { LogicApi } from '../logic/index.ts';
 import type { RouteTable } from '../push/index.ts';
 import { syncHttpHandler, type SyncApi } from '../sync/index.ts';
+import { searchHttpHandler, type SearchApi } from '../search/index.ts';
 import { deviceHttpHandler } from '../push/index.ts';
 import { CloseCode } from './connection.ts';
 import { ConnectionRegistry } from './connections.ts';
@@ -71,6 +72,8 @@ export interface GatewayDeps {
   verifyToken: TokenVerifier;
   log: Logger;
   options: GatewayOptions;
+  /** Message search for the connection's user (a search frame and `GET /v1/search`); absent: frames get UNAVAILABLE. */
+  search?: SearchApi;
   /** More HTTP APIs on the gateway's port (embedded mode: the notice API); each returns true if it took the request. */
   httpApis?: ((req: IncomingMessage, res: ServerResponse) => boolean)[];
 }
@@ -114,6 +117,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     userLimits,
     logic: deps.logic,
     push: deps.push,
+    ...(deps.search ? { search: deps.search } : {}),
     log,
   });
   const intake = new FrameIntake(handler, refusals, {
@@ -152,7 +156,12 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     httpRoutes({
       health: () => ({ node: options.node, ...stats() }),
       draining: () => draining,
-      api: [syncHttp, deviceHttp, ...(deps.httpApis ?? [])],
+      api: [
+        syncHttp,
+        deviceHttp,
+        ...(deps.search ? [searchHttpHandler(deps.search, deps.verifyToken)] : []),
+        ...(deps.httpApis ?? []),
+      ],
     }),
   );
   server.on('upgrade', (req, socket, head) => sessions.upgrade(req, socket, head));

@@ -25,3 +25,13 @@ export {
 } from './es-indices.ts';
 export { indexOpsOf, isEndToEndEncrypted, SearchIndexer, type IndexingOptions, type StoredEntry } from './indexing.ts';
 export { readableScopes, type ScopeSources, type UserTag } from './readable-scopes.ts';
+export { indexInboxWrites } from './indexed-offline.ts';
+export {
+  DEFAULT_SEARCH_LIMIT,
+  Search,
+  type SearchApi,
+  type SearchQuery,
+  type SearchServiceOptions,
+} from './service.ts';
+export { frameOfPage, jsonOfPage, queryOfFrame } from './wire.ts';
+export { SEARCH_HTTP_PATH, searchHttpHandler } from './http.ts';
