@@ -32,6 +32,7 @@ import {
 } from './cli.ts';
 import { addNoticeCommands, noticeJson } from './imctl-notices.ts';
 import { addPushCommands } from './imctl-push.ts';
+import { addSearchCommand } from './imctl-search.ts';
 
 /**
  * imctl: the command line on top of the SDK. Every command prints JSON on stdout (one object, or one line per
@@ -337,6 +338,7 @@ export function buildProgram(): Command {
 
   addNoticeCommands(program);
   addPushCommands(program, withClient);
+  addSearchCommand(program, withClient);
   return program;
 }
 

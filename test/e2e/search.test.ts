@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -241,5 +243,43 @@ describe('message search (embedded, data directory)', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('imctl search', () => {
+  const runFile = promisify(execFile);
+  const IMCTL = join(import.meta.dirname, '../../client/imctl.js');
+  let server: Embedded & Target;
+  const home = mkdtempSync(join(tmpdir(), 'imctl-search-'));
+  before(async () => {
+    server = await startServer();
+  });
+  after(() => server.close());
+  const imctl = async (...args: string[]) => {
+    const url = server.gateway.url.replace(/\/v1\/ws$/, '');
+    const env = { ...process.env, IM_HOME: home, IM_SERVER: url };
+    const { stdout } = await runFile(process.execPath, [IMCTL, ...args], { env, timeout: 30_000 });
+    return JSON.parse(stdout) as Record<string, unknown>;
+  };
+
+  it("prints the hits of the user's words as JSON, and INVALID_ARGUMENT for a bad option", async () => {
+    const [ann, ben] = [u('i-ann'), u('i-ben')];
+    await imctl('send', '--user', ann, '--to', ben, '--text', 'see you at the 海边 tomorrow');
+    const b = await connect(server, ben, 'phone');
+    await eventuallyFinds(b.client, '海边', 1);
+    await b.client.close();
+    const out = await imctl('search', '--user', ben, 'see', '海边', '--kind', 'dm');
+    const hits = out.hits as { from_user: string; snippet: string; highlights: unknown[] }[];
+    assert.equal(hits.length, 1);
+    assert.equal(hits[0]?.from_user, ann);
+    assert.equal(hits[0]?.snippet, 'see you at the 海边 tomorrow');
+    assert.equal(hits[0]?.highlights.length, 2);
+    assert.equal(out.next_cursor, '');
+    assert.deepEqual((await imctl('search', '--user', u('i-cat'), '海边')).hits, []);
+    const failed = (await imctl('search', '--user', ben, 'see', '--kind', 'secret').then(
+      () => assert.fail('imctl succeeded'),
+      (e: unknown) => e,
+    )) as { stderr: string };
+    assert.equal((JSON.parse(failed.stderr.trim()) as { error: { code: string } }).error.code, 'INVALID_ARGUMENT');
   });
 });
