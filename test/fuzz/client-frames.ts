@@ -97,6 +97,20 @@ function bodies(ids: FrameIds): fc.Arbitrary<NonNullable<ClientFrame['body']>> {
       }),
     ),
     body('pushUnregister', fc.constant({})),
+    body(
+      'search',
+      fc.record({
+        text,
+        conversation: fc.oneof(fc.constant(''), text),
+        fromUser: fc.oneof(fc.constant(''), users),
+        fromMs: int64,
+        toMs: int64,
+        kind: fc.constantFrom('', 'dm', 'group', 'notice', 'other'),
+        order: fc.constantFrom('', 'newest', 'relevance', 'other'),
+        limit: uint32,
+        cursor: fc.oneof(fc.constant(''), text),
+      }),
+    ),
   ) as fc.Arbitrary<NonNullable<ClientFrame['body']>>;
 }
 
