@@ -24,9 +24,11 @@ export const CHAOS_ENV: Record<string, string> = {
  * engines), and links the shared jar cache into the chaos home, so no engine is downloaded twice.
  */
 export function isolateEngines(env: NodeJS.ProcessEnv = process.env): void {
+  const home = resolve(CHAOS_ENV.IM_ENGINES_HOME!);
+  // The shared engines' home, where their jars are: IM_ENGINES_HOME as set for them (a CI may move it), or .engines.
+  const given = env.IM_ENGINES_HOME ? resolve(env.IM_ENGINES_HOME) : undefined;
+  const shared = join(given && given !== home ? given : join(ROOT, '.engines'), 'cache');
   Object.assign(env, CHAOS_ENV);
-  const home = resolve(env.IM_ENGINES_HOME!);
-  const shared = join(ROOT, '.engines', 'cache');
   mkdirSync(home, { recursive: true });
   mkdirSync(shared, { recursive: true });
   if (!existsSync(join(home, 'cache'))) symlinkSync(shared, join(home, 'cache'));
