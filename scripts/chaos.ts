@@ -1,7 +1,7 @@
 // `npm run chaos -- [--duration 20m] [...]`: cluster mode under load while faults are injected on a schedule, then a
 // checker from the clients' side (test/chaos/checker.ts). Runs on engines of its own (test/chaos/isolation.ts), never the
 // shared ones. Writes bench/results/chaos-<date>.json and an SVG; exits 1 if the checker found anything.
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { CheckReport } from '../test/chaos/checker.ts';
 import { FULL_CYCLE, SHORT_CYCLE } from '../test/chaos/cycles.ts';
 import { isolateEngines } from '../test/chaos/isolation.ts';
@@ -14,6 +14,11 @@ function duration(v: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
+/** A duration option, its default shown as written. */
+function time(flags: string, description: string, fallback: string): Option {
+  return new Option(flags, description).argParser(duration).default(duration(fallback), fallback);
+}
+
 function int(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a whole number');
@@ -22,22 +27,22 @@ function int(v: string): number {
 
 const program = new Command('chaos')
   .description('Faults on a schedule under load in cluster mode, checked from the clients (docs/decisions/0029).')
-  .option('--duration <time>', 'how long the load and the faults run', duration, duration('4m'))
-  .option('--gap <time>', 'quiet time before each fault', duration, duration('15s'))
-  .option('--tail <time>', 'no fault starts in the last part of the run', duration, duration('20s'))
+  .addOption(time('--duration <time>', 'how long the load and the faults run', '4m'))
+  .addOption(time('--gap <time>', 'quiet time before each fault', '15s'))
+  .addOption(time('--tail <time>', 'no fault starts in the last part of the run', '20s'))
   .option('--cycles <n>', 'run the fault cycle n times, then stop after the tail (0: until the duration)', int, 0)
   .option('--faults <list>', `fault specs in order, repeated (or "short"): default ${FULL_CYCLE.join(',')}`)
   .option('--users <n>', 'users', int, 48)
   .option('--devices <n>', 'devices per user (1-4)', int, 2)
-  .option('--think <time>', "mean pause between one device's sends", duration, duration('3s'))
-  .option('--notice-every <time>', 'mean pause between notices (0: none)', duration, duration('2s'))
+  .addOption(time('--think <time>', "mean pause between one device's sends", '3s'))
+  .addOption(time('--notice-every <time>', 'mean pause between notices (0: none)', '2s'))
   .option('--small-group-max <n>', 'IM_SMALL_GROUP_MAX_MEMBERS', int, 8)
   .option('--large-group-size <n>', 'members of each large group', int, 16)
-  .option('--settle <time>', 'how long the final syncs may take', duration, duration('90s'))
-  .option('--process-down <time>', 'how long a killed service process stays down', duration, duration('2s'))
-  .option('--pause <time>', 'how long a SIGSTOP lasts', duration, duration('8s'))
-  .option('--engine-down <time>', 'how long a killed engine stays down', duration, duration('3s'))
-  .option('--store-down <time>', 'how long "down:cassandra" keeps Cassandra down', duration, duration('30s'))
+  .addOption(time('--settle <time>', 'how long the final syncs may take', '90s'))
+  .addOption(time('--process-down <time>', 'how long a killed service process stays down', '2s'))
+  .addOption(time('--pause <time>', 'how long a SIGSTOP lasts', '8s'))
+  .addOption(time('--engine-down <time>', 'how long a killed engine stays down', '3s'))
+  .addOption(time('--store-down <time>', 'how long "down:cassandra" keeps Cassandra down', '30s'))
   .option('--out <dir>', 'where the result files go', 'bench/results')
   .option('--keep-engines', 'leave the chaos engines running afterwards (IM_ENGINES_KEEP=1 too)')
   .showHelpAfterError();
