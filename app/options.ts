@@ -46,6 +46,7 @@ export function logicLimits(config: Config): LogicDeps['limits'] {
     editWindowMs: config.editWindowMs,
     maxEditsPerMessage: config.maxEditsPerMessage,
     largeGroupAbove: config.smallGroupMaxMembers,
+    seqInFlightTtlMs: config.seqInFlightTtlMs,
     group: { maxMembers: config.maxGroupMembers, maxNameChars: 128 },
   };
 }

@@ -116,3 +116,63 @@ describe('SendProcessor: edits and recalls', () => {
     assert.throws(() => checkSendLimits({ ...limits, recallWindowMs: limits.dedupeTtlMs + 1 }), /recallWindowMs/);
   });
 });
+
+describe('SendProcessor: a send retried after its seqs lapsed', () => {
+  /** a → b through stores whose inbox write fails while `down`, with one clock for the processor and sequencer. */
+  function brokenStore() {
+    let now = 1_700_000_000_000;
+    const inbox = new MemoryInboxStore();
+    const offline = memoryOffline({ sequencer: new MemorySequencer(10_000, () => now), inbox });
+    const state = { down: false };
+    const writeInbox = offline.writeInbox.bind(offline);
+    offline.writeInbox = (request) =>
+      state.down ? Promise.reject(new Error('inbox store down')) : writeInbox(request);
+    const sends = new SendProcessor({
+      offline,
+      push,
+      groups: new Groups(new MemoryGroupStore(), { maxMembers: 10, maxNameChars: 10 }),
+      outcomes: new MemoryOutcomeStore(),
+      limits: { ...limits, seqInFlightTtlMs: 10_000 },
+      log: createLogger('silent'),
+      now: () => now,
+    });
+    const send = (clientMsgId: string, body: string) =>
+      sends.process(
+        ChatInput.create({
+          user: 'a',
+          device: 'phone',
+          send: { clientMsgId, to: { kind: { $case: 'user', value: 'b' } }, body: Buffer.from(body) },
+        }),
+      );
+    return { offline, state, send, wait: (ms: number) => (now += ms) };
+  }
+  const bodiesAfter = async (offline: ReturnType<typeof memoryOffline>, user: string, afterSeq: number) =>
+    (await offline.readInbox({ user, afterSeq, limit: 10 })).messages.map((m) => Buffer.from(m.body).toString());
+
+  it('stores it after what readers have passed since, never behind their cursors', async () => {
+    const { offline, state, send, wait } = brokenStore();
+    state.down = true;
+    await assert.rejects(send('m1', 'first'), /inbox store down/);
+    state.down = false;
+    wait(11_000); // the in-flight marks of m1's seqs lapse: readers pass them as gaps
+    const second = await send('m2', 'second');
+    assert.deepEqual(await bodiesAfter(offline, 'b', 0), ['second']);
+    const retried = await send('m1', 'first');
+    assert.ok(retried.seq > second.seq, `retried at ${retried.seq}, after ${second.seq}`);
+    for (const user of ['a', 'b']) assert.deepEqual(await bodiesAfter(offline, user, 1), ['second', 'first'], user);
+  });
+
+  it('keeps the seqs of a retry that comes while they are still held, and of rows already written', async () => {
+    const { offline, state, send, wait } = brokenStore();
+    state.down = true;
+    const first = await send('m1', 'first').catch(() => undefined);
+    assert.equal(first, undefined);
+    state.down = false;
+    wait(2_000);
+    const soon = await send('m1', 'first');
+    assert.equal(soon.seq, 1, 'within the in-flight TTL the seqs allocated first are kept');
+    wait(20_000);
+    assert.equal((await send('m1', 'first')).seq, 1, 'a retry of a stored send changes nothing');
+    assert.deepEqual(await bodiesAfter(offline, 'b', 0), ['first']);
+  });
+});

@@ -34,6 +34,11 @@ export interface SendLimits {
   maxEditsPerMessage: number;
   /** Groups with more members than this get read fan-out: the message is stored once, in the group's timeline. */
   largeGroupAbove: number;
+  /**
+   * How long an allocated seq holds readers below it (the sequencer's in-flight TTL): a send retried after that gets
+   * new seqs where its rows are missing (see renewLapsedSeqs). Absent: never renewed.
+   */
+  seqInFlightTtlMs?: number;
 }
 
 /**
@@ -97,7 +102,7 @@ export class SendProcessor {
       await this.answer(input, { $case: 'sendResult', value: result });
       return result;
     }
-    const outcome = known ?? (await this.decide(input, key, timer));
+    const outcome = known ? await this.renewLapsedSeqs(key, known) : await this.decide(input, key, timer);
     await this.store(outcome, timer);
     const result = resultFor(outcome, input.user);
     // Stored: the done mark and online delivery (the sender's answer with it) do not wait for each other.
@@ -162,6 +167,44 @@ export class SendProcessor {
     const recorded = await this.deps.outcomes.putIfAbsent(key, ours, limits.dedupeTtlMs);
     timer.lap('logic.outcome');
     return recorded;
+  }
+
+  /**
+   * A send retried after its first attempt stopped before its rows were written (the inbox store was down) may come
+   * back after its seqs' in-flight marks lapsed: readers have moved past those seqs since, as gaps, and rows written
+   * there now would sit behind every cursor, stored and never seen. So past half the in-flight TTL, each recipient
+   * whose row is not at its seq gets a new seq (a large group's timeline its new place at the head) and the outcome
+   * is recorded anew; the old seqs stay gaps. A recipient whose row was written in time keeps it. Sends of one
+   * conversation are handled one at a time, so no other attempt changes this outcome meanwhile.
+   */
+  private async renewLapsedSeqs(key: string, outcome: SendOutcome): Promise<SendOutcome> {
+    const ttl = this.deps.limits.seqInFlightTtlMs;
+    const message = outcome.message!;
+    if (ttl === undefined || (this.deps.now ?? Date.now)() - message.sentAtMs < ttl / 2) return outcome;
+    const { offline } = this.deps;
+    const written = await Promise.all(
+      outcome.recipients.map(async ({ user, seq }) => {
+        const [row] = (await offline.readInbox({ user, afterSeq: seq - 1, limit: 1 })).messages;
+        return row?.seq === seq && row.serverMsgId === message.serverMsgId;
+      }),
+    );
+    const missing = outcome.recipients.filter((_, i) => !written[i]).map((r) => r.user);
+    if (missing.length === 0) return outcome;
+    const { seqs } = await offline.allocateSeqs({ users: missing });
+    const renewed = new Map(missing.map((user, i) => [user, seqs[i]!]));
+    const timeline = missing.find(isGroupStream);
+    const head = timeline ? (await offline.getHeads({ streams: [timeline] })).heads[0] : undefined;
+    const placed = timeline
+      ? { prevSeq: head?.seq ?? 0, streamIndex: (head?.index ?? 0) + (message.op ? 0 : 1) }
+      : {};
+    const next: SendOutcome = {
+      ...outcome,
+      message: { ...message, ...placed },
+      recipients: outcome.recipients.map((r) => ({ user: r.user, seq: renewed.get(r.user) ?? r.seq })),
+    };
+    await this.deps.outcomes.replace(key, next);
+    this.deps.log.warn({ key, renewed: missing.length }, 'a send retried after its seqs lapsed was given new ones');
+    return next;
   }
 
   /**
