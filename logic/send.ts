@@ -194,9 +194,7 @@ export class SendProcessor {
     const renewed = new Map(missing.map((user, i) => [user, seqs[i]!]));
     const timeline = missing.find(isGroupStream);
     const head = timeline ? (await offline.getHeads({ streams: [timeline] })).heads[0] : undefined;
-    const placed = timeline
-      ? { prevSeq: head?.seq ?? 0, streamIndex: (head?.index ?? 0) + (message.op ? 0 : 1) }
-      : {};
+    const placed = timeline ? { prevSeq: head?.seq ?? 0, streamIndex: (head?.index ?? 0) + (message.op ? 0 : 1) } : {};
     const next: SendOutcome = {
       ...outcome,
       message: { ...message, ...placed },
