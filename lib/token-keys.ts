@@ -91,7 +91,7 @@ export function keysFromFile(
 ): VerificationKeys {
   const checkEveryMs = options.checkEveryMs ?? 1000;
   let current = load();
-  let loadedMtime = statSync(path).mtimeMs;
+  let loaded = versionOf(path);
   let checkedAt = Date.now();
   function load(): VerificationKeys {
     const parsed = JSON.parse(readFileSync(path, 'utf8')) as JSONWebKeySet;
@@ -103,10 +103,10 @@ export function keysFromFile(
     if (now - checkedAt < checkEveryMs) return;
     checkedAt = now;
     try {
-      const mtime = statSync(path).mtimeMs;
-      if (mtime === loadedMtime) return;
+      const version = versionOf(path);
+      if (version === loaded) return;
       current = load();
-      loadedMtime = mtime;
+      loaded = version;
     } catch (err) {
       options.onError?.(err as Error);
     }
@@ -115,6 +115,15 @@ export function keysFromFile(
     refresh();
     return current(header, token);
   };
+}
+
+/**
+ * What tells one version of a file from the next: a file renamed into place is a new inode, and an edit in place
+ * changes the size or the time (two writes within the clock's resolution can share a time, so not the time alone).
+ */
+function versionOf(path: string): string {
+  const s = statSync(path);
+  return `${s.ino}:${s.size}:${s.mtimeMs}`;
 }
 
 /**
