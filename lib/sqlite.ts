@@ -25,3 +25,15 @@ export function openSqlite(path: string, { durability = 'normal', exclusive = fa
   db.pragma('cache_size = -65536');
   return db;
 }
+
+/**
+ * Runs a synchronous better-sqlite3 call as a port's async call: its result resolved, a throw (a constraint, a full
+ * disk) a rejection, never a throw out of a method that promises.
+ */
+export function asPromise<T>(body: () => T): Promise<T> {
+  try {
+    return Promise.resolve(body());
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+}

@@ -1,4 +1,4 @@
-import type { Sqlite } from '../lib/sqlite.ts';
+import { asPromise, type Sqlite } from '../lib/sqlite.ts';
 import type { Group, GroupRole, GroupStore, Member, Page, PageRequest } from './group-store.ts';
 import { groupCommit, type GroupCommit } from '../lib/group-commit.ts';
 
@@ -132,7 +132,7 @@ export class SqliteGroupStore implements GroupStore {
   }
 
   get(groupId: string): Promise<Group | undefined> {
-    return run(() => {
+    return asPromise(() => {
       const row = this.sql.group.get(groupId);
       return row && toGroup(row);
     });
@@ -147,19 +147,19 @@ export class SqliteGroupStore implements GroupStore {
   }
 
   members(groupId: string): Promise<string[]> {
-    return run(() => this.sql.members.all(groupId));
+    return asPromise(() => this.sql.members.all(groupId));
   }
 
   isMember(groupId: string, user: string): Promise<boolean> {
-    return run(() => this.sql.role.get(groupId, user) !== undefined);
+    return asPromise(() => this.sql.role.get(groupId, user) !== undefined);
   }
 
   count(groupId: string): Promise<number> {
-    return run(() => this.sql.count.get(groupId)!);
+    return asPromise(() => this.sql.count.get(groupId)!);
   }
 
   roles(groupId: string, users: readonly string[]): Promise<Map<string, GroupRole>> {
-    return run(() => {
+    return asPromise(() => {
       const roles = new Map<string, GroupRole>();
       const owner = users.length > 0 ? this.sql.group.get(groupId)?.owner : undefined;
       for (const user of users) {
@@ -171,7 +171,7 @@ export class SqliteGroupStore implements GroupStore {
   }
 
   listMembers(groupId: string, { after, limit }: PageRequest): Promise<Page<Member>> {
-    return run(() => {
+    return asPromise(() => {
       const { owner } = existing(this.sql, groupId);
       const rows = this.sql.listMembers.all(groupId, after, limit + 1);
       return page(
@@ -199,7 +199,7 @@ export class SqliteGroupStore implements GroupStore {
   }
 
   groupsOf(user: string, { after, limit }: PageRequest): Promise<Page<{ group: Group; role: GroupRole }>> {
-    return run(() => {
+    return asPromise(() => {
       const rows = this.sql.groupsOf.all(user, after, limit + 1);
       return page(
         rows,
@@ -211,7 +211,7 @@ export class SqliteGroupStore implements GroupStore {
   }
 
   groupIdsOf(user: string, { after, limit }: PageRequest): Promise<Page<string>> {
-    return run(() => {
+    return asPromise(() => {
       const ids = this.sql.groupIdsOf.all(user, after, limit + 1);
       return page(
         ids,
@@ -240,13 +240,4 @@ function page<R, T>(rows: R[], limit: number, key: (row: R) => string, item: (ro
   const shown = rows.slice(0, limit);
   const items = shown.map(item);
   return rows.length > limit ? { items, next: key(shown.at(-1)!) } : { items };
-}
-
-/** Runs a synchronous body as the port's async call: a throw becomes a rejection. */
-function run<T>(body: () => T): Promise<T> {
-  try {
-    return Promise.resolve(body());
-  } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-  }
 }

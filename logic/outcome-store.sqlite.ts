@@ -1,4 +1,4 @@
-import type { Sqlite } from '../lib/sqlite.ts';
+import { asPromise, type Sqlite } from '../lib/sqlite.ts';
 import { SendOutcome } from '../proto/gen/im/v1/store.pb.ts';
 import type { OutcomeStore } from './outcome-store.ts';
 import { groupCommit, type GroupCommit } from '../lib/group-commit.ts';
@@ -78,7 +78,7 @@ export class SqliteOutcomeStore implements OutcomeStore {
   }
 
   get(key: string): Promise<SendOutcome | undefined> {
-    return run(() => {
+    return asPromise(() => {
       const row = this.sql.get.get(key, this.now());
       return row && decode(row);
     });
@@ -109,13 +109,4 @@ function encode(outcome: SendOutcome): Buffer {
 
 function decode(row: Row): SendOutcome {
   return { ...SendOutcome.decode(row.outcome), done: row.done === 1 };
-}
-
-/** Runs a synchronous body as the port's async call: a throw becomes a rejection. */
-function run<T>(body: () => T): Promise<T> {
-  try {
-    return Promise.resolve(body());
-  } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-  }
 }

@@ -1,5 +1,5 @@
 import { groupCommit, type GroupCommit } from '../../lib/group-commit.ts';
-import type { Sqlite } from '../../lib/sqlite.ts';
+import { asPromise, type Sqlite } from '../../lib/sqlite.ts';
 import { byUserDevice, type Revocation, type RevocationStore } from './revocation-store.ts';
 
 /** Table token_revocations (user, device) → at_ms, expires_at_ms; expired rows are swept when one is added. */
@@ -46,10 +46,6 @@ export class SqliteRevocationStore implements RevocationStore {
   }
 
   active(nowMs: number): Promise<Revocation[]> {
-    try {
-      return Promise.resolve(this.sql.active.all(nowMs).sort(byUserDevice));
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
+    return asPromise(() => this.sql.active.all(nowMs).sort(byUserDevice));
   }
 }

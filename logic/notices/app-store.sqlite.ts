@@ -1,5 +1,5 @@
 import { groupCommit, type GroupCommit } from '../../lib/group-commit.ts';
-import type { Sqlite } from '../../lib/sqlite.ts';
+import { asPromise, type Sqlite } from '../../lib/sqlite.ts';
 import type { App, AppStore, Page, PageRequest, Scope } from './app-store.ts';
 
 /**
@@ -79,14 +79,14 @@ export class SqliteAppStore implements AppStore {
   }
 
   get(id: string): Promise<App | undefined> {
-    return run(() => {
+    return asPromise(() => {
       const row = this.sql.get.get(id);
       return row && toApp(row);
     });
   }
 
   list({ after, limit }: PageRequest): Promise<Page<App>> {
-    return run(() => {
+    return asPromise(() => {
       // One row more than asked tells whether another page follows.
       const rows = this.sql.list.all(after, limit + 1);
       const items = rows.slice(0, limit).map(toApp);
@@ -114,13 +114,4 @@ function toApp(row: AppRow): App {
   };
   if (row.revoked_at_ms !== null) app.revokedAtMs = row.revoked_at_ms;
   return app;
-}
-
-/** Runs a synchronous body as the port's async call: a throw becomes a rejection. */
-function run<T>(body: () => T): Promise<T> {
-  try {
-    return Promise.resolve(body());
-  } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-  }
 }

@@ -1,5 +1,5 @@
 import { groupCommit, type GroupCommit } from '../../lib/group-commit.ts';
-import type { Sqlite } from '../../lib/sqlite.ts';
+import { asPromise, type Sqlite } from '../../lib/sqlite.ts';
 import { NoticeContent } from '../../proto/gen/im/v1/notices.pb.ts';
 import {
   copyNotice,
@@ -203,7 +203,7 @@ export class SqliteNoticeStore implements NoticeStore {
   }
 
   get(id: string): Promise<NoticeRecord | undefined> {
-    return run(() => {
+    return asPromise(() => {
       const row = this.sql.get.get(id);
       return row && toRecord(row);
     });
@@ -213,7 +213,7 @@ export class SqliteNoticeStore implements NoticeStore {
     appId: string,
     { after, limit, state }: { after: string; limit: number; state?: NoticeState },
   ): Promise<Page<NoticeRecord>> {
-    return run(() => {
+    return asPromise(() => {
       // One row more than asked tells whether another page follows.
       const rows =
         state === undefined
@@ -225,7 +225,7 @@ export class SqliteNoticeStore implements NoticeStore {
   }
 
   due(nowMs: number, limit: number): Promise<NoticeRecord[]> {
-    return run(() => {
+    return asPromise(() => {
       const rows = [...this.sql.dueScheduled.all(nowMs, limit), ...this.sql.dueLapsed.all(nowMs, limit)];
       rows.sort((a, b) => a.deliver_at_ms - b.deliver_at_ms || compare(a.id, b.id));
       return rows.slice(0, limit).map(toRecord);
@@ -252,7 +252,7 @@ export class SqliteNoticeStore implements NoticeStore {
   }
 
   expiring(nowMs: number, limit: number): Promise<NoticeRecord[]> {
-    return run(() => this.sql.expiring.all(nowMs, limit).map(toRecord));
+    return asPromise(() => this.sql.expiring.all(nowMs, limit).map(toRecord));
   }
 
   markExpired(id: string): Promise<boolean> {
@@ -267,7 +267,7 @@ export class SqliteNoticeStore implements NoticeStore {
   }
 
   chunks(id: string): Promise<NoticeRecipient[][]> {
-    return run(() => this.sql.chunks.all(id).map((json) => JSON.parse(json) as NoticeRecipient[]));
+    return asPromise(() => this.sql.chunks.all(id).map((json) => JSON.parse(json) as NoticeRecipient[]));
   }
 
   addCounts(id: string, delta: Partial<NoticeCounts>): Promise<void> {
@@ -278,7 +278,7 @@ export class SqliteNoticeStore implements NoticeStore {
   }
 
   counts(id: string): Promise<NoticeCounts> {
-    return run(() => ({ ...(this.sql.counts.get(id) ?? { targeted: 0, stored: 0, delivered: 0, read: 0 }) }));
+    return asPromise(() => ({ ...(this.sql.counts.get(id) ?? { targeted: 0, stored: 0, delivered: 0, read: 0 }) }));
   }
 
   noteFirstDelivery(id: string, ms: number): Promise<void> {
@@ -288,7 +288,7 @@ export class SqliteNoticeStore implements NoticeStore {
   }
 
   firstDelivery(id: string): Promise<number> {
-    return run(() => this.sql.firstDelivery.get(id) ?? 0);
+    return asPromise(() => this.sql.firstDelivery.get(id) ?? 0);
   }
 }
 
@@ -337,13 +337,4 @@ function toRecord(row: NoticeRow): NoticeRecord {
 /** Ids are ASCII, so JS order is byte order: the order SQLite's BINARY collation sorts by. */
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Runs a synchronous body as the port's async call: a throw becomes a rejection. */
-function run<T>(body: () => T): Promise<T> {
-  try {
-    return Promise.resolve(body());
-  } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-  }
 }

@@ -1,5 +1,5 @@
 import { groupCommit, type GroupCommit } from '../../lib/group-commit.ts';
-import type { Sqlite } from '../../lib/sqlite.ts';
+import { asPromise, type Sqlite } from '../../lib/sqlite.ts';
 import type { TagStore, UserTag } from './tag-store.ts';
 
 /**
@@ -73,11 +73,11 @@ export class SqliteTagStore implements TagStore {
   }
 
   tagsOf(user: string): Promise<UserTag[]> {
-    return run(() => this.sql.tagsOf.all(user));
+    return asPromise(() => this.sql.tagsOf.all(user));
   }
 
   count(appId: string, tag: string): Promise<number> {
-    return run(() => this.sql.count.get(appId, tag)!);
+    return asPromise(() => this.sql.count.get(appId, tag)!);
   }
 
   usersOf(
@@ -85,19 +85,10 @@ export class SqliteTagStore implements TagStore {
     tag: string,
     { after, limit }: { after: string; limit: number },
   ): Promise<{ items: string[]; next?: string }> {
-    return run(() => {
+    return asPromise(() => {
       const users = this.sql.usersOf.all(appId, tag, after, limit + 1);
       const items = users.slice(0, limit);
       return users.length > limit ? { items, next: items.at(-1)! } : { items };
     });
-  }
-}
-
-/** Runs a synchronous body as the port's async call: a throw becomes a rejection. */
-function run<T>(body: () => T): Promise<T> {
-  try {
-    return Promise.resolve(body());
-  } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
 }

@@ -1,5 +1,5 @@
 import { groupCommit, type GroupCommit } from '../../lib/group-commit.ts';
-import type { Sqlite } from '../../lib/sqlite.ts';
+import { asPromise, type Sqlite } from '../../lib/sqlite.ts';
 import { copyPush, DEFAULT_DEAD_LETTER_CAPACITY, type DeadLetter, type DeadLetterStore } from './dead-letter-store.ts';
 import type { MobilePush } from './push-sender.ts';
 
@@ -84,13 +84,11 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
   }
 
   list(after: string, limit: number): Promise<{ items: DeadLetter[]; next?: string }> {
-    try {
+    return asPromise(() => {
       const rows = this.sql.page.all(after, limit + 1);
       const items = rows.slice(0, limit).map(toLetter);
-      return Promise.resolve(rows.length > limit ? { items, next: items.at(-1)!.id } : { items });
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
+      return rows.length > limit ? { items, next: items.at(-1)!.id } : { items };
+    });
   }
 
   take(ids: readonly string[]): Promise<DeadLetter[]> {

@@ -1,5 +1,5 @@
 import { groupCommit, type GroupCommit } from '../../lib/group-commit.ts';
-import type { Sqlite } from '../../lib/sqlite.ts';
+import { asPromise, type Sqlite } from '../../lib/sqlite.ts';
 import { byDevice, type DeviceToken, type DeviceTokenStore, type Platform } from './device-token-store.ts';
 
 /**
@@ -119,17 +119,15 @@ export class SqliteDeviceTokenStore implements DeviceTokenStore {
   }
 
   ofUsers(users: readonly string[]): Promise<Map<string, DeviceToken[]>> {
-    try {
+    return asPromise(() => {
       const found = new Map<string, DeviceToken[]>();
       for (const user of users) {
         if (found.has(user)) continue;
         const rows = this.sql.ofUser.all(user);
         if (rows.length > 0) found.set(user, rows.map(toToken).sort(byDevice));
       }
-      return Promise.resolve(found);
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
+      return found;
+    });
   }
 
   /**
@@ -137,9 +135,9 @@ export class SqliteDeviceTokenStore implements DeviceTokenStore {
    * reads run in one synchronous call, so no write comes between them.
    */
   scan({ after, limit }: { after: string; limit: number }): Promise<{ items: DeviceToken[]; next?: string }> {
-    try {
+    return asPromise(() => {
       const users = this.sql.scanUsers.all(after, limit + 1);
-      if (users.length === 0) return Promise.resolve({ items: [] });
+      if (users.length === 0) return { items: [] };
       const last = users[Math.min(limit, users.length) - 1]!;
       const items: DeviceToken[] = [];
       let devices: DeviceToken[] = [];
@@ -152,10 +150,8 @@ export class SqliteDeviceTokenStore implements DeviceTokenStore {
         devices.push(toToken(row));
       }
       flush();
-      return Promise.resolve(users.length > limit ? { items, next: last } : { items });
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
+      return users.length > limit ? { items, next: last } : { items };
+    });
   }
 }
 

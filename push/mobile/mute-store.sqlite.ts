@@ -1,5 +1,5 @@
 import { groupCommit, type GroupCommit } from '../../lib/group-commit.ts';
-import type { Sqlite } from '../../lib/sqlite.ts';
+import { asPromise, type Sqlite } from '../../lib/sqlite.ts';
 import { byConversation, type Mute, type MuteStore } from './mute-store.ts';
 
 /**
@@ -57,18 +57,10 @@ export class SqliteMuteStore implements MuteStore {
   }
 
   mutedOf(pairs: readonly { user: string; conversation: string }[], nowMs: number): Promise<boolean[]> {
-    try {
-      return Promise.resolve(pairs.map((p) => this.sql.muted.get(p.user, p.conversation, nowMs) !== undefined));
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
+    return asPromise(() => pairs.map((p) => this.sql.muted.get(p.user, p.conversation, nowMs) !== undefined));
   }
 
   ofUser(user: string, nowMs: number): Promise<Mute[]> {
-    try {
-      return Promise.resolve(this.sql.ofUser.all(user, nowMs).sort(byConversation));
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
+    return asPromise(() => this.sql.ofUser.all(user, nowMs).sort(byConversation));
   }
 }
