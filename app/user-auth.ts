@@ -55,6 +55,18 @@ function keySet(config: Config, log: Logger): [VerificationKeys, string] {
  * token it names could live.
  */
 export function startRevocations(config: Config, store: RevocationStore, log: Logger): Promise<Revocations> {
+  return revocationsOf(config, store, log).start();
+}
+
+/**
+ * Revocations that are only made here, never checked (the operator API in a cluster's logic process): nothing to
+ * hold in memory, so the list is not read.
+ */
+export function revocationWriter(config: Config, store: RevocationStore, log: Logger): Pick<Revocations, 'revoke'> {
+  return revocationsOf(config, store, log);
+}
+
+function revocationsOf(config: Config, store: RevocationStore, log: Logger): Revocations {
   const keepMs = (config.authMaxLifetimeSec + config.authClockSkewSec) * 1000;
-  return new Revocations(store, { keepMs, refreshMs: config.authRevocationsRefreshMs }, log).start();
+  return new Revocations(store, { keepMs, refreshMs: config.authRevocationsRefreshMs }, log);
 }

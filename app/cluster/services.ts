@@ -34,7 +34,7 @@ import { consume } from '../../lib/bus-consumer.ts';
 import { topics } from '../../lib/topics.ts';
 import type { Bus } from '../../lib/bus.ts';
 import type { DeadLetterStore } from '../../push/mobile/dead-letter-store.ts';
-import { startRevocations, userAuth } from '../user-auth.ts';
+import { revocationWriter, startRevocations, userAuth } from '../user-auth.ts';
 import { CassandraRevocationStore } from '../../gateway/revocations/revocation-store.cassandra.ts';
 import { killAfter } from '../fault-injection.ts';
 import { loadServiceIdentity } from '../../lib/service-identity.ts';
@@ -189,8 +189,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         addApi(s, NoticeServiceService, notices.api);
       });
       // The notice API has a port of its own: business systems and operators reach it, never the public (decision 0024).
-      const revocations = await startRevocations(config, revocationStore, log);
-      started.push(revocations);
+      const revocations = revocationWriter(config, revocationStore, log);
       const operatorApis = [
         notices.httpOver(notices.api),
         pushAdminHttpHandler(client(PushServiceService, config.pushAddress), clusterOperatorToken(config)),

@@ -1,13 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { ImError } from '../../lib/errors.ts';
-import { readBody, sendError, sendJson } from '../../lib/http.ts';
 import { HttpRoutes, type HttpMethod } from '../../lib/http-routes.ts';
 import { parseJsonBody } from '../../lib/json-body.ts';
-import { checkOperator } from '../../lib/operator-auth.ts';
+import { operatorHttpHandler, type OperatorRoute } from '../../lib/operator-http.ts';
 import type { PushApi } from '../api.ts';
-
-type Handle = (call: { query: URLSearchParams; body: Buffer }) => Promise<unknown>;
 
 const replayBody = z.object({ ids: z.array(z.string().max(64)).min(1).max(500) }).strict();
 
@@ -20,8 +16,8 @@ export function pushAdminHttpHandler(
   push: Pick<PushApi, 'listDevices' | 'listDeadLetters' | 'replayDeadLetters'>,
   operatorToken: string,
 ) {
-  const routes = new HttpRoutes<Handle>();
-  const on = (method: HttpMethod, path: string, handle: Handle) => routes.on(method, path, handle);
+  const routes = new HttpRoutes<OperatorRoute>();
+  const on = (method: HttpMethod, path: string, handle: OperatorRoute) => routes.on(method, path, handle);
   on('GET', '/v1/admin/push/devices', async ({ query }) => {
     const user = query.get('user') ?? '';
     if (user === '') throw new ImError('INVALID_ARGUMENT', 'user missing', { field: 'user' });
@@ -58,18 +54,7 @@ export function pushAdminHttpHandler(
     const { ids } = parseJsonBody(replayBody, body);
     return { replayed: (await push.replayDeadLetters({ ids })).replayed };
   });
-
-  return (req: IncomingMessage, res: ServerResponse): boolean => {
-    const matched = routes.match(req, res);
-    if (matched === undefined) return false;
-    if (matched === 'answered') return true;
-    (async () => {
-      const body = await readBody(req, 64 * 1024);
-      checkOperator(req, operatorToken);
-      sendJson(res, 200, await matched.route({ query: matched.url.searchParams, body }));
-    })().catch((err: unknown) => sendError(res, err));
-    return true;
-  };
+  return operatorHttpHandler(routes, operatorToken);
 }
 
 /**
