@@ -20,6 +20,7 @@ import type { ApiOf } from '../lib/grpc.ts';
 import type { Closeable } from '../lib/lifecycle.ts';
 import type { Logger } from '../lib/logger.ts';
 import { hopSeconds, stopwatch, wallUs } from '../lib/metrics.ts';
+import { PerKeySerial } from '../lib/per-key-serial.ts';
 import { topics } from '../lib/topics.ts';
 import { coalescedOffline, groupStream, type OfflineApi } from '../offline/index.ts';
 import { coalescedPush, type PushApi } from '../push/index.ts';
@@ -141,23 +142,31 @@ export async function startLogic(deps: LogicDeps): Promise<{ api: Logic } & Clos
     push: deps.coalesceCalls ? coalescedPush(deps.push) : deps.push,
     groups,
   });
+  // The bus hands one conversation's records over one at a time, but a consumer that lost Kafka and was replaced can
+  // still be handling a record that its successor is handed again: both would find no outcome and store the send
+  // twice, under two server ids (the chaos run found one after a Kafka restart). In this process, never two at once.
+  const oneAtATime = new PerKeySerial();
   const sub = await consume(deps.bus, {
     topic: topics.chatInput.name,
     group: 'logic',
     decode: (value) => ChatInput.decode(value),
     log,
-    handle: async (input) => {
-      if (input.receivedAtUs > 0) hopSeconds.observe({ hop: 'bus.to_logic' }, (wallUs() - input.receivedAtUs) / 1e6);
-      const timer = stopwatch();
-      try {
-        await sends.process(input, timer);
-        deps.afterStored?.();
-      } catch (err) {
-        // A send that can never succeed is answered; anything else (a store is down) is retried by the bus.
-        if (!(err instanceof ImError) || err.code === 'INTERNAL' || err.code === 'UNAVAILABLE') throw err;
-        await sends.answer(input, { $case: 'error', value: { code: err.code, message: err.message, retryAfterMs: 0 } });
-      }
-    },
+    handle: (input, record) =>
+      oneAtATime.run(record.key, async () => {
+        if (input.receivedAtUs > 0) hopSeconds.observe({ hop: 'bus.to_logic' }, (wallUs() - input.receivedAtUs) / 1e6);
+        const timer = stopwatch();
+        try {
+          await sends.process(input, timer);
+          deps.afterStored?.();
+        } catch (err) {
+          // A send that can never succeed is answered; anything else (a store is down) is retried by the bus.
+          if (!(err instanceof ImError) || err.code === 'INTERNAL' || err.code === 'UNAVAILABLE') throw err;
+          await sends.answer(input, {
+            $case: 'error',
+            value: { code: err.code, message: err.message, retryAfterMs: 0 },
+          });
+        }
+      }),
   });
   return { api: new Logic(groups, deps.noticeRooms), close: () => sub.close() };
 }
