@@ -11,6 +11,7 @@ import cassandra from 'cassandra-driver';
 import { migrate } from '../infra/cassandra-migrate.ts';
 import { endpoints, up } from '../infra/engines.ts';
 import { ensureTopics } from '../infra/kafka-topics.ts';
+import { putSearchTemplate } from '../infra/search-template.ts';
 import { join } from 'node:path';
 import { localAuth, localAuthEnv, localSigner, type LocalAuth } from '../lib/local-auth.ts';
 import { topics } from '../lib/topics.ts';
@@ -99,7 +100,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     sync: base + 12,
     logic: base + 13,
     push: base + 14,
+    search: base + 15,
   };
+  // The search index's template, as the schema above: infra's, before the search process starts (decision 0031).
+  const searchIndexPrefix = options.env?.IM_SEARCH_INDEX_PREFIX ?? process.env.IM_SEARCH_INDEX_PREFIX ?? 'im';
+  await putSearchTemplate(engines.elasticsearch.node, searchIndexPrefix);
   const noticePort = base + 31;
   const operatorToken =
     options.env?.IM_OPERATOR_TOKEN ?? process.env.IM_OPERATOR_TOKEN ?? randomBytes(32).toString('base64url');
@@ -109,6 +114,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     IM_SYNC_ADDRESS: `127.0.0.1:${grpcPort.sync}`,
     IM_LOGIC_ADDRESS: `127.0.0.1:${grpcPort.logic}`,
     IM_PUSH_ADDRESS: `127.0.0.1:${grpcPort.push}`,
+    IM_SEARCH_ADDRESS: `127.0.0.1:${grpcPort.search}`,
+    IM_ELASTICSEARCH_NODE: engines.elasticsearch.node,
+    IM_SEARCH_INDEX_PREFIX: searchIndexPrefix,
+    // One key for every search process of this cluster: a cursor stays good across them and their restarts.
+    IM_SEARCH_CURSOR_KEY: process.env.IM_SEARCH_CURSOR_KEY ?? randomBytes(32).toString('base64url'),
     IM_KAFKA_BROKERS: engines.kafka.brokers.join(','),
     IM_REDIS_URL: `redis://${engines.redis.host}:${engines.redis.port}`,
     IM_CASSANDRA_CONTACT_POINTS: engines.cassandra.contactPoints.join(','),
@@ -134,6 +144,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     spec('offline', 'offline', grpcPort.offline),
     spec('sync', 'sync', grpcPort.sync),
     spec('push', 'push', grpcPort.push),
+    spec('search', 'search', grpcPort.search),
     spec('logic', 'logic', grpcPort.logic, {
       IM_NOTICE_PORT: String(noticePort),
     }),

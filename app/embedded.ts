@@ -88,10 +88,14 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
     if (kept.search) indexInboxWrites(stores, new SearchIndexer(kept.search), log.child({ svc: 'search' }));
     const search =
       kept.search &&
-      new Search(kept.search, {
-        groupsOf: (user) => allGroupIdsOf(groupStore, user),
-        tagsOf: (user) => kept.notices.tags.tagsOf(user),
-      });
+      new Search(
+        kept.search,
+        {
+          groupsOf: (user) => allGroupIdsOf(groupStore, user),
+          tagsOf: (user) => kept.notices.tags.tagsOf(user),
+        },
+        { perUserPerSecond: config.searchPerUserPerSecond },
+      );
     const offline = await link(OfflineServiceService, stores);
     // As in cluster mode, sync and logic use offline's stores in-process (decisions 0015, 0016); push calls it.
     const syncImpl = new Sync(stores, (user) => allGroupIdsOf(groupStore, user), {

@@ -1,5 +1,5 @@
 /** The services of the product, each a folder with its index.ts. */
-export type Service = 'gateway' | 'logic' | 'push' | 'offline' | 'sync';
+export type Service = 'gateway' | 'logic' | 'push' | 'offline' | 'sync' | 'search';
 
 /** Where a process's durable state lives: app/stores.ts picks the adapters for each. */
 export type StoreMode = 'memory or data directory' | 'engines' | 'none';
@@ -14,12 +14,12 @@ export interface ProcessDescription {
   inProcess: readonly Service[];
   calls: readonly Service[];
   stores: StoreMode;
-  engines: readonly ('kafka' | 'redis' | 'cassandra')[];
+  engines: readonly ('kafka' | 'redis' | 'cassandra' | 'elasticsearch')[];
 }
 
 /** Embedded mode: one process, every service wired as objects (or over loopback gRPC with IM_TRANSPORT=grpc). */
 export const EMBEDDED: ProcessDescription = {
-  serves: ['gateway', 'logic', 'push', 'offline', 'sync'],
+  serves: ['gateway', 'logic', 'push', 'offline', 'sync', 'search'],
   inProcess: [],
   calls: [],
   stores: 'memory or data directory',
@@ -47,10 +47,18 @@ export const CLUSTER_PROCESSES = {
     stores: 'engines',
     engines: ['kafka', 'redis', 'cassandra'],
   },
+  // Search indexes search_input into Elasticsearch and reads groups and tags from Cassandra for a user's scopes.
+  search: {
+    serves: ['search'],
+    inProcess: [],
+    calls: [],
+    stores: 'engines',
+    engines: ['kafka', 'cassandra', 'elasticsearch'],
+  },
   gateway: {
     serves: ['gateway'],
     inProcess: [],
-    calls: ['sync', 'logic', 'push'],
+    calls: ['sync', 'logic', 'push', 'search'],
     stores: 'none',
     engines: ['kafka', 'redis'],
   },

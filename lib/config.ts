@@ -165,6 +165,23 @@ const schema = z.object({
   syncAddress: z.string().default('127.0.0.1:7412'),
   logicAddress: z.string().default('127.0.0.1:7413'),
   pushAddress: z.string().default('127.0.0.1:7414'),
+  searchAddress: z.string().default('127.0.0.1:7415'),
+  /** Cluster mode's search index: the Elasticsearch node and the name its indices, alias and template start with. */
+  elasticsearchNode: z.string().default('http://127.0.0.1:19200'),
+  searchIndexPrefix: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'lower-case letters, digits, _ and -')
+    .default('im'),
+  /**
+   * The key that seals search cursors (32 bytes, base64url): search processes answering the same users share it, and
+   * a cursor outlives a restart. Unset: a key of the process's own, and a restart sends clients to the first page.
+   */
+  searchCursorKey: z
+    .string()
+    .default('')
+    .refine((k) => k === '' || Buffer.from(k, 'base64url').length === 32, 'must be 32 bytes, base64url'),
+  /** Searches of one user per second, WebSocket and HTTP together (per search process). */
+  searchPerUserPerSecond: z.coerce.number().int().positive().default(10),
   kafkaBrokers: z
     .string()
     .default('127.0.0.1:19092')

@@ -23,9 +23,19 @@ export {
   type EsLayout,
   type TemplateOptions,
 } from './es-indices.ts';
-export { indexOpsOf, isEndToEndEncrypted, SearchIndexer, type IndexingOptions, type StoredEntry } from './indexing.ts';
+export {
+  docIdOf,
+  indexOpsOf,
+  isEndToEndEncrypted,
+  mattersToSearch,
+  SearchIndexer,
+  type IndexingOptions,
+  type StoredEntry,
+} from './indexing.ts';
 export { readableScopes, type ScopeSources, type UserTag } from './readable-scopes.ts';
-export { indexInboxWrites } from './indexed-offline.ts';
+export { indexInboxWrites, publishInboxWrites } from './indexed-offline.ts';
+export { entriesOfRecord, searchRecordsOf, type SearchRecord } from './search-input.ts';
+export { SearchServiceService, searchOverRpc, searchRpc } from './rpc.ts';
 export {
   DEFAULT_SEARCH_LIMIT,
   Search,

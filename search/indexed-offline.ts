@@ -1,6 +1,7 @@
 import type { Logger } from '../lib/logger.ts';
 import type { Offline } from '../offline/index.ts';
-import type { SearchIndexer } from './indexing.ts';
+import type { IndexingOptions, SearchIndexer } from './indexing.ts';
+import { searchRecordsOf, type SearchRecord } from './search-input.ts';
 
 /**
  * Embedded mode's indexing: every inbox write of `offline` (sends, edits, recalls, notices and their cancels, from
@@ -16,6 +17,26 @@ export function indexInboxWrites(offline: Offline, indexer: SearchIndexer, log: 
   offline.writeInbox = async (request) => {
     const response = await write(request);
     indexer.handle(request.entries).catch((err: unknown) => log.error({ err }, 'search indexing failed'));
+    return response;
+  };
+}
+
+/**
+ * Cluster mode's indexing, the producing half: every inbox write of `offline` (in the logic process, sends and notices
+ * alike) that changes the index is handed to `publish` (the `search_input` topic) before the write returns. A failed
+ * publish fails the write, which its caller retries (writes are idempotent), so nothing stored is missed by the index;
+ * the search process consumes the topic (search-input.ts).
+ */
+export function publishInboxWrites(
+  offline: Offline,
+  publish: (records: SearchRecord[]) => Promise<void>,
+  options: IndexingOptions = {},
+): void {
+  const write = offline.writeInbox.bind(offline);
+  offline.writeInbox = async (request) => {
+    const response = await write(request);
+    const records = searchRecordsOf(request.entries, options);
+    if (records.length > 0) await publish(records);
     return response;
   };
 }

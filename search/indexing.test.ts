@@ -1,32 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Message, type Notice } from '../proto/gen/im/v1/message.pb.ts';
+import type { Notice } from '../proto/gen/im/v1/message.pb.ts';
+import { msg, SENT, stored } from './entries.fixture.ts';
 import { registry } from '../lib/metrics.ts';
-import { indexOpsOf, isEndToEndEncrypted, SearchIndexer, type StoredEntry } from './indexing.ts';
+import { indexOpsOf, isEndToEndEncrypted, SearchIndexer } from './indexing.ts';
 import { NO_SCOPES } from './search-index.contract.ts';
 import { MiniSearchIndex } from './search-index.minisearch.ts';
-
-const SENT = 1_700_000_000_000;
-
-function msg(fields: Partial<Message>): Message {
-  return Message.create({
-    serverMsgId: '01JEXAMPLE0000000000000001',
-    conversation: 'dm:ann:bob',
-    fromUser: 'ann',
-    fromDevice: 'phone',
-    clientMsgId: 'c1',
-    stream: 'inbox',
-    sentAtMs: SENT,
-    contentType: 'text/plain',
-    body: Buffer.from('hello harbour'),
-    ...fields,
-  });
-}
-
-/** The entries one inbox write stores: the same message at each recipient's seq. */
-function stored(message: Message, recipients: [string, number][]): StoredEntry[] {
-  return recipients.map(([user, seq]) => ({ user, message: { ...message, seq } }));
-}
 
 function notice(fields: Partial<Notice>): Notice {
   return {

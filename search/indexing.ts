@@ -88,6 +88,22 @@ function docOf(message: Message, inboxes: StoredEntry[]): SearchDoc {
   return doc;
 }
 
+/**
+ * Whether a stored message changes the index: an edit or a recall, a tombstone, or indexable content. Cluster mode
+ * publishes only these on search_input; read markers, mutes and images never leave logic for it.
+ */
+export function mattersToSearch(message: Message, options: IndexingOptions = {}): boolean {
+  const kind = message.op?.kind;
+  if (kind) return kind.$case === 'recall' || kind.$case === 'edit';
+  return message.recalled || isIndexable(message, options);
+}
+
+/** The document a stored message changes: an edit's or a recall's target, else its own. */
+export function docIdOf(message: Message): string {
+  const kind = message.op?.kind;
+  return kind?.$case === 'recall' || kind?.$case === 'edit' ? kind.value.serverMsgId : message.serverMsgId;
+}
+
 /** The switch: text messages (by content type) and notices; never end-to-end ciphertext. */
 function isIndexable(message: Message, options: IndexingOptions): boolean {
   if (isEndToEndEncrypted(message.contentType)) return false;

@@ -3,6 +3,7 @@ import { GatewayServiceService } from '../../gateway/index.ts';
 import { LogicServiceService, NoticeServiceService } from '../../logic/index.ts';
 import { OfflineServiceService } from '../../offline/index.ts';
 import { PushServiceService } from '../../push/index.ts';
+import { SearchServiceService } from '../../search/index.ts';
 import { SyncServiceService } from '../../sync/index.ts';
 import type { ClusterProcess } from '../processes.ts';
 
@@ -58,6 +59,8 @@ const CLUSTER_APIS: readonly ServedApi[] = [
     listDeadLetters: ['logic'],
     replayDeadLetters: ['logic'],
   }),
+  // A search acts for the user the gateway authenticated, as logic's methods do.
+  api(SearchServiceService, 'search', { search: ['gateway'] }),
   // Logic delivers each send (its in-process push), push delivers catch-up and connection answers.
   api(GatewayServiceService, 'gateway', { deliver: ['logic', 'push'], changeRooms: ['logic', 'push'] }),
 ];

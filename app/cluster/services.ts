@@ -37,6 +37,8 @@ import type { DeadLetterStore } from '../../push/mobile/dead-letter-store.ts';
 import { revocationWriter, startRevocations, userAuth } from '../user-auth.ts';
 import { CassandraRevocationStore } from '../../gateway/revocations/revocation-store.cassandra.ts';
 import { killAfter } from '../fault-injection.ts';
+import { publishInboxWrites, searchOverRpc, SearchServiceService, type SearchRecord } from '../../search/index.ts';
+import { startSearchProcess } from './search.ts';
 import { loadServiceIdentity } from '../../lib/service-identity.ts';
 import { clusterCallers, roleServing } from './callers.ts';
 
@@ -144,6 +146,8 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         revocations: revocationStore,
       } = engineStores(config, r, await cassandra());
       const kafka = bus();
+      // What is stored and changes the search index goes to the search process on search_input (decision 0031).
+      publishInboxWrites(offline, (records) => publishSearchInput(kafka, records));
       // Push jobs go through Kafka to the push process (push_jobs, keyed by user): a crash loses none.
       const push = new Push({
         ...gatewaysOver(r),
@@ -250,6 +254,12 @@ export async function startService(name: ServiceName, config: Config, log: Logge
       await serve((s) => addApi(s, PushServiceService, push.api));
       return { started, ready: async () => void (await r.ping()) };
     }
+    case 'search': {
+      const search = await startSearchProcess(config, { bus: bus(), cassandra: await cassandra(), log });
+      started.push(...search.started);
+      await serve((s) => addApi(s, SearchServiceService, search.rpc));
+      return { started, ready: search.ready };
+    }
     case 'gateway': {
       const r = redis();
       const { verify } = await userAuth(config, 'cluster', log);
@@ -266,6 +276,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         // The connects of one event-loop turn ask for their rooms in one call (a storm is thousands of connects).
         logic: coalescedLogic(client(LogicServiceService, config.logicAddress)),
         push: client(PushServiceService, config.pushAddress),
+        search: searchOverRpc(client(SearchServiceService, config.searchAddress)),
         routes: new RedisRouteTable(r, { prefix: config.redisPrefix }),
         verifyToken,
         log,
@@ -307,6 +318,11 @@ async function publishPushJobs(bus: Bus, jobs: readonly PushJob[]): Promise<void
   await Promise.all(
     jobs.map((job) => bus.publish(topics.pushJobs.name, job.user || job.audience, PushJob.encode(job).finish())),
   );
+}
+
+/** Each record on `search_input`, keyed by the document it changes. */
+async function publishSearchInput(bus: Bus, records: readonly SearchRecord[]): Promise<void> {
+  await Promise.all(records.map((r) => bus.publish(topics.searchInput.name, r.key, r.value)));
 }
 
 /** A dead-letter store that also publishes each letter it keeps to `push_dlq` (keyed by user). */
