@@ -14,6 +14,7 @@ export const FULL_CYCLE = [
   'pause:gateway-1',
   'kill:cassandra',
   'kill:push',
+  'kill:search',
   'wipe:redis',
   'pause:redis',
   'down:cassandra',
