@@ -140,6 +140,26 @@ describe('bench at tiny size', () => {
     assert.ok(fig('push', 'broadcast.lastPushMs') > 0);
     assert.ok(fig('push', 'storeToProvider.steps.0.matched') > 0, 'store-to-provider receipts matched');
     fig('push', 'storeToProvider.steps.0.fromSendMs.p99');
+    // Search: both adapters' indexing rate against their engine alone, query latency, and freshness.
+    for (const adapter of ['elasticsearch', 'embedded']) {
+      assert.ok(fig('search', `${adapter}.indexing.perSec`) > 0, `${adapter}: indexing through apply() measured`);
+      assert.ok(fig('search', `${adapter}.ceiling.perSec`) > 0, `${adapter}: the engine alone measured`);
+      fig('search', `${adapter}.indexing.benchCpuUsPerMsg`);
+      assert.ok(fig('search', `${adapter}.queries.alone.latencyMs.p99`) > 0, `${adapter}: queries measured`);
+      fig('search', `${adapter}.queries.raw.latencyMs.p99`);
+      // Every query is for words of one of the user's own messages: each finds something.
+      assert.equal(
+        fig('search', `${adapter}.queries.alone.withHits`),
+        fig('search', `${adapter}.queries.alone.queries`),
+        `${adapter}: every query found its user's messages`,
+      );
+    }
+    fig('search', 'elasticsearch.indexing.esCpuUsPerMsg');
+    fig('search', 'elasticsearch.applyToSearchableMs.p99');
+    const freshness = get(ran.find((x) => x.scenario === 'search')!.result.figures, 'embedded.freshness');
+    assert.ok(fig('search', 'embedded.freshness.sent') > 0, 'freshness: messages sent');
+    assert.equal(get(freshness, 'found'), get(freshness, 'sent'), 'freshness: every message found');
+    fig('search', 'embedded.freshness.ackToSearchableMs.p99');
     for (const mode of ['embedded', 'cluster']) {
       assert.equal(get(ran.find((x) => x.scenario === 'group')!.result.figures, `${mode}.complete`), true);
       assert.ok(fig('group', `${mode}.lastMember.p50`) > 0, `${mode}: time to the last member measured`);

@@ -14,9 +14,10 @@ import { idle } from './scenarios/idle.ts';
 import { latency } from './scenarios/latency.ts';
 import { notices } from './scenarios/notices.ts';
 import { push } from './scenarios/push.ts';
+import { search, type SearchFlags } from './scenarios/search.ts';
 import { sync } from './scenarios/sync.ts';
 
-export const SCENARIOS = { idle, fanout, latency, group, sync, notices, push, ceilings } as const;
+export const SCENARIOS = { idle, fanout, latency, group, sync, notices, push, search, ceilings } as const;
 export type ScenarioName = keyof typeof SCENARIOS;
 export const STANDARD_SET: ScenarioName[] = [
   'idle',
@@ -26,6 +27,7 @@ export const STANDARD_SET: ScenarioName[] = [
   'sync',
   'notices',
   'push',
+  'search',
   'ceilings',
 ];
 
@@ -116,7 +118,8 @@ async function main(): Promise<void> {
     .option('--clients <n>', 'fanout: connected clients; notices: online users', int('clients'))
     .option(
       '--users <n>',
-      'notices: registered users (default 100000); push: devices the notice to everyone reaches',
+      'notices: registered users (default 100000); push: devices the notice to everyone reaches; search: users of ' +
+        'the Elasticsearch set (default 10000)',
       int('users'),
     )
     .option('--workers <n>', 'client processes', int('workers'))
@@ -135,11 +138,19 @@ async function main(): Promise<void> {
     .option('--pairs <n>', 'latency: sender/recipient pairs', int('pairs'))
     .option('--storm-clients <n>', 'sync: clients in the reconnect storm', int('storm-clients'))
     .option('--backlog <n>', 'sync: messages in the GetDiff backlog', int('backlog'))
+    .option('--messages <n>', 'search: messages indexed into Elasticsearch (default 1000000)', int('messages'))
+    .option(
+      '--embedded-messages <n>',
+      'search: messages indexed into the embedded index (default 200000)',
+      int('embedded-messages'),
+    )
+    .option('--writers <n>', 'search: concurrent apply() callers, one message each (default 2000)', int('writers'))
+    .option('--queries <n>', 'search: queries per measurement (default 2000)', int('queries'))
     .addOption(new Option('--mode <mode>', 'latency/sync: which modes').choices(['embedded', 'cluster', 'both']))
     .option('--verbose', 'print every line the servers and clients print')
     .showHelpAfterError();
   program.parse();
-  const o = program.opts<Flags & { size: Size; out: string; verbose?: boolean }>();
+  const o = program.opts<Flags & SearchFlags & { size: Size; out: string; verbose?: boolean }>();
   const names = (program.args.length ? program.args : STANDARD_SET) as ScenarioName[];
   const unknown = names.filter((n) => !(n in SCENARIOS));
   if (unknown.length)
