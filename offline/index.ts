@@ -23,6 +23,7 @@ import type {
   UpdateUnreadRequest,
   UpdateUnreadResponse,
 } from '../proto/gen/im/v1/services.pb.ts';
+import type { Message } from '../proto/gen/im/v1/message.pb.ts';
 import { ImError } from '../lib/errors.ts';
 import { stopwatch } from '../lib/metrics.ts';
 import type { EncodedInboxPage, InboxStore } from './inbox-store.ts';
@@ -72,6 +73,11 @@ export class Offline implements OfflineApi {
     return {};
   }
 
+  /** Every stored inbox entry (InboxStore.scan): what a search reindex reads. Not part of the gRPC API. */
+  scanInbox(pageSize?: number): AsyncIterable<{ user: string; message: Message }> {
+    return this.inbox.scan(pageSize);
+  }
+
   async readInbox({ user, afterSeq, limit }: ReadInboxRequest): Promise<ReadInboxResponse> {
     const { epoch, bounded, inFlight, head } = await this.readBounds(user, limit);
     const page = await this.inbox.read(user, afterSeq, bounded, inFlight, head);
@@ -97,19 +103,21 @@ export class Offline implements OfflineApi {
   }
 
   /**
-   * A read's epoch, its limit within MAX_READ_LIMIT, the seq it stops before (none still in flight), and the user's
-   * head, which spares the store its bucket index on most reads (one Redis round trip for all: auto-pipelined).
-   * The head is asked first, and one Redis connection runs commands in the order sent: a seq at or below the head
-   * was allocated before the in-flight set is read, so it is either still in flight there or already written
-   * (readInboxEncoded's `throughSeq` relies on it).
+   * A read's epoch, its limit within MAX_READ_LIMIT, the seq it stops before, and the user's head, which spares the
+   * store its bucket index on most reads (one Redis round trip for all: auto-pipelined). The head is asked first,
+   * and one Redis connection runs commands in the order sent: a seq at or below the head was allocated before the
+   * in-flight set is read, so it is either still in flight there or already written. A seq above the head was not:
+   * a lower one allocated after the in-flight set was read may still be on its way, so the read stops after the
+   * head too, not only before the lowest seq in flight (readInboxEncoded's `throughSeq` relies on both).
    */
   private async readBounds(user: string, limit: number) {
     const bounded = Math.min(Math.max(limit, 1), MAX_READ_LIMIT);
-    const [head, epoch, inFlight] = await Promise.all([
+    const [head, epoch, lowest] = await Promise.all([
       this.sequencer.head(user),
       this.sequencer.epoch(),
       this.sequencer.lowestInFlight(user),
     ]);
+    const inFlight = head === undefined ? lowest : Math.min(lowest ?? Infinity, head + 1);
     return { epoch, bounded, inFlight, head };
   }
 

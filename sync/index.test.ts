@@ -6,6 +6,7 @@ import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
 import { MemorySequencer } from '../offline/sequencer.memory.ts';
 import { groupStream } from '../offline/stream-heads.ts';
 import { SyncResponse } from '../proto/gen/im/v1/client.pb.ts';
+import type { Message } from '../proto/gen/im/v1/message.pb.ts';
 import { decodeSyncKey } from './sync-key.ts';
 import { Sync } from './index.ts';
 import { PagesAhead } from './pages-ahead.ts';
@@ -14,6 +15,13 @@ import { memoryOffline } from '../test/offline.ts';
 /** An offline service whose sequencer epoch is `epoch`, over `inbox` (two of them share one: a rebuilt sequencer). */
 function offlineAt(epoch: number, inbox: MemoryInboxStore): Offline {
   return memoryOffline({ sequencer: new MemorySequencer(30_000, () => epoch), inbox });
+}
+
+/** Writes `message` as the next entry of a large group's timeline, at the seq its sequencer allocates (as logic does). */
+async function appendToTimeline(offline: Offline, stream: string, message: Omit<Message, 'seq'>): Promise<number> {
+  const [seq] = (await offline.allocateSeqs({ users: [stream] })).seqs;
+  await offline.writeInbox({ entries: [{ user: stream, message: { ...message, seq: seq! } }] });
+  return seq!;
 }
 
 async function deliver(offline: Offline, user: string, count: number): Promise<void> {
@@ -51,7 +59,10 @@ describe('Sync.getDiff and the epoch', () => {
     const before = offlineAt(1000, inbox);
     await deliver(before, 'ann', 3);
     const { syncKey } = await new Sync(before).getDiff({ user: 'ann', device: 'd', syncKey: '', limit: 10 });
-    const after = new Sync(offlineAt(2000, inbox));
+    // Rebuilt sequence state: a new epoch, and a head at or above every seq handed out before (the port's promise).
+    const rebuilt = new MemorySequencer(30_000, () => 2000);
+    await rebuilt.complete((await rebuilt.allocate(['ann', 'ann', 'ann'])).map((seq) => ({ user: 'ann', seq })));
+    const after = new Sync(memoryOffline({ sequencer: rebuilt, inbox }));
     const res = await after.getDiff({ user: 'ann', device: 'd', syncKey, limit: 10 });
     assert.equal(res.reset, true);
     assert.deepEqual(
@@ -72,8 +83,12 @@ describe('Sync.getDiffEncoded', () => {
     // A large group's timeline, interleaved in time with the inbox.
     const stream = groupStream('big');
     for (let seq = 1; seq <= 3; seq++) {
-      const message = { ...inboxMessage(seq), conversation: 'group:big', sentAtMs: seq * 2, streamIndex: seq };
-      await offline.writeInbox({ entries: [{ user: stream, message }] });
+      await appendToTimeline(offline, stream, {
+        ...inboxMessage(seq),
+        conversation: 'group:big',
+        sentAtMs: seq * 2,
+        streamIndex: seq,
+      });
     }
     const sync = new Sync(offline, () => Promise.resolve(['big']));
     let syncKey = '';
@@ -268,8 +283,12 @@ describe('Sync.getDiff bounds a page in bytes as well as in count', () => {
     const offline = offlineAt(1000, new MemoryInboxStore());
     const stream = groupStream('big');
     for (let seq = 1; seq <= 20; seq++) {
-      const message = { ...inboxMessage(seq), conversation: 'group:big', streamIndex: seq, body: body(seq) };
-      await offline.writeInbox({ entries: [{ user: stream, message }] });
+      await appendToTimeline(offline, stream, {
+        ...inboxMessage(seq),
+        conversation: 'group:big',
+        streamIndex: seq,
+        body: body(seq),
+      });
     }
     const bounded = new Sync(offline, () => Promise.resolve(['big']), { maxPageBytes: 100 * 1024 });
     const { seen, sizes } = await pageThrough(bounded, 'ann', 500);
