@@ -25,7 +25,14 @@ import { StaticGatewayDirectory } from '../push/gateway-directory.ts';
 import { MemoryRouteTable } from '../push/route-table.memory.ts';
 import { coalescedSync } from '../sync/coalesced.ts';
 import { Sync, SyncServiceService } from '../sync/index.ts';
-import { indexInboxWrites, Search, SearchIndexer } from '../search/index.ts';
+import {
+  indexInboxWrites,
+  reindex,
+  ReindexJob,
+  Search,
+  searchAdminHttpHandler,
+  SearchIndexer,
+} from '../search/index.ts';
 
 export interface Embedded extends Closeable {
   gateway: Gateway;
@@ -96,6 +103,15 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
         },
         { perUserPerSecond: config.searchPerUserPerSecond },
       );
+    // The operator's reindex rebuilds the index from the inbox store (`imctl search reindex`).
+    const index = kept.search;
+    const reindexJob =
+      index &&
+      new ReindexJob(
+        (onProgress, signal) => reindex(stores.scanInbox(), index, { onProgress, signal }),
+        log.child({ svc: 'search' }),
+      );
+    if (reindexJob) started.push(reindexJob);
     const offline = await link(OfflineServiceService, stores);
     // As in cluster mode, sync and logic use offline's stores in-process (decisions 0015, 0016); push calls it.
     const syncImpl = new Sync(stores, (user) => allGroupIdsOf(groupStore, user), {
@@ -179,6 +195,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
         notices.httpOver(await link(NoticeServiceService, notices.api)),
         pushAdminHttpHandler(pushApi, operator.token),
         revocationsHttpHandler(revocations, kept.revocations, operator.token),
+        ...(reindexJob ? [searchAdminHttpHandler(reindexJob, operator.token)] : []),
       ],
     });
     gateways.set(config.node, await link(GatewayServiceService, gateway.api));

@@ -31,11 +31,12 @@ export const CLUSTER_PROCESSES = {
   offline: { serves: ['offline'], inProcess: [], calls: [], stores: 'engines', engines: ['redis', 'cassandra'] },
   // GetDiff reads offline's stores itself: one hop from the gateway, and messages not re-encoded (decision 0015).
   sync: { serves: ['sync'], inProcess: ['offline'], calls: [], stores: 'engines', engines: ['redis', 'cassandra'] },
-  // A send stays in logic from the Kafka record to the gateways' Deliver calls (decision 0016).
+  // A send stays in logic from the Kafka record to the gateways' Deliver calls (decision 0016). Its operator API
+  // also starts and follows the search process's reindex.
   logic: {
     serves: ['logic'],
     inProcess: ['offline', 'push'],
-    calls: ['gateway', 'push'],
+    calls: ['gateway', 'push', 'search'],
     stores: 'engines',
     engines: ['kafka', 'redis', 'cassandra'],
   },

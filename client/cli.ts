@@ -57,11 +57,15 @@ export interface DeviceOptions {
   state: boolean;
 }
 
-export function deviceCommand(program: Command, name: string, description: string): Command {
-  return program
-    .command(name)
-    .description(description)
-    .requiredOption('--user <id>', 'user id')
+export function deviceCommand(
+  program: Command,
+  name: string,
+  description: string,
+  { userRequired = true } = {},
+): Command {
+  const command = program.command(name).description(description);
+  // Not required where the command has subcommands of its own (commander checks a parent's required options for them).
+  return (userRequired ? command.requiredOption('--user <id>', 'user id') : command.option('--user <id>', 'user id'))
     .option('--device <id>', 'device id', 'cli')
     .option('--server <url>', 'gateway address', DEFAULT_SERVER)
     .option('--token <token>', 'access token (default: signed with the local dev key)')

@@ -148,6 +148,15 @@ export class NoticeApiClient {
     });
   }
 
+  /** Starts rebuilding the search index from the inbox store; `started` false while a rebuild runs already. */
+  startSearchReindex(): Promise<SearchReindexStatus & { started: boolean }> {
+    return this.call('POST', '/v1/admin/search/reindex', {});
+  }
+
+  searchReindexStatus(): Promise<SearchReindexStatus> {
+    return this.call('GET', '/v1/admin/search/reindex');
+  }
+
   private call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const { baseUrl, appId, secret, timeoutMs } = this.options;
     const url = new URL(path, baseUrl);
@@ -180,7 +189,6 @@ function whenReachable<T>(send: () => Promise<T>): Promise<T> {
   });
 }
 
-/** Manages apps, and looks at mobile push, with the operator's token. */
 /** A revoked sign-in: `device` null for every device of the user. */
 export interface SignInRevocation {
   user: string;
@@ -188,6 +196,17 @@ export interface SignInRevocation {
   revoked_at_ms: number;
 }
 
+/** Where a rebuild of the search index is (`error` only when it failed). */
+export interface SearchReindexStatus {
+  state: 'idle' | 'running' | 'done' | 'failed';
+  scanned: number;
+  applied: number;
+  started_at_ms: number;
+  finished_at_ms: number;
+  error?: string;
+}
+
+/** Manages apps, looks at mobile push, revokes sign-ins and rebuilds the search index, with the operator's token. */
 export class OperatorClient {
   constructor(private readonly options: { baseUrl: string; token: string; timeoutMs?: number }) {}
 
@@ -228,6 +247,15 @@ export class OperatorClient {
   /** The sign-in revocations in force. */
   listRevocations(): Promise<{ revocations: SignInRevocation[] }> {
     return this.call('GET', '/v1/admin/auth/revocations');
+  }
+
+  /** Starts rebuilding the search index from the inbox store; `started` false while a rebuild runs already. */
+  startSearchReindex(): Promise<SearchReindexStatus & { started: boolean }> {
+    return this.call('POST', '/v1/admin/search/reindex', {});
+  }
+
+  searchReindexStatus(): Promise<SearchReindexStatus> {
+    return this.call('GET', '/v1/admin/search/reindex');
   }
 
   private call<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -13,10 +13,14 @@ import { TERM_SHIFT } from './seq-term-store.ts';
 const connect = async (): Promise<Client> =>
   connectCassandra((await engines('cassandra')).cassandra, { migrate: true });
 
-inboxStoreContract('cassandra', async () => {
-  const client = await connect();
-  return { store: new CassandraInboxStore(client), close: () => client.shutdown() };
-});
+inboxStoreContract(
+  'cassandra',
+  async () => {
+    const client = await connect();
+    return { store: new CassandraInboxStore(client), close: () => client.shutdown() };
+  },
+  1_000,
+);
 
 describe('CassandraInboxStore', () => {
   let client: Client;

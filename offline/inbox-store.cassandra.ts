@@ -58,6 +58,7 @@ const CQL = {
   entries: 'SELECT seq, message FROM inbox_messages WHERE user_id = ? AND bucket = ? AND seq IN ?',
   topSeq: 'SELECT seq FROM inbox_messages WHERE user_id = ? AND bucket = ? ORDER BY seq DESC LIMIT 1',
   remove: 'DELETE FROM inbox_messages WHERE user_id = ? AND bucket = ? AND seq = ?',
+  scan: 'SELECT user_id, message FROM inbox_messages',
   dropBucket: 'DELETE FROM inbox_messages WHERE user_id = ? AND bucket = ?',
   registerBucket: 'INSERT INTO inbox_buckets (user_id, bucket) VALUES (?, ?)',
   unregisterBucket: 'DELETE FROM inbox_buckets WHERE user_id = ? AND bucket = ?',
@@ -261,6 +262,18 @@ export class CassandraInboxStore implements InboxStore {
 
   cursor(user: string, device: string): Promise<number> {
     return this.readCursor({ user, device });
+  }
+
+  /** The whole table in token order, paged by the driver (a full scan: an operator's reindex, never a request's). */
+  async *scan(pageSize = 1_000): AsyncIterable<{ user: string; message: Message }> {
+    let pageState: string | undefined;
+    do {
+      const page = await this.client.execute(CQL.scan, [], { prepare: true, fetchSize: pageSize, pageState });
+      for (const row of page.rows) {
+        yield { user: row.get('user_id') as string, message: Message.decode(row.get('message') as Buffer) };
+      }
+      pageState = page.pageState ?? undefined;
+    } while (pageState);
   }
 
   /** The user's non-empty buckets, ascending, and the retention floor. */

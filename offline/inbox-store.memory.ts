@@ -103,4 +103,11 @@ export class MemoryInboxStore implements InboxStore {
   cursor(user: string, device: string): Promise<number> {
     return Promise.resolve(this.cursors.get(`${user}\n${device}`) ?? 0);
   }
+
+  async *scan(): AsyncIterable<{ user: string; message: Message }> {
+    for (const [user, inbox] of [...this.inboxes]) {
+      for (const message of [...inbox.messages]) yield { user, message };
+      await Promise.resolve();
+    }
+  }
 }

@@ -81,6 +81,10 @@ function prepare(db: Sqlite) {
     cursor: db
       .prepare<[string, string], number>('SELECT seq FROM offline_inbox_cursors WHERE user = ? AND device = ?')
       .pluck(),
+    // Keyset paging in primary-key order: each page starts after the last (user, seq) of the one before.
+    scanPage: db.prepare<[string, number, number], { user: string; seq: number; message: Buffer }>(
+      'SELECT user, seq, message FROM offline_inbox WHERE (user, seq) > (?, ?) ORDER BY user, seq LIMIT ?',
+    ),
   };
 }
 
@@ -167,5 +171,17 @@ export class SqliteInboxStore implements InboxStore {
 
   cursor(user: string, device: string): Promise<number> {
     return Promise.resolve(this.sql.cursor.get(user, device) ?? 0);
+  }
+
+  /** A page per event-loop turn, so a scan of the whole file never holds the process for long. */
+  async *scan(pageSize = 1_000): AsyncIterable<Entry> {
+    let after = { user: '', seq: -1 };
+    for (;;) {
+      const rows = this.sql.scanPage.all(after.user, after.seq, pageSize);
+      for (const row of rows) yield { user: row.user, message: Message.decode(row.message) };
+      if (rows.length < pageSize) return;
+      after = rows.at(-1)!;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 }

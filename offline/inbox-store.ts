@@ -69,4 +69,9 @@ export interface InboxStore {
   remove(entries: readonly InboxRef[]): Promise<void>;
   ack(user: string, device: string, seq: number): Promise<void>;
   cursor(user: string, device: string): Promise<number>;
+  /**
+   * Every stored entry, each once, in no order the caller may rely on, read a page at a time (a search reindex reads
+   * the whole store so). Entries written, redacted or removed meanwhile may be seen either way.
+   */
+  scan(pageSize?: number): AsyncIterable<{ user: string; message: Message }>;
 }

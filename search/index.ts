@@ -35,7 +35,10 @@ export {
 export { readableScopes, type ScopeSources, type UserTag } from './readable-scopes.ts';
 export { indexInboxWrites, publishInboxWrites } from './indexed-offline.ts';
 export { entriesOfRecord, searchRecordsOf, type SearchRecord } from './search-input.ts';
-export { SearchServiceService, searchOverRpc, searchRpc } from './rpc.ts';
+export { reindexOverRpc, SearchServiceService, searchOverRpc, searchRpc } from './rpc.ts';
+export { reindex, type ReindexCounts, type ReindexOptions } from './reindex.ts';
+export { ReindexJob, type ReindexState, type ReindexStatus } from './reindex-job.ts';
+export { searchAdminHttpHandler, type ReindexApi } from './admin-http.ts';
 export {
   DEFAULT_SEARCH_LIMIT,
   Search,

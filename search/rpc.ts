@@ -1,15 +1,25 @@
 import type { ApiOf } from '../lib/grpc.ts';
 import type { SearchRequest as SearchRequestFrame } from '../proto/gen/im/v1/client.pb.ts';
 import { SearchServiceService } from '../proto/gen/im/v1/services.pb.ts';
+import type { ReindexApi } from './admin-http.ts';
+import type { ReindexState, ReindexStatus } from './reindex-job.ts';
 import type { SearchPage } from './search-index.ts';
 import type { SearchApi, SearchQuery } from './service.ts';
 import { frameOfPage, queryOfFrame } from './wire.ts';
 
 export { SearchServiceService };
 
-/** The search service as its gRPC API (cluster mode's search process): the user, as the gateway authenticated them. */
-export function searchRpc(search: SearchApi): ApiOf<typeof SearchServiceService> {
+/**
+ * The search service as its gRPC API (cluster mode's search process): a search for the user the gateway
+ * authenticated, and the operator's reindex.
+ */
+export function searchRpc(search: SearchApi, reindex: ReindexApi): ApiOf<typeof SearchServiceService> {
   return {
+    startReindex: async () => {
+      const { started, status } = await reindex.startReindex();
+      return { ...status, started };
+    },
+    getReindex: async () => ({ ...(await reindex.getReindex()), started: false }),
     search: async ({ user, query }) =>
       frameOfPage(await search.search(user, queryOfFrame(query ?? frameOfQuery({ text: '' })))),
   };
@@ -20,6 +30,23 @@ export function searchOverRpc(client: Pick<ApiOf<typeof SearchServiceService>, '
   return {
     search: async (user, query) => pageOfFrame(await client.search({ user, query: frameOfQuery(query) })),
   };
+}
+
+/** The reindex of the search process, as logic's operator API calls it over gRPC. */
+export function reindexOverRpc(
+  client: Pick<ApiOf<typeof SearchServiceService>, 'startReindex' | 'getReindex'>,
+): ReindexApi {
+  return {
+    startReindex: async () => {
+      const { started, ...status } = await client.startReindex({});
+      return { started, status: statusOf(status) };
+    },
+    getReindex: async () => statusOf(await client.getReindex({})),
+  };
+}
+
+function statusOf(s: Omit<ReindexStatus, 'state'> & { state: string }): ReindexStatus {
+  return { ...s, state: s.state as ReindexState };
 }
 
 /** A query as the SearchRequest frame carries it: unset filters as empty strings and zeros (queryOfFrame's inverse). */

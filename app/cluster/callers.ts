@@ -59,8 +59,9 @@ const CLUSTER_APIS: readonly ServedApi[] = [
     listDeadLetters: ['logic'],
     replayDeadLetters: ['logic'],
   }),
-  // A search acts for the user the gateway authenticated, as logic's methods do.
-  api(SearchServiceService, 'search', { search: ['gateway'] }),
+  // A search acts for the user the gateway authenticated, as logic's methods do; the reindex is the operator's, whose
+  // API logic serves.
+  api(SearchServiceService, 'search', { search: ['gateway'], startReindex: ['logic'], getReindex: ['logic'] }),
   // Logic delivers each send (its in-process push), push delivers catch-up and connection answers.
   api(GatewayServiceService, 'gateway', { deliver: ['logic', 'push'], changeRooms: ['logic', 'push'] }),
 ];

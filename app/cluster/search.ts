@@ -9,7 +9,17 @@ import { topics } from '../../lib/topics.ts';
 import { allGroupIdsOf } from '../../logic/groups-of.ts';
 import { CassandraGroupStore } from '../../logic/group-store.cassandra.ts';
 import { CassandraTagStore } from '../../logic/notices/tag-store.cassandra.ts';
-import { entriesOfRecord, EsSearchIndex, messagesAlias, Search, SearchIndexer, searchRpc } from '../../search/index.ts';
+import { CassandraInboxStore } from '../../offline/inbox-store.cassandra.ts';
+import {
+  entriesOfRecord,
+  EsSearchIndex,
+  messagesAlias,
+  reindex,
+  ReindexJob,
+  Search,
+  SearchIndexer,
+  searchRpc,
+} from '../../search/index.ts';
 
 /**
  * The consumer group of the search processes on search_input: they share its partitions. One per index prefix: its
@@ -60,7 +70,14 @@ export async function startSearchProcess(
     { groupsOf: (user) => allGroupIdsOf(groups, user), tagsOf: (user) => tags.tagsOf(user) },
     { perUserPerSecond: config.searchPerUserPerSecond },
   );
-  return { started, rpc: searchRpc(search), ready: async () => void (await es.ping()) };
+  // The operator's reindex reads Cassandra's inboxes whole (InboxStore.scan) into the same index.
+  const inbox = new CassandraInboxStore(deps.cassandra, { retainedPerUser: config.inboxRetainedPerUser });
+  const job = new ReindexJob(
+    (onProgress, signal) => reindex(inbox.scan(), index, { onProgress, signal }),
+    deps.log.child({ job: 'reindex' }),
+  );
+  started.push(job);
+  return { started, rpc: searchRpc(search, job), ready: async () => void (await es.ping()) };
 }
 
 /**

@@ -37,7 +37,14 @@ import type { DeadLetterStore } from '../../push/mobile/dead-letter-store.ts';
 import { revocationWriter, startRevocations, userAuth } from '../user-auth.ts';
 import { CassandraRevocationStore } from '../../gateway/revocations/revocation-store.cassandra.ts';
 import { killAfter } from '../fault-injection.ts';
-import { publishInboxWrites, searchOverRpc, SearchServiceService, type SearchRecord } from '../../search/index.ts';
+import {
+  publishInboxWrites,
+  reindexOverRpc,
+  searchAdminHttpHandler,
+  searchOverRpc,
+  SearchServiceService,
+  type SearchRecord,
+} from '../../search/index.ts';
 import { startSearchProcess } from './search.ts';
 import { loadServiceIdentity } from '../../lib/service-identity.ts';
 import { clusterCallers, roleServing } from './callers.ts';
@@ -198,6 +205,10 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         notices.httpOver(notices.api),
         pushAdminHttpHandler(client(PushServiceService, config.pushAddress), clusterOperatorToken(config)),
         revocationsHttpHandler(revocations, revocationStore, clusterOperatorToken(config)),
+        searchAdminHttpHandler(
+          reindexOverRpc(client(SearchServiceService, config.searchAddress)),
+          clusterOperatorToken(config),
+        ),
       ];
       started.push(await serveHttp(operatorApis, config.internalHost, config.noticePort));
       return { started, ready: async () => void (await r.ping()) };

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@elastic/elasticsearch';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
+import { OperatorClient } from '../../client/notice-api.ts';
 import type { Cluster } from '../../app/cluster.ts';
 import { searchIndexGroup } from '../../app/cluster/search.ts';
 import { dmConversation } from '../../lib/conversation.ts';
@@ -71,6 +73,26 @@ describe('search indexing replayed (cluster)', () => {
     assert.equal((await found(a.client, { text: 'replay' })).length, 2, 'the sender sees each message once');
     await a.client.close();
     await b.client.close();
+  });
+
+  it("rebuilds from Cassandra's inboxes through the operator API (imctl search reindex), changing nothing found", async () => {
+    const target = clusterTarget(c);
+    const bob = await connect(target, u('rp-bob'), 'tablet');
+    const before = await found(bob.client, { text: 'replay' });
+    const operator = new OperatorClient({ baseUrl: c.noticeUrl, token: c.operatorToken });
+    const started = await operator.startSearchReindex();
+    assert.equal(started.started, true);
+    let status = await operator.searchReindexStatus();
+    for (let i = 0; status.state === 'running' && i < 600; i++) {
+      await sleep(100);
+      status = await operator.searchReindexStatus();
+    }
+    assert.equal(status.state, 'done', JSON.stringify(status));
+    assert.ok(status.scanned >= 6, `scanned ${status.scanned}`);
+    await eventuallyFinds(bob.client, 'replay', before.length);
+    assert.deepEqual((await found(bob.client, { text: 'replay' })).sort(), before.sort());
+    assert.deepEqual(await found(bob.client, { text: 'marmot' }), []);
+    await bob.client.close();
   });
 });
 
