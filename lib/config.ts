@@ -180,6 +180,8 @@ const schema = z.object({
     .string()
     .default('')
     .refine((k) => k === '' || Buffer.from(k, 'base64url').length === 32, 'must be 32 bytes, base64url'),
+  /** Cluster mode: messages older than this many days leave the search index, a month at a time (0: kept). */
+  searchRetentionDays: z.coerce.number().int().min(0).default(0),
   /** Searches of one user per second, WebSocket and HTTP together (per search process). */
   searchPerUserPerSecond: z.coerce.number().int().positive().default(10),
   kafkaBrokers: z

@@ -39,6 +39,7 @@ export { reindexOverRpc, SearchServiceService, searchOverRpc, searchRpc } from '
 export { reindex, type ReindexCounts, type ReindexOptions } from './reindex.ts';
 export { ReindexJob, type ReindexState, type ReindexStatus } from './reindex-job.ts';
 export { searchAdminHttpHandler, type ReindexApi } from './admin-http.ts';
+export { startRetention, type RetentionOptions } from './retention.ts';
 export {
   DEFAULT_SEARCH_LIMIT,
   Search,

@@ -11,6 +11,7 @@ import { CassandraGroupStore } from '../../logic/group-store.cassandra.ts';
 import { CassandraTagStore } from '../../logic/notices/tag-store.cassandra.ts';
 import { CassandraInboxStore } from '../../offline/inbox-store.cassandra.ts';
 import {
+  dropMonthsBefore,
   entriesOfRecord,
   EsSearchIndex,
   messagesAlias,
@@ -19,6 +20,7 @@ import {
   Search,
   SearchIndexer,
   searchRpc,
+  startRetention,
 } from '../../search/index.ts';
 
 /**
@@ -53,6 +55,13 @@ export async function startSearchProcess(
   if (!cursorKey) deps.log.warn('IM_SEARCH_CURSOR_KEY unset: search cursors do not outlive this process');
   const index = new EsSearchIndex({ es, ...layout, ...(cursorKey ? { cursorKey } : {}) });
   started.push(index);
+  started.push(
+    startRetention({
+      days: config.searchRetentionDays,
+      drop: (cutoffMs) => dropMonthsBefore(es, layout, cutoffMs),
+      log: deps.log,
+    }),
+  );
   const indexer = new SearchIndexer(index);
   started.push(
     await consume(deps.bus, {
