@@ -5,19 +5,11 @@ import { createLogger } from '../lib/logger.ts';
 import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
 import { MemorySequencer } from '../offline/sequencer.memory.ts';
 import { ChatInput } from '../proto/gen/im/v1/bus.pb.ts';
-import type { PushApi } from '../push/index.ts';
 import { memoryOffline } from '../test/offline.ts';
 import { MemoryGroupStore } from './group-store.memory.ts';
 import { startLogic } from './index.ts';
 import { MemoryOutcomeStore } from './outcome-store.memory.ts';
-
-const quiet = () => Promise.resolve({ delivered: 0, gatewayCalls: 0, changed: 0 });
-const push = {
-  deliverMessages: quiet,
-  sendToConnection: quiet,
-  deliverToRoom: quiet,
-  changeRoom: quiet,
-} as unknown as PushApi;
+import { quietPush, testSendLimits } from './send.fixture.ts';
 
 /** A bus that hands chat_input's records to the test, which plays Kafka. */
 function handOver(): { bus: Bus; handler: () => BusHandler } {
@@ -40,18 +32,10 @@ describe('logic, a chat_input record handed over twice at once', () => {
     const logic = await startLogic({
       bus,
       offline: memoryOffline({ sequencer: new MemorySequencer(), inbox }),
-      push,
+      push: quietPush,
       groups: new MemoryGroupStore(),
       outcomes: new MemoryOutcomeStore(),
-      limits: {
-        maxBodyBytes: 1024,
-        dedupeTtlMs: 60_000,
-        recallWindowMs: 10_000,
-        editWindowMs: 20_000,
-        maxEditsPerMessage: 2,
-        largeGroupAbove: 100,
-        group: { maxMembers: 10, maxNameChars: 10 },
-      },
+      limits: { ...testSendLimits, group: { maxMembers: 10, maxNameChars: 10 } },
       log: createLogger('silent'),
       coalesceCalls: false,
     });

@@ -5,34 +5,16 @@ import type { MessageOp } from '../proto/gen/im/v1/message.pb.ts';
 import { createLogger } from '../lib/logger.ts';
 import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
 import { MemorySequencer } from '../offline/sequencer.memory.ts';
-import type { PushApi } from '../push/index.ts';
 import { MemoryGroupStore } from './group-store.memory.ts';
 import { Groups } from './groups.ts';
 import { MemoryOutcomeStore } from './outcome-store.memory.ts';
 import { outcomeKey } from './outcome-store.ts';
-import { checkSendLimits, SendProcessor, type SendLimits } from './send.ts';
+import { checkSendLimits, SendProcessor } from './send.ts';
+import { quietPush, testSendLimits } from './send.fixture.ts';
 import { memoryOffline } from '../test/offline.ts';
 
-const limits: SendLimits = {
-  maxBodyBytes: 1024,
-  dedupeTtlMs: 60_000,
-  recallWindowMs: 10_000,
-  editWindowMs: 20_000,
-  maxEditsPerMessage: 2,
-  largeGroupAbove: 100,
-};
-
-const push: PushApi = {
-  deliverMessages: () => Promise.resolve({ delivered: 0 }),
-  sendToConnection: () => Promise.resolve({ delivered: false }),
-  deliverToRoom: () => Promise.resolve({ delivered: 0, gatewayCalls: 0 }),
-  changeRoom: () => Promise.resolve({ changed: 0 }),
-  registerDevice: () => Promise.reject(new Error('not used here')),
-  unregisterDevice: () => Promise.reject(new Error('not used here')),
-  listDevices: () => Promise.reject(new Error('not used here')),
-  listDeadLetters: () => Promise.reject(new Error('not used here')),
-  replayDeadLetters: () => Promise.reject(new Error('not used here')),
-};
+const limits = testSendLimits;
+const push = quietPush;
 
 /** User a's phone sending to b through a SendProcessor on the in-process stores, with a clock the test moves. */
 function setup() {
