@@ -187,6 +187,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       push: pushApi,
       routes,
       verifyToken: revocations.guard(verifyToken),
+      revocations,
       ...(search ? { search } : {}),
       log: log.child({ svc: 'gateway' }),
       options: gatewayOptions(config, { devOrigins: true }),

@@ -13,6 +13,8 @@ export const CloseCode = {
   heartbeatTimeout: 4000,
   slowConsumer: 4008,
   replaced: 4009,
+  /** The device's sign-in was revoked (a lost phone) after its token was issued. */
+  revoked: 4001,
 } as const;
 
 /** Frames up to this size are copied behind their header and written as one buffer (sendBytes). */
@@ -24,6 +26,8 @@ const ONE_BUFFER_MAX_BYTES = 16 * 1024;
  */
 export class Connection {
   lastSeenMs: number;
+  /** When the token this connection was opened with was issued (its `iat`): a revocation after it cuts it. */
+  tokenIssuedAtSec = 0;
   /** What it may still send in this rate-limit window. */
   readonly budget = new FrameBudget();
   /** The code the gateway closed it with, if it did (how operators learn why a client was cut off). */

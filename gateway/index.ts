@@ -11,6 +11,7 @@ import type { LogicApi } from '../logic/index.ts';
 import type { RouteTable } from '../push/index.ts';
 import { syncHttpHandler, type SyncApi } from '../sync/index.ts';
 import { searchHttpHandler, type SearchApi } from '../search/index.ts';
+import type { Revocations } from './revocations/revocations.ts';
 import { deviceHttpHandler } from '../push/index.ts';
 import { CloseCode } from './connection.ts';
 import { ConnectionRegistry } from './connections.ts';
@@ -74,6 +75,11 @@ export interface GatewayDeps {
   options: GatewayOptions;
   /** Message search for the connection's user (a search frame and `GET /v1/search`); absent: frames get UNAVAILABLE. */
   search?: SearchApi;
+  /**
+   * The revoked sign-ins the token verifier checks: a revocation that comes into force cuts the connections of the
+   * devices it names, opened with tokens issued before it (close 4001), as well as refusing their next connect.
+   */
+  revocations?: Pick<Revocations, 'revoked' | 'onRevoked'>;
   /** More HTTP APIs on the gateway's port (embedded mode: the notice API); each returns true if it took the request. */
   httpApis?: ((req: IncomingMessage, res: ServerResponse) => boolean)[];
 }
@@ -108,6 +114,14 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const syncs = new Admission('sync', options.admission.syncs);
   const connects = new Admission('connect', options.admission.connects);
   const presence = new Presence({ bus, routes: deps.routes, registry, log }, options);
+  const revocations = deps.revocations;
+  revocations?.onRevoked(() => {
+    for (const conn of registry.values()) {
+      if (revocations.revoked(conn.user, conn.device, conn.tokenIssuedAtSec)) {
+        conn.close(CloseCode.revoked, 'sign-in revoked');
+      }
+    }
+  });
   const handler = new FrameHandler({
     node: options.node,
     bus,

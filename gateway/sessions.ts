@@ -117,9 +117,7 @@ export class Sessions {
     }
     // A client gone while its token was checked: ws destroys the socket instead of upgrading it.
     const { claims, catchUp } = upgrade;
-    this.wss.handleUpgrade(req, socket, head, (ws) =>
-      this.accept(ws as ConnectionSocket, claims.sub, claims.dev, catchUp),
-    );
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws as ConnectionSocket, claims, catchUp));
   }
 
   private recordRefusal(err: unknown, claims: { sub: string; dev: string } | undefined): void {
@@ -129,8 +127,9 @@ export class Sessions {
     this.deps.refusals.record(reason, { user: claims?.sub, device: claims?.dev, code: e.code, detail: e.message });
   }
 
-  private accept(ws: ConnectionSocket, user: string, device: string, catchUp: boolean): void {
-    const conn = new Connection(ws, newConnId(), user, device, Date.now(), this.options.maxBufferedBytes);
+  private accept(ws: ConnectionSocket, claims: { sub: string; dev: string; iat: number }, catchUp: boolean): void {
+    const conn = new Connection(ws, newConnId(), claims.sub, claims.dev, Date.now(), this.options.maxBufferedBytes);
+    conn.tokenIssuedAtSec = claims.iat;
     ws.connection = conn;
     this.deps.registry.add(conn);
     ws.on('message', this.handlers.message);

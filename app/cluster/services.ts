@@ -290,6 +290,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         search: searchOverRpc(client(SearchServiceService, config.searchAddress)),
         routes: new RedisRouteTable(r, { prefix: config.redisPrefix }),
         verifyToken,
+        revocations,
         log,
         options: gatewayOptions(config),
       });

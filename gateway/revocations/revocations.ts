@@ -17,6 +17,7 @@ export interface RevocationsOptions {
 export class Revocations {
   private byKey = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  private readonly listeners: (() => void)[] = [];
 
   constructor(
     private readonly store: RevocationStore,
@@ -45,6 +46,14 @@ export class Revocations {
     return revocation;
   }
 
+  /**
+   * Calls `listener` whenever a revocation comes into force here (made here, or read from the store): a gateway then
+   * cuts the connections it holds whose tokens are revoked now.
+   */
+  onRevoked(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
   /** Whether a token of (user, device) issued at `iatSec` is revoked: issued in or before a revocation's second. */
   revoked(user: string, device: string, iatSec: number): boolean {
     const at = Math.max(this.byKey.get(keyOf(user, device)) ?? 0, this.byKey.get(keyOf(user, ALL_DEVICES)) ?? 0);
@@ -68,12 +77,19 @@ export class Revocations {
     for (const [key, at] of this.byKey) {
       if ((next.get(key) ?? 0) < at && at + this.options.keepMs > now) next.set(key, at);
     }
+    const grew = [...next].some(([key, at]) => at > (this.byKey.get(key) ?? 0));
     this.byKey = next;
+    if (grew) this.announce();
+  }
+
+  private announce(): void {
+    for (const listener of this.listeners) listener();
   }
 
   private hold(r: Revocation): void {
     const key = keyOf(r.user, r.device);
     this.byKey.set(key, Math.max(this.byKey.get(key) ?? 0, r.atMs));
+    this.announce();
   }
 }
 

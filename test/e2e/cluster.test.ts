@@ -32,6 +32,8 @@ describe('cluster mode specifics', () => {
         (err: { status: number }) => String(err.status),
       );
     assert.deepEqual([await connects(0), await connects(1)], ['accepted', 'accepted']);
+    const open = await RawSocket.open(cluster.gateways[1]!.url, token);
+    const cut = new Promise<number>((resolve) => open.ws.once('close', (code) => resolve(code)));
     const res = await fetch(`${cluster.noticeUrl}/v1/admin/auth/revocations`, {
       method: 'POST',
       headers: { authorization: `Bearer ${cluster.operatorToken}`, 'content-type': 'application/json' },
@@ -42,6 +44,7 @@ describe('cluster mode specifics', () => {
       async () => (await connects(0)) === '401' && (await connects(1)) === '401',
       'refused on both gateways',
     );
+    assert.equal(await cut, 4001, 'the connection it held was cut');
   });
 
   it('delivers to one user’s two devices on different gateways, and to the sender’s device on the other', async () => {

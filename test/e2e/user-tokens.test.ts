@@ -161,6 +161,16 @@ describe('revoking a sign-in (a lost phone)', () => {
     assert.equal(await connects(server.token('rev-ann', 'lost-phone')), 'accepted', 'signed in again');
   });
 
+  it('cuts the lost device’s open connection at once (close 4001), and leaves its other devices connected', async () => {
+    const lost = await RawSocket.open(server.gateway.url, server.token('rev-cut', 'lost-phone'));
+    const laptop = await RawSocket.open(server.gateway.url, server.token('rev-cut', 'laptop'));
+    const closed = new Promise<number>((resolve) => lost.ws.once('close', (code) => resolve(code)));
+    assert.equal((await admin('POST', { user: 'rev-cut', device: 'lost-phone' })).status, 200);
+    assert.equal(await closed, 4001);
+    assert.equal(laptop.ws.readyState, laptop.ws.OPEN);
+    laptop.ws.close();
+  });
+
   it('revokes every device of a user without a device, and lists what is in force', async () => {
     const tokens = ['a', 'b'].map((d) => server.token('rev-bob', d));
     assert.equal((await admin('POST', { user: 'rev-bob' })).status, 200);
