@@ -13,8 +13,8 @@
 //     MiniSearch's own addAll of the same documents and its raw search.
 // (3) Freshness end to end in embedded mode: the embedded server started on that data directory (its index
 //     rebuilt at start: time until it answers), messages sent over real WebSockets with the SDK, ack to searchable
-//     (bench/lib/search-freshness.ts, which takes any gateway URLs and token maker, so a cluster can be measured the
-//     same way once it runs a search service).
+//     (bench/lib/search-freshness.ts, which takes any gateway URLs and token maker, so a cluster with its search
+//     process can be measured the same way; that part is not in this scenario yet).
 // Where the Elasticsearch indexing target is missed, that part runs once more with this process's CPU profiled.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -898,8 +898,8 @@ export async function search(ctx: Ctx) {
           'the documents as it goes (figures.elasticsearch.prepared: µs per message for making them, segmenting ' +
           'their words and JSON, measured while the baseline bodies were prepared); Elasticsearch and this process ' +
           'share the 2 cores, so every figure includes them competing.',
-        'Cluster-mode freshness (ack over a gateway to searchable in Elasticsearch) is not measured here: there is no ' +
-          'search process in cluster mode yet. bench/lib/search-freshness.ts measureFreshness({urls, token, ...}) ' +
+        'Cluster-mode freshness (ack over a gateway to searchable in Elasticsearch) is not measured here yet: ' +
+          'bench/lib/search-freshness.ts measureFreshness({urls, token, ...}) ' +
           "takes a cluster's gateway URLs and a token maker; figures.elasticsearch.applyToSearchableMs is the adapter's " +
           'part of it (apply resolved to found, the 1 s refresh interval).',
         'The embedded server starts on the data directory the embedded indexing filled, so its index holds those ' +
@@ -993,7 +993,7 @@ function targetsOf(
     unit: 'ms',
     met: null,
     by:
-      'not measured: cluster mode has no search process yet (bench/lib/search-freshness.ts is the hook); the ' +
+      'not measured here yet (bench/lib/search-freshness.ts measureFreshness is the hook for a cluster); the ' +
       `Elasticsearch adapter's apply-to-searchable p99 was ${cluster.applyToSearchableMs.p99} ms`,
   };
   return [indexing, esQuery, miniQuery, fresh, clusterFresh];
