@@ -105,10 +105,16 @@ describe('SendProcessor: a send retried after its seqs lapsed', () => {
     let now = 1_700_000_000_000;
     const inbox = new MemoryInboxStore();
     const offline = memoryOffline({ sequencer: new MemorySequencer(10_000, () => now), inbox });
-    const state = { down: false };
+    // down: the write fails. diesAfterRows: the rows are written, then the process dies before their seqs are
+    // completed (their in-flight marks stay until they lapse).
+    const state = { down: false, diesAfterRows: false };
     const writeInbox = offline.writeInbox.bind(offline);
-    offline.writeInbox = (request) =>
-      state.down ? Promise.reject(new Error('inbox store down')) : writeInbox(request);
+    offline.writeInbox = async (request) => {
+      if (state.down) throw new Error('inbox store down');
+      if (!state.diesAfterRows) return writeInbox(request);
+      await inbox.write(request.entries.map((e) => ({ user: e.user, message: e.message! })));
+      throw new Error('killed before completing the seqs');
+    };
     const sends = new SendProcessor({
       offline,
       push,
@@ -142,6 +148,17 @@ describe('SendProcessor: a send retried after its seqs lapsed', () => {
     const retried = await send('m1', 'first');
     assert.ok(retried.seq > second.seq, `retried at ${retried.seq}, after ${second.seq}`);
     for (const user of ['a', 'b']) assert.deepEqual(await bodiesAfter(offline, user, 1), ['second', 'first'], user);
+  });
+
+  it('keeps the seqs of rows an attempt wrote before it died, even while their in-flight marks still hold', async () => {
+    const { offline, state, send, wait } = brokenStore();
+    state.diesAfterRows = true;
+    await assert.rejects(send('m1', 'first'), /killed/);
+    state.diesAfterRows = false;
+    wait(6_000); // past half the in-flight TTL, before it lapses: the rows are there, hidden from readers
+    assert.equal((await send('m1', 'first')).seq, 1);
+    wait(20_000);
+    for (const user of ['a', 'b']) assert.deepEqual(await bodiesAfter(offline, user, 0), ['first'], user);
   });
 
   it('keeps the seqs of a retry that comes while they are still held, and of rows already written', async () => {

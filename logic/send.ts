@@ -182,11 +182,11 @@ export class SendProcessor {
     const message = outcome.message!;
     if (ttl === undefined || (this.deps.now ?? Date.now)() - message.sentAtMs < ttl / 2) return outcome;
     const { offline } = this.deps;
-    const written = await Promise.all(
-      outcome.recipients.map(async ({ user, seq }) => {
-        const [row] = (await offline.readInbox({ user, afterSeq: seq - 1, limit: 1 })).messages;
-        return row?.seq === seq && row.serverMsgId === message.serverMsgId;
-      }),
+    // What is stored, not what readers may see yet: rows an attempt wrote before it died hide behind their own
+    // in-flight marks until those lapse, and renewing them would store the message twice.
+    const { entries } = await offline.getEntries({ refs: outcome.recipients });
+    const written = outcome.recipients.map(
+      ({ seq }, i) => entries[i]?.seq === seq && entries[i].serverMsgId === message.serverMsgId,
     );
     const missing = outcome.recipients.filter((_, i) => !written[i]).map((r) => r.user);
     if (missing.length === 0) return outcome;

@@ -5,6 +5,8 @@ import type {
   AllocateSeqsResponse,
   GetCursorRequest,
   GetCursorResponse,
+  GetEntriesRequest,
+  GetEntriesResponse,
   GetEpochResponse,
   ReadInboxRequest,
   ReadInboxResponse,
@@ -23,7 +25,7 @@ import type {
   UpdateUnreadRequest,
   UpdateUnreadResponse,
 } from '../proto/gen/im/v1/services.pb.ts';
-import type { Message } from '../proto/gen/im/v1/message.pb.ts';
+import { Message } from '../proto/gen/im/v1/message.pb.ts';
 import { ImError } from '../lib/errors.ts';
 import { stopwatch } from '../lib/metrics.ts';
 import type { EncodedInboxPage, InboxStore } from './inbox-store.ts';
@@ -71,6 +73,13 @@ export class Offline implements OfflineApi {
       .map((r) => ({ stream: r.user, seq: r.message.seq, index: r.message.streamIndex }));
     await this.streamHeads.advance(shared);
     return {};
+  }
+
+  async getEntries({ refs }: GetEntriesRequest): Promise<GetEntriesResponse> {
+    const found = await Promise.all(
+      refs.map(async ({ user, seq }) => (await this.inbox.read(user, seq - 1, 1, seq + 1)).messages[0]),
+    );
+    return { entries: found.map((m) => m ?? Message.create()) };
   }
 
   /** Every stored inbox entry (InboxStore.scan): what a search reindex reads. Not part of the gRPC API. */
