@@ -19,7 +19,7 @@ export interface FiringDeps {
   tags: TagStore;
   offline: Pick<
     OfflineApi,
-    'allocateSeqs' | 'writeInbox' | 'getHeads' | 'removeInbox' | 'redactInbox' | 'updateUnread'
+    'allocateSeqs' | 'writeInbox' | 'getHeads' | 'removeInbox' | 'redactInbox' | 'updateUnread' | 'getEntries'
   >;
   push: Pick<PushApi, 'deliverMessages' | 'deliverToRoom'>;
   lanes: Lanes;
@@ -86,7 +86,10 @@ export class Firing {
       const chunk = users.slice(start, start + this.deps.chunkSize);
       const goOn = await this.deps.lanes.run(record.priority, async () => {
         if ((i > 0 || !fresh) && !(await this.deps.renew(record))) return false;
-        const recipients = known[i] ?? (await this.recordSeqs(record.id, i, chunk));
+        const recorded = known[i];
+        const recipients = recorded
+          ? await this.renewMissing(record.id, record.serverMsgId, i, recorded)
+          : await this.recordSeqs(record.id, i, chunk);
         await this.writeAndDeliver(record, template, recipients);
         this.deps.afterChunk?.();
         return true;
@@ -130,6 +133,35 @@ export class Firing {
     );
   }
 
+  /**
+   * A chunk an earlier firing recorded (it died before it finished): rows it wrote keep their seqs, and a recipient
+   * whose row is missing gets a new seq, recorded before its row is written. The seqs recorded then may have
+   * lapsed since, and readers passed them as gaps: a row written there now would sit behind their cursors, stored
+   * and never synced (the chaos run lost a notice so; sends do the same in logic/send.ts).
+   */
+  private async renewMissing(
+    chunksId: string,
+    serverMsgId: string,
+    index: number,
+    recipients: NoticeRecipient[],
+  ): Promise<NoticeRecipient[]> {
+    const { offline, store } = this.deps;
+    const { entries } = await offline.getEntries({ refs: recipients });
+    const missing = recipients.filter(
+      ({ seq }, i) => entries[i]?.seq !== seq || entries[i].serverMsgId !== serverMsgId,
+    );
+    if (missing.length === 0) return recipients;
+    const { seqs } = await offline.allocateSeqs({ users: missing.map((r) => r.user) });
+    const renewed = new Map(missing.map((r, i) => [r.user, seqs[i]!]));
+    const next = recipients.map(({ user, seq }) => ({ user, seq: renewed.get(user) ?? seq }));
+    await store.replaceChunk(chunksId, index, next);
+    this.deps.log.warn(
+      { notice: chunksId, chunk: index, renewed: missing.length },
+      'a notice fired again got new seqs',
+    );
+    return next;
+  }
+
   private async writeAndDeliver(record: NoticeRecord, template: Message, recipients: NoticeRecipient[]): Promise<void> {
     const { offline, push } = this.deps;
     const arrived = template.op
@@ -147,12 +179,16 @@ export class Firing {
 
   /**
    * Writes `message` to the system timeline at a seq recorded as chunk 0 of `chunksId` (allocated once: a repeat
-   * writes the same row), after the timeline's head.
+   * writes the same row, unless the firing that recorded it died before writing it), after the timeline's head.
    */
   private async writeTimeline(chunksId: string, message: Message, fresh = false): Promise<Message> {
     const { offline, store } = this.deps;
-    let seq = fresh ? undefined : (await store.chunks(chunksId))[0]?.[0]?.seq;
-    if (seq === undefined) {
+    const recorded = fresh ? undefined : (await store.chunks(chunksId))[0];
+    let seq: number;
+    if (recorded) {
+      // Recorded by a firing that died: its seq is renewed if its row is missing, as renewMissing does for users.
+      seq = (await this.renewMissing(chunksId, message.serverMsgId, 0, recorded))[0]!.seq;
+    } else {
       const { seqs } = await offline.allocateSeqs({ users: [SYSTEM_STREAM] });
       seq = (await store.putChunk(chunksId, 0, [{ user: SYSTEM_STREAM, seq: seqs[0]! }]))[0]!.seq;
     }

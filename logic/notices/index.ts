@@ -43,6 +43,7 @@ export interface NoticeDeps {
     | 'redactInbox'
     | 'updateUnread'
     | 'getUnreads'
+    | 'getEntries'
     | 'readInbox'
   >;
   push: Pick<PushApi, 'deliverMessages' | 'deliverToRoom' | 'changeRoom'>;

@@ -61,6 +61,8 @@ const CQL = {
   markExpired: "UPDATE notices SET state = 'expired' WHERE id = ? IF state IN ('scheduled', 'sent')",
   putChunk: 'INSERT INTO notice_chunks (id, idx, recipients) VALUES (?, ?, ?) IF NOT EXISTS',
   chunks: 'SELECT recipients FROM notice_chunks WHERE id = ?',
+  // A lightweight transaction, as putChunk's insert is: a row written by Paxos is only changed by Paxos.
+  replaceChunk: 'UPDATE notice_chunks SET recipients = ? WHERE id = ? AND idx = ? IF EXISTS',
   addCounts:
     'UPDATE notice_counts SET targeted = targeted + ?, stored = stored + ?, delivered = delivered + ?, ' +
     'read = read + ? WHERE id = ?',
@@ -221,6 +223,11 @@ export class CassandraNoticeStore implements NoticeStore {
     const result = await executeAgainOnTimeout(this.client, CQL.putChunk, [id, index, json]);
     const stored = result.wasApplied() ? json : (result.first()?.get('recipients') as string);
     return JSON.parse(stored) as NoticeRecipient[];
+  }
+
+  async replaceChunk(id: string, index: number, recipients: readonly NoticeRecipient[]): Promise<void> {
+    const json = JSON.stringify(recipients.map(({ user, seq }) => ({ user, seq })));
+    await executeAgainOnTimeout(this.client, CQL.replaceChunk, [json, id, index]);
   }
 
   async chunks(id: string): Promise<NoticeRecipient[][]> {

@@ -325,6 +325,22 @@ export function noticeStoreContract(
       assert.deepEqual(await store.chunks(`ntc_${run}_nobody`), []);
     });
 
+    it('records a stored chunk anew, and no chunk that was never stored', async () => {
+      const notice = await created();
+      await store.putChunk(notice.id, 0, [
+        { user: 'ann', seq: 3 },
+        { user: 'bob', seq: 4 },
+      ]);
+      const renewed = [
+        { user: 'ann', seq: 3 },
+        { user: 'bob', seq: 90 },
+      ];
+      await store.replaceChunk(notice.id, 0, renewed);
+      await store.replaceChunk(notice.id, 1, renewed);
+      assert.deepEqual(await store.chunks(notice.id), [renewed]);
+      assert.deepEqual(await store.putChunk(notice.id, 0, [{ user: 'ann', seq: 1 }]), renewed);
+    });
+
     it('adds counts atomically; unknown notices count zeros', async () => {
       const notice = await created();
       assert.deepEqual(await store.counts(notice.id), { targeted: 0, stored: 0, delivered: 0, read: 0 });

@@ -100,6 +100,12 @@ export class MemoryNoticeStore implements NoticeStore {
     return Promise.resolve(copyChunk(stored));
   }
 
+  replaceChunk(id: string, index: number, recipients: readonly NoticeRecipient[]): Promise<void> {
+    const chunks = this.chunkMaps.get(id);
+    if (chunks?.has(index)) chunks.set(index, copyChunk(recipients));
+    return Promise.resolve();
+  }
+
   chunks(id: string): Promise<NoticeRecipient[][]> {
     const chunks = [...(this.chunkMaps.get(id) ?? new Map<number, NoticeRecipient[]>())];
     chunks.sort(([a], [b]) => a - b);

@@ -154,6 +154,9 @@ function prepare(db: Sqlite) {
     putChunk: db.prepare<[string, number, string]>(
       'INSERT INTO logic_notice_chunks (notice_id, idx, recipients) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     ),
+    replaceChunk: db.prepare<[string, string, number]>(
+      'UPDATE logic_notice_chunks SET recipients = ? WHERE notice_id = ? AND idx = ?',
+    ),
     chunk: db
       .prepare<[string, number], string>('SELECT recipients FROM logic_notice_chunks WHERE notice_id = ? AND idx = ?')
       .pluck(),
@@ -264,6 +267,11 @@ export class SqliteNoticeStore implements NoticeStore {
       this.sql.putChunk.run(id, index, JSON.stringify(recipients.map(({ user, seq }) => ({ user, seq }))));
       return JSON.parse(this.sql.chunk.get(id, index)!) as NoticeRecipient[];
     });
+  }
+
+  replaceChunk(id: string, index: number, recipients: readonly NoticeRecipient[]): Promise<void> {
+    const json = JSON.stringify(recipients.map(({ user, seq }) => ({ user, seq })));
+    return this.commit.write(() => void this.sql.replaceChunk.run(json, id, index));
   }
 
   chunks(id: string): Promise<NoticeRecipient[][]> {

@@ -69,7 +69,8 @@ export interface NoticeRecord {
  *   those states to expired; false if it was in another.
  * - `putChunk(id, index, recipients)` stores chunk `index` of a listed notice's recipients unless stored, and
  *   returns what is stored (the first writer's seqs win, so a firing repeated after a crash writes the same rows).
- *   `chunks(id)` returns every stored chunk in index order.
+ *   `chunks(id)` returns every stored chunk in index order. `replaceChunk(id, index, recipients)` records a stored
+ *   chunk anew (a repeated firing gave the recipients whose rows were missing new seqs); nothing if none is stored.
  * - `addCounts(id, delta)` adds to the counters (atomic increments); `counts(id)` reads them (zeros if none).
  * - `noteFirstDelivery(id, ms)` keeps the first value it is given per notice; `firstDelivery(id)` reads it (0: none).
  */
@@ -85,6 +86,7 @@ export interface NoticeStore {
   markExpired(id: string): Promise<boolean>;
   putChunk(id: string, index: number, recipients: readonly NoticeRecipient[]): Promise<NoticeRecipient[]>;
   chunks(id: string): Promise<NoticeRecipient[][]>;
+  replaceChunk(id: string, index: number, recipients: readonly NoticeRecipient[]): Promise<void>;
   addCounts(id: string, delta: Partial<NoticeCounts>): Promise<void>;
   counts(id: string): Promise<NoticeCounts>;
   noteFirstDelivery(id: string, ms: number): Promise<void>;
