@@ -160,6 +160,9 @@ describe('bench at tiny size', () => {
     assert.ok(fig('search', 'embedded.freshness.sent') > 0, 'freshness: messages sent');
     assert.equal(get(freshness, 'found'), get(freshness, 'sent'), 'freshness: every message found');
     fig('search', 'embedded.freshness.ackToSearchableMs.p99');
+    const inCluster = get(ran.find((x) => x.scenario === 'search')!.result.figures, 'cluster.freshness');
+    assert.equal(get(inCluster, 'found'), get(inCluster, 'sent'), 'cluster freshness: every message found');
+    fig('search', 'cluster.freshness.ackToSearchableMs.p99');
     for (const mode of ['embedded', 'cluster']) {
       assert.equal(get(ran.find((x) => x.scenario === 'group')!.result.figures, `${mode}.complete`), true);
       assert.ok(fig('group', `${mode}.lastMember.p50`) > 0, `${mode}: time to the last member measured`);
