@@ -34,6 +34,19 @@ export interface EsSearchIndexOptions extends EsLayout {
   now?: () => number;
 }
 
+/** What a search reads of each document it finds: what a hit shows, and the seq it needs for the reader. */
+export const HIT_FIELDS = [
+  'id',
+  'conversation',
+  'kind',
+  'fromUser',
+  'sentAtMs',
+  'text',
+  'inbox',
+  'timelineStream',
+  'timelineSeq',
+];
+
 /** Rounds of read, fold and write for ids that keep meeting a concurrent write (409) before a write fails. */
 const MAX_ROUNDS = 10;
 
@@ -199,17 +212,7 @@ export class EsSearchIndex implements SearchIndex {
           },
           sort,
           ...(after ? { search_after: after } : {}),
-          _source: [
-            'id',
-            'conversation',
-            'kind',
-            'fromUser',
-            'sentAtMs',
-            'text',
-            'inbox',
-            'timelineStream',
-            'timelineSeq',
-          ],
+          _source: HIT_FIELDS,
         },
       })
       .catch((err: unknown) => {

@@ -36,6 +36,7 @@ import {
   type SearchRequest,
 } from '../../search/index.ts';
 import { parseQueryText } from '../../search/query-text.ts';
+import { HIT_FIELDS } from '../../search/search-index.elasticsearch.ts';
 import { tokenize } from '../../search/words.ts';
 import { inclusiveLines, nativeLines, profileLines, selfProfiler, type ProfileSummary } from '../lib/cpu-profile.ts';
 import { enginePids, startBenchCluster, startGatewayServer, type Ctx, type Flags } from '../lib/fleet.ts';
@@ -541,17 +542,7 @@ async function elasticsearch(
             },
           },
           sort: [{ sentAtMs: 'desc' }, { id: 'desc' }],
-          _source: [
-            'id',
-            'conversation',
-            'kind',
-            'fromUser',
-            'sentAtMs',
-            'text',
-            'inbox',
-            'timelineStream',
-            'timelineSeq',
-          ],
+          _source: HIT_FIELDS,
         },
       });
       return body.hits.hits.length;
@@ -663,6 +654,38 @@ async function embedded(
   };
 }
 
+/**
+ * Send acknowledged to searchable over `urls` at this size's rate, with a corpus and users of the mode's own (the
+ * embedded and the cluster part never find each other's words), and its line in the log.
+ */
+async function freshnessOver(
+  ctx: Ctx,
+  size: Size,
+  mode: 'embedded' | 'cluster',
+  urls: string[],
+  token: (user: string, device: string) => string,
+): Promise<FreshnessResult> {
+  const tag = mode === 'embedded' ? 'f' : 'c';
+  const corpus = new Corpus({ messages: 10_000, users: 10, prefix: tag });
+  const result = await measureFreshness({
+    urls,
+    token,
+    userPrefix: `${ctx.runId}${tag}`,
+    pairs: size.freshPairs,
+    messages: size.freshMessages,
+    ratePerSec: size.freshRate,
+    textOf: (n) => corpus.text(n),
+    log: ctx.log,
+  });
+  ctx.log(
+    `freshness (${mode}, over WebSockets): ${result.found}/${result.sent} found; ack to searchable p50 ` +
+      `${result.ackToSearchableMs.p50} p99 ${result.ackToSearchableMs.p99} max ${result.ackToSearchableMs.max} ms ` +
+      `(${Math.round(result.foundAtFirstSearch * 100)}% by the first search at the ack; a search's round trip ` +
+      `p50 ${result.searchMs.p50} ms); send to ack p50 ${result.ackMs.p50} p99 ${result.ackMs.p99} ms`,
+  );
+  return result;
+}
+
 /** The embedded server on the data directory the embedded part filled: rebuild at start, then freshness. */
 async function embeddedFreshness(ctx: Ctx, size: Size, dir: string) {
   const t0 = wallMs();
@@ -688,25 +711,9 @@ async function embeddedFreshness(ctx: Ctx, size: Size, dir: string) {
     ctx.log(
       `embedded server on that data directory: connected after ${startedMs} ms, searchable after ${searchableMs} ms`,
     );
-    const corpus = new Corpus({ messages: 10_000, users: 10, prefix: 'f' });
     const cpuBefore = await server.child.call('cpuTimeMs', {});
-    const result = await measureFreshness({
-      urls: [server.url],
-      token,
-      userPrefix: `${ctx.runId}f`,
-      pairs: size.freshPairs,
-      messages: size.freshMessages,
-      ratePerSec: size.freshRate,
-      textOf: (n) => corpus.text(n),
-      log: ctx.log,
-    });
+    const result = await freshnessOver(ctx, size, 'embedded', [server.url], token);
     const serverCpuMs = (await server.child.call('cpuTimeMs', {})) - cpuBefore;
-    ctx.log(
-      `freshness (embedded, over WebSockets): ${result.found}/${result.sent} found; ack to searchable p50 ` +
-        `${result.ackToSearchableMs.p50} p99 ${result.ackToSearchableMs.p99} max ${result.ackToSearchableMs.max} ms ` +
-        `(${Math.round(result.foundAtFirstSearch * 100)}% by the first search at the ack; a search's round trip ` +
-        `p50 ${result.searchMs.p50} ms); send to ack p50 ${result.ackMs.p50} p99 ${result.ackMs.p99} ms`,
-    );
     return {
       rebuild: { connectedAfterStartMs: startedMs, searchableAfterStartMs: searchableMs },
       freshness: { ...result, serverCpuMsPerMessage: round(serverCpuMs / Math.max(1, result.sent), 2) },
@@ -725,22 +732,13 @@ async function measureClusterFreshness(ctx: Ctx, size: Size): Promise<FreshnessR
   const prefix = `bench-${ctx.runId}`.toLowerCase();
   const cluster = await startBenchCluster(ctx, { IM_SEARCH_INDEX_PREFIX: prefix });
   try {
-    const corpus = new Corpus({ messages: 10_000, users: 10, prefix: 'c' });
-    const result = await measureFreshness({
-      urls: cluster.gateways.map((g) => g.url),
-      token: (user, device) => cluster.token(user, device),
-      userPrefix: `${ctx.runId}c`,
-      pairs: size.freshPairs,
-      messages: size.freshMessages,
-      ratePerSec: size.freshRate,
-      textOf: (n) => corpus.text(n),
-      log: ctx.log,
-    });
-    ctx.log(
-      `freshness (cluster, over WebSockets): ${result.found}/${result.sent} found; ack to searchable p50 ` +
-        `${result.ackToSearchableMs.p50} p99 ${result.ackToSearchableMs.p99} max ${result.ackToSearchableMs.max} ms`,
+    return await freshnessOver(
+      ctx,
+      size,
+      'cluster',
+      cluster.gateways.map((g) => g.url),
+      (user, device) => cluster.token(user, device),
     );
-    return result;
   } finally {
     await cluster.close();
     const es = new Client({ node: (await enginesUp(['elasticsearch'])).elasticsearch.node });
