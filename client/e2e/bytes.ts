@@ -1,0 +1,48 @@
+import sodium from 'libsodium-wrappers';
+
+/** libsodium is ready once this resolves; every function here needs it. */
+export const sodiumReady: Promise<void> = sodium.ready;
+
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+export function utf8(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+export function u32(n: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, n >>> 0);
+  return out;
+}
+
+/** Equal bytes, in constant time for equal lengths. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && sodium.memcmp(a, b);
+}
+
+export function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('base64');
+}
+
+export function fromBase64(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text, 'base64'));
+}
+
+/** A length-prefixed field, so that concatenated associated data cannot be read two ways. */
+export function field(value: string | Uint8Array): Uint8Array {
+  const bytes = typeof value === 'string' ? utf8(value) : value;
+  return concat(u32(bytes.length), bytes);
+}
+
+/** The same bytes as a Buffer, without a copy (the generated protobuf types hold Buffers). */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
