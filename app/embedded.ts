@@ -166,6 +166,7 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
       push: pushApi,
       groups: groupStore,
       outcomes: kept.outcomes,
+      keys: kept.keys,
       durable: kept.durable,
       limits: logicLimits(config),
       coalesceCalls: config.transport !== 'direct',

@@ -8,6 +8,10 @@ import { CassandraGroupStore } from '../logic/group-store.cassandra.ts';
 import { MemoryGroupStore } from '../logic/group-store.memory.ts';
 import { SqliteGroupStore } from '../logic/group-store.sqlite.ts';
 import type { GroupStore } from '../logic/group-store.ts';
+import { CassandraKeyDirectory } from '../logic/keys/key-directory.cassandra.ts';
+import { MemoryKeyDirectory } from '../logic/keys/key-directory.memory.ts';
+import { SqliteKeyDirectory } from '../logic/keys/key-directory.sqlite.ts';
+import type { KeyDirectory } from '../logic/keys/key-directory.ts';
 import { CassandraOutcomeStore } from '../logic/outcome-store.cassandra.ts';
 import { MemoryOutcomeStore } from '../logic/outcome-store.memory.ts';
 import { SqliteOutcomeStore } from '../logic/outcome-store.sqlite.ts';
@@ -66,6 +70,8 @@ export interface Stores extends Closeable {
   offline: Offline;
   groups: GroupStore;
   outcomes: OutcomeStore;
+  /** Devices' public end-to-end keys (issue 24). */
+  keys: KeyDirectory;
   /** Apps, nonces of signed requests, notices and tags. */
   notices: NoticeStores;
   /** Devices' push tokens, and mobile pushes the providers would not take (kept with the rest; bounded, oldest out). */
@@ -95,6 +101,7 @@ export function memoryStores(config: Config): Stores {
     ),
     groups: new MemoryGroupStore(),
     outcomes: new MemoryOutcomeStore(),
+    keys: new MemoryKeyDirectory(),
     notices: {
       apps: new MemoryAppStore(),
       nonces: new MemoryNonceStore(),
@@ -126,6 +133,7 @@ export function diskStores(config: Config): Stores {
     ),
     groups: new SqliteGroupStore(db),
     outcomes: new SqliteOutcomeStore(db),
+    keys: new SqliteKeyDirectory(db),
     notices: {
       apps: new SqliteAppStore(db),
       nonces: new SqliteNonceStore(db),
@@ -156,6 +164,7 @@ export function engineStores(config: Config, redis: Redis, cassandra: Client): S
     offline: engineOffline(config, redis, cassandra),
     groups: new CassandraGroupStore(cassandra),
     outcomes: new CassandraOutcomeStore(cassandra),
+    keys: new CassandraKeyDirectory(cassandra),
     notices: {
       apps: new CassandraAppStore(cassandra),
       nonces: new RedisNonceStore(redis, { prefix: config.redisPrefix }),

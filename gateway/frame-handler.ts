@@ -119,6 +119,10 @@ export class FrameHandler {
           $case: 'pushDevice',
           value: await this.deps.push.unregisterDevice({ user: conn.user, device: conn.device }),
         };
+      case 'keyUpload':
+        return { $case: 'keyStatus', value: await logic.uploadKeys({ ...who, upload: body.value }) };
+      case 'keyQuery':
+        return { $case: 'keyBundles', value: await logic.queryKeys({ ...who, query: body.value }) };
       case 'search': {
         if (!this.deps.search) throw new ImError('UNAVAILABLE', 'search is not served here');
         const page = await this.deps.search.search(conn.user, queryOfFrame(body.value));

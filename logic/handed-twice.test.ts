@@ -6,6 +6,7 @@ import { MemoryInboxStore } from '../offline/inbox-store.memory.ts';
 import { MemorySequencer } from '../offline/sequencer.memory.ts';
 import { ChatInput } from '../proto/gen/im/v1/bus.pb.ts';
 import { memoryOffline } from '../test/offline.ts';
+import { MemoryKeyDirectory } from './keys/key-directory.memory.ts';
 import { MemoryGroupStore } from './group-store.memory.ts';
 import { startLogic } from './index.ts';
 import { MemoryOutcomeStore } from './outcome-store.memory.ts';
@@ -35,6 +36,7 @@ describe('logic, a chat_input record handed over twice at once', () => {
       push: quietPush,
       groups: new MemoryGroupStore(),
       outcomes: new MemoryOutcomeStore(),
+      keys: new MemoryKeyDirectory(),
       limits: { ...testSendLimits, group: { maxMembers: 10, maxNameChars: 10 } },
       log: createLogger('silent'),
       coalesceCalls: false,

@@ -1,5 +1,6 @@
 import { ChatInput } from '../proto/gen/im/v1/bus.pb.ts';
 import type { GroupInfo, GroupList, GroupMembers } from '../proto/gen/im/v1/client.pb.ts';
+import type { KeyBundles, KeyStatus } from '../proto/gen/im/v1/e2e.pb.ts';
 import {
   LogicServiceService,
   type ChangeMembersRequest,
@@ -11,7 +12,9 @@ import {
   type ListRoomsOfResponse,
   type ListRoomsRequest,
   type ListRoomsResponse,
+  type QueryKeysRequest,
   type SetMemberRoleRequest,
+  type UploadKeysRequest,
 } from '../proto/gen/im/v1/services.pb.ts';
 import type { Bus } from '../lib/bus.ts';
 import { consume } from '../lib/bus-consumer.ts';
@@ -25,6 +28,8 @@ import { topics } from '../lib/topics.ts';
 import { coalescedOffline, groupStream, type OfflineApi } from '../offline/index.ts';
 import { coalescedPush, type PushApi } from '../push/index.ts';
 import type { GroupStore } from './group-store.ts';
+import type { KeyDirectory } from './keys/key-directory.ts';
+import { KeyService } from './keys/key-service.ts';
 import { Groups, type GroupLimits } from './groups.ts';
 import type { OutcomeStore } from './outcome-store.ts';
 import { roomOf } from './rooms.ts';
@@ -33,6 +38,7 @@ import { SendProcessor, type SendLimits, type SystemReads } from './send.ts';
 export type LogicApi = ApiOf<typeof LogicServiceService>;
 export { LogicServiceService };
 export type { GroupStore } from './group-store.ts';
+export type { KeyDirectory } from './keys/key-directory.ts';
 export type { TagStore } from './notices/tag-store.ts';
 export type { OutcomeStore } from './outcome-store.ts';
 export {
@@ -49,6 +55,8 @@ export interface LogicDeps {
   push: PushApi;
   groups: GroupStore;
   outcomes: OutcomeStore;
+  /** The end-to-end key directory (public keys of devices). */
+  keys: KeyDirectory;
   limits: SendLimits & { group: GroupLimits };
   log: Logger;
   /**
@@ -72,10 +80,11 @@ export interface LogicDeps {
   afterStored?: () => void;
 }
 
-/** Group management, callable directly (embedded) or over gRPC (cluster). */
+/** Group management and the key directory, callable directly (embedded) or over gRPC (cluster). */
 export class Logic implements LogicApi {
   constructor(
     private readonly groups: Groups,
+    private readonly keys: KeyService,
     private readonly noticeRooms: (user: string) => Promise<string[]> = () => Promise.resolve([]),
   ) {}
 
@@ -110,6 +119,13 @@ export class Logic implements LogicApi {
 
   async listRoomsOf({ requests }: ListRoomsOfRequest): Promise<ListRoomsOfResponse> {
     return { responses: await Promise.all(requests.map((r) => this.listRooms(r))) };
+  }
+
+  uploadKeys(req: UploadKeysRequest): Promise<KeyStatus> {
+    return this.keys.upload(req);
+  }
+  queryKeys(req: QueryKeysRequest): Promise<KeyBundles> {
+    return this.keys.query(req);
   }
 }
 
@@ -168,5 +184,5 @@ export async function startLogic(deps: LogicDeps): Promise<{ api: Logic } & Clos
         }
       }),
   });
-  return { api: new Logic(groups, deps.noticeRooms), close: () => sub.close() };
+  return { api: new Logic(groups, new KeyService(deps.keys), deps.noticeRooms), close: () => sub.close() };
 }

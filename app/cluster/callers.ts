@@ -49,6 +49,8 @@ const CLUSTER_APIS: readonly ServedApi[] = [
     listGroups: ['gateway'],
     listRooms: ['gateway'],
     listRoomsOf: ['gateway'],
+    uploadKeys: ['gateway'],
+    queryKeys: ['gateway'],
   }),
   api(NoticeServiceService, 'logic', {}),
   api(PushServiceService, 'push', {

@@ -38,6 +38,10 @@ const messageOp: fc.Arbitrary<MessageOp> = fc.oneof(
   fc.record({ conversation: text, untilMs: int64 }).map((value) => ({ kind: { $case: 'mute' as const, value } })),
 );
 
+/** A public key: mostly the 32 bytes the server takes, sometimes not. */
+const key = fc.oneof(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 40 }));
+const signedKey = fc.record({ id: uint32, publicKey: key, signature: fc.uint8Array({ minLength: 0, maxLength: 64 }) });
+
 /** Every body case of ClientFrame, each with plausible values. */
 function bodies(ids: FrameIds): fc.Arbitrary<NonNullable<ClientFrame['body']>> {
   const { users, groups } = ids;
@@ -97,6 +101,22 @@ function bodies(ids: FrameIds): fc.Arbitrary<NonNullable<ClientFrame['body']>> {
       }),
     ),
     body('pushUnregister', fc.constant({})),
+    body(
+      'keyUpload',
+      fc.record({
+        identityKey: key,
+        signedPrekey: fc.option(signedKey, { nil: undefined }),
+        fallbackKey: fc.option(signedKey, { nil: undefined }),
+        oneTimeKeys: fc.array(fc.record({ id: uint32, publicKey: key }), { maxLength: 5 }),
+      }),
+    ),
+    body(
+      'keyQuery',
+      fc.record({
+        users: fc.array(users, { maxLength: 5 }),
+        known: fc.array(fc.record({ user: users, device: anyId, identityKey: key }), { maxLength: 3 }),
+      }),
+    ),
     body(
       'search',
       fc.record({

@@ -1,0 +1,126 @@
+import type { DeviceBundle, KeyBundles, KeyStatus } from '../../proto/gen/im/v1/e2e.pb.ts';
+import type { QueryKeysRequest, UploadKeysRequest } from '../../proto/gen/im/v1/services.pb.ts';
+import { assertId } from '../../lib/conversation.ts';
+import { ImError } from '../../lib/errors.ts';
+import type { KeyCounts, KeyDirectory, PublishedDevice } from './key-directory.ts';
+import { checkUpload, type CheckedUpload } from './key-upload.ts';
+import { keyQueries, keysClaimed, keyUploads } from './metrics.ts';
+
+/** One-time keys a device may have stored at once: past that an upload is refused. */
+export const MAX_ONE_TIME_KEYS_STORED = 500;
+/** Users one query may name. */
+export const MAX_USERS_PER_QUERY = 32;
+
+type Who = { user: string; device: string };
+
+/**
+ * The key directory's service (issue 24): devices publish their public keys, and others fetch them to start
+ * sessions. `user` and `device` are always the ones the gateway authenticated. Keys are never logged.
+ */
+export class KeyService {
+  constructor(private readonly directory: KeyDirectory) {}
+
+  async upload({ user, device, upload }: UploadKeysRequest): Promise<KeyStatus> {
+    try {
+      const checked = await checkUpload(upload ?? { identityKey: Buffer.alloc(0), oneTimeKeys: [] });
+      const stored = await this.directory.identityOf(user, device);
+      const counts =
+        stored && sameBytes(stored, checked.identityKey)
+          ? await this.update({ user, device }, checked)
+          : await this.replace({ user, device }, checked);
+      return { oneTimeKeys: counts.oneTimeKeys, fallbackClaims: counts.fallbackClaims };
+    } catch (err) {
+      keyUploads.inc({ outcome: 'refused' });
+      throw err;
+    }
+  }
+
+  async query({ user, device, query }: QueryKeysRequest): Promise<KeyBundles> {
+    const users = usersOf(query?.users ?? []);
+    const known = new Map((query?.known ?? []).map((k) => [deviceKey(k.user, k.device), k.identityKey] as const));
+    const asker = { user, device };
+    const perUser = await Promise.all(users.map((u) => this.bundlesOf(u, asker, known)));
+    keyQueries.inc();
+    return { devices: perUser.flat() };
+  }
+
+  /** A new device, or one reset with a new identity key: everything it had is replaced. */
+  private async replace({ user, device }: Who, upload: CheckedUpload): Promise<KeyCounts> {
+    const { identityKey, signedPrekey, fallbackKey, oneTimeKeys } = upload;
+    if (!signedPrekey || !fallbackKey) {
+      throw new ImError(
+        'INVALID_ARGUMENT',
+        'key upload: a device’s first upload, or one with a new identity key, must carry signed_prekey and fallback_key',
+      );
+    }
+    const counts = await this.directory.replace(user, device, { identityKey, signedPrekey, fallbackKey }, oneTimeKeys);
+    keyUploads.inc({ outcome: 'replaced' });
+    return counts;
+  }
+
+  private async update({ user, device }: Who, upload: CheckedUpload): Promise<KeyCounts> {
+    const counts = await this.directory.update(user, device, upload, MAX_ONE_TIME_KEYS_STORED);
+    if (counts === 'full') {
+      throw new ImError(
+        'INVALID_ARGUMENT',
+        `key upload: a device stores at most ${MAX_ONE_TIME_KEYS_STORED} one-time keys; this upload would pass that`,
+      );
+    }
+    keyUploads.inc({ outcome: 'updated' });
+    return counts;
+  }
+
+  /** `user`'s devices, the asker's own left out, in device order. */
+  private async bundlesOf(user: string, asker: Who, known: Map<string, Uint8Array>): Promise<DeviceBundle[]> {
+    const devices = (await this.directory.devicesOf(user)).filter(
+      (d) => user !== asker.user || d.device !== asker.device,
+    );
+    const bundles = await Promise.all(devices.map((d) => this.bundleOf(user, d, known.get(deviceKey(user, d.device)))));
+    return bundles.filter((b) => b !== undefined);
+  }
+
+  /** Only the identity of a device the asker knows with this key; otherwise a bundle that claims a key. */
+  private async bundleOf(user: string, d: PublishedDevice, knownKey?: Uint8Array): Promise<DeviceBundle | undefined> {
+    const base = { user, device: d.device, identityKey: wire(d.identityKey) };
+    if (knownKey && sameBytes(knownKey, d.identityKey)) return base;
+    const claim = await this.directory.claim(user, d.device);
+    if (!claim) return undefined;
+    const signedPrekey = signedWire(d.signedPrekey);
+    if ('oneTimeKey' in claim) {
+      keysClaimed.inc({ kind: 'one_time' });
+      return {
+        ...base,
+        signedPrekey,
+        oneTimeKey: { id: claim.oneTimeKey.id, publicKey: wire(claim.oneTimeKey.publicKey) },
+      };
+    }
+    keysClaimed.inc({ kind: 'fallback' });
+    return { ...base, signedPrekey, fallbackKey: signedWire(claim.fallbackKey) };
+  }
+}
+
+/** The named users, each checked, once each, sorted. */
+function usersOf(users: readonly string[]): string[] {
+  const unique = [...new Set(users)];
+  if (unique.length > MAX_USERS_PER_QUERY) {
+    throw new ImError('INVALID_ARGUMENT', `key query: at most ${MAX_USERS_PER_QUERY} users, got ${unique.length}`);
+  }
+  return unique.map((u) => assertId('user', u)).sort();
+}
+
+function deviceKey(user: string, device: string): string {
+  return `${user}\u0000${device}`;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** The generated messages carry bytes as Buffer: a view of the same memory. */
+function wire(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function signedWire(k: { id: number; publicKey: Uint8Array; signature: Uint8Array }) {
+  return { id: k.id, publicKey: wire(k.publicKey), signature: wire(k.signature) };
+}
