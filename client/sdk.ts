@@ -19,7 +19,10 @@ import {
   type SyncResponse,
 } from '../proto/gen/im/v1/client.pb.ts';
 import type { Message, MessageOp, Peer, SendResult } from '../proto/gen/im/v1/message.pb.ts';
+import { dmConversation, groupConversation } from '../lib/conversation.ts';
 import { ImError, isErrorCode } from '../lib/errors.ts';
+import type { IdentityChange } from './e2e/end-to-end.ts';
+import { ClientEncryption, type ChatMessage, type EncryptionOptions, type MessageEncryption } from './encryption.ts';
 import { InboxOrder, timelineFollows } from './inbox-order.ts';
 import { Notices, type NoticeEntry } from './notices.ts';
 import { Pacer } from './pacer.ts';
@@ -38,7 +41,14 @@ export type {
   PushDevice,
   SearchHit,
   SearchResponse,
+  ChatMessage,
+  EncryptionOptions,
+  MessageEncryption,
+  IdentityChange,
 };
+export { MemoryE2eStore, type E2eStore } from './e2e/state.ts';
+export { FileE2eStore } from './e2e/file-store.ts';
+export { E2eError, type E2eErrorCode } from './e2e/e2e-error.ts';
 export { GroupRole };
 
 /** A group role by name, as the SDK's callers and imctl write it. */
@@ -102,14 +112,29 @@ export interface ImClientOptions {
   requestTimeoutMs?: number;
   /** Messages per GetDiff page while catching up; default the most the server gives (every page is a round trip). */
   syncPageSize?: number;
+  /**
+   * End-to-end encryption (on unless false): this device publishes keys and opens encrypted messages; sends are
+   * encrypted where asked for, and always in a conversation that is encrypted already.
+   */
+  e2e?: EncryptionOptions | false;
+}
+
+/** How one send goes out: `encrypted` true starts (or keeps) the conversation end-to-end encrypted. */
+export interface SendOptions {
+  encrypted?: boolean;
 }
 
 /** The server's MAX_SYNC_LIMIT (sync/index.ts): a larger limit is cut to it. */
 const MAX_SYNC_PAGE = 500;
 
 interface ClientEvents {
-  /** A chat message or an operation (read marker, recall, edit); notices come as `notice` instead. */
-  message: [Message];
+  /**
+   * A chat message or an operation (read marker, recall, edit); notices come as `notice` instead. Encrypted entries
+   * come opened, or with `encryption.opened` false and the reason.
+   */
+  message: [ChatMessage];
+  /** A device of a contact (or of this user) has new identity keys: compare the safety number again. */
+  identityChanged: [IdentityChange];
   /** A system notice from an app, once, in order; never one past its expiry. */
   notice: [NoticeEntry];
   /** A notice this client showed was taken back (cancelled by its app). */
@@ -124,6 +149,8 @@ interface ClientEvents {
 }
 
 type RequestBody = NonNullable<ClientFrame['body']>;
+type KeyUploadValue = Extract<RequestBody, { $case: 'keyUpload' }>['value'];
+type KeyQueryValue = Extract<RequestBody, { $case: 'keyQuery' }>['value'];
 
 interface PendingSend {
   body: RequestBody;
@@ -174,9 +201,24 @@ export class ImClient extends EventEmitter<ClientEvents> {
   private readonly notices = new Notices();
   private reconnecting = false;
   auth: AuthResult | undefined;
+  private readonly encryption: ClientEncryption | undefined;
+  /** Frames that arrive while the device's keys load after auth: handled, in order, once they have. */
+  private heldFrames: ServerFrame[] | undefined;
 
   constructor(private readonly options: ImClientOptions) {
     super();
+    if (options.e2e !== false) {
+      const directory = {
+        upload: async (value: KeyUploadValue) =>
+          expectReply(await this.request({ $case: 'keyUpload', value }), 'keyStatus'),
+        query: async (value: KeyQueryValue) =>
+          expectReply(await this.request({ $case: 'keyQuery', value }), 'keyBundles'),
+      };
+      const members = async (groupId: string) => (await this.allGroupMembers(groupId)).map((m) => m.user);
+      this.encryption = new ClientEncryption(options.e2e ?? {}, { directory, members }, (change) =>
+        this.emit('identityChanged', change),
+      );
+    }
     this.syncKey = options.state?.syncKey ?? '';
     this.order = new InboxOrder(options.state?.inboxSeq ?? 0, false);
     for (const [stream, seq] of Object.entries(options.state?.streams ?? {})) {
@@ -204,6 +246,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
   async close(): Promise<void> {
     this.closedByUser = true;
     this.stopTimers();
+    this.encryption?.close();
     await this.flushAck().catch(() => undefined);
     for (const s of this.sends.values()) s.reject(new ImError('UNAVAILABLE', 'client closed'));
     this.sends.clear();
@@ -216,19 +259,50 @@ export class ImClient extends EventEmitter<ClientEvents> {
     });
   }
 
-  /** Sends a message; resolves once it is durable. Survives reconnects; a retry never makes a second message. */
-  send(
+  /**
+   * Sends a message; resolves once it is durable. Survives reconnects; a retry never makes a second message. With
+   * `encrypted` (or in a conversation encrypted already) it is encrypted for every device of its readers first.
+   */
+  async send(
     to: { user: string } | { group: string },
     content: { text: string } | { body: Uint8Array; contentType: string },
     clientMsgId: string = randomUUID(),
+    options: SendOptions = {},
   ): Promise<SendResult> {
     const peer: Peer = { kind: 'user' in to ? { $case: 'user', value: to.user } : { $case: 'group', value: to.group } };
-    return this.transmit({
-      clientMsgId,
-      to: peer,
+    const plain = {
       contentType: 'text' in content ? 'text/plain' : content.contentType,
       body: 'text' in content ? Buffer.from(content.text, 'utf8') : Buffer.from(content.body),
-    });
+    };
+    const conversation = 'user' in to ? dmConversation(this.auth?.user ?? '', to.user) : groupConversation(to.group);
+    return this.transmitContent({ clientMsgId, to: peer }, conversation, plain, options.encrypted);
+  }
+
+  /** Sends content, encrypted first when the conversation is (or is to be) end-to-end encrypted. */
+  private async transmitContent(
+    request: Omit<SendRequest, 'contentType' | 'body'>,
+    conversation: string,
+    content: { contentType: string; body: Buffer },
+    encrypted: boolean | undefined,
+  ): Promise<SendResult> {
+    if (encrypted === true && !this.encryption)
+      throw new ImError('INVALID_ARGUMENT', 'end-to-end encryption is turned off for this client');
+    if (!this.encryption?.wants(conversation, encrypted)) return this.transmit({ ...request, ...content });
+    const sealed = await this.encryption.seal(conversation, request.clientMsgId, content);
+    const result = await this.transmit({ ...request, contentType: sealed.contentType, body: sealed.body });
+    sealed.sent();
+    return result;
+  }
+
+  /** True once `conversation` is end-to-end encrypted on this device (sent or received encrypted). */
+  isEncrypted(conversation: string): boolean {
+    return this.encryption?.isEncrypted(conversation) ?? false;
+  }
+
+  /** The 60-digit number to compare with `user` (in person, or by another channel) to rule out a key in between. */
+  safetyNumber(user: string): Promise<string> {
+    if (!this.encryption) return Promise.reject(new ImError('INVALID_ARGUMENT', 'end-to-end encryption is off'));
+    return this.encryption.safetyNumber(user);
   }
 
   /** Sends a send frame until it has a result; the server dedupes retries by client_msg_id. */
@@ -304,10 +378,16 @@ export class ImClient extends EventEmitter<ClientEvents> {
     return this.sendOp(message.conversation, { kind: { $case: 'recall', value } });
   }
 
-  /** Replaces the text of a message this user sent. */
+  /** Replaces the text of a message this user sent (encrypted again in an encrypted conversation). */
   edit(message: Pick<Message, 'conversation' | 'fromDevice' | 'clientMsgId'>, text: string): Promise<SendResult> {
     const value = { fromDevice: message.fromDevice, clientMsgId: message.clientMsgId, serverMsgId: '' };
-    return this.sendOp(message.conversation, { kind: { $case: 'edit', value } }, Buffer.from(text, 'utf8'));
+    const request = {
+      clientMsgId: randomUUID(),
+      to: peerOf(message.conversation, this.auth?.user ?? ''),
+      op: { kind: { $case: 'edit' as const, value } },
+    };
+    const content = { contentType: 'text/plain', body: Buffer.from(text, 'utf8') };
+    return this.transmitContent(request, message.conversation, content, undefined);
   }
 
   private sendOp(conversation: string, op: MessageOp, body: Buffer = Buffer.alloc(0)): Promise<SendResult> {
@@ -472,19 +552,35 @@ export class ImClient extends EventEmitter<ClientEvents> {
       ws.on('message', (data: Buffer) => {
         const frame = this.decode(data);
         if (frame?.body?.$case === 'authResult' && !this.auth) {
-          this.auth = frame.body.value;
-          const { rateLimitFrames: frames, rateLimitBytes: bytes, rateLimitWindowMs: windowMs } = frame.body.value;
+          const auth = frame.body.value;
+          this.auth = auth;
+          const { rateLimitFrames: frames, rateLimitBytes: bytes, rateLimitWindowMs: windowMs } = auth;
           this.pacer.start({ frames, bytes, windowMs });
-          this.startTimers(frame.body.value.heartbeatIntervalMs);
-          this.emit('connected', frame.body.value);
-          for (const s of this.heads()) this.transmitSend(s);
-          resolve(frame.body.value);
+          this.startTimers(auth.heartbeatIntervalMs);
+          this.heldFrames = [];
+          this.loadKeys(auth).then(
+            () => {
+              if (this.ws !== ws) return;
+              const held = this.heldFrames ?? [];
+              this.heldFrames = undefined;
+              for (const f of held) this.onFrame(f);
+              this.emit('connected', auth);
+              for (const s of this.heads()) this.transmitSend(s);
+              resolve(auth);
+            },
+            (err: unknown) => {
+              reject(err instanceof Error ? err : new Error(String(err)));
+              ws.close(1000, 'cannot load end-to-end keys');
+            },
+          );
         } else if (frame) {
-          this.onFrame(frame);
+          if (this.heldFrames) this.heldFrames.push(frame);
+          else this.onFrame(frame);
         }
       });
       ws.once('close', (code, reason) => {
         this.auth = undefined;
+        this.heldFrames = undefined;
         this.pacer.stop();
         this.stopTimers();
         for (const r of this.requests.values()) {
@@ -498,6 +594,11 @@ export class ImClient extends EventEmitter<ClientEvents> {
           void this.reconnectLoop();
       });
     });
+  }
+
+  /** Loads this device's end-to-end state (first connect) and publishes or tops up its keys (in the background). */
+  private async loadKeys(auth: AuthResult): Promise<void> {
+    await this.encryption?.connected(auth);
   }
 
   private async reconnectLoop(): Promise<void> {
@@ -675,7 +776,8 @@ export class ImClient extends EventEmitter<ClientEvents> {
   private show(messages: Message[]): void {
     if (messages.length === 0) return;
     let unreadChanged = false;
-    for (const m of messages) {
+    for (const entry of messages) {
+      const m = this.encryption ? this.encryption.open(entry) : entry;
       const shown = this.notices.classify(m);
       if (shown.kind === 'hidden') continue;
       unreadChanged = this.count(m) || unreadChanged;
@@ -693,6 +795,8 @@ export class ImClient extends EventEmitter<ClientEvents> {
     clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
     if (!this.connected) return;
+    // Sessions moved on by the messages opened: saved before the server hears they were received.
+    await this.encryption?.save();
     const inboxSeq = this.order.lastSeq;
     const streams = [...this.timelines].map(([stream, order]) => ({ stream, seq: order.lastSeq, index: 0 }));
     const res = expectReply(

@@ -14,7 +14,7 @@ import type { Message } from '../../proto/gen/im/v1/message.pb.ts';
 import { isGroupConversation } from '../../lib/conversation.ts';
 import { groupAd, pairwiseAd } from './ad.ts';
 import { asBuffer, sameBytes, sodiumReady } from './bytes.ts';
-import { addOneTimeKeys, newDeviceKeys, rotate, uploadOf } from './device-keys.ts';
+import { addOneTimeKeys, newDeviceKeys, rotate, uploadOf, type DeviceKeys } from './device-keys.ts';
 import { E2eError } from './e2e-error.ts';
 import { address, decryptFrom, encryptFor, startSession } from './pairwise.ts';
 import { safetyNumber, type DeviceIdentity } from './safety-number.ts';
@@ -407,7 +407,7 @@ function freshState(user: string, device: string): E2eState {
     version: 1,
     user,
     device,
-    keys: newDeviceKeys(),
+    keys: withOneTimeKeys(newDeviceKeys()),
     published: false,
     fallbackUsed: false,
     sessions: {},
@@ -421,6 +421,12 @@ function freshState(user: string, device: string): E2eState {
     seen: {},
     seenOrder: [],
   };
+}
+
+/** A new device publishes its first one-time keys with the rest, in one upload. */
+function withOneTimeKeys(keys: DeviceKeys): DeviceKeys {
+  addOneTimeKeys(keys, TARGET_ONE_TIME_KEYS);
+  return keys;
 }
 
 function remember(list: KnownContent[], content: KnownContent): void {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { startEmbedded, type Embedded } from '../../app/embedded.ts';
 import { loadConfig, type Config } from '../../lib/config.ts';
 import { createLogger } from '../../lib/logger.ts';
-import { ImClient, type ImClientOptions, type Message } from '../../client/sdk.ts';
+import { ImClient, type ChatMessage, type ImClientOptions } from '../../client/sdk.ts';
 
 /** What the end-to-end tests talk to: one embedded server, or a cluster with several gateways. */
 export interface Target {
@@ -45,7 +45,7 @@ export async function startServer(overrides: Partial<Record<keyof Config, unknow
 
 export interface TestClient {
   client: ImClient;
-  messages: Message[];
+  messages: ChatMessage[];
   texts(): string[];
 }
 
@@ -62,7 +62,7 @@ export async function connect(
     backoff: { minMs: 50, maxMs: 500 },
     ...options,
   });
-  const messages: Message[] = [];
+  const messages: ChatMessage[] = [];
   client.on('message', (m) => messages.push(m));
   client.on('error', () => undefined);
   await client.connect();
