@@ -50,7 +50,10 @@ export class ClientEncryption {
       );
       this.device.on('identityChanged', this.onIdentityChanged);
     }
+    const first = !this.device.published;
     this.published = this.device.publish(this.transport.directory).catch(() => undefined);
+    // A new device is connected once others can write to it; a known one tops its keys up meanwhile.
+    if (first) await this.published;
   }
 
   private get ready(): EndToEnd {

@@ -55,8 +55,11 @@ export interface EndToEndOptions {
 const LOW_ONE_TIME_KEYS = 20;
 const TARGET_ONE_TIME_KEYS = 50;
 const ONE_TIME_KEYS_KEPT = 400;
-/** Groups larger than this stay unencrypted (sender keys to every member device on every change cost too much). */
-export const MAX_ENCRYPTED_GROUP_MEMBERS = 100;
+/**
+ * Groups larger than this are not encrypted: a new sender key goes to every member device in one envelope (about
+ * 300 bytes each), which must fit a message body (IM_MAX_BODY_BYTES, 32 KiB by default).
+ */
+export const MAX_ENCRYPTED_GROUP_MEMBERS = 50;
 const CONTENT_KEPT = 2000;
 const SEEN_KEPT = 10_000;
 const SENDER_KEYS_KEPT = 3;
@@ -98,6 +101,11 @@ export class EndToEnd extends EventEmitter<{ identityChanged: [IdentityChange] }
 
   get identityKey(): Uint8Array {
     return this.state.keys.identity.publicKey;
+  }
+
+  /** The server has had this device's keys (at least once). */
+  get published(): boolean {
+    return this.state.published;
   }
 
   /** True once this device's keys should be topped up (first messages used some, or the fallback key). */
