@@ -163,6 +163,24 @@ describe('bench at tiny size', () => {
     const inCluster = get(ran.find((x) => x.scenario === 'search')!.result.figures, 'cluster.freshness');
     assert.equal(get(inCluster, 'found'), get(inCluster, 'sent'), 'cluster freshness: every message found');
     fig('search', 'cluster.freshness.ackToSearchableMs.p99');
+    // E2E: crypto per case and per recipient device; the encrypted send beside plaintext, nothing lost.
+    for (const i of [0, 1, 2, 3]) {
+      assert.equal(fig('e2e', `crypto.oneToOne.${i}.recipientDevices`), 2 ** i, `1:1 with ${2 ** i} devices`);
+      assert.ok(fig('e2e', `crypto.oneToOne.${i}.sealUs`) > 0 && fig('e2e', `crypto.oneToOne.${i}.openUs`) > 0);
+      assert.ok(fig('e2e', `crypto.oneToOne.${i}.envelopeBytes`) > 0);
+    }
+    for (const i of [0, 1]) assert.ok(fig('e2e', `crypto.groups.${i}.openUs`) > 0, 'group opens measured');
+    assert.ok(fig('e2e', 'crypto.perRecipientDevice.totalUs') > 0);
+    assert.ok(fig('e2e', 'crypto.setup.firstSealUs') > 0 && fig('e2e', 'crypto.setup.firstOpenUs') > 0);
+    fig('e2e', 'crypto.turns.openUs');
+    for (const m of ['plaintext', 'encrypted']) {
+      assert.ok(fig('e2e', `latency.embedded.${m}.delivered`) > 0, `${m} sends delivered`);
+      assert.equal(fig('e2e', `latency.embedded.${m}.lost`), 0, `${m}: nothing lost`);
+      assert.equal(fig('e2e', `latency.embedded.${m}.refused`), 0, `${m}: nothing refused`);
+      assert.ok(fig('e2e', `latency.embedded.${m}.latencyMs.p99`) > 0);
+      assert.ok(fig('e2e', `latency.embedded.${m}.clientCpuUsPerMessage`) > 0);
+    }
+    fig('e2e', 'latency.embedded.added.p99Ms');
     for (const mode of ['embedded', 'cluster']) {
       assert.equal(get(ran.find((x) => x.scenario === 'group')!.result.figures, `${mode}.complete`), true);
       assert.ok(fig('group', `${mode}.lastMember.p50`) > 0, `${mode}: time to the last member measured`);

@@ -8,6 +8,7 @@ import { machine } from './lib/machine.ts';
 import { progress } from './lib/progress.ts';
 import { codeVersion, markStart, placementNote, DEFAULT_OUT, PROCESS_LIMIT_NOTE, type Result } from './lib/result.ts';
 import { ceilings } from './scenarios/ceilings.ts';
+import { e2e } from './scenarios/e2e.ts';
 import { fanout } from './scenarios/fanout.ts';
 import { group } from './scenarios/group.ts';
 import { idle } from './scenarios/idle.ts';
@@ -17,7 +18,7 @@ import { push } from './scenarios/push.ts';
 import { search, type SearchFlags } from './scenarios/search.ts';
 import { sync } from './scenarios/sync.ts';
 
-export const SCENARIOS = { idle, fanout, latency, group, sync, notices, push, search, ceilings } as const;
+export const SCENARIOS = { idle, fanout, latency, group, sync, notices, push, search, e2e, ceilings } as const;
 export type ScenarioName = keyof typeof SCENARIOS;
 export const STANDARD_SET: ScenarioName[] = [
   'idle',
@@ -28,6 +29,7 @@ export const STANDARD_SET: ScenarioName[] = [
   'notices',
   'push',
   'search',
+  'e2e',
   'ceilings',
 ];
 
@@ -128,14 +130,14 @@ async function main(): Promise<void> {
       'latency: offered msg/s steps, e.g. 1000,5000,10000; notices: notices/s steps; push: sender pushes/s steps',
       list,
     )
-    .option('--step-sec <n>', 'latency, notices: seconds per rate step', int('step-sec'))
+    .option('--step-sec <n>', 'latency, notices: seconds per rate step; e2e: seconds per turn', int('step-sec'))
     .option('--hold-sec <n>', 'idle: hold the connections this long once open (a soak, e.g. 600)', int('hold-sec'))
     .option(
       '--spread <n>',
       'idle: hold n connections across gateway processes (default 100000; 0 skips)',
       int('spread', 0),
     )
-    .option('--pairs <n>', 'latency: sender/recipient pairs', int('pairs'))
+    .option('--pairs <n>', 'latency, e2e: sender/recipient pairs', int('pairs'))
     .option('--storm-clients <n>', 'sync: clients in the reconnect storm', int('storm-clients'))
     .option('--backlog <n>', 'sync: messages in the GetDiff backlog', int('backlog'))
     .option('--messages <n>', 'search: messages indexed into Elasticsearch (default 1000000)', int('messages'))
@@ -146,7 +148,13 @@ async function main(): Promise<void> {
     )
     .option('--writers <n>', 'search: concurrent apply() callers, one message each (default 2000)', int('writers'))
     .option('--queries <n>', 'search: queries per measurement (default 2000)', int('queries'))
-    .addOption(new Option('--mode <mode>', 'latency/sync: which modes').choices(['embedded', 'cluster', 'both']))
+    .addOption(
+      new Option('--mode <mode>', 'latency/sync/e2e: which modes (e2e: embedded unless asked)').choices([
+        'embedded',
+        'cluster',
+        'both',
+      ]),
+    )
     .option('--verbose', 'print every line the servers and clients print')
     .showHelpAfterError();
   program.parse();
