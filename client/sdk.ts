@@ -574,7 +574,8 @@ export class ImClient extends EventEmitter<ClientEvents> {
             },
           );
         } else if (frame) {
-          if (this.heldFrames) this.heldFrames.push(frame);
+          // Answers to requests go through at once (loading the keys makes requests); the rest waits its turn.
+          if (this.heldFrames && !this.requests.has(frame.requestId)) this.heldFrames.push(frame);
           else this.onFrame(frame);
         }
       });

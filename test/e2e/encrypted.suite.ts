@@ -75,6 +75,31 @@ export function encryptedSuite(name: string, start: () => Promise<Target>): void
       );
     });
 
+    it('a ciphertext sent again by another device, or under another id, is shown refused and never opened', async () => {
+      const sent = await a1.client.send({ user: bob }, { text: 'only once' });
+      await eventually(() => shows(b1, 'only once'), 'the original');
+      const original = (await stored(b1.client)).find((m) => m.serverMsgId === sent.serverMsgId)!;
+      // Another device of alice's (without end-to-end keys) replays the stored envelope as a new message.
+      const replayer = await connect(server, alice, 'a3', { e2e: false });
+      try {
+        const copy = await replayer.client.send(
+          { user: bob },
+          { body: original.body, contentType: E2E_CONTENT_TYPE },
+          original.clientMsgId,
+        );
+        await eventually(() => b1.messages.some((m) => m.serverMsgId === copy.serverMsgId), 'the copy arrives');
+        const shown = b1.messages.find((m) => m.serverMsgId === copy.serverMsgId)!;
+        assert.equal(shown.encryption?.opened, false);
+        assert.match(
+          shown.encryption.opened === false ? shown.encryption.code : '',
+          /^E2E_(REFUSED|NO_SESSION|NOT_FOR_THIS_DEVICE)$/,
+        );
+        assert.equal(shown.contentType, E2E_CONTENT_TYPE, 'a refused entry keeps its ciphertext, never shown as text');
+      } finally {
+        await replayer.client.close();
+      }
+    });
+
     it('unread counts, read markers, edits and recalls work on encrypted messages; the edit is encrypted too', async () => {
       const before = b1.client.unread.get(dm) ?? 0;
       const sent = await a1.client.send({ user: bob }, { text: 'to be edited' });
@@ -98,7 +123,9 @@ export function encryptedSuite(name: string, start: () => Promise<Target>): void
     it('a device that was away opens what it missed after it reconnects, in order', async () => {
       const store = b2.store;
       await b2.client.close();
-      for (let i = 0; i < 5; i++) await a2.client.send({ user: bob }, { text: `while away ${i}` });
+      const ids = new Set<string>();
+      for (let i = 0; i < 5; i++)
+        ids.add((await a2.client.send({ user: bob }, { text: `while away ${i}` })).serverMsgId);
       b2 = await device(server, bob, 'b2', store);
       for (let i = 0; i < 5; i++) await eventually(() => shows(b2, `while away ${i}`), `message ${i} after reconnect`);
       const order = b2.messages.filter((m) => textOf(m).startsWith('while away')).map(textOf);
@@ -106,9 +133,11 @@ export function encryptedSuite(name: string, start: () => Promise<Target>): void
         order,
         [0, 1, 2, 3, 4].map((i) => `while away ${i}`),
       );
+      const missed = b2.messages.filter((m) => ids.has(m.serverMsgId));
+      assert.equal(missed.length, 5);
       assert.ok(
-        b2.messages.every((m) => m.encryption?.opened !== false),
-        'nothing refused',
+        missed.every((m) => m.encryption?.opened === true),
+        'each opened',
       );
     });
 
