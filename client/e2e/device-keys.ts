@@ -1,7 +1,7 @@
 import sodium from 'libsodium-wrappers';
 import type { KeyUpload, OneTimeKey, SignedKey } from '../../proto/gen/im/v1/e2e.pb.ts';
 import { signedKeyMessage } from '../../lib/e2e-keys.ts';
-import { asBuffer } from './bytes.ts';
+import { asBuffer, randomBytes } from './bytes.ts';
 
 export interface KeyPair {
   publicKey: Uint8Array;
@@ -37,7 +37,7 @@ export const SIGNED_PREKEY_LIFETIME_MS = 7 * 24 * 3600_000;
 const OLD_KEYS_KEPT = 3;
 
 export function newDeviceKeys(): DeviceKeys {
-  const identity = toPair(sodium.crypto_sign_keypair());
+  const identity = toPair(sodium.crypto_sign_seed_keypair(randomBytes(32)));
   const keys: DeviceKeys = {
     identity,
     signedPrekey: signedKeyPair(identity, 1),
@@ -56,7 +56,7 @@ function toPair(k: { publicKey: Uint8Array; privateKey: Uint8Array }): KeyPair {
 }
 
 export function x25519Pair(): KeyPair {
-  return toPair(sodium.crypto_box_keypair());
+  return toPair(sodium.crypto_box_seed_keypair(randomBytes(32)));
 }
 
 function signedKeyPair(identity: KeyPair, id: number): SignedKeyPair {

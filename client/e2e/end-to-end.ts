@@ -19,7 +19,8 @@ import { E2eError } from './e2e-error.ts';
 import { address, decryptFrom, encryptFor, startSession } from './pairwise.ts';
 import { safetyNumber, type DeviceIdentity } from './safety-number.ts';
 import { distributionOf, newSenderKey, peerKeyOf, senderKeyDecrypt, senderKeyEncrypt } from './sender-key.ts';
-import type { E2eState, E2eStore, KnownContent } from './state.ts';
+import { ContentMemory } from './content-memory.ts';
+import type { E2eState, E2eStore } from './state.ts';
 
 /** How a device reaches the server's key directory (the SDK sends key_upload / key_query frames). */
 export interface KeyDirectoryClient {
@@ -75,6 +76,8 @@ export class EndToEnd extends EventEmitter<{ identityChanged: [IdentityChange] }
   private saving: Promise<void> = Promise.resolve();
   private dirty = false;
   private usedKeys = 0;
+  private readonly opened: ContentMemory;
+  private readonly sent: ContentMemory;
 
   private constructor(
     private readonly store: E2eStore,
@@ -82,6 +85,8 @@ export class EndToEnd extends EventEmitter<{ identityChanged: [IdentityChange] }
     private readonly options: EndToEndOptions,
   ) {
     super();
+    this.opened = new ContentMemory(state.opened, CONTENT_KEPT);
+    this.sent = new ContentMemory(state.sent, CONTENT_KEPT);
   }
 
   /** Loads the device's state, or makes new keys for a device the store does not know (a new device). */
@@ -197,7 +202,7 @@ export class EndToEnd extends EventEmitter<{ identityChanged: [IdentityChange] }
             },
             sent: () => undefined,
           };
-      remember(this.state.sent, { id: m.clientMsgId, contentType: m.contentType, body: m.body });
+      this.sent.add({ id: m.clientMsgId, contentType: m.contentType, body: m.body });
       if (!this.state.encrypted.includes(m.conversation)) this.state.encrypted.push(m.conversation);
       await this.save();
       return { body: E2eEnvelope.encode(sealed.envelope).finish(), sent: sealed.sent };
@@ -247,11 +252,11 @@ export class EndToEnd extends EventEmitter<{ identityChanged: [IdentityChange] }
   open(m: Message): OpenedContent {
     const { state } = this;
     if (m.fromUser === state.user && m.fromDevice === state.device) {
-      const own = state.sent.find((c) => c.id === m.clientMsgId);
+      const own = this.sent.get(m.clientMsgId);
       if (!own) throw new E2eError('E2E_NO_SESSION', 'sent by this device before its keys were lost');
       return own;
     }
-    const known = state.opened.find((c) => c.id === m.serverMsgId);
+    const known = this.opened.get(m.serverMsgId);
     if (known) return known;
     const seenAs = state.seen[`${m.fromUser}/${m.fromDevice}/${m.clientMsgId}`];
     if (seenAs !== undefined && seenAs !== m.serverMsgId)
@@ -277,7 +282,7 @@ export class EndToEnd extends EventEmitter<{ identityChanged: [IdentityChange] }
     else if (!mine) throw new E2eError('E2E_NOT_FOR_THIS_DEVICE', 'nothing in this message for this device');
     if (!content) throw new E2eError('E2E_MALFORMED', 'the message holds no content');
     const opened = { id: m.serverMsgId, contentType: content.contentType, body: content.body };
-    remember(state.opened, opened);
+    this.opened.add(opened);
     this.see(`${m.fromUser}/${m.fromDevice}/${m.clientMsgId}`, m.serverMsgId);
     if (!state.encrypted.includes(m.conversation)) state.encrypted.push(m.conversation);
     this.changed();
@@ -388,7 +393,8 @@ export class EndToEnd extends EventEmitter<{ identityChanged: [IdentityChange] }
     const { state } = this;
     if (state.seen[key] === undefined) state.seenOrder.push(key);
     state.seen[key] = serverMsgId;
-    while (state.seenOrder.length > SEEN_KEPT) delete state.seen[state.seenOrder.shift()!];
+    if (state.seenOrder.length <= SEEN_KEPT) return;
+    for (const old of state.seenOrder.splice(0, SEEN_KEPT / 10)) delete state.seen[old];
   }
 
   private changed(): void {
@@ -435,11 +441,6 @@ function freshState(user: string, device: string): E2eState {
 function withOneTimeKeys(keys: DeviceKeys): DeviceKeys {
   addOneTimeKeys(keys, TARGET_ONE_TIME_KEYS);
   return keys;
-}
-
-function remember(list: KnownContent[], content: KnownContent): void {
-  list.push(content);
-  if (list.length > CONTENT_KEPT) list.splice(0, list.length - CONTENT_KEPT);
 }
 
 function decodeEnvelope(body: Uint8Array): E2eEnvelope {

@@ -106,8 +106,8 @@ export function ratchetDecrypt(
   const header = decodeHeader(headerBytes);
   const state = copyState(current);
   const fullAd = concat(ad, state.ad, headerBytes);
-  const id = skippedId(header.dh, header.n);
-  const at = state.skipped.findIndex((s) => s.id === id);
+  const id = state.skipped.length > 0 ? skippedId(header.dh, header.n) : '';
+  const at = id === '' ? -1 : state.skipped.findIndex((s) => s.id === id);
   if (at >= 0) {
     const plaintext = open(state.skipped[at]!.key, ciphertext, fullAd);
     state.skipped.splice(at, 1);

@@ -1,7 +1,7 @@
 import sodium from 'libsodium-wrappers';
 import type { GroupCiphertext, SenderKeyDistribution } from '../../proto/gen/im/v1/e2e.pb.ts';
 import { open, seal } from './aead.ts';
-import { asBuffer, concat, u32 } from './bytes.ts';
+import { asBuffer, concat, randomBytes, u32 } from './bytes.ts';
 import type { KeyPair } from './device-keys.ts';
 import { E2eError } from './e2e-error.ts';
 
@@ -48,11 +48,11 @@ function step(chainKey: Uint8Array): { messageKey: Uint8Array; chainKey: Uint8Ar
 }
 
 export function newSenderKey(conversation: string, members: string[]): OwnSenderKey {
-  const signing = sodium.crypto_sign_keypair();
+  const signing = sodium.crypto_sign_seed_keypair(randomBytes(32));
   return {
     conversation,
-    keyId: sodium.randombytes_uniform(0x7fffffff) + 1,
-    chainKey: sodium.randombytes_buf(32),
+    keyId: (new DataView(randomBytes(4).buffer).getUint32(0) >>> 1) + 1,
+    chainKey: randomBytes(32),
     iteration: 0,
     signing: { publicKey: signing.publicKey, privateKey: signing.privateKey },
     members: [...members].sort(),
