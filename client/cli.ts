@@ -55,6 +55,8 @@ export interface DeviceOptions {
   server: string;
   token?: string;
   state: boolean;
+  /** The device's end-to-end key file (default: imctl-e2e-keys.ts's e2eKeysPath for the signed-in device). */
+  e2eKeys?: string;
 }
 
 export function deviceCommand(
@@ -69,7 +71,13 @@ export function deviceCommand(
     .option('--device <id>', 'device id', 'cli')
     .option('--server <url>', 'gateway address', DEFAULT_SERVER)
     .option('--token <token>', 'access token (default: signed with the local dev key)')
-    .option('--no-state', 'do not load or save this device’s sync state');
+    .option('--no-state', 'do not load or save this device’s sync state')
+    .option(
+      '--e2e-keys <file>',
+      'this device’s end-to-end keys and sessions, kept between runs (default: <user>.<device>.json in ' +
+        '$IM_E2E_KEYS_DIR, else in e2e/ of $IM_HOME or ~/.im); another file is another device, which cannot ' +
+        'read what was sent before it',
+    );
 }
 
 export interface OperatorOptions {

@@ -6,7 +6,6 @@ import { devSigningKey, loadOrCreateDevKey } from '../lib/dev-key.ts';
 import { LOCAL_ISSUER } from '../lib/local-auth.ts';
 import { readSigningKey } from '../lib/token-keys.ts';
 import { ImError, toImError } from '../lib/errors.ts';
-import { messageJson } from '../lib/message-json.ts';
 import { tokenSigner } from '../lib/token.ts';
 import {
   ImClient,
@@ -15,7 +14,7 @@ import {
   type GroupMember,
   type GroupRoleName,
   type GroupSummary,
-  type Message,
+  type SendResult,
   type SyncState,
 } from './sdk.ts';
 import {
@@ -30,6 +29,8 @@ import {
   type DeviceOptions,
   type OperatorOptions,
 } from './cli.ts';
+import { DeviceKeyFile } from './imctl-e2e-keys.ts';
+import { OpenedEntries, addSafetyNumberCommand, chatMessageJson, warnIdentityChanged } from './imctl-e2e.ts';
 import { addNoticeCommands, noticeJson } from './imctl-notices.ts';
 import { addPushCommands } from './imctl-push.ts';
 import { addSearchCommand } from './imctl-search.ts';
@@ -38,6 +39,14 @@ import { addSearchCommand } from './imctl-search.ts';
  * imctl: the command line on top of the SDK. Every command prints JSON on stdout (one object, or one line per
  * message or notice for `listen`); failures print {"error": {code, message}} on stderr and exit with status 1.
  */
+
+type SendCommandOptions = DeviceOptions & {
+  to?: string;
+  group?: string;
+  text: string;
+  clientMsgId?: string;
+  e2e?: boolean;
+};
 
 const ROLE_NAMES: readonly GroupRoleName[] = ['owner', 'admin', 'member'];
 /** Checked in the action (not as a Commander argParser), so a bad role is reported as JSON like other refusals. */
@@ -85,37 +94,55 @@ function saveState(o: DeviceOptions, state: SyncState): void {
   writeFileSync(path, JSON.stringify(state) + '\n');
 }
 
+interface Watch {
+  /** Listen (and reconnect): each message, notice and notice recall as the JSON line imctl prints for it. */
+  onEntry?: (json: object) => void;
+  /** Called before the client connects, so what it shows while it catches up is seen too. */
+  beforeConnect?: (client: ImClient) => void;
+}
+
 /**
- * Runs `body` with a connected client for the device and closes it afterwards. With `onEntry`, it listens (and
- * reconnects): each message, notice and notice recall is handed over as the JSON line imctl prints for it.
+ * Runs `body` with a connected client for the device and closes it afterwards. The device's end-to-end keys are in
+ * its key file (DeviceKeyFile), the same for every command, so it stays one device across runs.
  */
-async function withClient<T>(
-  o: DeviceOptions,
-  body: (client: ImClient) => Promise<T>,
-  onEntry?: (json: object) => void,
-): Promise<T> {
-  const client = new ImClient({
+async function withClient<T>(o: DeviceOptions, body: (client: ImClient) => Promise<T>, watch: Watch = {}): Promise<T> {
+  const { onEntry } = watch;
+  const client: ImClient = new ImClient({
     url: o.server,
     token: o.token ?? (() => devToken(o.user, o.device, 3600)),
     state: loadState(o),
     reconnect: onEntry !== undefined,
+    // Each run asks the server for the readers' devices afresh: one added or reset since the last run is written to.
+    e2e: { store: new DeviceKeyFile(() => client.auth, o.e2eKeys), deviceListTtlMs: 0 },
   });
   if (onEntry) {
-    client.on('message', (m: Message) => onEntry(messageJson(m)));
+    client.on('message', (m) => onEntry(chatMessageJson(m)));
     client.on('notice', (n) => onEntry(noticeJson(n)));
     client.on('noticeRecalled', (noticeId) => onEntry({ kind: 'notice_recalled', notice_id: noticeId }));
   }
+  client.on('identityChanged', warnIdentityChanged);
   client.on('error', (err) =>
     process.stderr.write(JSON.stringify({ warning: { code: toImError(err).code, message: err.message } }) + '\n'),
   );
-  await client.connect();
+  watch.beforeConnect?.(client);
   try {
+    await client.connect();
     return await body(client);
   } finally {
     await client.close();
     saveState(o, client.state);
   }
 }
+
+/** A send's (or edit's) result as imctl prints it; `encrypted: true` when it went end-to-end encrypted. */
+const sendJson = (result: SendResult, encrypted: boolean) => ({
+  server_msg_id: result.serverMsgId,
+  seq: result.seq,
+  conversation: result.conversation,
+  sent_at_ms: result.sentAtMs,
+  client_msg_id: result.clientMsgId,
+  ...(encrypted ? { encrypted: true } : {}),
+});
 
 export function buildProgram(): Command {
   const program = new Command('imctl').description('Command line for the IM backend (JSON output)').exitOverride();
@@ -150,21 +177,30 @@ export function buildProgram(): Command {
     .option('--group <id>', 'group id')
     .requiredOption('--text <text>', 'message text')
     .option('--client-msg-id <id>', 'idempotency key (default: a new UUID)')
-    .action(async (o: DeviceOptions & { to?: string; group?: string; text: string; clientMsgId?: string }) => {
+    .option(
+      '--e2e',
+      'encrypt end to end for every device of the readers; the conversation stays encrypted, later sends to it ' +
+        'are encrypted without --e2e',
+    )
+    .action(async (o: SendCommandOptions) => {
       if ((o.to === undefined) === (o.group === undefined))
         throw new InvalidArgumentError('give exactly one of --to or --group');
       const to = o.to !== undefined ? { user: o.to } : { group: o.group! };
-      const result = await withClient(o, (c) => c.send(to, { text: o.text }, o.clientMsgId));
-      print({
-        server_msg_id: result.serverMsgId,
-        seq: result.seq,
-        conversation: result.conversation,
-        sent_at_ms: result.sentAtMs,
-        client_msg_id: result.clientMsgId,
-      });
+      // Without --e2e the SDK still encrypts where the conversation is encrypted on this device.
+      const encrypted = o.e2e === true ? true : undefined;
+      print(
+        await withClient(o, async (c) => {
+          const result = await c.send(to, { text: o.text }, o.clientMsgId, { encrypted });
+          return sendJson(result, c.isEncrypted(result.conversation));
+        }),
+      );
     });
 
-  deviceCommand(program, 'listen', 'print each message and notice delivered to the device as one JSON line')
+  deviceCommand(
+    program,
+    'listen',
+    'print each message and notice delivered to the device as one JSON line (encrypted ones opened with its keys)',
+  )
     .addOption(new Option('--count <n>', 'exit after n lines (messages and notices)').argParser(positiveInt))
     .addOption(new Option('--timeout <seconds>', 'exit after this long').argParser(positiveNumber))
     .action(async (o: DeviceOptions & { count?: number; timeout?: number }) => {
@@ -186,23 +222,35 @@ export function buildProgram(): Command {
           await finished;
           clearTimeout(timer);
         },
-        onEntry,
+        { onEntry },
       );
       if (o.count !== undefined && seen < o.count) {
         throw Object.assign(new Error(`timed out with ${seen} of ${o.count} messages`), { code: 'TIMEOUT' });
       }
     });
 
-  deviceCommand(program, 'sync', 'pull one page of the diff: {messages, sync_key, has_more}')
+  deviceCommand(
+    program,
+    'sync',
+    'pull one page of the diff: {messages, sync_key, has_more} (encrypted ones opened with the device’s keys)',
+  )
     .option('--key <sync_key>', 'start from this sync_key (default: the device’s saved key, else the beginning)')
     .addOption(new Option('--limit <n>', 'page size').argParser(positiveInt).default(100))
     .action(async (o: DeviceOptions & { key?: string; limit: number }) => {
       const key = o.key ?? loadState(o)?.syncKey ?? '';
-      const page = await withClient({ ...o, state: false }, (c) => c.getDiff(key, o.limit));
+      const opened = new OpenedEntries();
+      const { page, messages } = await withClient(
+        { ...o, state: false },
+        async (c) => {
+          const page = await c.getDiff(key, o.limit);
+          return { page, messages: await opened.open(c, page.messages) };
+        },
+        { beforeConnect: (c) => opened.watch(c) },
+      );
       // Without --key, the next `imctl sync` for this device continues from here.
       if (o.key === undefined) saveState(o, { syncKey: page.syncKey, inboxSeq: page.inboxSeq });
       print({
-        messages: page.messages.map(messageJson),
+        messages: messages.map(chatMessageJson),
         sync_key: page.syncKey,
         has_more: page.hasMore,
         reset: page.reset,
@@ -236,10 +284,17 @@ export function buildProgram(): Command {
           fromDevice: o.fromDevice ?? o.device,
           clientMsgId: o.clientMsgId,
         };
-        const result = await withClient({ ...o, state: false }, (c) =>
-          name === 'edit' ? c.edit(target, o.text ?? '') : c.recall(target),
-        );
-        print({ op: name, server_msg_id: result.serverMsgId, seq: result.seq, conversation: result.conversation });
+        const { result, encrypted } = await withClient({ ...o, state: false }, async (c) => {
+          const result = await (name === 'edit' ? c.edit(target, o.text ?? '') : c.recall(target));
+          return { result, encrypted: name === 'edit' && c.isEncrypted(o.conversation) };
+        });
+        print({
+          op: name,
+          server_msg_id: result.serverMsgId,
+          seq: result.seq,
+          conversation: result.conversation,
+          ...(encrypted ? { encrypted: true } : {}),
+        });
       },
     );
   }
@@ -339,6 +394,7 @@ export function buildProgram(): Command {
   addNoticeCommands(program);
   addPushCommands(program, withClient);
   addSearchCommand(program, withClient);
+  addSafetyNumberCommand(program, withClient);
   return program;
 }
 

@@ -1,35 +1,43 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import type { Embedded } from '../../app/embedded.ts';
-import { startServer } from './harness.ts';
+import { E2E_CONTENT_TYPE } from '../../lib/e2e-keys.ts';
+import { connect, startServer } from './harness.ts';
 
 const run = promisify(execFile);
 const IMCTL = join(import.meta.dirname, '../../client/imctl.js');
 
 describe('imctl drives the embedded server and prints JSON', () => {
-  let server: Embedded;
+  let server: Awaited<ReturnType<typeof startServer>>;
   const home = mkdtempSync(join(tmpdir(), 'imctl-home-'));
   before(async () => {
     server = await startServer();
   });
-  after(() => server.close());
+  after(async () => {
+    await server.close();
+    rmSync(home, { recursive: true, force: true });
+  });
 
   const imctl = (...args: string[]) => imctlWith({}, ...args);
-  const imctlWith = async (extraEnv: Record<string, string>, ...args: string[]) => {
+  const imctlWith = async (extraEnv: Record<string, string>, ...args: string[]) =>
+    (await imctlOutput(extraEnv, ...args)).lines;
+  /** Its stdout's JSON lines, and its stderr's (warnings). */
+  const imctlOutput = async (extraEnv: Record<string, string>, ...args: string[]) => {
     const url = server.gateway.url.replace(/\/v1\/ws$/, '');
     const api = url.replace(/^ws/, 'http');
     const env = { ...process.env, IM_HOME: home, IM_SERVER: url, IM_API: api, ...extraEnv };
-    const { stdout } = await run(process.execPath, [IMCTL, ...args], { env, timeout: 30_000 });
-    return stdout
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const { stdout, stderr } = await run(process.execPath, [IMCTL, ...args], { env, timeout: 30_000 });
+    const parse = (text: string) =>
+      text
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    return { lines: parse(stdout), warnings: parse(stderr) };
   };
   const imctlFails = async (...args: string[]) => {
     const err = (await imctl(...args).then(
@@ -312,5 +320,110 @@ describe('imctl drives the embedded server and prints JSON', () => {
     const wrongToken = ['--operator-token', 'not-the-token'];
     assert.equal((await imctlFails('push', 'list', '--user', 'pia', ...wrongToken)).code, 'UNAUTHORIZED');
     assert.equal((await imctlFails('push', 'dlq', 'list', ...wrongToken)).code, 'UNAUTHORIZED');
+  });
+  describe('end-to-end encryption, the device keeping its keys in a file', () => {
+    type Entry = { text?: string; encrypted?: boolean; content_type: string; refused?: { code: string } };
+    const [amy, ben] = ['e2e-amy', 'e2e-ben'];
+    const synced = async (...args: string[]) => {
+      const [page] = await imctl('sync', '--user', ben, ...args);
+      return page!.messages as Entry[];
+    };
+
+    it('sends encrypted with --e2e: listen and sync print the text, the server holds ciphertext only', async () => {
+      // Ben's phone and tablet publish their keys (the tablet also passes what came before, a notice to all).
+      await imctl('sync', '--user', ben, '--device', 'phone');
+      await imctl('sync', '--user', ben, '--device', 'tablet');
+      const keyFile = join(home, 'e2e', `${ben}.phone.json`);
+      assert.equal(statSync(keyFile).mode & 0o777, 0o600, 'the keys are the user’s only');
+      const listening = imctl('listen', '--user', ben, '--device', 'tablet', '--count', '1', '--timeout', '20');
+      await new Promise((r) => setTimeout(r, 1500));
+      const [sent] = await imctl('send', '--user', amy, '--to', ben, '--text', 'pelican canary', '--e2e');
+      assert.equal(sent!.encrypted, true);
+      const [heard] = await listening;
+      assert.deepEqual([heard!.text, heard!.encrypted, heard!.content_type], ['pelican canary', true, 'text/plain']);
+      assert.deepEqual(
+        (await synced('--device', 'phone')).map((m) => [m.text, m.encrypted]),
+        [['pelican canary', true]],
+      );
+
+      const raw = await connect(server, ben, 'raw', { e2e: false });
+      try {
+        const stored = (await raw.client.getDiff('', 100)).messages.filter(
+          (m) => m.serverMsgId === sent!.server_msg_id,
+        );
+        assert.equal(stored.length, 1);
+        assert.equal(stored[0]!.contentType, E2E_CONTENT_TYPE);
+        assert.ok(!Buffer.from(stored[0]!.body).toString('latin1').includes('canary'), 'no plaintext on the server');
+      } finally {
+        await raw.client.close();
+      }
+    });
+
+    it('keeps the conversation encrypted, and the same key file opens new messages on the next run', async () => {
+      const [sent] = await imctl('send', '--user', amy, '--to', ben, '--text', 'second secret');
+      assert.equal(sent!.encrypted, true, 'encrypted without --e2e: amy’s key file knows the conversation is');
+      assert.deepEqual(
+        (await synced('--device', 'phone')).map((m) => [m.text, m.encrypted]),
+        [['second secret', true]],
+      );
+      const [reply] = await imctl('send', '--user', ben, '--device', 'phone', '--to', amy, '--text', 'got both');
+      assert.equal(reply!.encrypted, true);
+      const [page] = await imctl('sync', '--user', amy, '--no-state');
+      const dm = (page!.messages as (Entry & { conversation: string })[]).filter(
+        (m) => m.conversation === 'dm:e2e-amy:e2e-ben',
+      );
+      const texts = dm.map((m) => [m.text, m.encrypted]);
+      assert.deepEqual(texts, [
+        ['pelican canary', true],
+        ['second secret', true],
+        ['got both', true],
+      ]);
+    });
+
+    it('prints the same safety number on both sides', async () => {
+      const [mine] = await imctl('safety-number', '--user', amy, '--with', ben);
+      const [theirs] = await imctl('safety-number', '--user', ben, '--device', 'phone', '--with', amy);
+      assert.match(String(mine!.safety_number).replaceAll(' ', ''), /^\d{60}$/);
+      assert.equal(mine!.safety_number, theirs!.safety_number);
+      assert.deepEqual([mine!.user, mine!.with], [amy, ben]);
+    });
+
+    it('refuses --e2e to a user without keys with a clear error and no stack trace', async () => {
+      const err = (await imctl('send', '--user', amy, '--to', 'e2e-nokeys', '--text', 'x', '--e2e').then(
+        () => assert.fail('imctl succeeded'),
+        (e: unknown) => e,
+      )) as { code: number; stderr: string };
+      assert.equal(err.code, 1);
+      const lines = err.stderr.trim().split('\n');
+      const { error } = JSON.parse(lines.at(-1)!) as { error: { code: string; message: string } };
+      assert.equal(error.code, 'E2E_UNSUPPORTED');
+      assert.match(error.message, /no device with end-to-end keys/);
+      assert.ok(!err.stderr.includes('    at '), 'no stack trace');
+    });
+
+    it('another key file is a new device: what was sent before shows refused, and its contacts are told', async () => {
+      const other = join(home, 'elsewhere', 'phone-keys.json');
+      const before = await synced('--device', 'phone', '--no-state', '--e2e-keys', other);
+      const encrypted = before.filter((m) => m.encrypted);
+      assert.equal(encrypted.length, 3);
+      for (const m of encrypted) {
+        assert.equal(m.text, undefined);
+        assert.equal(m.content_type, E2E_CONTENT_TYPE);
+        assert.ok(m.refused?.code.startsWith('E2E_'), `refused with a reason: ${JSON.stringify(m)}`);
+        assert.ok(!('body_base64' in m), 'no ciphertext printed');
+      }
+      assert.equal(statSync(other).mode & 0o777, 0o600);
+      const { lines, warnings } = await imctlOutput({}, 'send', '--user', amy, '--to', ben, '--text', 'to new keys');
+      assert.equal(lines[0]!.encrypted, true);
+      const warning = warnings
+        .map((w) => w.warning as Record<string, unknown>)
+        .find((w) => w.code === 'IDENTITY_CHANGED');
+      assert.deepEqual([warning?.user, warning?.device], [ben, 'phone']);
+      const after = await synced('--device', 'phone', '--no-state', '--e2e-keys', other);
+      assert.deepEqual(after.at(-1)!.text, 'to new keys');
+      const refused = await imctlFails('sync', '--user', amy, '--e2e-keys', other);
+      assert.equal(refused.code, 'INVALID_ARGUMENT');
+      assert.match(refused.message, /holds the end-to-end keys of e2e-ben\/phone/);
+    });
   });
 });
