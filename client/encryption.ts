@@ -120,8 +120,10 @@ export class ClientEncryption {
     await this.device?.save();
   }
 
-  close(): void {
+  /** Waits for a key upload under way (a short-lived client, like one imctl command, must not cut it off). */
+  async close(): Promise<void> {
     clearTimeout(this.topUpTimer);
+    await this.published;
   }
 }
 

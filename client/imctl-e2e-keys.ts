@@ -62,9 +62,6 @@ export class DeviceKeyFile implements E2eStore {
 
   save(state: E2eState): Promise<void> {
     if (!this.file) return Promise.reject(new ImError('INTERNAL', 'end-to-end keys saved before they were loaded'));
-    // The state holds Buffers, whose toJSON runs before serializeState's replacer sees a Uint8Array, so they would be
-    // written as {"type":"Buffer","data":[…]} and read back as plain objects. A structured clone's byte arrays are
-    // plain Uint8Arrays, which it writes as {"$b": base64}. (Until state.ts's replacer handles Buffers itself.)
-    return this.file.save(structuredClone(state));
+    return this.file.save(state);
   }
 }

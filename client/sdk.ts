@@ -244,9 +244,9 @@ export class ImClient extends EventEmitter<ClientEvents> {
   }
 
   async close(): Promise<void> {
+    await this.encryption?.close();
     this.closedByUser = true;
     this.stopTimers();
-    this.encryption?.close();
     await this.flushAck().catch(() => undefined);
     for (const s of this.sends.values()) s.reject(new ImError('UNAVAILABLE', 'client closed'));
     this.sends.clear();

@@ -3,7 +3,7 @@ import { E2E_CONTENT_TYPE } from '../../lib/e2e-keys.ts';
 import { MemoryKeyDirectory } from '../../logic/keys/key-directory.memory.ts';
 import { KeyService } from '../../logic/keys/key-service.ts';
 import { EndToEnd, type KeyDirectoryClient } from './end-to-end.ts';
-import { MemoryE2eStore } from './state.ts';
+import { MemoryE2eStore, type E2eStore } from './state.ts';
 
 /** The server's key directory (its service over the memory adapter), called directly, as the gateway's frames would. */
 export class TestDirectory {
@@ -29,14 +29,14 @@ export interface TestDevice {
   device: string;
   e2e: EndToEnd;
   directory: KeyDirectoryClient;
-  store: MemoryE2eStore;
+  store: E2eStore;
 }
 
 export async function testDevice(
   dir: TestDirectory,
   user: string,
   device: string,
-  store = new MemoryE2eStore(),
+  store: E2eStore = new MemoryE2eStore(),
 ): Promise<TestDevice> {
   const e2e = await EndToEnd.open(store, { user, device }, { deviceListTtlMs: 0 });
   const directory = dir.clientFor(user, device);

@@ -74,9 +74,11 @@ export class MemoryE2eStore implements E2eStore {
 
 /** JSON with byte arrays as {"$b": base64}. */
 export function serializeState(state: E2eState): string {
-  return JSON.stringify(state, (_key, value: unknown) =>
-    value instanceof Uint8Array ? { $b: toBase64(value) } : value,
-  );
+  // The holder's own value, not `value`: a Buffer's toJSON has already run on that.
+  return JSON.stringify(state, function (this: Record<string, unknown>, key: string, value: unknown) {
+    const raw = this[key];
+    return raw instanceof Uint8Array ? { $b: toBase64(raw) } : value;
+  });
 }
 
 export function parseState(text: string): E2eState {
