@@ -2,14 +2,18 @@ import { startCluster, type Cluster, type ClusterOptions } from '../../app/clust
 import { partitionFor } from '../../lib/bus.ts';
 import { roomCallsOf, useTestDevKey, type Target } from './harness.ts';
 
-/** Cluster mode for tests: its own ports and Redis key prefix, quiet unless IM_LOG_LEVEL says otherwise. */
+/**
+ * Cluster mode for tests: its own ports and Redis key prefix, quiet unless IM_LOG_LEVEL says otherwise (every line
+ * the processes print is handed to `options.onLine` too).
+ */
 export async function startTestCluster(
   env: Record<string, string> = {},
-  options: Pick<ClusterOptions, 'logics' | 'gateways'> = {},
+  options: Pick<ClusterOptions, 'logics' | 'gateways' | 'onLine'> = {},
 ): Promise<Cluster> {
   useTestDevKey();
+  const { onLine, ...rest } = options;
   return startCluster({
-    ...options,
+    ...rest,
     basePort: Number(process.env.IM_TEST_CLUSTER_BASE_PORT ?? 27400),
     env: {
       IM_LOG_LEVEL: process.env.IM_LOG_LEVEL ?? 'warn',
@@ -18,6 +22,7 @@ export async function startTestCluster(
       ...env,
     },
     onLine: (line) => {
+      onLine?.(line);
       if (process.env.IM_LOG_LEVEL) process.stderr.write(`${line}\n`);
     },
     // Always told: a service that dies under a test is the first thing to know when it fails.

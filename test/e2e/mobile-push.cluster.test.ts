@@ -1,14 +1,12 @@
 import { clusterTarget, startTestCluster } from './cluster-harness.ts';
 import { mobilePushSuite } from './mobile-push.suite.ts';
 import { eventually } from './harness.ts';
+import { settingsEnv } from '../fakes/push-providers.ts';
 
 mobilePushSuite(
   'cluster: push jobs through Kafka to the push process',
   async (settings) => {
-    const env = Object.fromEntries(
-      Object.entries(settings).map(([k, v]) => [`IM_${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`, String(v)]),
-    );
-    const cluster = await startTestCluster(env);
+    const cluster = await startTestCluster(settingsEnv(settings));
     return {
       ...clusterTarget(cluster),
       metrics: async () =>

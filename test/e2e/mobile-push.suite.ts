@@ -1,33 +1,15 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { NoticeApiClient, OperatorClient } from '../../client/notice-api.ts';
 import { ImClient } from '../../client/sdk.ts';
-import { FakeApns } from '../fakes/apns.ts';
-import { FakeFcm } from '../fakes/fcm.ts';
-import { testTls } from '../fakes/test-ca.ts';
+import type { FakeApns } from '../fakes/apns.ts';
+import type { FakeFcm } from '../fakes/fcm.ts';
+import { startPushProviders, type MobileSettings, type PushProviders } from '../fakes/push-providers.ts';
 import { eventually, sleep, type Target } from './harness.ts';
 
 const TOPIC = 'com.example.chat';
 // Long enough for a burst of 20 sends to land in one window in cluster mode too.
 const WINDOW_MS = 1500;
-
-/** What the servers under test are told (IM_* variables in cluster mode; config keys in embedded mode). */
-export interface MobileSettings {
-  apnsKeyFile: string;
-  apnsKeyId: string;
-  apnsTeamId: string;
-  apnsAddress: string;
-  apnsCaFile: string;
-  fcmServiceAccountFile: string;
-  fcmAddress: string;
-  fcmCaFile: string;
-  pushCoalesceWindowMs: number;
-  smallGroupMaxMembers: number;
-}
 
 /** A server under test, and its /metrics text (summed over processes in cluster mode). */
 export type MobileTarget = Target & {
@@ -59,44 +41,17 @@ export function mobilePushSuite(
     const token = () => `${run}${(++n).toString(16)}`.padStart(64, 'a');
     const u = (name: string) => `${name}-${run}`;
 
+    let providers: PushProviders;
+
     before(async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'im-apns-'));
-      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      writeFileSync(join(dir, 'key.p8'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
-      writeFileSync(join(dir, 'ca.pem'), (await testTls()).ca);
       // Cluster mode keeps earlier runs' registrations: only this run's tokens exist (the others get 410 and go).
-      apns = await FakeApns.start({
-        publicKey,
-        keyId: 'KEY1234567',
-        teamId: 'TEAM123456',
-        isKnown: (t) => t.includes(run),
-      });
-      const google = generateKeyPairSync('rsa', { modulusLength: 2048 });
-      const account = { project_id: 'im-test', client_email: 'push@im-test.iam.gserviceaccount.com' };
-      const privateKeyPem = google.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-      writeFileSync(join(dir, 'fcm.json'), JSON.stringify({ ...account, private_key: privateKeyPem }));
-      fcm = await FakeFcm.start({
-        projectId: account.project_id,
-        clientEmail: account.client_email,
-        publicKey: google.publicKey,
-      });
-      server = await setup({
-        apnsKeyFile: join(dir, 'key.p8'),
-        apnsKeyId: 'KEY1234567',
-        apnsTeamId: 'TEAM123456',
-        apnsAddress: `127.0.0.1:${apns.port}`,
-        apnsCaFile: join(dir, 'ca.pem'),
-        fcmServiceAccountFile: join(dir, 'fcm.json'),
-        fcmAddress: `127.0.0.1:${fcm.port}`,
-        fcmCaFile: join(dir, 'ca.pem'),
-        pushCoalesceWindowMs: WINDOW_MS,
-        smallGroupMaxMembers: 2,
-      });
+      providers = await startPushProviders({ isKnown: (t) => t.includes(run) });
+      ({ apns, fcm } = providers);
+      server = await setup({ ...providers.settings, pushCoalesceWindowMs: WINDOW_MS, smallGroupMaxMembers: 2 });
     });
     after(async () => {
       await server.close();
-      await apns.close();
-      await fcm.close();
+      await providers.close();
     });
 
     const client = (user: string, device: string) =>

@@ -37,6 +37,8 @@ export interface FakeApnsOptions {
   teamId: string;
   /** Called with each push accepted, and when, instead of keeping it in `accepted` (benchmarks: no growing list). */
   onAccepted?: (push: AcceptedApnsPush, atMs: number) => void;
+  /** Called with the raw body of every request, accepted or not (what a provider would see: the canary test). */
+  onBody?: (body: Buffer) => void;
 }
 
 const PUSH_TYPES = new Set(['alert', 'background', 'voip', 'complication', 'fileprovider', 'mdm', 'liveactivity']);
@@ -99,7 +101,9 @@ export class FakeApns {
     const chunks: Buffer[] = [];
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.on('end', () => {
-      const answer = this.check(headers, Buffer.concat(chunks));
+      const received = Buffer.concat(chunks);
+      this.options.onBody?.(received);
+      const answer = this.check(headers, received);
       if (answer.status === 200) {
         stream.respond({ ':status': 200, 'apns-id': headers['apns-id'] ?? randomUUID() });
         stream.end();

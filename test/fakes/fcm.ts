@@ -40,6 +40,8 @@ export interface FakeFcmOptions {
   publicKey: KeyObject;
   /** Called with each message accepted, and when, instead of keeping it in `accepted` (benchmarks: no growing list). */
   onAccepted?: (message: AcceptedFcmMessage, atMs: number) => void;
+  /** Called with the raw body of every request (token grants too), accepted or not (the canary test). */
+  onBody?: (body: Buffer) => void;
 }
 
 const TOKEN_URL = 'https://oauth2.googleapis.com/token';
@@ -108,7 +110,9 @@ export class FakeFcm {
   private async serve(req: Http2ServerRequest, res: Http2ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks).toString('utf8');
+    const raw = Buffer.concat(chunks);
+    this.options.onBody?.(raw);
+    const body = raw.toString('utf8');
     const host = String(req.headers[':authority'] ?? req.headers.host).replace(/:\d+$/, '');
     const reply = (status: number, json: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', ...headers });
