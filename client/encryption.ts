@@ -1,6 +1,7 @@
 import type { AuthResult } from '../proto/gen/im/v1/client.pb.ts';
 import type { Message } from '../proto/gen/im/v1/message.pb.ts';
 import { dmConversation } from '../lib/conversation.ts';
+import { unref } from './timers.ts';
 import { E2E_CONTENT_TYPE } from '../lib/e2e-keys.ts';
 import { E2eError, type E2eErrorCode } from './e2e/e2e-error.ts';
 import { EndToEnd, type IdentityChange, type KeyDirectoryClient } from './e2e/end-to-end.ts';
@@ -108,7 +109,8 @@ export class ClientEncryption {
     this.topUpTimer ??= setTimeout(() => {
       this.topUpTimer = undefined;
       if (this.device) this.published = this.device.publish(this.transport.directory).catch(() => undefined);
-    }, 1_000).unref();
+    }, 1_000);
+    unref(this.topUpTimer);
   }
 
   safetyNumber(user: string): Promise<string> {

@@ -2,7 +2,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ImError } from '../lib/errors.ts';
 import type { E2eState } from './e2e/state.ts';
-import { FileE2eStore, type E2eStore } from './sdk.ts';
+import { FileE2eStore } from './e2e/file-store.ts';
+import type { E2eStore } from './sdk.ts';
 
 /**
  * Where imctl keeps a device's end-to-end keys and sessions: one file per (user, device), shared by every command run

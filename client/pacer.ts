@@ -1,3 +1,5 @@
+import { unref } from './timers.ts';
+
 /** What the server lets one connection send per window (AuthResult's rate_limit_*). */
 export interface ServerBudget {
   frames: number;
@@ -65,6 +67,6 @@ export class Pacer {
       },
       Math.max(1, this.windowEndMs - Date.now()),
     );
-    this.timer.unref();
+    unref(this.timer);
   }
 }

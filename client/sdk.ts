@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { EventEmitter } from 'events';
 import pRetry from 'p-retry';
-import WebSocket from 'ws';
 import {
   ClientFrame,
   GroupRole,
@@ -26,6 +24,8 @@ import { ClientEncryption, type ChatMessage, type EncryptionOptions, type Messag
 import { InboxOrder, timelineFollows } from './inbox-order.ts';
 import { Notices, type NoticeEntry } from './notices.ts';
 import { Pacer } from './pacer.ts';
+import { openSocket, type ClientSocket, type OpenSocket } from './socket.ts';
+import { unref } from './timers.ts';
 import { expectReply, type ReplyBody } from './reply.ts';
 
 export type {
@@ -47,7 +47,6 @@ export type {
   IdentityChange,
 };
 export { MemoryE2eStore, type E2eStore } from './e2e/state.ts';
-export { FileE2eStore } from './e2e/file-store.ts';
 export { E2eError, type E2eErrorCode } from './e2e/e2e-error.ts';
 export { GroupRole };
 
@@ -117,6 +116,8 @@ export interface ImClientOptions {
    * encrypted where asked for, and always in a conversation that is encrypted already.
    */
   e2e?: EncryptionOptions | false;
+  /** How to open the WebSocket (default: the page's own in a browser, the `ws` package in Node). */
+  openSocket?: OpenSocket;
 }
 
 /** How one send goes out: `encrypted` true starts (or keeps) the conversation end-to-end encrypted. */
@@ -172,7 +173,7 @@ const RETRYABLE = new Set(['RATE_LIMITED', 'UNAVAILABLE', 'INTERNAL']);
  * duplicates, ack, keep the sync_key, pull the diff on a gap, reconnect with backoff and resync.
  */
 export class ImClient extends EventEmitter<ClientEvents> {
-  private ws: WebSocket | undefined;
+  private ws: ClientSocket | undefined;
   private nextRequestId = 1;
   private readonly requests = new Map<
     number,
@@ -204,6 +205,8 @@ export class ImClient extends EventEmitter<ClientEvents> {
   private readonly encryption: ClientEncryption | undefined;
   /** Frames that arrive while the device's keys load after auth: handled, in order, once they have. */
   private heldFrames: ServerFrame[] | undefined;
+  /** Resolves close() once the socket has closed. */
+  private closed: (() => void) | undefined;
 
   constructor(private readonly options: ImClientOptions) {
     super();
@@ -232,7 +235,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
   }
 
   get connected(): boolean {
-    return this.ws?.readyState === WebSocket.OPEN && this.auth !== undefined;
+    return this.ws?.open === true && this.auth !== undefined;
   }
 
   /** Opens the connection and pulls everything missed; rejects with an ImError if the server refuses. */
@@ -251,11 +254,11 @@ export class ImClient extends EventEmitter<ClientEvents> {
     for (const s of this.sends.values()) s.reject(new ImError('UNAVAILABLE', 'client closed'));
     this.sends.clear();
     const ws = this.ws;
-    if (!ws || ws.readyState === WebSocket.CLOSED) return;
+    if (!ws || ws.closed) return;
     await new Promise<void>((resolve) => {
-      ws.once('close', () => resolve());
+      this.closed = resolve;
       ws.close(1000, 'bye');
-      setTimeout(() => (ws.terminate(), resolve()), 2_000).unref();
+      unref(setTimeout(() => (ws.terminate(), resolve()), 2_000));
     });
   }
 
@@ -266,7 +269,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
   async send(
     to: { user: string } | { group: string },
     content: { text: string } | { body: Uint8Array; contentType: string },
-    clientMsgId: string = randomUUID(),
+    clientMsgId: string = globalThis.crypto.randomUUID(),
     options: SendOptions = {},
   ): Promise<SendResult> {
     const peer: Peer = { kind: 'user' in to ? { $case: 'user', value: to.user } : { $case: 'group', value: to.group } };
@@ -382,7 +385,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
   edit(message: Pick<Message, 'conversation' | 'fromDevice' | 'clientMsgId'>, text: string): Promise<SendResult> {
     const value = { fromDevice: message.fromDevice, clientMsgId: message.clientMsgId, serverMsgId: '' };
     const request = {
-      clientMsgId: randomUUID(),
+      clientMsgId: globalThis.crypto.randomUUID(),
       to: peerOf(message.conversation, this.auth?.user ?? ''),
       op: { kind: { $case: 'edit' as const, value } },
     };
@@ -392,7 +395,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
 
   private sendOp(conversation: string, op: MessageOp, body: Buffer = Buffer.alloc(0)): Promise<SendResult> {
     const to = peerOf(conversation, this.auth?.user ?? '');
-    return this.transmit({ clientMsgId: randomUUID(), to, contentType: 'text/plain', body, op });
+    return this.transmit({ clientMsgId: globalThis.crypto.randomUUID(), to, contentType: 'text/plain', body, op });
   }
 
   /** Pulls until the server has nothing more (single flight: concurrent calls share one pull). */
@@ -538,63 +541,71 @@ export class ImClient extends EventEmitter<ClientEvents> {
     const url = new URL(base.endsWith('/v1/ws') ? base : `${base.replace(/\/$/, '')}/v1/ws`);
     // This client pulls everything it missed right after connecting (sync), so push need not send it as well.
     url.searchParams.set('catch_up', '0');
-    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
-    this.ws = ws;
     return new Promise<AuthResult>((resolve, reject) => {
-      ws.once('unexpected-response', (_req, res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => reject(refusal(res.statusCode ?? 0, text)));
+      const ws: ClientSocket = (this.options.openSocket ?? openSocket)(url, token, {
+        refused: (status, text) => reject(refusal(status, text)),
+        error: (message, cause) =>
+          reject(new ImError('UNAVAILABLE', `cannot connect to ${url.href}: ${message}`, { cause })),
+        message: (data) => this.onSocketFrame(ws, data, resolve, reject),
+        close: (code, reason) => this.onSocketClose(ws, code, reason, reject),
       });
-      ws.once('error', (err) =>
-        reject(new ImError('UNAVAILABLE', `cannot connect to ${url.href}: ${err.message}`, { cause: err })),
-      );
-      ws.on('message', (data: Buffer) => {
-        const frame = this.decode(data);
-        if (frame?.body?.$case === 'authResult' && !this.auth) {
-          const auth = frame.body.value;
-          this.auth = auth;
-          const { rateLimitFrames: frames, rateLimitBytes: bytes, rateLimitWindowMs: windowMs } = auth;
-          this.pacer.start({ frames, bytes, windowMs });
-          this.startTimers(auth.heartbeatIntervalMs);
-          this.heldFrames = [];
-          this.loadKeys(auth).then(
-            () => {
-              if (this.ws !== ws) return;
-              const held = this.heldFrames ?? [];
-              this.heldFrames = undefined;
-              for (const f of held) this.onFrame(f);
-              this.emit('connected', auth);
-              for (const s of this.heads()) this.transmitSend(s);
-              resolve(auth);
-            },
-            (err: unknown) => {
-              reject(err instanceof Error ? err : new Error(String(err)));
-              ws.close(1000, 'cannot load end-to-end keys');
-            },
-          );
-        } else if (frame) {
-          // Answers to requests go through at once (loading the keys makes requests); the rest waits its turn.
-          if (this.heldFrames && !this.requests.has(frame.requestId)) this.heldFrames.push(frame);
-          else this.onFrame(frame);
-        }
-      });
-      ws.once('close', (code, reason) => {
-        this.auth = undefined;
-        this.heldFrames = undefined;
-        this.pacer.stop();
-        this.stopTimers();
-        for (const r of this.requests.values()) {
-          clearTimeout(r.timer);
-          r.reject(new ImError('UNAVAILABLE', 'connection closed'));
-        }
-        this.requests.clear();
-        reject(new ImError('UNAVAILABLE', `connection closed (${code}) ${reason.toString()}`));
-        this.emit('disconnected', { code, reason: reason.toString() });
-        if (!this.closedByUser && this.ws === ws && code !== 4009 && this.options.reconnect !== false)
-          void this.reconnectLoop();
-      });
+      this.ws = ws;
     });
+  }
+
+  /** A frame on the connection: the auth result (resolving the connect once the keys have loaded), then the rest. */
+  private onSocketFrame(
+    ws: ClientSocket,
+    data: Uint8Array,
+    resolve: (auth: AuthResult) => void,
+    reject: (err: Error) => void,
+  ): void {
+    const frame = this.decode(data);
+    if (frame?.body?.$case === 'authResult' && !this.auth) {
+      const auth = frame.body.value;
+      this.auth = auth;
+      const { rateLimitFrames: frames, rateLimitBytes: bytes, rateLimitWindowMs: windowMs } = auth;
+      this.pacer.start({ frames, bytes, windowMs });
+      this.startTimers(auth.heartbeatIntervalMs);
+      this.heldFrames = [];
+      this.loadKeys(auth).then(
+        () => {
+          if (this.ws !== ws) return;
+          const held = this.heldFrames ?? [];
+          this.heldFrames = undefined;
+          for (const f of held) this.onFrame(f);
+          this.emit('connected', auth);
+          for (const s of this.heads()) this.transmitSend(s);
+          resolve(auth);
+        },
+        (err: unknown) => {
+          reject(err instanceof Error ? err : new Error(String(err)));
+          ws.close(1000, 'cannot load end-to-end keys');
+        },
+      );
+    } else if (frame) {
+      // Answers to requests go through at once (loading the keys makes requests); the rest waits its turn.
+      if (this.heldFrames && !this.requests.has(frame.requestId)) this.heldFrames.push(frame);
+      else this.onFrame(frame);
+    }
+  }
+
+  private onSocketClose(ws: ClientSocket, code: number, reason: string, reject: (err: Error) => void): void {
+    this.closed?.();
+    this.closed = undefined;
+    this.auth = undefined;
+    this.heldFrames = undefined;
+    this.pacer.stop();
+    this.stopTimers();
+    for (const r of this.requests.values()) {
+      clearTimeout(r.timer);
+      r.reject(new ImError('UNAVAILABLE', 'connection closed'));
+    }
+    this.requests.clear();
+    reject(new ImError('UNAVAILABLE', `connection closed (${code}) ${reason}`));
+    this.emit('disconnected', { code, reason });
+    if (!this.closedByUser && this.ws === ws && code !== 4009 && this.options.reconnect !== false)
+      void this.reconnectLoop();
   }
 
   /** Loads this device's end-to-end state (first connect) and publishes or tops up its keys (in the background). */
@@ -639,7 +650,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
     }
   }
 
-  private decode(data: Buffer): ServerFrame | undefined {
+  private decode(data: Uint8Array): ServerFrame | undefined {
     try {
       return ServerFrame.decode(data);
     } catch (err) {
@@ -654,7 +665,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
     if (body.$case === 'deliver') return this.onDeliver(body.value.messages);
     if (body.$case === 'reconnect') {
       // The server is draining: reconnect (the close handler does it).
-      setTimeout(() => this.ws?.close(1000, 'reconnect requested'), body.value.retryAfterMs).unref();
+      unref(setTimeout(() => this.ws?.close(1000, 'reconnect requested'), body.value.retryAfterMs));
       return;
     }
     if (body.$case === 'sendResult' || (body.$case === 'error' && this.sendByRequest(frame.requestId)))
@@ -816,7 +827,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
     this.pingTimer = setInterval(() => {
       this.request({ $case: 'ping', value: { clientTimeMs: Date.now() } }).catch(() => undefined);
     }, every);
-    this.pingTimer.unref();
+    unref(this.pingTimer);
     this.sendTimer = setInterval(() => {
       const now = Date.now();
       for (const [id, s] of this.sends) {
@@ -826,7 +837,7 @@ export class ImClient extends EventEmitter<ClientEvents> {
       }
       for (const s of this.heads()) if (now >= s.retryAt) this.transmitSend(s);
     }, 100);
-    this.sendTimer.unref();
+    unref(this.sendTimer);
   }
 
   private stopTimers(): void {

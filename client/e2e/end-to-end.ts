@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter } from 'events';
 import {
   E2eEnvelope,
   E2ePlaintext,
