@@ -18,7 +18,17 @@ const otherServicesInternals = (self) =>
 const EXEMPT = ['app/**', 'test/**', 'bench/**', 'scripts/**', '**/*.test.ts', '**/*.contract.ts'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'proto/gen/', '.engines/', 'bench/results/', 'client/imctl.js', 'eslint.config.js'] },
+  {
+    ignores: [
+      'node_modules/',
+      'proto/gen/',
+      'web/dist/',
+      '.engines/',
+      'bench/results/',
+      'client/imctl.js',
+      'eslint.config.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -13,9 +13,17 @@ import { embeddedMobile } from './mobile.ts';
 import { Devices } from '../push/mobile/devices.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { tokenSigner } from '../lib/token.ts';
-import { startRevocations, userAuth } from './user-auth.ts';
+import { DEV_KEY, startRevocations, userAuth } from './user-auth.ts';
+import { devSignInHandler } from './dev-sign-in.ts';
+import { WEB_DIST } from './web-dist.ts';
 import { topics } from '../lib/topics.ts';
-import { GatewayServiceService, revocationsHttpHandler, startGateway, type Gateway } from '../gateway/index.ts';
+import {
+  GatewayServiceService,
+  revocationsHttpHandler,
+  startGateway,
+  webAppHandler,
+  type Gateway,
+} from '../gateway/index.ts';
 import { coalescedLogic } from '../logic/coalesced.ts';
 import { LogicServiceService, NoticeServiceService, startLogic, startNotices } from '../logic/index.ts';
 import { allGroupIdsOf } from '../logic/groups-of.ts';
@@ -198,6 +206,8 @@ export async function startEmbedded(config: Config = loadConfig(), log: Logger =
         pushAdminHttpHandler(pushApi, operator.token),
         revocationsHttpHandler(revocations, kept.revocations, operator.token),
         ...(reindexJob ? [searchAdminHttpHandler(reindexJob, operator.token)] : []),
+        ...(auth.keys === DEV_KEY ? [devSignInHandler((u, d, ttl) => signer.sign(u, d, ttl), config.tokenTtlSec)] : []),
+        webAppHandler(WEB_DIST),
       ],
     });
     gateways.set(config.node, await link(GatewayServiceService, gateway.api));

@@ -5,6 +5,9 @@ import type { Logger } from '../lib/logger.ts';
 import { keysFromFile, keysFromUrl, type VerificationKeys } from '../lib/token-keys.ts';
 import { defaultTokenPolicy, tokenVerifier, type TokenPolicy, type TokenVerifier } from '../lib/token.ts';
 
+/** UserAuth.keys where tokens are verified with the local dev key (and the dev sign-in may be served). */
+export const DEV_KEY = 'dev key';
+
 /** What verifies user tokens in this process, and from where (printed at start so an operator sees it). */
 export interface UserAuth {
   verify: TokenVerifier;
@@ -41,7 +44,7 @@ export async function userAuth(config: Config, mode: 'embedded' | 'cluster', log
     );
   }
   const policy = { ...limits, issuer: config.authIssuer || defaultTokenPolicy.issuer };
-  return { verify: tokenVerifier(devVerificationKeys(await loadOrCreateDevKey()), policy), keys: 'dev key', policy };
+  return { verify: tokenVerifier(devVerificationKeys(await loadOrCreateDevKey()), policy), keys: DEV_KEY, policy };
 }
 
 function keySet(config: Config, log: Logger): [VerificationKeys, string] {

@@ -31,6 +31,7 @@ export { BEARER_PROTOCOL_PREFIX, WS_PATH, WS_PROTOCOL } from './handshake.ts';
 export { DEV_ORIGINS } from './origin.ts';
 export { Revocations } from './revocations/revocations.ts';
 export { revocationsHttpHandler } from './revocations/admin-http.ts';
+export { CONTENT_SECURITY_POLICY, webAppHandler } from './web-app.ts';
 export type { RevocationStore } from './revocations/revocation-store.ts';
 
 export interface GatewayOptions {

@@ -1,27 +1,43 @@
-import { status as GrpcStatus } from '@grpc/grpc-js';
+import type { status as GrpcStatus } from '@grpc/grpc-js';
+
+/**
+ * The gRPC status codes used here, by their standard numbers: the SDK imports this catalogue, and in a page it must
+ * not pull in grpc-js. (`satisfies` checks each against grpc-js's own enum.)
+ */
+const Grpc = {
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const satisfies { [K in keyof typeof GrpcStatus]?: (typeof GrpcStatus)[K] };
 
 /**
  * The one error catalogue. Codes are stable: clients switch on them, so a code is never renamed or reused.
  * Each maps to an HTTP status (sync over HTTP, admin API) and a gRPC status (between services).
  */
 const catalogue = {
-  BAD_FRAME: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
-  INVALID_ARGUMENT: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
-  BAD_SYNC_KEY: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
-  UNAUTHORIZED: { http: 401, grpc: GrpcStatus.UNAUTHENTICATED },
-  TOKEN_EXPIRED: { http: 401, grpc: GrpcStatus.UNAUTHENTICATED },
-  FORBIDDEN: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED },
-  NOT_MEMBER: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED },
-  NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND },
+  BAD_FRAME: { http: 400, grpc: Grpc.INVALID_ARGUMENT },
+  INVALID_ARGUMENT: { http: 400, grpc: Grpc.INVALID_ARGUMENT },
+  BAD_SYNC_KEY: { http: 400, grpc: Grpc.INVALID_ARGUMENT },
+  UNAUTHORIZED: { http: 401, grpc: Grpc.UNAUTHENTICATED },
+  TOKEN_EXPIRED: { http: 401, grpc: Grpc.UNAUTHENTICATED },
+  FORBIDDEN: { http: 403, grpc: Grpc.PERMISSION_DENIED },
+  NOT_MEMBER: { http: 403, grpc: Grpc.PERMISSION_DENIED },
+  NOT_FOUND: { http: 404, grpc: Grpc.NOT_FOUND },
   // The group was dissolved by its owner: nothing can be sent to it or asked of it any more.
-  GROUP_DISSOLVED: { http: 410, grpc: GrpcStatus.FAILED_PRECONDITION },
-  TOO_LARGE: { http: 413, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
-  RATE_LIMITED: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
-  SLOW_CONSUMER: { http: 503, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
-  UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
-  INTERNAL: { http: 500, grpc: GrpcStatus.INTERNAL },
+  GROUP_DISSOLVED: { http: 410, grpc: Grpc.FAILED_PRECONDITION },
+  TOO_LARGE: { http: 413, grpc: Grpc.RESOURCE_EXHAUSTED },
+  RATE_LIMITED: { http: 429, grpc: Grpc.RESOURCE_EXHAUSTED },
+  SLOW_CONSUMER: { http: 503, grpc: Grpc.RESOURCE_EXHAUSTED },
+  UNAVAILABLE: { http: 503, grpc: Grpc.UNAVAILABLE },
+  INTERNAL: { http: 500, grpc: Grpc.INTERNAL },
   // An HTTP endpoint asked with a method it does not serve (the answer names the ones it does in Allow).
-  METHOD_NOT_ALLOWED: { http: 405, grpc: GrpcStatus.UNIMPLEMENTED },
+  METHOD_NOT_ALLOWED: { http: 405, grpc: Grpc.UNIMPLEMENTED },
 } as const;
 
 export type ErrorCode = keyof typeof catalogue;

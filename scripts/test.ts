@@ -110,6 +110,7 @@ async function main(): Promise<void> {
   if (args.includes('--unit')) return unitTier(only);
   if (process.env.IM_TEST_SKIP_CHECKS !== '1') {
     await run('typecheck (tsc --noEmit)', bin('tsc'), ['--noEmit', '-p', '.']);
+    await run('typecheck of the web pages (tsc --noEmit -p web)', bin('tsc'), ['--noEmit', '-p', 'web']);
     await run('lint (eslint)', bin('eslint'), ['.']);
     await run('format (prettier --check)', bin('prettier'), ['--check', '--log-level', 'warn', '.']);
   }
