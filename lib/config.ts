@@ -37,6 +37,11 @@ const schema = z.object({
     .enum(['0', '1', 'true', 'false', ''])
     .default('')
     .transform((v) => v === '1' || v === 'true'),
+  /** Cluster gateways serve the web client and the admin console too (embedded mode always does). */
+  webApp: z
+    .enum(['0', '1', 'true', 'false', ''])
+    .default('')
+    .transform((v) => v === '1' || v === 'true'),
   maxFrameBytes: z.coerce
     .number()
     .int()

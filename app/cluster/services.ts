@@ -5,7 +5,8 @@ import type { Config } from '../../lib/config.ts';
 import { addApi, grpcClient, serveGrpc } from '../../lib/grpc.ts';
 import type { Closeable } from '../../lib/lifecycle.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { GatewayServiceService, revocationsHttpHandler, startGateway } from '../../gateway/index.ts';
+import { GatewayServiceService, revocationsHttpHandler, startGateway, webAppHandler } from '../../gateway/index.ts';
+import { WEB_DIST } from '../web-dist.ts';
 import {
   LogicServiceService,
   NoticeServiceService,
@@ -295,6 +296,7 @@ export async function startService(name: ServiceName, config: Config, log: Logge
         revocations,
         log,
         options: gatewayOptions(config),
+        httpApis: config.webApp ? [webAppHandler(WEB_DIST)] : [],
       });
       started.push(gateway);
       const grpc = await serveGrpc((s) => addApi(s, GatewayServiceService, gateway.api), grpcServing);
