@@ -224,6 +224,24 @@ export class OperatorClient {
     return this.call('DELETE', `/v1/admin/apps/${encodeURIComponent(id)}`);
   }
 
+  /** Sends a notice as app `appId` (its scopes and rates apply), as NoticeApiClient.send does for the app itself. */
+  sendNotice(appId: string, notice: SendNoticeRequest): Promise<NoticeStatus> {
+    return this.call('POST', appNotices(appId), notice);
+  }
+
+  /** One page of app `appId`'s notices (the app needs the `read` scope). */
+  listNotices(appId: string, page: { state?: string; after?: string; limit?: number } = {}): Promise<NoticeList> {
+    return this.call('GET', `${appNotices(appId)}${query(page)}`);
+  }
+
+  getNotice(appId: string, id: string): Promise<NoticeStatus> {
+    return this.call('GET', `${appNotices(appId)}/${encodeURIComponent(id)}`);
+  }
+
+  cancelNotice(appId: string, id: string): Promise<NoticeStatus> {
+    return this.call('DELETE', `${appNotices(appId)}/${encodeURIComponent(id)}`);
+  }
+
   /** The devices of `user` registered for mobile push. */
   listDevices(user: string): Promise<{ devices: PushDeviceInfo[] }> {
     return this.call('GET', `/v1/admin/push/devices${query({ user })}`);
@@ -266,6 +284,11 @@ export class OperatorClient {
     // Creating an app is the one request that is not safe to repeat: a second try could make a second app.
     return method === 'POST' && path === '/v1/admin/apps' ? send() : whenReachable(send);
   }
+}
+
+/** The operator's path to an app's notices. */
+function appNotices(appId: string): string {
+  return `/v1/admin/apps/${encodeURIComponent(appId)}/notices`;
 }
 
 /** "?k=v&…" of the parameters given ('' when none). */

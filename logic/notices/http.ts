@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ImError } from '../../lib/errors.ts';
 import { readBody, sendError, sendJson } from '../../lib/http.ts';
 import { HttpRoutes, type HttpMethod, type Matched } from '../../lib/http-routes.ts';
+import { echo } from '../../lib/echo.ts';
 import { checkOperator } from '../../lib/operator-auth.ts';
 import type { Apps } from './apps.ts';
 import { newAppRequest, sendNoticeRequest, snakeJson, tagUsersRequest } from './notice-json.ts';
@@ -21,7 +22,7 @@ export interface NoticeHttpDeps {
   now?: () => number;
 }
 
-/** What a route gets: who called (the app, for signed routes), its path parameters, query and body. */
+/** What a route gets: who called (the app, for signed routes, or the one the operator names), its parameters, query and body. */
 interface Call {
   appId: string;
   params: Record<string, string>;
@@ -30,8 +31,11 @@ interface Call {
 }
 
 interface Route {
-  /** `app`: signed by an app (request-signature.ts); `operator`: the operator's bearer token. */
-  auth: 'app' | 'operator';
+  /**
+   * `app`: signed by an app (request-signature.ts); `operator`: the operator's bearer token; `operator-as-app`: the
+   * operator's bearer token, acting as the app named by the path's `:id` (the admin console sends notices so).
+   */
+  auth: 'app' | 'operator' | 'operator-as-app';
   handle: (call: Call) => Promise<[status: number, value: unknown]>;
 }
 
@@ -46,34 +50,35 @@ export function noticeHttpHandler(deps: NoticeHttpDeps) {
   const { notices, apps } = deps;
   const status = (s: number) => (value: unknown) => [s, snakeJson(value)] as [number, unknown];
 
-  on('POST', '/v1/notices', {
-    auth: 'app',
-    handle: async ({ appId, body }) => {
-      const result = await notices.sendNotice(sendNoticeRequest(appId, body));
-      return status(result.created ? 201 : 200)(result);
-    },
-  });
-  on('GET', '/v1/notices', {
-    auth: 'app',
-    handle: async ({ appId, query }) =>
-      status(200)(
-        await notices.listNotices({
-          appId,
-          // `status` is what the API's first description called it.
-          state: query.get('state') ?? query.get('status') ?? '',
-          after: query.get('after') ?? '',
-          limit: queryInt(query, 'limit'),
-        }),
-      ),
-  });
-  on('GET', '/v1/notices/:id', {
-    auth: 'app',
-    handle: async ({ appId, params }) => status(200)(await notices.getNotice({ appId, id: params.id! })),
-  });
-  on('DELETE', '/v1/notices/:id', {
-    auth: 'app',
-    handle: async ({ appId, params }) => status(200)(await notices.cancelNotice({ appId, id: params.id! })),
-  });
+  const send: Route['handle'] = async ({ appId, body }) => {
+    const result = await notices.sendNotice(sendNoticeRequest(appId, body));
+    return status(result.created ? 201 : 200)(result);
+  };
+  const list: Route['handle'] = async ({ appId, query }) =>
+    status(200)(
+      await notices.listNotices({
+        appId,
+        // `status` is what the API's first description called it.
+        state: query.get('state') ?? query.get('status') ?? '',
+        after: query.get('after') ?? '',
+        limit: queryInt(query, 'limit'),
+      }),
+    );
+  const get: Route['handle'] = async ({ appId, params }) =>
+    status(200)(await notices.getNotice({ appId, id: params.notice! }));
+  const cancel: Route['handle'] = async ({ appId, params }) =>
+    status(200)(await notices.cancelNotice({ appId, id: params.notice! }));
+
+  // The same four as the app itself (its scopes and rates apply), signed by the app or asked by the operator for it.
+  for (const [auth, base] of [
+    ['app', '/v1/notices'],
+    ['operator-as-app', '/v1/admin/apps/:id/notices'],
+  ] as const) {
+    on('POST', base, { auth, handle: send });
+    on('GET', base, { auth, handle: list });
+    on('GET', `${base}/:notice`, { auth, handle: get });
+    on('DELETE', `${base}/:notice`, { auth, handle: cancel });
+  }
   on('POST', '/v1/tags/:tag', {
     auth: 'app',
     handle: async ({ appId, params, body }) =>
@@ -114,8 +119,9 @@ async function serve(
 ): Promise<void> {
   const body = await readBody(req, MAX_BODY_BYTES);
   let appId = '';
-  if (route.auth === 'operator') checkOperator(req, deps.operatorToken);
-  else appId = await verifyApp(req, body, deps);
+  if (route.auth === 'app') appId = await verifyApp(req, body, deps);
+  else checkOperator(req, deps.operatorToken);
+  if (route.auth === 'operator-as-app') appId = await activeApp(params.id!, deps.apps);
   const [status, value] = await route.handle({
     appId,
     params,
@@ -139,6 +145,17 @@ async function verifyApp(req: IncomingMessage, body: Buffer, deps: NoticeHttpDep
       },
     },
   );
+}
+
+/**
+ * The app the operator acts as: NOT_FOUND when there is no such app, FORBIDDEN when it is revoked (the operator is
+ * who they say they are, so not the 401 an app's own request would get).
+ */
+async function activeApp(id: string, apps: Apps): Promise<string> {
+  const found = await apps.secretOf(id);
+  if (!found) throw new ImError('NOT_FOUND', `app ${echo(id)} not found`);
+  if (found.status === 'revoked') throw new ImError('FORBIDDEN', `app ${id} is revoked`);
+  return id;
 }
 
 function queryInt(query: URLSearchParams, name: string): number {
