@@ -14,6 +14,7 @@ import { searchHttpHandler, type SearchApi } from '../search/index.ts';
 import type { Revocations } from './revocations/revocations.ts';
 import { deviceHttpHandler } from '../push/index.ts';
 import { CloseCode } from './connection.ts';
+import { countConnections } from './connection-gauge.ts';
 import { ConnectionRegistry } from './connections.ts';
 import { DeliverApi } from './deliver-api.ts';
 import { drain } from './drain.ts';
@@ -198,6 +199,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     server.listen({ port: options.port, host: options.host, backlog: 4096 }, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  const uncount = countConnections(() => registry.size);
   log.info({ node: options.node, port }, 'gateway listening');
 
   const close = async () => {
@@ -206,6 +208,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     clearInterval(heartbeat);
     presence.close();
     await drain(registry, server, options.drainTimeoutMs);
+    uncount();
     log.info({ node: options.node }, 'gateway stopped');
   };
 
