@@ -48,6 +48,7 @@ export function logicLimits(config: Config): LogicDeps['limits'] {
     largeGroupAbove: config.smallGroupMaxMembers,
     seqInFlightTtlMs: config.seqInFlightTtlMs,
     group: { maxMembers: config.maxGroupMembers, maxNameChars: 128 },
+    keyClaimsPerUserPerMinute: config.e2eKeyClaimsPerUserPerMinute,
   };
 }
 

@@ -189,6 +189,8 @@ const schema = z.object({
   searchRetentionDays: z.coerce.number().int().min(0).default(0),
   /** Searches of one user per second, WebSocket and HTTP together (per search process). */
   searchPerUserPerSecond: z.coerce.number().int().positive().default(10),
+  /** End-to-end keys one user may claim (devices new to them) per minute, per logic process. */
+  e2eKeyClaimsPerUserPerMinute: z.coerce.number().int().positive().default(600),
   kafkaBrokers: z
     .string()
     .default('127.0.0.1:19092')

@@ -57,7 +57,7 @@ export interface LogicDeps {
   outcomes: OutcomeStore;
   /** The end-to-end key directory (public keys of devices). */
   keys: KeyDirectory;
-  limits: SendLimits & { group: GroupLimits };
+  limits: SendLimits & { group: GroupLimits; keyClaimsPerUserPerMinute?: number };
   log: Logger;
   /**
    * Merge concurrent calls to offline and push (decision 0012): worth it when they are remote (a gRPC call has a
@@ -184,5 +184,5 @@ export async function startLogic(deps: LogicDeps): Promise<{ api: Logic } & Clos
         }
       }),
   });
-  return { api: new Logic(groups, new KeyService(deps.keys), deps.noticeRooms), close: () => sub.close() };
+  return { api: new Logic(groups, new KeyService(deps.keys, { claimsPerUserPerMinute: deps.limits.keyClaimsPerUserPerMinute }), deps.noticeRooms), close: () => sub.close() };
 }

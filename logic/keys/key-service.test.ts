@@ -10,8 +10,8 @@ const refused = (pattern: RegExp) => (err: unknown) =>
   err instanceof ImError && err.code === 'INVALID_ARGUMENT' && pattern.test(err.message);
 
 describe('KeyService', () => {
-  const setup = () => {
-    const service = new KeyService(new MemoryKeyDirectory());
+  const setup = (claimsPerUserPerMinute?: number) => {
+    const service = new KeyService(new MemoryKeyDirectory(), { claimsPerUserPerMinute });
     const upload = (user: string, device: string, keys: KeyUpload) => service.upload({ user, device, upload: keys });
     const query = (user: string, device: string, q: Partial<KeyQuery>) =>
       service.query({ user, device, query: { users: [], known: [], ...q } });
@@ -226,6 +226,24 @@ describe('KeyService', () => {
         upload('ann', device, { identityKey: d.identityKey, oneTimeKeys: [] });
       assert.deepEqual(await status(phone, 'phone'), { oneTimeKeys: 3, fallbackClaims: 0 });
       assert.deepEqual(await status(laptop, 'laptop'), { oneTimeKeys: 2, fallbackClaims: 0 });
+    });
+
+    it('bounds the keys one user claims per minute; devices it knows claim nothing and are not counted', async () => {
+      const s = setup(3);
+      const ann = await testDevice();
+      await s.upload('ann', 'phone', ann.firstUpload(10));
+      for (let i = 0; i < 3; i++) assert.ok((await s.query('bob', 'pc', { users: ['ann'] })).devices[0]?.oneTimeKey);
+      await assert.rejects(
+        s.query('bob', 'pc', { users: ['ann'] }),
+        (err: unknown) => err instanceof ImError && err.code === 'RATE_LIMITED' && (err.retryAfterMs ?? 0) > 0,
+      );
+      const known = [{ user: 'ann', device: 'phone', identityKey: ann.identityKey }];
+      assert.equal((await s.query('bob', 'pc', { users: ['ann'], known })).devices.length, 1, 'known: still answered');
+      assert.ok((await s.query('cat', 'pc', { users: ['ann'] })).devices[0]?.oneTimeKey, 'another user has their own');
+      assert.deepEqual(await s.upload('ann', 'phone', { identityKey: ann.identityKey, oneTimeKeys: [] }), {
+        oneTimeKeys: 6,
+        fallbackClaims: 0,
+      });
     });
 
     it('refuses more than 32 users and ids that are not user ids', async () => {

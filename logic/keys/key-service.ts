@@ -1,3 +1,4 @@
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { DeviceBundle, KeyBundles, KeyStatus } from '../../proto/gen/im/v1/e2e.pb.ts';
 import type { QueryKeysRequest, UploadKeysRequest } from '../../proto/gen/im/v1/services.pb.ts';
 import { assertId } from '../../lib/conversation.ts';
@@ -13,12 +14,30 @@ export const MAX_USERS_PER_QUERY = 32;
 
 type Who = { user: string; device: string };
 
+export interface KeyServiceOptions {
+  /**
+   * Keys one user may claim per minute (one per device that is not known to the asker): past it, RATE_LIMITED. A
+   * query that only names known devices claims nothing and is not counted. Without a bound, one user could drain
+   * everyone's one-time keys and leave them on their fallback keys.
+   */
+  claimsPerUserPerMinute?: number;
+}
+
 /**
  * The key directory's service (issue 24): devices publish their public keys, and others fetch them to start
  * sessions. `user` and `device` are always the ones the gateway authenticated. Keys are never logged.
  */
 export class KeyService {
-  constructor(private readonly directory: KeyDirectory) {}
+  private readonly claims: RateLimiterMemory;
+  private readonly claimsPerMinute: number;
+
+  constructor(
+    private readonly directory: KeyDirectory,
+    options: KeyServiceOptions = {},
+  ) {
+    this.claimsPerMinute = options.claimsPerUserPerMinute ?? 600;
+    this.claims = new RateLimiterMemory({ points: this.claimsPerMinute, duration: 60 });
+  }
 
   async upload({ user, device, upload }: UploadKeysRequest): Promise<KeyStatus> {
     try {
@@ -39,9 +58,26 @@ export class KeyService {
     const users = usersOf(query?.users ?? []);
     const known = new Map((query?.known ?? []).map((k) => [deviceKey(k.user, k.device), k.identityKey] as const));
     const asker = { user, device };
-    const perUser = await Promise.all(users.map((u) => this.bundlesOf(u, asker, known)));
+    const devices = (await Promise.all(users.map(async (u) => this.devicesOf(u, asker)))).flat();
+    const toClaim = devices.filter(({ user: u, device: d }) => !isKnown(known, u, d.device, d.identityKey)).length;
+    await this.admitClaims(user, toClaim);
+    const bundles = await Promise.all(
+      devices.map(({ user: u, device: d }) => this.bundleOf(u, d, known.get(deviceKey(u, d.device)))),
+    );
     keyQueries.inc();
-    return { devices: perUser.flat() };
+    return { devices: bundles.filter((b) => b !== undefined) };
+  }
+
+  private async admitClaims(user: string, count: number): Promise<void> {
+    if (count === 0) return;
+    try {
+      await this.claims.consume(user, count);
+    } catch (res) {
+      if (!(res instanceof RateLimiterRes)) throw res;
+      throw new ImError('RATE_LIMITED', `key query: at most ${this.claimsPerMinute} keys claimed per user and minute`, {
+        retryAfterMs: Math.max(1, res.msBeforeNext),
+      });
+    }
   }
 
   /** A new device, or one reset with a new identity key: everything it had is replaced. */
@@ -71,12 +107,9 @@ export class KeyService {
   }
 
   /** `user`'s devices, the asker's own left out, in device order. */
-  private async bundlesOf(user: string, asker: Who, known: Map<string, Uint8Array>): Promise<DeviceBundle[]> {
-    const devices = (await this.directory.devicesOf(user)).filter(
-      (d) => user !== asker.user || d.device !== asker.device,
-    );
-    const bundles = await Promise.all(devices.map((d) => this.bundleOf(user, d, known.get(deviceKey(user, d.device)))));
-    return bundles.filter((b) => b !== undefined);
+  private async devicesOf(user: string, asker: Who): Promise<{ user: string; device: PublishedDevice }[]> {
+    const devices = await this.directory.devicesOf(user);
+    return devices.filter((d) => user !== asker.user || d.device !== asker.device).map((device) => ({ user, device }));
   }
 
   /** Only the identity of a device the asker knows with this key; otherwise a bundle that claims a key. */
@@ -106,6 +139,11 @@ function usersOf(users: readonly string[]): string[] {
     throw new ImError('INVALID_ARGUMENT', `key query: at most ${MAX_USERS_PER_QUERY} users, got ${unique.length}`);
   }
   return unique.map((u) => assertId('user', u)).sort();
+}
+
+function isKnown(known: Map<string, Uint8Array>, user: string, device: string, identityKey: Uint8Array): boolean {
+  const key = known.get(deviceKey(user, device));
+  return key !== undefined && sameBytes(key, identityKey);
 }
 
 function deviceKey(user: string, device: string): string {
