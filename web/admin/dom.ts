@@ -1,0 +1,61 @@
+/** Attribute values; `true` sets an empty attribute, `false` leaves it out. Never `style` (the CSP refuses it). */
+export type Attrs = Record<string, string | boolean>;
+
+/**
+ * An element with attributes and children. Strings become text nodes, so names and notice text from the server are
+ * never read as HTML.
+ */
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value !== false) element.setAttribute(name, value === true ? '' : value);
+  }
+  element.append(...children);
+  return element;
+}
+
+let fieldIds = 0;
+
+/** A control with its label (label for=id), as a block. */
+export function labelled(text: string, control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement) {
+  if (control.id === '') control.id = `field-${++fieldIds}`;
+  return el('div', { class: 'field' }, el('label', { for: control.id }, text), control);
+}
+
+/** What to tell the operator about a failed call. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A date and time as the operator's locale shows it ('' for 0, which the API uses for "not yet"). */
+export function when(ms: number): string {
+  return ms > 0 ? new Date(ms).toLocaleString() : '';
+}
+
+/**
+ * Runs `tick` now and every `ms` after the previous one finished (never two at once) until `stop`; a tick that
+ * throws is reported to `onError` and the polling goes on.
+ */
+export function poll(ms: number, tick: () => Promise<void>, onError: (err: unknown) => void): { stop(): void } {
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const run = async () => {
+    try {
+      await tick();
+    } catch (err) {
+      onError(err);
+    }
+    if (!stopped) timer = setTimeout(() => void run(), ms);
+  };
+  void run();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
