@@ -82,4 +82,124 @@ describe('the chat client in a real browser (embedded)', () => {
     assert.deepEqual([...carol.problems, ...secondProblems], []);
     await carol.page.context().close();
   });
+
+  it('after the server drops the socket, reconnects and shows every message once, in order, without a gap', async () => {
+    const erin = await signedInPage(browser, web.url, 'erin');
+    const device = (await erin.page.getByTestId('me').textContent())!.split(' · ')[1]!;
+    const frank = await connect(web.server, 'frank', 'phone');
+    clients.push(frank);
+    await openDirect(erin.page, 'frank');
+    const sent: string[] = [];
+    const sendFromFrank = async (text: string) => {
+      await frank.client.send({ user: 'erin' }, { text });
+      sent.push(text);
+    };
+    for (const text of ['before 1', 'before 2', 'before 3']) await sendFromFrank(text);
+    await expectTexts(erin.page, sent, 'the messages before the drop');
+
+    // The operator revokes the page's sign-in: the server closes its socket (4001) at once. The page asks for a new
+    // token at every reconnect; those issued within the revocation's second are refused too, so it stays down a while.
+    const revoked = await fetch(`${web.url}/v1/admin/auth/revocations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${web.server.operator.token}` },
+      body: JSON.stringify({ user: 'erin', device }),
+    });
+    assert.equal(revoked.status, 200);
+    await erin.page.getByTestId('connection').filter({ hasText: 'Reconnecting' }).waitFor();
+    for (const text of ['while down 1', 'while down 2', 'while down 3']) await sendFromFrank(text);
+    await erin.page.getByTestId('connection').filter({ hasText: 'Online' }).waitFor({ timeout: 15_000 });
+    for (const text of ['after 1', 'after 2']) await sendFromFrank(text);
+    await expectTexts(erin.page, sent, 'each message exactly once, in order');
+    await erin.page.waitForTimeout(500);
+    assert.deepEqual(await texts(erin.page), sent, 'and nothing more comes later');
+    // The reconnect attempts the revocation refuses are logged by Chromium as failed handshakes; nothing else may be.
+    const refusedHandshake = /WebSocket connection to .* failed/;
+    assert.deepEqual(
+      erin.problems.filter((p) => !refusedHandshake.test(p)),
+      [],
+    );
+    await erin.page.context().close();
+  });
+
+  it('edits and recalls own messages, and makes a group whose members see its messages', async () => {
+    const gina = await signedInPage(browser, web.url, 'gina');
+    const hank = await signedInPage(browser, web.url, 'hank');
+    await openDirect(gina.page, 'hank');
+    await send(gina.page, 'draft one');
+    const mine = gina.page.locator('[data-testid="message"][data-status="sent"]');
+    await mine.getByTestId('edit').click();
+    assert.equal(await gina.page.getByTestId('composer-input').inputValue(), 'draft one');
+    await send(gina.page, 'final one');
+    await send(gina.page, 'oops');
+    await mine.filter({ hasText: 'oops' }).getByTestId('recall').click();
+    await expectTexts(gina.page, ['final one', 'message recalled'], 'the sender sees the edit and the recall');
+    await row(hank.page, 'dm:gina:hank').click();
+    await expectTexts(hank.page, ['final one', 'message recalled'], 'the reader sees them too');
+    assert.equal(await hank.page.locator('.edited').count(), 1, 'the edited message says so');
+
+    await gina.page.getByText('New group').click();
+    await gina.page.getByTestId('group-name').fill('Trip <b>planning</b>');
+    await gina.page.getByTestId('group-members').fill('hank');
+    await gina.page.getByTestId('create-group').click();
+    await gina.page.getByTestId('open-title').filter({ hasText: 'Trip <b>planning</b>' }).waitFor();
+    await send(gina.page, 'group hello');
+    const groupRow = hank.page.getByTestId('conversation-row').filter({ hasText: 'Trip <b>planning</b>' });
+    await groupRow.getByTestId('unread-badge').filter({ hasText: '1' }).waitFor();
+    await groupRow.click();
+    await expectTexts(hank.page, ['group hello'], 'a member sees the group message');
+
+    await gina.page.getByTestId('members-toggle').click();
+    const members = gina.page.getByTestId('member');
+    await members.nth(1).waitFor();
+    const users = await Promise.all((await members.all()).map((m) => m.getAttribute('data-user')));
+    assert.deepEqual(users, ['gina', 'hank']);
+    await gina.page.getByTestId('add-member-input').fill('ivy');
+    await gina.page.getByTestId('add-member').click();
+    await gina.page.locator('[data-testid="member"][data-user="ivy"]').waitFor();
+    await gina.page.getByRole('button', { name: 'Remove ivy' }).click();
+    await gina.page.locator('[data-testid="member"][data-user="ivy"]').waitFor({ state: 'detached' });
+
+    await hank.page.getByTestId('members-toggle').click();
+    await hank.page.getByTestId('leave-group').click();
+    await gina.page.getByTestId('members-toggle').click();
+    await gina.page.getByTestId('members-toggle').click();
+    await gina.page.locator('[data-testid="member"][data-user="hank"]').waitFor({ state: 'detached' });
+    assert.deepEqual([...gina.problems, ...hank.problems], []);
+    assert.equal(await gina.page.getByTestId('problem').textContent(), '');
+    assert.equal(await hank.page.getByTestId('problem').textContent(), '');
+    await gina.page.context().close();
+    await hank.page.context().close();
+  });
+
+  it('shows the server’s refusal of a bad user id, and HTML or a body of the largest size as plain text', async () => {
+    const page = await (await browser.newContext()).newPage();
+    const problems = pageProblems(page);
+    await page.goto(web.url);
+    await page.getByTestId('sign-in-user').fill('../x');
+    await page.getByTestId('sign-in').click();
+    await page.getByTestId('sign-in-error').filter({ hasText: 'user id is 1-64 characters' }).waitFor();
+    // The refused sign-in request is logged by Chromium as a failed resource; nothing else may be.
+    assert.deepEqual(
+      problems.filter((p) => !p.includes('status of 400')),
+      [],
+    );
+    problems.length = 0;
+
+    const jo = await signedInPage(browser, web.url, 'jo', page);
+    await openDirect(page, 'kim');
+    const html = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script><b>bold</b>';
+    const largest = 'x'.repeat(web.server.config.maxBodyBytes);
+    await send(page, html);
+    await send(page, largest);
+    await page.locator('[data-testid="message"][data-status="sent"]').nth(1).waitFor();
+    await expectTexts(page, [html, largest], 'both shown exactly as typed');
+    assert.equal(await page.locator('.messages img, .messages script, .messages b').count(), 0);
+    assert.equal(await page.evaluate(() => (globalThis as { pwned?: number }).pwned), undefined, 'no script ran');
+
+    await send(page, `${largest}y`);
+    await page.locator('[data-testid="message"][data-status="failed"]').getByTestId('retry').waitFor();
+    assert.match((await page.getByTestId('problem').textContent())!, /./, 'the refusal is said');
+    assert.deepEqual([...problems, ...jo.problems], []);
+    await page.context().close();
+  });
 });

@@ -86,14 +86,15 @@ export class GroupPanel {
   private async leave(): Promise<void> {
     const groupId = this.groupId;
     if (!groupId) return;
-    if (await this.run(() => this.session.client.leaveGroup(groupId))) this.left();
+    // Once out, the member list is no longer this user's to read: back to the list instead.
+    if (await this.run(() => this.session.client.leaveGroup(groupId), false)) this.left();
   }
 
   /** A group change, then the member list again; the server's refusal shown as it is. */
-  private async run(change: () => Promise<unknown>): Promise<boolean> {
+  private async run(change: () => Promise<unknown>, refresh = true): Promise<boolean> {
     try {
       await change();
-      await this.refresh();
+      if (refresh) await this.refresh();
       return true;
     } catch (err) {
       this.report(messageOf(err));
