@@ -1,4 +1,4 @@
-import type { ClientSocket, SocketHandlers } from './socket.ts';
+import type { ClientSocket, SocketHandlers } from './client-socket.ts';
 
 /**
  * A page's own WebSocket. A page cannot set headers, so the token goes as the subprotocol `im.bearer.<token>` beside

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import type { ClientSocket, SocketHandlers } from './socket.ts';
+import type { ClientSocket, SocketHandlers } from './client-socket.ts';
 
 /** A connection through the `ws` package: the token in the Authorization header. */
 export function openNodeSocket(url: URL, token: string, on: SocketHandlers): ClientSocket {

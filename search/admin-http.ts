@@ -1,12 +1,6 @@
 import { HttpRoutes } from '../lib/http-routes.ts';
 import { operatorHttpHandler, type OperatorRoute } from '../lib/operator-http.ts';
-import type { ReindexStatus } from './reindex-job.ts';
-
-/** The operator's control of the index: the reindex job, wherever it runs (in process, or the search process). */
-export interface ReindexApi {
-  startReindex(): Promise<{ started: boolean; status: ReindexStatus }>;
-  getReindex(): Promise<ReindexStatus>;
-}
+import type { ReindexApi, ReindexStatus } from './reindex-job.ts';
 
 /**
  * The operator's view of search over HTTP (`Authorization: Bearer <operator token>`): `POST

@@ -37,8 +37,8 @@ export { indexInboxWrites, publishInboxWrites } from './indexed-offline.ts';
 export { entriesOfRecord, searchRecordsOf, type SearchRecord } from './search-input.ts';
 export { reindexOverRpc, SearchServiceService, searchOverRpc, searchRpc } from './rpc.ts';
 export { reindex, type ReindexCounts, type ReindexOptions } from './reindex.ts';
-export { ReindexJob, type ReindexState, type ReindexStatus } from './reindex-job.ts';
-export { searchAdminHttpHandler, type ReindexApi } from './admin-http.ts';
+export { ReindexJob, type ReindexApi, type ReindexState, type ReindexStatus } from './reindex-job.ts';
+export { searchAdminHttpHandler } from './admin-http.ts';
 export { startRetention, type RetentionOptions } from './retention.ts';
 export {
   DEFAULT_SEARCH_LIMIT,

@@ -1,5 +1,4 @@
 import type { Logger } from '../lib/logger.ts';
-import type { ReindexApi } from './admin-http.ts';
 import type { ReindexCounts } from './reindex.ts';
 
 export type ReindexState = 'idle' | 'running' | 'done' | 'failed';
@@ -19,6 +18,12 @@ export interface ReindexStatus {
  * (a whole store takes minutes); `status` tells how far it got. What it runs is given (the stores it scans and the
  * index it applies to differ by mode).
  */
+/** The operator's control of the index: the reindex job, wherever it runs (in process, or the search process). */
+export interface ReindexApi {
+  startReindex(): Promise<{ started: boolean; status: ReindexStatus }>;
+  getReindex(): Promise<ReindexStatus>;
+}
+
 export class ReindexJob implements ReindexApi {
   private current: ReindexStatus = {
     state: 'idle',

@@ -1,8 +1,7 @@
 import type { ApiOf } from '../lib/grpc.ts';
 import type { SearchRequest as SearchRequestFrame } from '../proto/gen/im/v1/client.pb.ts';
 import { SearchServiceService } from '../proto/gen/im/v1/services.pb.ts';
-import type { ReindexApi } from './admin-http.ts';
-import type { ReindexState, ReindexStatus } from './reindex-job.ts';
+import type { ReindexApi, ReindexState, ReindexStatus } from './reindex-job.ts';
 import type { SearchPage } from './search-index.ts';
 import type { SearchApi, SearchQuery } from './service.ts';
 import { frameOfPage, queryOfFrame } from './wire.ts';
