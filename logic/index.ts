@@ -184,5 +184,12 @@ export async function startLogic(deps: LogicDeps): Promise<{ api: Logic } & Clos
         }
       }),
   });
-  return { api: new Logic(groups, new KeyService(deps.keys, { claimsPerUserPerMinute: deps.limits.keyClaimsPerUserPerMinute }), deps.noticeRooms), close: () => sub.close() };
+  return {
+    api: new Logic(
+      groups,
+      new KeyService(deps.keys, { claimsPerUserPerMinute: deps.limits.keyClaimsPerUserPerMinute }),
+      deps.noticeRooms,
+    ),
+    close: () => sub.close(),
+  };
 }
