@@ -1,3 +1,4 @@
+import { bufferView } from '../lib/buffer-view.ts';
 import { asPromise, type Sqlite } from '../lib/sqlite.ts';
 import { SendOutcome } from '../proto/gen/im/v1/store.pb.ts';
 import type { OutcomeStore } from './outcome-store.ts';
@@ -103,8 +104,7 @@ export class SqliteOutcomeStore implements OutcomeStore {
 }
 
 function encode(outcome: SendOutcome): Buffer {
-  const bytes = SendOutcome.encode({ ...outcome, done: false }).finish();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return bufferView(SendOutcome.encode({ ...outcome, done: false }).finish());
 }
 
 function decode(row: Row): SendOutcome {

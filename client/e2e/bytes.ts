@@ -51,8 +51,3 @@ export function field(value: string | Uint8Array): Uint8Array {
   const bytes = typeof value === 'string' ? utf8(value) : value;
   return concat(u32(bytes.length), bytes);
 }
-
-/** The same bytes as a Buffer, without a copy (the generated protobuf types hold Buffers). */
-export function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}

@@ -1,7 +1,8 @@
 import sodium from 'libsodium-wrappers';
 import type { KeyUpload, OneTimeKey, SignedKey } from '../../proto/gen/im/v1/e2e.pb.ts';
 import { signedKeyMessage } from '../../lib/e2e-keys.ts';
-import { asBuffer, randomBytes } from './bytes.ts';
+import { bufferView } from '../../lib/buffer-view.ts';
+import { randomBytes } from './bytes.ts';
 
 export interface KeyPair {
   publicKey: Uint8Array;
@@ -66,7 +67,7 @@ function signedKeyPair(identity: KeyPair, id: number): SignedKeyPair {
 }
 
 export function publicSignedKey(k: SignedKeyPair): SignedKey {
-  return { id: k.id, publicKey: asBuffer(k.pair.publicKey), signature: asBuffer(k.signature) };
+  return { id: k.id, publicKey: bufferView(k.pair.publicKey), signature: bufferView(k.signature) };
 }
 
 /** Makes `count` new one-time keys, remembered as unpublished until the server takes them. */
@@ -100,9 +101,9 @@ export function uploadOf(keys: DeviceKeys, parts: { all?: boolean; prekey?: bool
   const unpublished = new Set(keys.unpublished);
   const oneTimeKeys: OneTimeKey[] = keys.oneTimeKeys
     .filter((k) => parts.all === true || unpublished.has(k.id))
-    .map((k) => ({ id: k.id, publicKey: asBuffer(k.pair.publicKey) }));
+    .map((k) => ({ id: k.id, publicKey: bufferView(k.pair.publicKey) }));
   return {
-    identityKey: asBuffer(keys.identity.publicKey),
+    identityKey: bufferView(keys.identity.publicKey),
     signedPrekey: parts.all === true || parts.prekey === true ? publicSignedKey(keys.signedPrekey) : undefined,
     fallbackKey: parts.all === true || parts.fallback === true ? publicSignedKey(keys.fallback) : undefined,
     oneTimeKeys,

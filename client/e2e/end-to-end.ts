@@ -13,7 +13,8 @@ import {
 import type { Message } from '../../proto/gen/im/v1/message.pb.ts';
 import { isGroupConversation } from '../../lib/conversation.ts';
 import { groupAd, pairwiseAd } from './ad.ts';
-import { asBuffer, sameBytes, sodiumReady } from './bytes.ts';
+import { bufferView } from '../../lib/buffer-view.ts';
+import { sameBytes, sodiumReady } from './bytes.ts';
 import { addOneTimeKeys, newDeviceKeys, rotate, uploadOf, type DeviceKeys } from './device-keys.ts';
 import { E2eError } from './e2e-error.ts';
 import { address, decryptFrom, encryptFor, startSession } from './pairwise.ts';
@@ -184,7 +185,7 @@ export class EndToEnd extends EventEmitter<{ identityChanged: [IdentityChange] }
       const devices = await this.devicesOf(directory, m.readers);
       if (!group && !devices.some((d) => d.user !== this.state.user))
         throw new E2eError('E2E_UNSUPPORTED', 'the other user has no device with end-to-end keys');
-      const plaintext = E2ePlaintext.encode({ contentType: m.contentType, body: asBuffer(m.body) }).finish();
+      const plaintext = E2ePlaintext.encode({ contentType: m.contentType, body: bufferView(m.body) }).finish();
       const from = {
         conversation: m.conversation,
         fromUser: this.state.user,
@@ -359,7 +360,7 @@ export class EndToEnd extends EventEmitter<{ identityChanged: [IdentityChange] }
         .filter(([user]) => chunk.includes(user))
         .flatMap(([user, device]) => {
           const identityKey = this.state.identities[address(user, device)];
-          return identityKey ? [{ user, device, identityKey: asBuffer(identityKey) }] : [];
+          return identityKey ? [{ user, device, identityKey: bufferView(identityKey) }] : [];
         });
       const { devices } = await directory.query({ users: chunk, known });
       const found = new Map<string, string[]>(chunk.map((u) => [u, []]));

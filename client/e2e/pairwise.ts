@@ -1,5 +1,6 @@
 import type { DeviceBundle, DeviceCiphertext, PrekeyHeader } from '../../proto/gen/im/v1/e2e.pb.ts';
-import { asBuffer, sameBytes } from './bytes.ts';
+import { bufferView } from '../../lib/buffer-view.ts';
+import { sameBytes } from './bytes.ts';
 import { E2eError } from './e2e-error.ts';
 import { initiatorState, ratchetDecrypt, ratchetEncrypt, responderState } from './ratchet.ts';
 import type { E2eState, Session } from './state.ts';
@@ -41,8 +42,8 @@ export function encryptFor(
     user: to.user,
     device: to.device,
     prekey: session.pendingPrekey,
-    header: asBuffer(header),
-    ciphertext: asBuffer(ciphertext),
+    header: bufferView(header),
+    ciphertext: bufferView(ciphertext),
   };
 }
 

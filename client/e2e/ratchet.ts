@@ -1,7 +1,8 @@
 import sodium from 'libsodium-wrappers';
 import { RatchetHeader } from '../../proto/gen/im/v1/e2e.pb.ts';
 import { open, seal } from './aead.ts';
-import { asBuffer, concat, sameBytes, toBase64 } from './bytes.ts';
+import { bufferView } from '../../lib/buffer-view.ts';
+import { concat, sameBytes, toBase64 } from './bytes.ts';
 import { x25519Pair, type KeyPair } from './device-keys.ts';
 import { E2eError } from './e2e-error.ts';
 import type { Agreement } from './x3dh.ts';
@@ -84,7 +85,7 @@ export function ratchetEncrypt(
   if (!state.sendKey) throw new E2eError('E2E_NO_SESSION', 'session cannot send before it has received');
   const { messageKey, chainKey } = chainStep(state.sendKey);
   const header = RatchetHeader.encode({
-    dh: asBuffer(state.self.publicKey),
+    dh: bufferView(state.self.publicKey),
     previousChainLength: state.previousSendN,
     n: state.sendN,
   }).finish();

@@ -1,7 +1,8 @@
 import sodium from 'libsodium-wrappers';
 import type { GroupCiphertext, SenderKeyDistribution } from '../../proto/gen/im/v1/e2e.pb.ts';
 import { open, seal } from './aead.ts';
-import { asBuffer, concat, randomBytes, u32 } from './bytes.ts';
+import { bufferView } from '../../lib/buffer-view.ts';
+import { concat, randomBytes, u32 } from './bytes.ts';
 import type { KeyPair } from './device-keys.ts';
 import { E2eError } from './e2e-error.ts';
 
@@ -65,8 +66,8 @@ export function distributionOf(key: OwnSenderKey): SenderKeyDistribution {
     conversation: key.conversation,
     keyId: key.keyId,
     iteration: key.iteration,
-    chainKey: asBuffer(key.chainKey),
-    signingKey: asBuffer(key.signing.publicKey),
+    chainKey: bufferView(key.chainKey),
+    signingKey: bufferView(key.signing.publicKey),
   };
 }
 
@@ -96,7 +97,7 @@ export function senderKeyEncrypt(key: OwnSenderKey, plaintext: Uint8Array, ad: U
   const fullAd = groupAd(ad, key.keyId, iteration);
   const ciphertext = seal(messageKey, plaintext, fullAd);
   const signature = sodium.crypto_sign_detached(concat(fullAd, ciphertext), key.signing.privateKey);
-  return { keyId: key.keyId, iteration, ciphertext: asBuffer(ciphertext), signature: asBuffer(signature) };
+  return { keyId: key.keyId, iteration, ciphertext: bufferView(ciphertext), signature: bufferView(signature) };
 }
 
 /** Decrypts a group message; the key changes only when it authenticates. Returns the plaintext and the new key. */

@@ -1,6 +1,7 @@
 import sodium from 'libsodium-wrappers';
 import type { DeviceBundle, PrekeyHeader } from '../../proto/gen/im/v1/e2e.pb.ts';
-import { asBuffer, concat, utf8 } from './bytes.ts';
+import { bufferView } from '../../lib/buffer-view.ts';
+import { concat, utf8 } from './bytes.ts';
 import {
   findFallback,
   findSignedPrekey,
@@ -69,8 +70,8 @@ export function initiate(
     bundle.identityKey,
   );
   const header: PrekeyHeader = {
-    identityKey: asBuffer(identity.publicKey),
-    ephemeralKey: asBuffer(ephemeral.publicKey),
+    identityKey: bufferView(identity.publicKey),
+    ephemeralKey: bufferView(ephemeral.publicKey),
     signedPrekeyId: spk.id,
     oneTimeKeyId: oneTime?.id ?? 0,
     fallbackKeyId: fallback?.id ?? 0,

@@ -2,6 +2,7 @@ import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { DeviceBundle, KeyBundles, KeyStatus } from '../../proto/gen/im/v1/e2e.pb.ts';
 import type { QueryKeysRequest, UploadKeysRequest } from '../../proto/gen/im/v1/services.pb.ts';
 import { assertId } from '../../lib/conversation.ts';
+import { bufferView } from '../../lib/buffer-view.ts';
 import { ImError } from '../../lib/errors.ts';
 import type { KeyCounts, KeyDirectory, PublishedDevice } from './key-directory.ts';
 import { checkUpload, type CheckedUpload } from './key-upload.ts';
@@ -114,7 +115,7 @@ export class KeyService {
 
   /** Only the identity of a device the asker knows with this key; otherwise a bundle that claims a key. */
   private async bundleOf(user: string, d: PublishedDevice, knownKey?: Uint8Array): Promise<DeviceBundle | undefined> {
-    const base = { user, device: d.device, identityKey: wire(d.identityKey) };
+    const base = { user, device: d.device, identityKey: bufferView(d.identityKey) };
     if (knownKey && sameBytes(knownKey, d.identityKey)) return base;
     const claim = await this.directory.claim(user, d.device);
     if (!claim) return undefined;
@@ -124,7 +125,7 @@ export class KeyService {
       return {
         ...base,
         signedPrekey,
-        oneTimeKey: { id: claim.oneTimeKey.id, publicKey: wire(claim.oneTimeKey.publicKey) },
+        oneTimeKey: { id: claim.oneTimeKey.id, publicKey: bufferView(claim.oneTimeKey.publicKey) },
       };
     }
     keysClaimed.inc({ kind: 'fallback' });
@@ -154,11 +155,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** The generated messages carry bytes as Buffer: a view of the same memory. */
-function wire(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
 function signedWire(k: { id: number; publicKey: Uint8Array; signature: Uint8Array }) {
-  return { id: k.id, publicKey: wire(k.publicKey), signature: wire(k.signature) };
+  return { id: k.id, publicKey: bufferView(k.publicKey), signature: bufferView(k.signature) };
 }
