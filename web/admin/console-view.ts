@@ -27,7 +27,7 @@ export function consoleView(api: AdminApi, signOut: () => void): HTMLElement {
           ['#apps', 'Apps'],
           ['#notices', 'Notices'],
           ['#dead-letters', 'Dead letters'],
-        ].map(([href, text]) => el('a', { href: href! }, text!)),
+        ].map(([href, text]) => el('a', { href: href! }, text)),
       ),
       out,
     ),

@@ -1,22 +1,6 @@
-/** Attribute values; `true` sets an empty attribute, `false` leaves it out. Never `style` (the CSP refuses it). */
-export type Attrs = Record<string, string | boolean>;
+import { el } from '../dom.ts';
 
-/**
- * An element with attributes and children. Strings become text nodes, so names and notice text from the server are
- * never read as HTML.
- */
-export function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Attrs = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value !== false) element.setAttribute(name, value === true ? '' : value);
-  }
-  element.append(...children);
-  return element;
-}
+export { el, messageOf } from '../dom.ts';
 
 let fieldIds = 0;
 
@@ -24,11 +8,6 @@ let fieldIds = 0;
 export function labelled(text: string, control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement) {
   if (control.id === '') control.id = `field-${++fieldIds}`;
   return el('div', { class: 'field' }, el('label', { for: control.id }, text), control);
-}
-
-/** What to tell the operator about a failed call. */
-export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** A date and time as the operator's locale shows it ('' for 0, which the API uses for "not yet"). */
